@@ -1,0 +1,382 @@
+// The outbox: every lead is written here before any network call, and leaves only
+// when the server has confirmed its client_id. Used by the page and the service worker.
+//
+// Entry: { client_id, lead, created_at, attempts, last_attempt_at, last_error, state }
+//   state "queued"   — waiting to be sent (retried with backoff)
+//   state "rejected" — the server refused it; kept, shown as needing attention, and
+//                      only sent again when someone taps retry (no blind retry loop).
+
+import { STORES, req, transact, getAll, kvGet, kvSet } from './db.js';
+
+export const SYNC_TAG = 'leadrelay-outbox';
+export const SYNC_URL = '/api/v1/sync';
+export const BATCH_SIZE = 500;
+const LOCK_NAME = 'leadrelay-sync';
+const LEASE_MS = 60_000;
+const REQUEST_TIMEOUT_MS = 30_000;
+const BASE_DELAY_MS = 20_000;
+const MAX_DELAY_MS = 5 * 60_000;
+const CONFIRMED = new Set(['created', 'duplicate', 'merged']);
+const KEEP_CAPTURES_DAYS = 14;
+
+// --- change notification (this context + every other tab and the service worker) ----
+
+const listeners = new Set();
+const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel('leadrelay') : null;
+if (channel) {
+  channel.onmessage = (event) => {
+    if (event.data && event.data.type === 'outbox-changed') listeners.forEach((fn) => fn());
+  };
+}
+
+/** Call `fn` whenever the outbox, the captures or the sync state change anywhere. */
+export function onChange(fn) {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+function notify() {
+  listeners.forEach((fn) => fn());
+  if (channel) channel.postMessage({ type: 'outbox-changed' });
+}
+
+// --- writing and reading ---------------------------------------------------------------
+
+function captureRecord(lead) {
+  const name = [lead.first_name, lead.last_name].filter(Boolean).join(' ');
+  return {
+    client_id: lead.client_id,
+    event_id: lead.event_id,
+    captured_at: lead.captured_at,
+    name: name || lead.email || lead.phone || lead.company || '',
+    company: lead.company || '',
+    rating: lead.rating || '',
+    source: lead.source,
+    state: 'on_phone',
+    office: null,
+    routing: null,
+    flags: [],
+    errors: [],
+    lead_id: null,
+  };
+}
+
+/** Store a new lead (outbox entry + today's capture record) in one transaction. */
+export async function addLead(lead) {
+  const entry = {
+    client_id: lead.client_id,
+    lead,
+    created_at: Date.now(),
+    attempts: 0,
+    last_attempt_at: null,
+    last_error: null,
+    state: 'queued',
+  };
+  await transact([STORES.outbox, STORES.captures], 'readwrite', (tx) => {
+    tx.objectStore(STORES.outbox).add(entry);
+    tx.objectStore(STORES.captures).put(captureRecord(lead));
+  });
+  notify();
+  return entry;
+}
+
+/** How many leads are on this phone and not yet confirmed by the server. */
+export function pendingCount() {
+  return transact([STORES.outbox], 'readonly', (tx) => req(tx.objectStore(STORES.outbox).count()));
+}
+
+export function entries() {
+  return getAll(STORES.outbox);
+}
+
+/** Captures made since local midnight, newest first. */
+export async function capturesToday(now = new Date()) {
+  const midnight = new Date(now.getFullYear(), now.getMonth(), now.getDate()).toISOString();
+  const rows = await transact([STORES.captures], 'readonly', (tx) =>
+    req(tx.objectStore(STORES.captures).index('captured_at').getAll(IDBKeyRange.lowerBound(midnight))),
+  );
+  return rows.reverse();
+}
+
+/** Update a capture record (e.g. with the routing fetched later from the server). */
+export async function updateCapture(clientId, changes) {
+  await transact([STORES.captures], 'readwrite', async (tx) => {
+    const store = tx.objectStore(STORES.captures);
+    const row = await req(store.get(clientId));
+    if (row) store.put({ ...row, ...changes });
+  });
+  notify();
+}
+
+/** Forget capture records older than two weeks whose lead the server already has. */
+export async function pruneCaptures(now = Date.now()) {
+  const cutoff = new Date(now - KEEP_CAPTURES_DAYS * 86_400_000).toISOString();
+  await transact([STORES.captures, STORES.outbox], 'readwrite', async (tx) => {
+    const captures = tx.objectStore(STORES.captures);
+    const old = await req(captures.index('captured_at').getAll(IDBKeyRange.upperBound(cutoff, true)));
+    for (const row of old) {
+      const queued = await req(tx.objectStore(STORES.outbox).count(row.client_id));
+      if (!queued) captures.delete(row.client_id);
+    }
+  });
+}
+
+/** Put a rejected lead back in the queue (after the user looked at it). */
+export async function retryRejected(clientId) {
+  await transact([STORES.outbox, STORES.captures], 'readwrite', async (tx) => {
+    const entry = await req(tx.objectStore(STORES.outbox).get(clientId));
+    if (!entry) return;
+    tx.objectStore(STORES.outbox).put({ ...entry, state: 'queued', last_error: null });
+    const row = await req(tx.objectStore(STORES.captures).get(clientId));
+    if (row) tx.objectStore(STORES.captures).put({ ...row, state: 'on_phone', errors: [] });
+  });
+  notify();
+}
+
+// --- sync state and backoff ---------------------------------------------------------------
+
+const EMPTY_STATE = { failures: 0, next_attempt_at: 0, last_error: null, last_ok_at: null, auth_required: false };
+
+export async function syncState() {
+  return { ...EMPTY_STATE, ...(await kvGet('sync', {})) };
+}
+
+async function patchSyncState(changes) {
+  const state = { ...(await syncState()), ...changes };
+  await kvSet('sync', state);
+  return state;
+}
+
+/** Delay before the next automatic attempt after `failures` failures in a row. */
+export function backoffDelay(failures, random = Math.random) {
+  if (failures <= 0) return 0;
+  const delay = Math.min(BASE_DELAY_MS * 2 ** (failures - 1), MAX_DELAY_MS);
+  return Math.round(delay * (0.8 + 0.4 * random()));
+}
+
+// --- the lock -------------------------------------------------------------------------------
+// Web Locks are shared by tabs and the service worker of one origin. Where they are
+// missing, a lease row in IndexedDB does the same job (the read-then-write runs in one
+// readwrite transaction, which IndexedDB serialises).
+
+const SKIPPED = { status: 'skipped' };
+const owner = Math.random().toString(36).slice(2);
+
+async function takeLease() {
+  return transact([STORES.kv], 'readwrite', async (tx) => {
+    const store = tx.objectStore(STORES.kv);
+    const lease = await req(store.get('sync-lease'));
+    const now = Date.now();
+    if (lease && lease.value.expires > now && lease.value.owner !== owner) return false;
+    store.put({ key: 'sync-lease', value: { owner, expires: now + LEASE_MS } });
+    return true;
+  });
+}
+
+async function dropLease() {
+  await transact([STORES.kv], 'readwrite', async (tx) => {
+    const store = tx.objectStore(STORES.kv);
+    const lease = await req(store.get('sync-lease'));
+    if (lease && lease.value.owner === owner) store.delete('sync-lease');
+  });
+}
+
+async function withLock(wait, fn) {
+  const locks = globalThis.navigator && navigator.locks;
+  if (locks && typeof locks.request === 'function') {
+    return locks.request(LOCK_NAME, wait ? {} : { ifAvailable: true }, (lock) => (lock ? fn() : SKIPPED));
+  }
+  const giveUpAt = Date.now() + LEASE_MS;
+  while (!(await takeLease())) {
+    if (!wait || Date.now() > giveUpAt) return SKIPPED;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  try {
+    return await fn();
+  } finally {
+    await dropLease();
+  }
+}
+
+// --- sending ----------------------------------------------------------------------------------
+
+async function post(fetchImpl, leads) {
+  const controller = typeof AbortController === 'function' ? new AbortController() : null;
+  const timer = controller ? setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS) : null;
+  try {
+    return await fetchImpl(SYNC_URL, {
+      method: 'POST',
+      credentials: 'same-origin',
+      cache: 'no-store',
+      headers: {
+        'Content-Type': 'application/json',
+        Accept: 'application/json',
+        'X-Requested-With': 'XMLHttpRequest',
+      },
+      body: JSON.stringify({ leads }),
+      signal: controller ? controller.signal : undefined,
+    });
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+}
+
+async function markAttempt(batch, error) {
+  const now = Date.now();
+  await transact([STORES.outbox], 'readwrite', async (tx) => {
+    const store = tx.objectStore(STORES.outbox);
+    for (const { client_id } of batch) {
+      const entry = await req(store.get(client_id));
+      if (!entry) continue;
+      entry.attempts += error === undefined ? 1 : 0;
+      entry.last_attempt_at = now;
+      if (error !== undefined) entry.last_error = error;
+      store.put(entry);
+    }
+  });
+}
+
+function reasonOf(result) {
+  const errors = Array.isArray(result.errors) ? result.errors : [];
+  if (!errors.length) return 'The server did not accept this lead.';
+  return errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)).join('; ');
+}
+
+async function applyResults(batch, results) {
+  const byId = new Map();
+  results.forEach((result, i) => {
+    if (!result || typeof result !== 'object') return;
+    const id = result.client_id || (batch[i] && batch[i].client_id);
+    if (id) byId.set(id, result);
+  });
+  let confirmed = 0;
+  let rejected = 0;
+  await transact([STORES.outbox, STORES.captures], 'readwrite', async (tx) => {
+    const outbox = tx.objectStore(STORES.outbox);
+    const captures = tx.objectStore(STORES.captures);
+    for (const entry of batch) {
+      const result = byId.get(entry.client_id);
+      if (!result) continue; // no word on this one: it stays queued
+      const row = (await req(captures.get(entry.client_id))) || captureRecord(entry.lead);
+      const common = {
+        lead_id: result.lead_id ?? row.lead_id,
+        flags: Array.isArray(result.flags) ? result.flags : [],
+        errors: Array.isArray(result.errors) ? result.errors : [],
+      };
+      if (CONFIRMED.has(result.status)) {
+        outbox.delete(entry.client_id);
+        captures.put({
+          ...row,
+          ...common,
+          state: result.office ? 'routed' : 'sent',
+          office: result.office || null,
+          routing: result.routing || null,
+          synced_at: new Date().toISOString(),
+        });
+        confirmed += 1;
+      } else if (result.status === 'rejected') {
+        const current = await req(outbox.get(entry.client_id));
+        if (current) outbox.put({ ...current, state: 'rejected', last_error: reasonOf(result) });
+        captures.put({ ...row, ...common, state: 'rejected' });
+        rejected += 1;
+      }
+    }
+  });
+  return { confirmed, rejected };
+}
+
+async function failed(batch, kind, message, failures) {
+  await markAttempt(batch, message);
+  await patchSyncState({
+    failures: failures + 1,
+    next_attempt_at: Date.now() + backoffDelay(failures + 1),
+    last_error: message,
+    last_error_kind: kind,
+    auth_required: kind === 'auth',
+  });
+  notify();
+  return { status: kind === 'auth' ? 'auth' : 'failed', error: message };
+}
+
+async function runSync(fetchImpl) {
+  const state = await syncState();
+  const queued = (await entries())
+    .filter((entry) => entry.state !== 'rejected')
+    .sort((a, b) => a.created_at - b.created_at);
+  if (!queued.length) {
+    if (state.failures || state.last_error) {
+      await patchSyncState({ failures: 0, next_attempt_at: 0, last_error: null });
+      notify();
+    }
+    return { status: 'empty', confirmed: 0, rejected: 0 };
+  }
+  let confirmed = 0;
+  let rejected = 0;
+  for (let start = 0; start < queued.length; start += BATCH_SIZE) {
+    const batch = queued.slice(start, start + BATCH_SIZE);
+    await markAttempt(batch);
+    let response;
+    try {
+      response = await post(fetchImpl, batch.map((entry) => entry.lead));
+    } catch (err) {
+      return failed(batch, 'network', `No connection to the server (${err.name || 'error'})`, state.failures);
+    }
+    if (response.status === 401) {
+      return failed(batch, 'auth', 'Signed out — sign in again to send leads', state.failures);
+    }
+    if (!response.ok) {
+      return failed(batch, 'http', `The server answered ${response.status}`, state.failures);
+    }
+    let body = null;
+    try {
+      body = await response.json();
+    } catch {
+      body = null;
+    }
+    if (!body || !Array.isArray(body.results)) {
+      return failed(batch, 'http', 'The server sent an unreadable answer', state.failures);
+    }
+    const counts = await applyResults(batch, body.results);
+    confirmed += counts.confirmed;
+    rejected += counts.rejected;
+  }
+  await patchSyncState({
+    failures: 0,
+    next_attempt_at: 0,
+    last_error: null,
+    last_error_kind: null,
+    last_ok_at: new Date().toISOString(),
+    auth_required: false,
+  });
+  notify();
+  return { status: 'ok', confirmed, rejected };
+}
+
+/**
+ * Send queued leads to the server in batches of at most 500.
+ *
+ * `wait`: wait for another context's sync to finish instead of skipping (the service
+ * worker's Background Sync uses this so a failed page sync still gets its retry).
+ * `force`: ignore the backoff delay (a user tap, the `online` event, a fresh save).
+ * Never throws for network or server errors; returns `{status, confirmed, rejected, error}`.
+ */
+export async function syncOutbox({ fetchImpl = (...args) => fetch(...args), wait = false, force = false } = {}) {
+  if (!force) {
+    const state = await syncState();
+    if (state.next_attempt_at && Date.now() < state.next_attempt_at) return { status: 'backoff' };
+  }
+  return withLock(wait, () => runSync(fetchImpl));
+}
+
+/** Ask the browser for a Background Sync; resolves false where it has none. */
+export async function requestBackgroundSync(registration) {
+  try {
+    if (registration && registration.sync && typeof registration.sync.register === 'function') {
+      await registration.sync.register(SYNC_TAG);
+      return true;
+    }
+  } catch {
+    // Permission denied or unsupported: the page's own timer keeps trying.
+  }
+  return false;
+}
