@@ -1,0 +1,69 @@
+"""LeadRelay: the Flask app factory."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from backend.extensions import db, login_manager, migrate
+from backend.settings import load_settings
+
+MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app. ``config`` overrides settings by name (tests pass their DB and Redis)."""
+    instance_path = (config or {}).get("INSTANCE_PATH") or os.environ.get("LEADRELAY_INSTANCE")
+    app = Flask(
+        __name__,
+        instance_path=str(Path(instance_path).resolve()) if instance_path else None,
+        instance_relative_config=True,
+    )
+    app.config.from_mapping(load_settings(app.instance_path, config))
+
+    app.json.sort_keys = False
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    login_manager.init_app(app)
+    login_manager.session_protection = "basic"
+
+    from backend import models  # noqa: F401 - registers every table
+    from backend.auth import access  # noqa: F401 - registers the user loaders
+    from backend.auth.csrf import init_csrf
+    from backend.errors import register_error_handlers
+    from backend.security import init_security
+
+    init_csrf(app)
+    init_security(app)
+    register_error_handlers(app)
+    register_blueprints(app)
+    return app
+
+
+def register_blueprints(app: Flask) -> None:
+    from backend.api.views import bp as api_bp
+    from backend.auth.views import api_bp as auth_api_bp
+    from backend.pwa_views import bp as pwa_bp
+    from backend.web.views import bp as web_bp
+
+    app.register_blueprint(api_bp)
+    app.register_blueprint(auth_api_bp)
+    app.register_blueprint(web_bp)
+    app.register_blueprint(pwa_bp)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    """WAL and foreign keys for SQLite; other databases ignore this."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()

@@ -1,0 +1,227 @@
+"""One set of pydantic schemas drives request validation and the OpenAPI document.
+
+Views declare their schemas with ``@validated(...)``; the OpenAPI document is built
+from the app's URL map by reading those declarations, so the two never drift apart.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Flask, request
+from pydantic import BaseModel, Field
+from pydantic.json_schema import models_json_schema
+
+from backend.errors import ApiError
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    fields: list[FieldError] = Field(default_factory=list)
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody
+
+
+def _json_body() -> Any:
+    data = request.get_json(silent=True)
+    if data is None:
+        raise ApiError(422, "invalid_json", "The body must be a JSON document.")
+    return data
+
+
+def validated(
+    *,
+    body: type[BaseModel] | None = None,
+    parse_body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    response: type[BaseModel] | None = None,
+    status: int = 200,
+    extra_responses: dict[int, type[BaseModel] | None] | None = None,
+    summary: str = "",
+) -> Callable:
+    """Parse the JSON body into ``body`` (passed as ``body=``) and the query string
+    into ``query`` (passed as ``query=``); raise 422 with each field's error.
+
+    ``parse_body`` parses with a more lenient model than the documented ``body`` —
+    for batch endpoints that validate each item on its own.
+    """
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if body is not None:
+                kwargs["body"] = (parse_body or body).model_validate(_json_body())
+            if query is not None:
+                kwargs["query"] = query.model_validate(request.args.to_dict())
+            return view(*args, **kwargs)
+
+        wrapper.api_spec = {
+            "body": body,
+            "query": query,
+            "response": response,
+            "status": status,
+            "extra_responses": extra_responses or {},
+            "summary": summary or (view.__doc__ or "").strip().split("\n")[0],
+        }
+        return wrapper
+
+    return decorator
+
+
+_CONVERTER = re.compile(r"<(?:(?P<conv>[a-z]+):)?(?P<name>\w+)>")
+
+
+def _openapi_path(rule: str) -> tuple[str, list[dict]]:
+    params = []
+    for match in _CONVERTER.finditer(rule):
+        kind = {"int": "integer", "float": "number"}.get(match.group("conv") or "", "string")
+        params.append(
+            {"name": match.group("name"), "in": "path", "required": True, "schema": {"type": kind}}
+        )
+    return _CONVERTER.sub(lambda m: "{" + m.group("name") + "}", rule), params
+
+
+def _query_params(model: type[BaseModel], schema: dict) -> list[dict]:
+    params = []
+    for name, prop in schema.get("properties", {}).items():
+        params.append(
+            {
+                "name": name,
+                "in": "query",
+                "required": name in schema.get("required", []),
+                "schema": prop,
+            }
+        )
+    return params
+
+
+def _inline_defs(schema: dict) -> dict:
+    """Move pydantic's ``$defs`` of a query model inline (parameters cannot use $defs)."""
+    defs = schema.pop("$defs", {})
+
+    def resolve(node):
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return resolve(defs[ref.split("/")[-1]])
+            return {k: resolve(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [resolve(v) for v in node]
+        return node
+
+    return resolve(schema)
+
+
+def build_openapi(app: Flask) -> dict:
+    """The OpenAPI 3.1 document for every ``/api/v1`` view that declares its schemas."""
+    operations = []
+    models: set[type[BaseModel]] = {ErrorOut}
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1"):
+            continue
+        view = app.view_functions[rule.endpoint]
+        spec = getattr(view, "api_spec", None)
+        if spec is None:
+            continue
+        for model in (spec["body"], spec["response"], *spec["extra_responses"].values()):
+            if model is not None:
+                models.add(model)
+        operations.append((rule, view, spec))
+
+    _, defs = models_json_schema(
+        [(m, "validation") for m in sorted(models, key=lambda m: m.__name__)],
+        ref_template="#/components/schemas/{model}",
+    )
+    components = defs.get("$defs", {})
+
+    paths: dict[str, dict] = {}
+    for rule, view, spec in sorted(operations, key=lambda item: item[0].rule):
+        path, params = _openapi_path(rule.rule)
+        if spec["query"] is not None:
+            params += _query_params(spec["query"], _inline_defs(spec["query"].model_json_schema()))
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            paths.setdefault(path, {})[method.lower()] = _operation(
+                rule, view, spec, method, params
+            )
+
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "LeadRelay API",
+            "version": "1",
+            "description": "Event lead capture, routing and follow-up. Errors share one shape: "
+            '{"error": {"code", "message", "fields"}}.',
+        },
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": "session"},
+                "bearer": {"type": "http", "scheme": "bearer"},
+            },
+        },
+    }
+
+
+def _responses(spec: dict, roles: tuple) -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    declared = {spec["status"]: spec["response"], **spec["extra_responses"]}
+    for code, model in declared.items():
+        content = {"content": {"application/json": {"schema": _ref(model)}}} if model else {}
+        responses[str(code)] = {"description": "OK" if code < 300 else "See schema", **content}
+    for code, text in _error_codes(spec, roles).items():
+        responses.setdefault(
+            str(code),
+            {"description": text, "content": {"application/json": {"schema": _ref(ErrorOut)}}},
+        )
+    return responses
+
+
+def _operation(rule, view, spec: dict, method: str, params: list[dict]) -> dict[str, Any]:
+    roles = getattr(view, "allowed_roles", ())
+    operation: dict[str, Any] = {
+        "operationId": f"{rule.endpoint}_{method.lower()}",
+        "summary": spec["summary"],
+        "tags": [rule.endpoint.split(".")[0]],
+        "parameters": params,
+        "responses": _responses(spec, roles),
+        "security": [],
+    }
+    if roles and "public" not in roles:
+        operation["security"] = [{"session": []}, {"bearer": []}]
+        operation["description"] = "Roles: " + ", ".join(roles)
+    if spec["body"] is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(spec["body"])}},
+        }
+    return operation
+
+
+def _ref(model: type[BaseModel]) -> dict:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _error_codes(spec: dict, roles: tuple) -> dict[int, str]:
+    codes: dict[int, str] = {400: "Bad request", 404: "Not found", 503: "Database unavailable"}
+    if spec["body"] is not None or spec["query"] is not None:
+        codes[422] = "Invalid fields"
+        codes[413] = "Body too large"
+    if roles and "public" not in roles:
+        codes[401] = "Not signed in"
+        codes[403] = "Role not allowed"
+    else:
+        codes[429] = "Too many requests"
+    return codes

@@ -1,0 +1,53 @@
+"""Cross-cutting API endpoints: health and the OpenAPI document."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, render_template
+from sqlalchemy import text
+
+from backend.api.spec import build_openapi
+from backend.auth.access import PUBLIC, roles_required
+from backend.extensions import db
+from backend.redis_conn import get_redis
+
+bp = Blueprint("api", __name__)
+
+
+@bp.get("/healthz")
+@roles_required(PUBLIC)
+def healthz():
+    """Database and Redis reachability; 503 when the database is down."""
+    checks = {}
+    try:
+        db.session.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - any failure means unreachable
+        db.session.rollback()
+        checks["database"] = f"error: {type(exc).__name__}"
+    try:
+        get_redis().ping()
+        checks["redis"] = "ok"
+    except Exception as exc:  # noqa: BLE001
+        checks["redis"] = f"error: {type(exc).__name__}"
+    # Capture keeps working without Redis (the database is the truth), so only the
+    # database decides whether this instance is healthy.
+    status = 200 if checks["database"] == "ok" else 503
+    return jsonify({"status": "ok" if status == 200 else "degraded", **checks}), status
+
+
+@bp.get("/api/v1/openapi.json")
+@roles_required(PUBLIC)
+def openapi():
+    """The OpenAPI 3.1 document, built from the same schemas that validate requests."""
+    spec = current_app.extensions.get("leadrelay_openapi")
+    if spec is None:
+        spec = current_app.extensions["leadrelay_openapi"] = build_openapi(current_app)
+    return jsonify(spec)
+
+
+@bp.get("/api/docs")
+@roles_required(PUBLIC)
+def docs():
+    """A readable page of the OpenAPI document (no external viewer needed)."""
+    spec = current_app.extensions.get("leadrelay_openapi") or build_openapi(current_app)
+    return render_template("api_docs.html", spec=spec)

@@ -1,0 +1,29 @@
+"""The audit log: one call per sensitive action."""
+
+from __future__ import annotations
+
+from flask import has_request_context, request
+from flask_login import current_user
+
+from backend.audit.models import AuditEntry
+from backend.extensions import db
+
+
+def record(action: str, *, user=None, target=None, detail: dict | None = None) -> AuditEntry:
+    """Add an audit entry to the session (the caller commits)."""
+    actor = user
+    ip = ""
+    if has_request_context():
+        ip = request.headers.get("X-Forwarded-For", request.remote_addr or "").split(",")[0]
+        if actor is None and current_user and current_user.is_authenticated:
+            actor = current_user
+    entry = AuditEntry(
+        user_id=getattr(actor, "id", None),
+        action=action,
+        target_type=type(target).__name__.lower() if target is not None else "",
+        target_id=str(getattr(target, "id", "") or ""),
+        detail=detail or {},
+        ip=ip[:64],
+    )
+    db.session.add(entry)
+    return entry

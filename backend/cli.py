@@ -1,0 +1,198 @@
+"""The ``leadrelay`` command: a FlaskGroup over ``create_app`` plus the operator commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from backend import create_app
+from backend.errors import ApiError
+from backend.extensions import db
+
+
+def _fail(message: str) -> None:
+    raise click.ClickException(message)
+
+
+@click.group(cls=FlaskGroup, create_app=lambda: create_app())
+def main() -> None:
+    """LeadRelay: event lead capture, routing and follow-up."""
+
+
+@main.command("demo")
+@with_appcontext
+def demo_command() -> None:
+    """Load the demo data (idempotent) and print the demo logins."""
+    from backend.demo import load_demo
+
+    logins = load_demo()
+    db.session.commit()
+    click.echo("Demo data ready. Logins:")
+    for role, email, password in logins:
+        click.echo(f"  {role:<15} {email:<32} {password}")
+
+
+@main.group("users")
+def users_group() -> None:
+    """Manage users."""
+
+
+@users_group.command("create")
+@click.argument("email")
+@click.option(
+    "--role", required=True, help="admin | marketing | office_manager | office_rep | staff"
+)
+@click.option("--office", "office_code", help="office code, required for office roles")
+@click.option("--name", default="")
+@click.option("--password", help="generated and printed when omitted")
+@with_appcontext
+def users_create(email, role, office_code, name, password) -> None:
+    """Create a user."""
+    import secrets
+
+    from backend.auth.services import create_user
+
+    generated = password is None
+    password = password or secrets.token_urlsafe(12)
+    try:
+        user = create_user(email, role, name=name, password=password, office_code=office_code)
+    except ApiError as exc:
+        _fail(exc.message)
+    db.session.commit()
+    click.echo(f"created {user.email} ({user.role})")
+    if generated:
+        click.echo(f"password: {password}")
+
+
+@main.group("tokens")
+def tokens_group() -> None:
+    """Manage API tokens."""
+
+
+@tokens_group.command("create")
+@click.argument("email")
+@click.option("--name", default="cli")
+@with_appcontext
+def tokens_create(email, name) -> None:
+    """Issue an API token for a user; it is shown once."""
+    from backend.auth.services import find_user, issue_token
+
+    user = find_user(email)
+    if user is None:
+        _fail(f"no user {email}")
+    token = issue_token(user, name)
+    db.session.commit()
+    click.echo(token)
+
+
+@main.group("offices")
+def offices_group() -> None:
+    """Manage offices."""
+
+
+@offices_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def offices_import(file: Path) -> None:
+    """Import offices from CSV (code,name,city,country,latitude,longitude,timezone,email,phone,territories,capacity)."""
+    from backend.offices.services import import_offices, read_csv_rows
+
+    text = file.read_text(encoding="utf-8-sig")
+    total = max(text.count("\n") - 1, 0)
+    try:
+        rows = list(read_csv_rows(text))
+    except ApiError as exc:
+        _fail(exc.message)
+    with click.progressbar(rows, length=total or len(rows), label="Importing offices") as bar:
+        result = import_offices(bar)
+    db.session.commit()
+    click.echo(f"{result.created} created, {result.updated} updated, {len(result.errors)} errors")
+    for line, message in result.errors:
+        click.echo(f"  line {line}: {message}", err=True)
+    if result.errors:
+        sys.exit(1)
+
+
+@main.command("route")
+@click.option("--city")
+@click.option("--country")
+@click.option("--postal-code")
+@click.option("--lat", type=float)
+@click.option("--lon", type=float)
+@click.option("--event", "event_id", type=int)
+@with_appcontext
+def route_command(city, country, postal_code, lat, lon, event_id) -> None:
+    """Print where a lead from this place would be routed, as JSON."""
+    from backend.routing.services import preview
+
+    try:
+        result = preview(
+            city=city, country=country, postal_code=postal_code,
+            latitude=lat, longitude=lon, event_id=event_id,
+        )  # fmt: skip
+    except ApiError as exc:
+        _fail(exc.message)
+    click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+
+
+@main.command("worker")
+@click.option("--burst", is_flag=True, help="drain the queues and exit")
+@click.option("--queues", default="", help="comma-separated queue names (default: all)")
+@with_appcontext
+def worker_command(burst: bool, queues: str) -> None:
+    """Run an RQ worker with its scheduler, every job inside the app context."""
+    from workers.queues import QUEUE_NAMES, make_worker
+
+    names = [q for q in queues.split(",") if q] or list(QUEUE_NAMES)
+    worker = make_worker(current_app._get_current_object(), names)
+    worker.work(burst=burst, with_scheduler=True)
+
+
+@main.command("cron")
+@with_appcontext
+def cron_command() -> None:
+    """Run the periodic sweeps on RQ's cron scheduler (run exactly one of these)."""
+    from workers.schedule import make_cron
+
+    make_cron(current_app._get_current_object()).start()
+
+
+@main.command("sweep")
+@click.option("--now", "now_text", help="ISO time to sweep as of (default: now)")
+@click.option("--dry-run", is_flag=True, help="print what would fire, change nothing")
+@with_appcontext
+def sweep_command(now_text: str | None, dry_run: bool) -> None:
+    """Run the SLA/stale/silence sweep once, as of a given time."""
+    from datetime import UTC, datetime
+
+    from workers.sweep import run_sweep
+
+    now = None
+    if now_text:
+        try:
+            now = datetime.fromisoformat(now_text)
+        except ValueError:
+            _fail(f"not an ISO time: {now_text}")
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=UTC)
+    report = run_sweep(now=now, dry_run=dry_run)
+    click.echo(json.dumps(report, ensure_ascii=False, indent=2, default=str))
+
+
+@main.command("serve")
+@click.option("--bind", default=lambda: os.environ.get("BIND", "0.0.0.0:8000"))
+@click.option("--workers", "worker_count", default=lambda: os.environ.get("WEB_CONCURRENCY", "2"))
+def serve_command(bind: str, worker_count: str) -> None:
+    """Serve the app with gunicorn."""
+    args = [
+        sys.executable, "-m", "gunicorn", "backend.wsgi:app",
+        "--bind", bind, "--workers", str(worker_count), "--threads", "4",
+        "--access-logfile", "-", "--graceful-timeout", "10",
+    ]  # fmt: skip
+    os.execvp(args[0], args)

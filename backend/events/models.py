@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, Column, Date, Float, ForeignKey, Integer, Numeric, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backend.db_types import UTCDateTime, utcnow
+from backend.extensions import db
+
+DEFAULT_CONSENT_TEXT = "I agree that the exhibitor may contact me about this enquiry and store my details for that purpose."
+
+event_staff = Table(
+    "event_staff",
+    db.metadata,
+    Column("event_id", ForeignKey("event.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class Event(db.Model):
+    """A trade show or campaign that produces leads; it carries the brief sales must see."""
+
+    __tablename__ = "event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    venue_city: Mapped[str] = mapped_column(String(200), default="")
+    venue_country: Mapped[str] = mapped_column(String(2), default="")
+    venue_latitude: Mapped[float | None] = mapped_column(Float)
+    venue_longitude: Mapped[float | None] = mapped_column(Float)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    starts_on: Mapped[date | None] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    cost: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    # The brief sales must see: {"offer", "promo_conditions", "talking_points"}.
+    brief: Mapped[dict] = mapped_column(JSON, default=dict)
+    autoresponder_subject: Mapped[str] = mapped_column(String(300), default="")
+    autoresponder_body: Mapped[str] = mapped_column(Text, default="")
+    # [{"id": "budget", "label": "...", "type": "text|choice|yesno", "options": [...]}]
+    questions: Mapped[list] = mapped_column(JSON, default=list)
+    consent_text: Mapped[str] = mapped_column(Text, default=DEFAULT_CONSENT_TEXT)
+    feedback_sample_size: Mapped[int] = mapped_column(Integer, default=20)
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    join_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
+    visitor_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    staff = relationship("User", secondary=event_staff, back_populates="events", lazy="selectin")
+
+    def __repr__(self) -> str:
+        return f"<Event {self.id} {self.name!r}>"

@@ -1,0 +1,23 @@
+"""Every model, imported in one place for Alembic and the shell."""
+
+from backend.audit.models import AuditEntry
+from backend.auth.models import ApiToken, User
+from backend.events.models import Event, event_staff
+from backend.leads.models import Lead, QualityFeedback, RoutingDecision, Touch
+from backend.messaging.models import Message, Unsubscribe
+from backend.offices.models import Office
+
+__all__ = [
+    "ApiToken",
+    "AuditEntry",
+    "Event",
+    "Lead",
+    "Message",
+    "Office",
+    "QualityFeedback",
+    "RoutingDecision",
+    "Touch",
+    "Unsubscribe",
+    "User",
+    "event_staff",
+]

@@ -1,0 +1,46 @@
+"""Serves the booth PWA from ``pwa/`` at ``/app/`` and the visitor form at ``/v/<token>``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, abort, send_from_directory
+
+from backend.auth.access import PUBLIC, roles_required
+
+PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
+
+bp = Blueprint("pwa", __name__)
+
+
+def _send(path: str):
+    if not (PWA_DIR / path).is_file():
+        abort(404)
+    response = send_from_directory(PWA_DIR, path, max_age=0)
+    if path == "sw.js":
+        response.headers["Service-Worker-Allowed"] = "/app/"
+        response.headers["Cache-Control"] = "no-cache"
+    elif path.endswith(".webmanifest"):
+        response.mimetype = "application/manifest+json"
+    return response
+
+
+@bp.get("/app/")
+@roles_required(PUBLIC)
+def app_shell():
+    """The booth app's page (it signs in through the API)."""
+    return _send("index.html")
+
+
+@bp.get("/app/<path:path>")
+@roles_required(PUBLIC)
+def app_file(path: str):
+    """The booth app's static files."""
+    return _send(path)
+
+
+@bp.get("/v/<token>")
+@roles_required(PUBLIC)
+def visitor_form(token: str):
+    """The visitor self-registration form opened from the booth's visitor QR code."""
+    return _send("visitor.html")

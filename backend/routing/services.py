@@ -1,0 +1,179 @@
+"""Routing glue: load offices from the database, call the pure engine, store the decision."""
+
+from __future__ import annotations
+
+from backend.routing.engine import (
+    Decision,
+    LeadLocation,
+    OfficeCandidate,
+    OfficeIndex,
+    ResolvedLocation,
+    Venue,
+    decide,
+    next_nearest,
+)
+from sqlalchemy import func
+
+from backend.db_types import utcnow
+from backend.errors import ApiError
+from backend.events.models import Event
+from backend.extensions import db
+from backend.leads.models import Lead, RoutingDecision
+from backend.offices.models import Office
+from backend.routing.gazetteer import get_gazetteer
+
+# Flags the router sets; a re-route clears the old ones before adding its own.
+ROUTING_FLAGS = ("location_unknown", "over_capacity", "unroutable")
+
+
+def open_loads() -> dict[int, int]:
+    """Untouched open leads per office (what capacity is measured against)."""
+    rows = db.session.execute(
+        db.select(Lead.office_id, func.count())
+        .where(Lead.office_id.is_not(None), Lead.first_touch_at.is_(None), Lead.status == "new")
+        .group_by(Lead.office_id)
+    )
+    return {office_id: count for office_id, count in rows}
+
+
+def build_index() -> OfficeIndex:
+    """An index of every office with its current load, built once per request or batch."""
+    loads = open_loads()
+    offices = db.session.scalars(db.select(Office)).all()
+    return OfficeIndex(
+        OfficeCandidate(
+            id=o.id,
+            code=o.code,
+            name=o.name,
+            latitude=o.latitude,
+            longitude=o.longitude,
+            territories=tuple(o.territories or ()),
+            capacity=o.capacity,
+            open_load=loads.get(o.id, 0),
+            paused=o.paused,
+        )
+        for o in offices
+    )
+
+
+def event_venue(event: Event | None) -> Venue | None:
+    """The event venue as a routing fallback; its city is looked up when it has no coordinates."""
+    if event is None:
+        return None
+    label = ", ".join(part for part in (event.venue_city, event.venue_country) if part)
+    label = f"{event.name} venue ({label})" if label else f"{event.name} venue"
+    if event.venue_latitude is not None and event.venue_longitude is not None:
+        return Venue(event.venue_latitude, event.venue_longitude, label)
+    place = get_gazetteer().resolve(event.venue_city, event.venue_country)
+    if place is None:
+        return None
+    return Venue(place.latitude, place.longitude, label)
+
+
+def lead_location(lead: Lead) -> LeadLocation:
+    return LeadLocation(
+        latitude=lead.latitude,
+        longitude=lead.longitude,
+        city=lead.city or None,
+        country=lead.country or None,
+        postal_code=lead.postal_code or None,
+    )
+
+
+def apply_decision(
+    lead: Lead, decision: Decision, index: OfficeIndex, *, decided_by_id: int | None = None
+) -> RoutingDecision:
+    """Point the lead at the decided office and record why (the caller commits)."""
+    now = utcnow()
+    location = decision.location
+    row = RoutingDecision(
+        lead=lead,
+        office_id=decision.office_id,
+        method=decision.method,
+        distance_km=decision.distance_km,
+        latitude=location.latitude if location else None,
+        longitude=location.longitude if location else None,
+        location_label=location.label if location else "",
+        location_source=location.source if location else "",
+        reason=decision.reason,
+        flags=list(decision.flags),
+        decided_by_id=decided_by_id,
+        at=now,
+    )
+    db.session.add(row)
+    previous = lead.office_id
+    lead.office_id = decision.office_id
+    lead.routed_at = now
+    kept = [f for f in (lead.flags or []) if f not in ROUTING_FLAGS]
+    lead.flags = kept + [f for f in decision.flags if f not in kept]
+    index.adjust_load(decision.office_id, +1)
+    if previous is not None and previous != decision.office_id:
+        index.adjust_load(previous, -1)
+    return row
+
+
+def route_lead(lead: Lead, index: OfficeIndex, venue: Venue | None) -> RoutingDecision | None:
+    """Route a new lead; a lead no office can take is flagged ``unroutable`` and kept."""
+    decision = decide(lead_location(lead), index, venue)
+    if decision is None:
+        if "unroutable" not in (lead.flags or []):
+            lead.flags = [*(lead.flags or []), "unroutable"]
+        return None
+    return apply_decision(lead, decision, index)
+
+
+def reassign_to_next_nearest(
+    lead: Lead, index: OfficeIndex, *, method: str = "escalation"
+) -> RoutingDecision | None:
+    """Move the lead to the next nearest office with room (escalation), or None if none."""
+    last = lead.routing_decisions[-1] if lead.routing_decisions else None
+    if last is not None and last.latitude is not None:
+        location = ResolvedLocation(
+            last.latitude, last.longitude, last.location_label, last.location_source, None, None
+        )
+    else:
+        venue = event_venue(lead.event)
+        if venue is None:
+            return None
+        location = ResolvedLocation(
+            venue.latitude, venue.longitude, venue.label, "event", None, None
+        )
+    decision = next_nearest(location, index, exclude_office_id=lead.office_id)
+    if decision is None:
+        return None
+    return apply_decision(lead, decision, index)
+
+
+def preview(
+    *,
+    city: str | None = None,
+    country: str | None = None,
+    postal_code: str | None = None,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    event_id: int | None = None,
+) -> dict:
+    """Where a lead from this place would go, without storing anything.
+
+    Raises ApiError(404) for an unknown event and (409) when no office can take it.
+    """
+    event = None
+    if event_id is not None:
+        event = db.session.get(Event, event_id)
+        if event is None:
+            raise ApiError(404, "not_found", f"no event {event_id}")
+    location = LeadLocation(
+        latitude=latitude, longitude=longitude, city=city, country=country, postal_code=postal_code
+    )
+    decision = decide(location, build_index(), event_venue(event))
+    if decision is None:
+        raise ApiError(409, "no_office", "No office can take this lead (none, or all paused).")
+    result = decision.as_dict()
+    return {
+        "office": {"code": decision.office_code, "name": decision.office_name},
+        "method": result["method"],
+        "distance_km": result["distance_km"],
+        "location": result["location"],
+        "reason": result["reason"],
+        "flags": list(result["flags"]),
+    }

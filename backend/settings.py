@@ -1,0 +1,97 @@
+"""Settings read from the environment once, each with a safe default for the embedded demo.
+
+Every setting can also be passed to ``create_app(config)`` under the same name.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off", ""}
+
+
+def parse_bool(value: str | bool | None, default: bool = False) -> bool:
+    """Turn an env string into a bool; raises ValueError on words that are neither."""
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def parse_int(value: str | int | None, default: int) -> int:
+    """Turn an env string into an int, falling back to ``default`` when unset."""
+    if value is None or value == "":
+        return default
+    return int(value)
+
+
+def _secret_key(instance_path: Path) -> str:
+    """A key kept in the instance folder so sessions survive restarts of the demo."""
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    key = secrets.token_hex(32)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def sqlalchemy_uri(database_url: str) -> str:
+    """Map a plain ``postgres://`` / ``postgresql://`` URL onto the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if database_url.startswith(prefix):
+            return "postgresql+psycopg://" + database_url[len(prefix) :]
+    return database_url
+
+
+def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Build the Flask config from the environment, then apply ``overrides``."""
+    overrides = dict(overrides or {})
+    env = {**os.environ, **{k: v for k, v in overrides.items() if isinstance(v, str)}}
+    folder = Path(instance_path)
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def get(name: str, default: Any = None) -> Any:
+        return overrides.get(name, env.get(name, default))
+
+    database_url = get("DATABASE_URL") or f"sqlite:///{folder / 'leadrelay.db'}"
+    settings: dict[str, Any] = {
+        "DATABASE_URL": database_url,
+        "SQLALCHEMY_DATABASE_URI": get("SQLALCHEMY_DATABASE_URI") or sqlalchemy_uri(database_url),
+        "REDIS_URL": get("REDIS_URL") or None,
+        "EMBEDDED_REDIS_PATH": str(folder / "redis.db"),
+        "SECRET_KEY": get("SECRET_KEY") or _secret_key(folder),
+        "PUBLIC_BASE_URL": (get("PUBLIC_BASE_URL") or "").rstrip("/") or None,
+        "SMTP_URL": get("SMTP_URL") or None,
+        "MAIL_FROM": get("MAIL_FROM", "LeadRelay <leads@leadrelay.local>"),
+        "MARKETING_EMAILS": get("MARKETING_EMAILS", ""),
+        "DIGEST_EMAILS": get("DIGEST_EMAILS", ""),
+        "WEBHOOK_URL": get("WEBHOOK_URL") or None,
+        "WEBHOOK_SECRET": get("WEBHOOK_SECRET") or None,
+        "WEBHOOK_FORMAT": get("WEBHOOK_FORMAT", "json"),
+        "DEFAULT_SLA_HOURS": parse_int(get("DEFAULT_SLA_HOURS"), 24),
+        "STALE_AFTER_DAYS": parse_int(get("STALE_AFTER_DAYS"), 30),
+        "RETENTION_MONTHS": parse_int(get("RETENTION_MONTHS"), 0),
+        "MAX_CONTENT_LENGTH": parse_int(get("MAX_CONTENT_LENGTH"), 2 * 1024 * 1024),
+        "SESSION_COOKIE_SECURE": parse_bool(get("SESSION_COOKIE_SECURE"), False),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "RATELIMIT_ENABLED": parse_bool(get("RATELIMIT_ENABLED"), True),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "JSON_SORT_KEYS": False,
+    }
+    settings.update(overrides)
+    return settings

@@ -1,0 +1,174 @@
+"""Fixtures: a real database (SQLite or PostgreSQL) and real Redis, clean for every test."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import text
+
+from backend import create_app
+from backend.extensions import db
+
+
+def _answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _database_kind() -> str:
+    kind = os.environ.get("LEADRELAY_TEST_DB", "auto")
+    if kind == "auto":
+        kind = "postgresql" if _answers("127.0.0.1", 5432) else "sqlite"
+    return kind
+
+
+DB_KIND = _database_kind()
+PG_URL = os.environ.get("LEADRELAY_TEST_PG_URL", "postgresql://127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("LEADRELAY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+requires_postgres = pytest.mark.skipif(DB_KIND != "postgresql", reason="needs PostgreSQL")
+
+
+def pytest_report_header(config):
+    return f"leadrelay: database={DB_KIND} redis={REDIS_URL}"
+
+
+@pytest.fixture(scope="session")
+def instance_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("instance")
+
+
+@pytest.fixture(scope="session")
+def database_url(instance_dir) -> str:
+    if DB_KIND == "postgresql":
+        return PG_URL
+    return f"sqlite:///{instance_dir / 'test.db'}"
+
+
+def base_config(instance_dir: Path, database_url: str) -> dict:
+    return {
+        "TESTING": True,
+        "INSTANCE_PATH": str(instance_dir),
+        "DATABASE_URL": database_url,
+        "REDIS_URL": REDIS_URL,
+        "SECRET_KEY": "test-secret",
+        "PUBLIC_BASE_URL": "http://leadrelay.test",
+        "SMTP_URL": None,
+        "RATELIMIT_ENABLED": False,
+        "MARKETING_EMAILS": "marketing@example.com",
+    }
+
+
+def reset_schema(app) -> None:
+    """Drop every table, then build the schema through the migrations."""
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        db.drop_all()
+        db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        db.session.commit()
+        upgrade()
+
+
+@pytest.fixture(scope="session")
+def _schema(instance_dir, database_url):
+    app = create_app(base_config(instance_dir, database_url))
+    reset_schema(app)
+    return True
+
+
+def truncate_all() -> None:
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    if db.engine.dialect.name == "postgresql":
+        quoted = ", ".join(f'"{name}"' for name in tables)
+        db.session.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+    else:
+        for name in tables:
+            db.session.execute(text(f'DELETE FROM "{name}"'))
+    db.session.commit()
+
+
+@pytest.fixture
+def config(instance_dir, database_url) -> dict:
+    """Override in a test module to change settings before the app is built."""
+    return base_config(instance_dir, database_url)
+
+
+@pytest.fixture
+def app(_schema, config):
+    app = create_app(config)
+    with app.app_context():
+        truncate_all()
+    redis.Redis.from_url(config["REDIS_URL"]).flushdb()
+    with app.app_context():
+        yield app
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+class AuthActions:
+    """Signs in through the real endpoint, like the PWA does."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, email: str, password: str = "secret-pass"):
+        return self.client.post(
+            "/api/v1/auth/login",
+            json={"email": email, "password": password},
+            headers={"X-Requested-With": "XMLHttpRequest"},
+        )
+
+    def logout(self):
+        return self.client.post(
+            "/api/v1/auth/logout", headers={"X-Requested-With": "XMLHttpRequest"}
+        )
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+class Api:
+    """A JSON client that sends the header cookie-authenticated fetch calls carry."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def _call(self, method, url, **kwargs):
+        headers = {"X-Requested-With": "XMLHttpRequest", **kwargs.pop("headers", {})}
+        return self.client.open(url, method=method, headers=headers, **kwargs)
+
+    def get(self, url, **kw):
+        return self._call("GET", url, **kw)
+
+    def post(self, url, **kw):
+        return self._call("POST", url, **kw)
+
+    def patch(self, url, **kw):
+        return self._call("PATCH", url, **kw)
+
+    def delete(self, url, **kw):
+        return self._call("DELETE", url, **kw)
+
+
+@pytest.fixture
+def api(client):
+    return Api(client)

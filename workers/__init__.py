@@ -1,0 +1,1 @@
+"""Background work on RQ: follow-up mails, webhooks and the periodic sweeps."""

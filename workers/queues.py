@@ -1,0 +1,42 @@
+"""Queues named by purpose, and the app-aware worker that runs their jobs."""
+
+from __future__ import annotations
+
+from flask import Flask
+from rq import Queue, Worker
+
+from backend.extensions import db
+from backend.redis_conn import connect
+
+MAIL = "mail"
+WEBHOOKS = "webhooks"
+ESCALATION = "escalation"
+QUEUE_NAMES = (MAIL, WEBHOOKS, ESCALATION)
+
+
+def get_queue(app: Flask, name: str) -> Queue:
+    return Queue(name, connection=connect(app))
+
+
+class AppWorker(Worker):
+    """An RQ worker whose jobs run inside an app context built by the factory."""
+
+    app: Flask
+
+    def perform_job(self, job, queue):
+        with self.app.app_context():
+            # The work horse is a fork: never reuse the parent's database sockets.
+            db.engine.dispose(close=False)
+            try:
+                return super().perform_job(job, queue)
+            finally:
+                db.session.remove()
+
+
+def make_worker(app: Flask, queue_names=QUEUE_NAMES, worker_class=AppWorker) -> Worker:
+    connection = connect(app)
+    worker = worker_class(
+        [Queue(n, connection=connection) for n in queue_names], connection=connection
+    )
+    worker.app = app
+    return worker
