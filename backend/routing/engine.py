@@ -1,0 +1,564 @@
+"""The routing engine: which office gets a lead, and why.
+
+Plain functions over plain data; no Flask and no database. The caller builds
+an :class:`OfficeIndex` once per set of offices, keeps open loads current with
+:meth:`OfficeIndex.adjust_load`, and calls :func:`decide` for each lead.
+
+Location, in order: the lead's own coordinates; its city and country through
+the offline gazetteer (GeoNames data, CC-BY 4.0, see ``gazetteer.py``); else
+the event venue, flagged ``location_unknown``.
+
+Office, in order: the most specific territory claim (postal prefix > region >
+country); else the nearest office; when that one is full, the next nearest
+with room if it is no more than 1.5 times as far (``capacity_spill``), else
+the nearest anyway, flagged ``over_capacity``. Paused offices get nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from backend.routing.geo import SphereIndex, distance_km, valid_coordinates
+
+__all__ = [
+    "Decision",
+    "LeadLocation",
+    "OfficeCandidate",
+    "OfficeIndex",
+    "ResolvedLocation",
+    "Venue",
+    "decide",
+    "next_nearest",
+    "parse_territory",
+    "resolve_location",
+]
+
+METHOD_TERRITORY = "territory"
+METHOD_NEAREST = "nearest"
+METHOD_CAPACITY_SPILL = "capacity_spill"
+METHOD_FALLBACK = "fallback"
+METHOD_ESCALATION = "escalation"
+
+SOURCE_COORDS = "coords"
+SOURCE_GAZETTEER = "gazetteer"
+SOURCE_EVENT = "event"
+
+FLAG_LOCATION_UNKNOWN = "location_unknown"
+FLAG_OVER_CAPACITY = "over_capacity"
+FLAG_CAPACITY_SPILL = "capacity_spill"
+FLAG_COORDINATES_INVALID = "coordinates_invalid"
+
+#: A full office spills to the next one with room only if it is at most this
+#: many times as far as the nearest.
+SPILL_FACTOR = 1.5
+#: How far a coordinates-only lead may be from a known city for that city's
+#: country and region to count for territory claims.
+REVERSE_LOOKUP_KM = 50.0
+
+
+@dataclass(slots=True)
+class OfficeCandidate:
+    """An office as the engine sees it. ``open_load`` may change between decisions."""
+
+    id: int
+    code: str
+    name: str
+    latitude: float
+    longitude: float
+    territories: tuple[str, ...] = ()
+    capacity: int | None = None
+    open_load: int = 0
+    paused: bool = False
+
+    @property
+    def has_room(self) -> bool:
+        """True when the office may take one more lead (no capacity means no limit)."""
+        return self.capacity is None or self.open_load < self.capacity
+
+
+@dataclass(frozen=True, slots=True)
+class LeadLocation:
+    """What a lead says about where the visitor is."""
+
+    latitude: float | None = None
+    longitude: float | None = None
+    city: str | None = None
+    country: str | None = None
+    postal_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Venue:
+    """The event venue, used when the lead's own location is unknown.
+
+    Without coordinates, ``city``/``country`` are looked up in the gazetteer.
+    """
+
+    latitude: float | None
+    longitude: float | None
+    label: str = ""
+    city: str | None = None
+    country: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedLocation:
+    """Where the engine placed the lead, and from which source."""
+
+    latitude: float
+    longitude: float
+    label: str
+    source: str  # "coords" | "gazetteer" | "event"
+    country: str | None = None
+    admin1: str | None = None
+    flags: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready mapping."""
+        return {
+            "latitude": self.latitude,
+            "longitude": self.longitude,
+            "label": self.label,
+            "source": self.source,
+            "country": self.country,
+            "admin1": self.admin1,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The office chosen for a lead, how, and why."""
+
+    office_id: int
+    office_code: str
+    office_name: str
+    method: str  # "territory" | "nearest" | "capacity_spill" | "fallback" | "escalation"
+    distance_km: float
+    location: ResolvedLocation | None
+    reason: str
+    flags: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready mapping (the location nested, flags as a list)."""
+        return {
+            "office_id": self.office_id,
+            "office_code": self.office_code,
+            "office_name": self.office_name,
+            "method": self.method,
+            "distance_km": self.distance_km,
+            "location": self.location.as_dict() if self.location else None,
+            "reason": self.reason,
+            "flags": list(self.flags),
+        }
+
+
+# --------------------------------------------------------------------------- territories
+
+
+def parse_territory(value: str) -> tuple[str, str, str]:
+    """Parse a territory claim into ``(kind, country, detail)``.
+
+    ``"RU"`` -> ``("country", "RU", "")``; ``"RU-53"`` -> ``("region", "RU",
+    "53")`` (a GeoNames admin1 code); ``"DE:8"`` -> ``("postal", "DE", "8")``.
+    Case and surrounding spaces do not matter. Raises ``ValueError`` for any
+    other shape.
+    """
+    text = value.strip().upper() if isinstance(value, str) else ""
+    country, sep, detail = text.partition(":")
+    kind = "postal"
+    if not sep:
+        country, sep, detail = text.partition("-")
+        kind = "region" if sep else "country"
+    country = country.strip()
+    detail = _postal_key(detail) if kind == "postal" else detail.strip()
+    if len(country) != 2 or not country.isalpha() or (sep and not detail.isalnum()):
+        raise ValueError(f"not a territory: {value!r} (use 'RU', 'RU-53' or 'DE:8')")
+    return kind, country, detail
+
+
+def _postal_key(value: str | None) -> str:
+    if not value:
+        return ""
+    return "".join(ch for ch in value.upper() if ch.isalnum())
+
+
+# --------------------------------------------------------------------------- the index
+
+
+def _has_room(office: OfficeCandidate) -> bool:
+    return office.capacity is None or office.open_load < office.capacity
+
+
+class OfficeIndex:
+    """Offices ready for routing: a spatial index plus territory tables.
+
+    Build once per set of offices (rebuild when an office moves, is paused or
+    resumed, or changes territories); loads and capacities may change in
+    place through :meth:`adjust_load` / :meth:`set_load`. Paused offices, and
+    offices without valid coordinates, are kept for lookup but never chosen.
+    Territory claims that do not parse are ignored and listed in
+    ``invalid_territories``.
+    """
+
+    def __init__(self, offices: Iterable[OfficeCandidate]):
+        self.offices: dict[int, OfficeCandidate] = {}
+        self.invalid_territories: list[tuple[int, str]] = []
+        self._claims: dict[tuple[str, str, str], list[OfficeCandidate]] = {}
+        self._postal_lengths: dict[str, list[int]] = {}
+        routable: list[OfficeCandidate] = []
+        for office in offices:
+            self.offices[office.id] = office
+            if office.paused or not valid_coordinates(office.latitude, office.longitude):
+                continue
+            routable.append(office)
+            for claim in office.territories:
+                try:
+                    key = parse_territory(claim)
+                except ValueError:
+                    self.invalid_territories.append((office.id, claim))
+                    continue
+                holders = self._claims.setdefault(key, [])
+                if office not in holders:
+                    holders.append(office)
+                if key[0] == "postal":
+                    self._postal_lengths.setdefault(key[1], []).append(len(key[2]))
+        for lengths in self._postal_lengths.values():
+            lengths[:] = sorted(set(lengths), reverse=True)
+        self._tree: SphereIndex[OfficeCandidate] = SphereIndex(
+            (o.latitude, o.longitude, o) for o in routable
+        )
+        self.has_territories = bool(self._claims)
+        self.has_regions = any(kind == "region" for kind, _, _ in self._claims)
+
+    def __len__(self) -> int:
+        return len(self.offices)
+
+    def __contains__(self, office_id: object) -> bool:
+        return office_id in self.offices
+
+    def get(self, office_id: int) -> OfficeCandidate | None:
+        """The office with this id, or None."""
+        return self.offices.get(office_id)
+
+    def set_load(self, office_id: int, open_load: int) -> None:
+        """Set an office's open load. Unknown ids are ignored."""
+        office = self.offices.get(office_id)
+        if office is not None:
+            office.open_load = max(0, int(open_load))
+
+    def adjust_load(self, office_id: int | None, delta: int) -> None:
+        """Add ``delta`` to an office's open load (never below 0). Unknown ids are ignored."""
+        office = self.offices.get(office_id) if office_id is not None else None
+        if office is not None:
+            office.open_load = max(0, office.open_load + delta)
+
+    def nearest(
+        self,
+        lat: float,
+        lon: float,
+        *,
+        k: int = 1,
+        eligible: Callable[[OfficeCandidate], bool] | None = None,
+        max_km: float | None = None,
+    ) -> list[tuple[float, OfficeCandidate]]:
+        """Up to ``k`` ``(distance_km, office)`` pairs, nearest first.
+
+        Paused offices are never returned; ``eligible`` narrows further and
+        ``max_km`` caps the distance. Raises ``ValueError`` for invalid
+        coordinates.
+        """
+        return self._tree.nearest(lat, lon, k=k, eligible=eligible, max_km=max_km)
+
+    def claim(
+        self, country: str | None, admin1: str | None, postal_code: str | None
+    ) -> tuple[str, list[OfficeCandidate]] | None:
+        """The most specific territory claimed for this place, and who claims it.
+
+        Returns ``(territory, offices)`` such as ``("DE:80", [...])`` or None.
+        Postal prefixes beat regions, which beat countries; a longer prefix
+        beats a shorter one. Never raises.
+        """
+        if not self._claims or not country:
+            return None
+        country = country.upper()
+        postal = _postal_key(postal_code)
+        if postal:
+            for length in self._postal_lengths.get(country, ()):
+                if length <= len(postal):
+                    holders = self._claims.get(("postal", country, postal[:length]))
+                    if holders:
+                        return f"{country}:{postal[:length]}", holders
+        if admin1:
+            holders = self._claims.get(("region", country, admin1.upper()))
+            if holders:
+                return f"{country}-{admin1.upper()}", holders
+        holders = self._claims.get(("country", country, ""))
+        return (country, holders) if holders else None
+
+
+# --------------------------------------------------------------------------- location
+
+
+def _default_gazetteer() -> Any:
+    from backend.routing.gazetteer import get_gazetteer
+
+    return get_gazetteer()
+
+
+class _LazyGazetteer:
+    """Loads the shared gazetteer only when a lookup really needs it."""
+
+    __slots__ = ("_gz",)
+
+    def __init__(self, gazetteer: Any = None):
+        self._gz = gazetteer
+
+    def get(self) -> Any:
+        if self._gz is None:
+            self._gz = _default_gazetteer()
+        return self._gz
+
+
+def _country_of(loc: LeadLocation, gz: _LazyGazetteer) -> str | None:
+    if not loc.country or not loc.country.strip():
+        return None
+    text = loc.country.strip()
+    if len(text) == 2 and text.isascii() and text.isalpha():
+        return text.upper()  # an ISO code needs no gazetteer
+    return gz.get().country_code(text)
+
+
+def _resolve(
+    loc: LeadLocation, venue: Venue | None, gz: _LazyGazetteer, need_region: bool
+) -> ResolvedLocation | None:
+    lat, lon = loc.latitude, loc.longitude
+    flags: tuple[str, ...] = ()
+    if lat is not None or lon is not None:
+        if valid_coordinates(lat, lon):
+            return _from_coordinates(float(lat), float(lon), loc, gz, need_region)  # type: ignore[arg-type]
+        flags = (FLAG_COORDINATES_INVALID,)
+    if loc.city and loc.city.strip():
+        place = gz.get().resolve(loc.city, loc.country)
+        if place is not None:
+            return ResolvedLocation(
+                place.latitude,
+                place.longitude,
+                place.label,
+                SOURCE_GAZETTEER,
+                place.country,
+                place.admin1 or None,
+                flags,
+            )
+    return _from_venue(venue, gz, (*flags, FLAG_LOCATION_UNKNOWN))
+
+
+def _from_coordinates(
+    lat: float, lon: float, loc: LeadLocation, gz: _LazyGazetteer, need_region: bool
+) -> ResolvedLocation:
+    country = _country_of(loc, gz)
+    admin1 = None
+    if need_region:
+        place = gz.get().nearest_place(lat, lon, REVERSE_LOOKUP_KM)
+        if place is not None and (country is None or place.country == country):
+            country, admin1 = place.country, place.admin1 or None
+    return ResolvedLocation(lat, lon, f"{lat:.5f}, {lon:.5f}", SOURCE_COORDS, country, admin1)
+
+
+def _from_venue(
+    venue: Venue | None, gz: _LazyGazetteer, flags: tuple[str, ...]
+) -> ResolvedLocation | None:
+    if venue is None:
+        return None
+    if valid_coordinates(venue.latitude, venue.longitude):
+        lat, lon = float(venue.latitude), float(venue.longitude)  # type: ignore[arg-type]
+        label = venue.label or f"{lat:.5f}, {lon:.5f}"
+        return ResolvedLocation(lat, lon, label, SOURCE_EVENT, None, None, flags)
+    place = gz.get().resolve(venue.city, venue.country) if venue.city else None
+    if place is None:
+        return None
+    return ResolvedLocation(
+        place.latitude,
+        place.longitude,
+        venue.label or place.label,
+        SOURCE_EVENT,
+        place.country,
+        place.admin1 or None,
+        flags,
+    )
+
+
+def resolve_location(
+    loc: LeadLocation, venue: Venue | None, gazetteer: Any = None
+) -> ResolvedLocation | None:
+    """Work out where a lead is: its coordinates, else its city, else the venue.
+
+    The result's ``source`` says which ("coords", "gazetteer", "event"); its
+    ``flags`` carry ``location_unknown`` when the venue was used and
+    ``coordinates_invalid`` when coordinates were sent but unusable. For
+    coordinates, country and region come from the nearest known city within
+    50 km. Returns None when nothing, not even the venue, can be placed.
+    ``gazetteer`` defaults to the shared one, loaded only if needed. Raises
+    ``OSError`` only if the gazetteer index cannot be loaded.
+    """
+    return _resolve(loc, venue, _LazyGazetteer(gazetteer), need_region=True)
+
+
+# --------------------------------------------------------------------------- decisions
+
+
+def _km_text(km: float) -> str:
+    return f"{km:.1f} km" if km < 10 else f"{km:,.0f} km"
+
+
+def _load_text(office: OfficeCandidate) -> str:
+    return f"{office.open_load}/{office.capacity}"
+
+
+def _round_km(km: float) -> float:
+    return round(km, 1)
+
+
+def _decision(
+    office: OfficeCandidate,
+    method: str,
+    km: float,
+    location: ResolvedLocation,
+    reason: str,
+    flags: list[str],
+) -> Decision:
+    return Decision(
+        office.id,
+        office.code,
+        office.name,
+        method,
+        _round_km(km),
+        location,
+        reason,
+        tuple(dict.fromkeys(flags)),
+    )
+
+
+def _by_territory(
+    territory: str,
+    holders: list[OfficeCandidate],
+    location: ResolvedLocation,
+    flags: list[str],
+) -> Decision:
+    ranked = sorted(
+        (
+            (distance_km(location.latitude, location.longitude, o.latitude, o.longitude), n, o)
+            for n, o in enumerate(holders)
+        ),
+        key=lambda item: (item[0], item[1]),
+    )
+    with_room = [item for item in ranked if _has_room(item[2])]
+    km, _, office = with_room[0] if with_room else ranked[0]
+    reason = f"territory {territory} claimed by {office.name}, {_km_text(km)}"
+    if not with_room:
+        flags.append(FLAG_OVER_CAPACITY)
+        reason += f" (office full, {_load_text(office)})"
+    return _decision(office, METHOD_TERRITORY, km, location, reason, flags)
+
+
+def _by_distance(
+    index: OfficeIndex, location: ResolvedLocation, flags: list[str], unknown_prefix: str | None
+) -> Decision | None:
+    hits = index.nearest(location.latitude, location.longitude)
+    if not hits:
+        return None
+    km, office = hits[0]
+    method = METHOD_NEAREST if unknown_prefix is None else METHOD_FALLBACK
+    head = "nearest office" if unknown_prefix is None else f"{unknown_prefix}nearest office to the event venue"
+    if office.has_room:
+        return _decision(office, method, km, location, f"{head}: {office.name}, {_km_text(km)}", flags)
+    limit = km * SPILL_FACTOR
+    spill = index.nearest(location.latitude, location.longitude, eligible=_has_room, max_km=limit)
+    full = f"{office.name} office full ({_load_text(office)})"
+    if spill:
+        spill_km, spill_office = spill[0]
+        reason = f"{full}; next nearest {spill_office.name} with room, {_km_text(spill_km)}"
+        if unknown_prefix is None:
+            return _decision(spill_office, METHOD_CAPACITY_SPILL, spill_km, location, reason, flags)
+        flags.append(FLAG_CAPACITY_SPILL)
+        return _decision(spill_office, method, spill_km, location, unknown_prefix + reason, flags)
+    flags.append(FLAG_OVER_CAPACITY)
+    reason = (
+        f"{head}: {office.name}, {_km_text(km)}; {full}, "
+        f"no office with room within {_km_text(limit)}"
+    )
+    return _decision(office, method, km, location, reason, flags)
+
+
+def _quote(value: str | None) -> str:
+    return repr(value.strip()) if isinstance(value, str) and value.strip() else "none"
+
+
+def decide(
+    loc: LeadLocation, index: OfficeIndex, venue: Venue | None = None, gazetteer: Any = None
+) -> Decision | None:
+    """Choose the office for a lead and say why.
+
+    Territory claims first (matched on the lead's country, region and postal
+    code, even when only the venue locates it), then the nearest office with
+    the capacity rule. Returns None when no office can take the lead (none,
+    all paused) or when neither the lead nor the venue can be located.
+    ``gazetteer`` defaults to the shared one, loaded only if a city or a
+    country name must be looked up. Raises ``OSError`` only if that index
+    cannot be loaded.
+    """
+    gz = _LazyGazetteer(gazetteer)
+    has_country = bool(loc.country and loc.country.strip())
+    need_region = index.has_regions or (index.has_territories and not has_country)
+    location = _resolve(loc, venue, gz, need_region=need_region)
+    if location is None:
+        return None
+    flags = list(location.flags)
+    from_venue = location.source == SOURCE_EVENT
+    if index.has_territories:
+        if from_venue:
+            country, admin1 = _country_of(loc, gz), None
+        else:
+            country, admin1 = location.country or _country_of(loc, gz), location.admin1
+        claimed = index.claim(country, admin1, loc.postal_code)
+        if claimed is not None:
+            return _by_territory(claimed[0], claimed[1], location, flags)
+    prefix = None
+    if from_venue:
+        prefix = f"location unknown (city {_quote(loc.city)}, country {_quote(loc.country)}); "
+    return _by_distance(index, location, flags, prefix)
+
+
+def next_nearest(
+    location: ResolvedLocation, index: OfficeIndex, exclude_office_id: int | None
+) -> Decision | None:
+    """Pick the office to reassign an escalated lead to (method ``escalation``).
+
+    The nearest office other than ``exclude_office_id`` that is not paused
+    and has room; if none has room, the nearest other one, flagged
+    ``over_capacity``. Territories are not considered. Returns None when no
+    other office can take it. Raises ``ValueError`` if the location's
+    coordinates are invalid.
+    """
+    lat, lon = location.latitude, location.longitude
+    current = index.get(exclude_office_id) if exclude_office_id is not None else None
+    after = f" after {current.name}" if current is not None else ""
+
+    def other_with_room(office: OfficeCandidate) -> bool:
+        return office.id != exclude_office_id and _has_room(office)
+
+    hits = index.nearest(lat, lon, eligible=other_with_room)
+    if hits:
+        km, office = hits[0]
+        reason = f"escalation: next nearest office with room{after}: {office.name}, {_km_text(km)}"
+        return _decision(office, METHOD_ESCALATION, km, location, reason, [])
+    hits = index.nearest(lat, lon, eligible=lambda o: o.id != exclude_office_id)
+    if not hits:
+        return None
+    km, office = hits[0]
+    reason = (
+        f"escalation: no office with room{after}; nearest other office: "
+        f"{office.name}, {_km_text(km)} (full, {_load_text(office)})"
+    )
+    return _decision(office, METHOD_ESCALATION, km, location, reason, [FLAG_OVER_CAPACITY])
