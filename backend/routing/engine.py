@@ -470,9 +470,15 @@ def _by_distance(
         return None
     km, office = hits[0]
     method = METHOD_NEAREST if unknown_prefix is None else METHOD_FALLBACK
-    head = "nearest office" if unknown_prefix is None else f"{unknown_prefix}nearest office to the event venue"
+    head = (
+        "nearest office"
+        if unknown_prefix is None
+        else f"{unknown_prefix}nearest office to the event venue"
+    )
     if office.has_room:
-        return _decision(office, method, km, location, f"{head}: {office.name}, {_km_text(km)}", flags)
+        return _decision(
+            office, method, km, location, f"{head}: {office.name}, {_km_text(km)}", flags
+        )
     limit = km * SPILL_FACTOR
     spill = index.nearest(location.latitude, location.longitude, eligible=_has_room, max_km=limit)
     full = f"{office.name} office full ({_load_text(office)})"
