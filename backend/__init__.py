@@ -37,10 +37,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from backend.auth import access  # noqa: F401 - registers the user loaders
     from backend.auth.csrf import init_csrf
     from backend.errors import register_error_handlers
+    from backend.ratelimit import init_ratelimit
     from backend.security import init_security
 
     init_csrf(app)
     init_security(app)
+    init_ratelimit(app)
     register_error_handlers(app)
     register_blueprints(app)
     return app
@@ -49,11 +51,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def register_blueprints(app: Flask) -> None:
     from backend.api.views import bp as api_bp
     from backend.auth.views import api_bp as auth_api_bp
+    from backend.events.views import bp as events_bp
+    from backend.leads.views import bp as leads_bp
     from backend.pwa_views import bp as pwa_bp
+    from backend.routing.views import bp as routing_bp
     from backend.web.views import bp as web_bp
 
     app.register_blueprint(api_bp)
     app.register_blueprint(auth_api_bp)
+    app.register_blueprint(events_bp)
+    app.register_blueprint(leads_bp)
+    app.register_blueprint(routing_bp)
     app.register_blueprint(web_bp)
     app.register_blueprint(pwa_bp)
 

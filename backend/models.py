@@ -3,7 +3,7 @@
 from backend.audit.models import AuditEntry
 from backend.auth.models import ApiToken, User
 from backend.events.models import Event, event_staff
-from backend.leads.models import Lead, QualityFeedback, RoutingDecision, Touch
+from backend.leads.models import Lead, MergedCapture, QualityFeedback, RoutingDecision, Touch
 from backend.messaging.models import Message, Unsubscribe
 from backend.offices.models import Office
 
@@ -12,6 +12,7 @@ __all__ = [
     "AuditEntry",
     "Event",
     "Lead",
+    "MergedCapture",
     "Message",
     "Office",
     "QualityFeedback",

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, jsonify, request
 from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
 
@@ -64,7 +64,8 @@ def validated(
                 kwargs["body"] = (parse_body or body).model_validate(_json_body())
             if query is not None:
                 kwargs["query"] = query.model_validate(request.args.to_dict())
-            return view(*args, **kwargs)
+            result = view(*args, **kwargs)
+            return _serialize(result, response, extra_responses or {})
 
         wrapper.api_spec = {
             "body": body,
@@ -77,6 +78,20 @@ def validated(
         return wrapper
 
     return decorator
+
+
+def _serialize(result, response, extra_responses):
+    """Shape a view's dict through its declared response model, so replies match the schema."""
+    status = None
+    if isinstance(result, tuple):
+        result, status = result
+    if isinstance(result, dict):
+        model = extra_responses.get(status) or response
+        if model is not None:
+            result = jsonify(model.model_validate(result).model_dump(mode="json"))
+        else:
+            result = jsonify(result)
+    return result if status is None else (result, status)
 
 
 _CONVERTER = re.compile(r"<(?:(?P<conv>[a-z]+):)?(?P<name>\w+)>")

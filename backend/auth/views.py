@@ -10,6 +10,7 @@ from backend.auth.schemas import MeOut
 from backend.auth.services import authenticate, user_json
 from backend.errors import ApiError
 from backend.extensions import db
+from backend.ratelimit import limit
 
 api_bp = Blueprint("auth_api", __name__, url_prefix="/api/v1")
 
@@ -21,6 +22,7 @@ class LoginIn(BaseModel):
 
 @api_bp.post("/auth/login")
 @roles_required(PUBLIC)
+@limit("login", per_minute=10)
 @validated(body=LoginIn, response=MeOut)
 def login(body: LoginIn):
     """Sign in with e-mail and password; the session cookie lasts the whole show."""

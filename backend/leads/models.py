@@ -173,3 +173,19 @@ class QualityFeedback(db.Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     lead = relationship("Lead")
+
+
+class MergedCapture(db.Model):
+    """A second capture of a person already stored for the event, folded into that lead.
+
+    Its ``client_id`` is remembered so a replay of it is recognised as a duplicate.
+    """
+
+    __tablename__ = "merged_capture"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id", ondelete="CASCADE"), index=True)
+    captured_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)

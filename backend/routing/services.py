@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+from sqlalchemy import func
+
+from backend.db_types import utcnow
+from backend.errors import ApiError
+from backend.events.models import Event
+from backend.extensions import db
+from backend.leads.models import Lead, RoutingDecision
+from backend.offices.models import Office
 from backend.routing.engine import (
     Decision,
     LeadLocation,
@@ -12,14 +20,6 @@ from backend.routing.engine import (
     decide,
     next_nearest,
 )
-from sqlalchemy import func
-
-from backend.db_types import utcnow
-from backend.errors import ApiError
-from backend.events.models import Event
-from backend.extensions import db
-from backend.leads.models import Lead, RoutingDecision
-from backend.offices.models import Office
 from backend.routing.gazetteer import get_gazetteer
 
 # Flags the router sets; a re-route clears the old ones before adding its own.

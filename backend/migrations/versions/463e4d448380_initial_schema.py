@@ -1,17 +1,18 @@
 """initial schema
 
-Revision ID: b2f3ec4a9f4f
+Revision ID: 463e4d448380
 Revises: 
-Create Date: 2026-11-27 23:18:57.999956
+Create Date: 2026-11-27 23:21:52.808600
 
 """
 from alembic import op
 import sqlalchemy as sa
 import backend.db_types
+import backend.db_types
 
 
 # revision identifiers, used by Alembic.
-revision = 'b2f3ec4a9f4f'
+revision = '463e4d448380'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -196,6 +197,21 @@ def upgrade():
         batch_op.create_index('ix_lead_queue', ['office_id', 'status', 'escalation_level', 'rating', 'routed_at'], unique=False)
         batch_op.create_index('ix_lead_sweep', ['first_touch_at', 'status', 'routed_at'], unique=False)
 
+    op.create_table('merged_capture',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('client_id', sa.Uuid(), nullable=False),
+    sa.Column('lead_id', sa.Integer(), nullable=False),
+    sa.Column('captured_by_id', sa.Integer(), nullable=True),
+    sa.Column('received_at', backend.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['captured_by_id'], ['user.id'], name=op.f('fk_merged_capture_captured_by_id_user'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['lead_id'], ['lead.id'], name=op.f('fk_merged_capture_lead_id_lead'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_merged_capture')),
+    sa.UniqueConstraint('client_id', name=op.f('uq_merged_capture_client_id'))
+    )
+    with op.batch_alter_table('merged_capture', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_merged_capture_lead_id'), ['lead_id'], unique=False)
+
     op.create_table('message',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('key', sa.String(length=200), nullable=False),
@@ -294,6 +310,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_message_lead_id'))
 
     op.drop_table('message')
+    with op.batch_alter_table('merged_capture', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_merged_capture_lead_id'))
+
+    op.drop_table('merged_capture')
     with op.batch_alter_table('lead', schema=None) as batch_op:
         batch_op.drop_index('ix_lead_sweep')
         batch_op.drop_index('ix_lead_queue')

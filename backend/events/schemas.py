@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+Short = Annotated[str, StringConstraints(max_length=200)]
+Long = Annotated[str, StringConstraints(max_length=20_000)]
+
+
+class Brief(BaseModel):
+    """What marketing promised the visitor; sales sees it beside every lead."""
+
+    offer: Long = ""
+    promo_conditions: Long = ""
+    talking_points: Long = ""
+
+
+class Question(BaseModel):
+    id: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[\w-]+$")]
+    label: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+    type: Literal["text", "choice", "yesno"] = "text"
+    options: list[Annotated[str, StringConstraints(max_length=200)]] = Field(
+        default_factory=list, max_length=50
+    )
+
+
+class EventFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    venue_city: Short | None = None
+    venue_country: Annotated[str, StringConstraints(max_length=100)] | None = None
+    venue_latitude: float | None = Field(None, ge=-90, le=90)
+    venue_longitude: float | None = Field(None, ge=-180, le=180)
+    timezone: Annotated[str, StringConstraints(max_length=64)] | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+    cost: Decimal | None = Field(None, ge=0, le=Decimal("1e12"), decimal_places=2)
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$")] | None = None
+    brief: Brief | None = None
+    autoresponder_subject: Annotated[str, StringConstraints(max_length=300)] | None = None
+    autoresponder_body: Long | None = None
+    questions: list[Question] | None = Field(None, max_length=50)
+    consent_text: Annotated[str, StringConstraints(max_length=4_000)] | None = None
+    feedback_sample_size: int | None = Field(None, ge=0, le=1000)
+    language: Annotated[str, StringConstraints(max_length=8)] | None = None
+
+    @field_validator("questions")
+    @classmethod
+    def unique_question_ids(cls, questions):
+        if questions is not None:
+            ids = [q.id for q in questions]
+            if len(ids) != len(set(ids)):
+                raise ValueError("question ids must be unique")
+        return questions
+
+
+class EventIn(EventFields):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class EventPatch(EventFields):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+
+
+class EventOut(BaseModel):
+    id: int
+    name: str
+    venue_city: str
+    venue_country: str
+    venue_latitude: float | None
+    venue_longitude: float | None
+    timezone: str
+    starts_on: date | None
+    ends_on: date | None
+    cost: Decimal
+    currency: str
+    brief: Brief
+    autoresponder_subject: str
+    autoresponder_body: str
+    questions: list[Question]
+    consent_text: str
+    feedback_sample_size: int
+    language: str
+    join_url: str | None = None
+    visitor_url: str | None = None
+
+
+class EventListOut(BaseModel):
+    items: list[EventOut]
+
+
+class StaffIn(BaseModel):
+    user_id: int
+
+
+class JoinIn(BaseModel):
+    token: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class JoinOut(BaseModel):
+    event: EventOut
+
+
+class PublicEvent(BaseModel):
+    name: str
+    venue_country: str
+    consent_text: str
+    questions: list[Question]
+    language: str
+
+
+class PublicEventOut(BaseModel):
+    event: PublicEvent
+
+
+class OfficeCard(BaseModel):
+    name: str
+    email: str
+    phone: str
+    city: str
+
+
+class VisitorThanksOut(BaseModel):
+    lead_id: int
+    office: OfficeCard | None

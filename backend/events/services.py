@@ -1,0 +1,141 @@
+"""Events: create, edit, staff them, and turn tokens into events."""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from flask import current_app
+from sqlalchemy import select
+
+from backend.auth.models import User
+from backend.errors import ApiError
+from backend.events.models import Event
+from backend.events.schemas import EventFields
+from backend.extensions import db
+from backend.routing.gazetteer import normalize_country
+
+
+def _apply(event: Event, fields: EventFields) -> None:
+    data = fields.model_dump(exclude_unset=True, exclude={"brief", "questions"})
+    if "venue_country" in data and data["venue_country"]:
+        code = normalize_country(data["venue_country"])
+        if code is None:
+            raise ApiError(
+                422, "invalid", "unknown country",
+                [{"field": "venue_country", "message": "unknown country"}],
+            )  # fmt: skip
+        data["venue_country"] = code
+    if data.get("timezone"):
+        try:
+            zoneinfo.ZoneInfo(data["timezone"])
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ApiError(
+                422, "invalid", "unknown time zone",
+                [{"field": "timezone", "message": "unknown time zone"}],
+            ) from None  # fmt: skip
+    if data.get("currency"):
+        data["currency"] = data["currency"].upper()
+    for name, value in data.items():
+        if value is not None or name in (
+            "venue_latitude",
+            "venue_longitude",
+            "starts_on",
+            "ends_on",
+        ):
+            setattr(event, name, value)
+    if fields.brief is not None:
+        event.brief = fields.brief.model_dump()
+    if fields.questions is not None:
+        event.questions = [q.model_dump() for q in fields.questions]
+    if event.starts_on and event.ends_on and event.ends_on < event.starts_on:
+        raise ApiError(
+            422, "invalid", "the event ends before it starts",
+            [{"field": "ends_on", "message": "must not be before starts_on"}],
+        )  # fmt: skip
+
+
+def create_event(fields: EventFields) -> Event:
+    """Create an event; raises ApiError(422) for an unknown country or time zone."""
+    event = Event(name=fields.name)
+    _apply(event, fields)
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def update_event(event: Event, fields: EventFields) -> Event:
+    _apply(event, fields)
+    db.session.flush()
+    return event
+
+
+def add_staff(event: Event, user_id: int) -> User:
+    """Make a user booth staff of the event; raises ApiError(422) for a non-staff user."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise ApiError(404, "not_found", f"no user {user_id}")
+    if user.role != "staff":
+        raise ApiError(422, "not_staff", "only staff users can be assigned to a booth")
+    if event not in user.events:
+        user.events.append(event)
+    db.session.flush()
+    return user
+
+
+def event_by_token(column, token: str) -> Event:
+    event = db.session.scalar(select(Event).where(column == token))
+    if event is None:
+        raise ApiError(404, "not_found", "This code is not valid (any more).")
+    return event
+
+
+def join_event(user: User, token: str) -> Event:
+    """Staff scanning the join QR become staff of its event; raises ApiError(404/403)."""
+    event = event_by_token(Event.join_token, token)
+    if user.role == "staff":
+        if event not in user.events:
+            user.events.append(event)
+    elif user.role not in ("admin", "marketing"):
+        raise ApiError(403, "forbidden", "Only booth staff join events.")
+    db.session.flush()
+    return event
+
+
+def public_url(path: str) -> str:
+    base = current_app.config.get("PUBLIC_BASE_URL") or ""
+    return f"{base}{path}"
+
+
+def join_url(event: Event) -> str:
+    return public_url(f"/app/?join={event.join_token}")
+
+
+def visitor_url(event: Event) -> str:
+    return public_url(f"/v/{event.visitor_token}")
+
+
+def event_json(event: Event, *, with_tokens: bool = False) -> dict:
+    data = {
+        "id": event.id,
+        "name": event.name,
+        "venue_city": event.venue_city,
+        "venue_country": event.venue_country,
+        "venue_latitude": event.venue_latitude,
+        "venue_longitude": event.venue_longitude,
+        "timezone": event.timezone,
+        "starts_on": event.starts_on,
+        "ends_on": event.ends_on,
+        "cost": event.cost,
+        "currency": event.currency,
+        "brief": {"offer": "", "promo_conditions": "", "talking_points": "", **(event.brief or {})},
+        "autoresponder_subject": event.autoresponder_subject,
+        "autoresponder_body": event.autoresponder_body,
+        "questions": event.questions or [],
+        "consent_text": event.consent_text,
+        "feedback_sample_size": event.feedback_sample_size,
+        "language": event.language,
+    }
+    if with_tokens:
+        data["join_url"] = join_url(event)
+        data["visitor_url"] = visitor_url(event)
+    return data

@@ -1,0 +1,152 @@
+"""Normalise captured contact data; what does not validate is kept raw and flagged."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from backend.leads.models import RATINGS
+from backend.routing.gazetteer import normalize_country
+
+# A phone clock may run a little fast; beyond this a capture time is not believed.
+CLOCK_SKEW = timedelta(minutes=10)
+
+
+@dataclass
+class Normalized:
+    fields: dict
+    flags: list[str] = field(default_factory=list)
+
+
+def clean_text(value) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def normalize_email(raw: str) -> tuple[str, str | None, bool]:
+    """Return (stored value, merge key or None, ok). Never raises."""
+    raw = raw.strip()
+    if not raw:
+        return "", None, True
+    try:
+        result = validate_email(raw, check_deliverability=False, test_environment=False)
+    except EmailNotValidError:
+        return raw, None, False
+    return result.normalized, result.normalized.lower(), True
+
+
+def normalize_phone(raw: str, region: str | None) -> tuple[str, str | None, bool]:
+    """Return (stored value, E.164 or None, ok); the raw text is kept when it is not a phone."""
+    raw = raw.strip()
+    if not raw:
+        return "", None, True
+    try:
+        number = phonenumbers.parse(raw, (region or "").upper() or None)
+    except phonenumbers.NumberParseException:
+        return raw, None, False
+    if not phonenumbers.is_possible_number(number):
+        return raw, None, False
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return e164, e164, True
+
+
+def parse_coordinate(value, low: float, high: float) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError from None
+    if not math.isfinite(number) or not low <= number <= high:
+        raise ValueError
+    return number
+
+
+def parse_captured_at(raw: str | None, now: datetime) -> tuple[datetime, bool]:
+    """The capture time, or ``now`` when missing, unreadable or in the future."""
+    if not raw:
+        return now, True
+    try:
+        value = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return now, False
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    value = value.astimezone(UTC)
+    if value > now + CLOCK_SKEW or value.year < 2000:
+        return now, False
+    return min(value, now), True
+
+
+def normalize_lead(data: dict, *, default_country: str | None, now: datetime) -> Normalized:
+    """Normalise one validated lead payload into model fields plus flags.
+
+    Never raises for bad content: e-mail, phone, country, rating, coordinates and
+    capture time that do not make sense are kept as typed and flagged.
+    """
+    flags: list[str] = []
+    out: dict = {
+        name: clean_text(data.get(name))
+        for name in ("first_name", "last_name", "company", "job_title", "city", "postal_code")
+    }
+    out["notes"] = clean_text(data.get("notes"))
+    out["badge_raw"] = data.get("badge_raw") or ""
+
+    out["email"], out["email_normalized"], ok = normalize_email(clean_text(data.get("email")))
+    if not ok:
+        flags.append("bad_email")
+
+    raw_country = clean_text(data.get("country"))
+    country = normalize_country(raw_country) if raw_country else None
+    if raw_country and country is None:
+        flags.append("bad_country")
+    out["country"] = country or raw_country or (default_country or "")
+
+    region = country or default_country
+    out["phone"], out["phone_normalized"], ok = normalize_phone(
+        clean_text(data.get("phone")), region
+    )
+    if not ok:
+        flags.append("bad_phone")
+
+    rating = clean_text(data.get("rating")).lower()
+    if rating and rating not in RATINGS:
+        flags.append("bad_rating")
+        rating = ""
+    out["rating"] = rating or None
+
+    try:
+        out["latitude"] = parse_coordinate(data.get("latitude"), -90, 90)
+        out["longitude"] = parse_coordinate(data.get("longitude"), -180, 180)
+        if (out["latitude"] is None) != (out["longitude"] is None):
+            raise ValueError
+    except ValueError:
+        flags.append("bad_coordinates")
+        out["latitude"] = out["longitude"] = None
+
+    out["captured_at"], ok = parse_captured_at(data.get("captured_at"), now)
+    if not ok:
+        flags.append("bad_captured_at")
+
+    consent = data.get("consent") or {}
+    out["consent_contact"] = bool(consent.get("contact"))
+    out["consent_marketing"] = bool(consent.get("marketing"))
+    out["consent_text"] = consent.get("text") or ""
+    out["consent_at"] = (
+        out["captured_at"] if (out["consent_contact"] or out["consent_marketing"]) else None
+    )
+    out["answers"] = dict(data.get("answers") or {})
+    out["source"] = data.get("source") or "staff"
+    out["language"] = (data.get("language") or "")[:8] or None
+    return Normalized(out, flags)
+
+
+def has_identity(data: dict) -> bool:
+    """A lead must let someone identify or reach the person."""
+    return any(
+        clean_text(data.get(name))
+        for name in ("first_name", "last_name", "email", "phone", "badge_raw")
+    )

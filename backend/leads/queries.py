@@ -1,0 +1,165 @@
+"""Reading leads: who may see which, and their JSON shapes."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import selectinload
+
+from backend.auth.models import OFFICE_ROLES, User
+from backend.errors import ApiError
+from backend.events.models import Event
+from backend.extensions import db
+from backend.leads.models import Lead, RoutingDecision, Touch
+from backend.offices.models import Office
+
+
+def visible_leads(user: User) -> Select:
+    """Leads the user may see: all for admin/marketing, their office's for office roles,
+    their own captures for staff."""
+    query = select(Lead)
+    if user.role in ("admin", "marketing"):
+        return query
+    if user.role in OFFICE_ROLES:
+        return query.where(Lead.office_id == user.office_id)
+    return query.where(Lead.captured_by_id == user.id)
+
+
+def get_lead_or_404(lead_id: int, user: User) -> Lead:
+    """The lead if the user may see it; another office's lead is a 404, not a 403."""
+    lead = db.session.scalar(visible_leads(user).where(Lead.id == lead_id))
+    if lead is None:
+        raise ApiError(404, "not_found", "No such lead.")
+    return lead
+
+
+def get_event_or_404(event_id: int, user: User) -> Event:
+    """The event if the user may read it (staff: only events they staff)."""
+    event = db.session.get(Event, event_id)
+    if event is None:
+        raise ApiError(404, "not_found", "No such event.")
+    if user.role == "staff" and event not in user.events:
+        raise ApiError(404, "not_found", "No such event.")
+    return event
+
+
+def last_decisions(lead_ids: list[int]) -> dict[int, RoutingDecision]:
+    """The latest routing decision of each lead, in one query."""
+    if not lead_ids:
+        return {}
+    latest = (
+        select(func.max(RoutingDecision.id))
+        .where(RoutingDecision.lead_id.in_(lead_ids))
+        .group_by(RoutingDecision.lead_id)
+    )
+    rows = db.session.scalars(select(RoutingDecision).where(RoutingDecision.id.in_(latest)))
+    return {row.lead_id: row for row in rows}
+
+
+def routing_json(decision: RoutingDecision | None) -> dict | None:
+    if decision is None:
+        return None
+    return {
+        "method": decision.method,
+        "distance_km": decision.distance_km,
+        "reason": decision.reason,
+    }
+
+
+def lead_json(lead: Lead, decision: RoutingDecision | None, result: str | None = None) -> dict:
+    return {
+        "id": lead.id,
+        "client_id": str(lead.client_id),
+        "event_id": lead.event_id,
+        "result": result,
+        "status": lead.status,
+        "office": lead.office.as_ref() if lead.office else None,
+        "routing": routing_json(decision),
+        "flags": list(lead.flags or []),
+        "first_name": lead.first_name,
+        "last_name": lead.last_name,
+        "email": lead.email,
+        "phone": lead.phone,
+        "company": lead.company,
+        "job_title": lead.job_title,
+        "city": lead.city,
+        "country": lead.country,
+        "rating": lead.rating,
+        "source": lead.source,
+        "captured_at": lead.captured_at,
+        "received_at": lead.received_at,
+    }
+
+
+def lead_detail_json(lead: Lead) -> dict:
+    decisions = db.session.scalars(
+        select(RoutingDecision)
+        .where(RoutingDecision.lead_id == lead.id)
+        .order_by(RoutingDecision.id)
+    ).all()
+    touches = db.session.scalars(
+        select(Touch)
+        .options(selectinload(Touch.user))
+        .where(Touch.lead_id == lead.id)
+        .order_by(Touch.at)
+    ).all()
+    data = lead_json(lead, decisions[-1] if decisions else None)
+    data.update(
+        postal_code=lead.postal_code,
+        notes=lead.notes,
+        answers=lead.answers or {},
+        badge_raw=lead.badge_raw,
+        consent={
+            "contact": lead.consent_contact,
+            "marketing": lead.consent_marketing,
+            "text": lead.consent_text,
+        },
+        deal_value=lead.deal_value,
+        deal_currency=lead.deal_currency,
+        lost_reason=lead.lost_reason,
+        first_touch_at=lead.first_touch_at,
+        routed_at=lead.routed_at,
+        escalation_level=lead.escalation_level,
+        feedback_requested=lead.feedback_requested,
+        claimed_by=lead.claimed_by.name if lead.claimed_by else None,
+        captured_by=lead.captured_by.name if lead.captured_by else None,
+        routing_history=[
+            {
+                "office": d.office.as_ref(),
+                "method": d.method,
+                "distance_km": d.distance_km,
+                "reason": d.reason,
+                "location_label": d.location_label,
+                "location_source": d.location_source,
+                "at": d.at,
+            }
+            for d in decisions
+        ],
+        touches=[
+            {
+                "id": t.id,
+                "kind": t.kind,
+                "outcome": t.outcome,
+                "note": t.note,
+                "at": t.at,
+                "user": t.user.name if t.user else None,
+            }
+            for t in touches
+        ],
+    )
+    return data
+
+
+def event_leads_page(event: Event, user: User, *, status, rating, office_code, page, per_page):
+    """One page of an event's leads the user may see, newest first, and the total."""
+    query = visible_leads(user).where(Lead.event_id == event.id)
+    if status:
+        query = query.where(Lead.status == status)
+    if rating:
+        query = query.where(Lead.rating == rating)
+    if office_code:
+        query = query.join(Office, Lead.office_id == Office.id).where(Office.code == office_code)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    leads = db.session.scalars(
+        query.order_by(Lead.id.desc()).limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return leads, total

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from flask import Blueprint
+from pydantic import BaseModel, Field
+
+from backend.api.spec import validated
+from backend.auth.access import roles_required
+from backend.auth.schemas import OfficeRef
+from backend.routing.services import preview
+
+bp = Blueprint("routing", __name__, url_prefix="/api/v1")
+
+
+class PreviewIn(BaseModel):
+    city: str | None = Field(None, max_length=200)
+    country: str | None = Field(None, max_length=100)
+    postal_code: str | None = Field(None, max_length=32)
+    latitude: float | None = Field(None, ge=-90, le=90)
+    longitude: float | None = Field(None, ge=-180, le=180)
+    event_id: int | None = None
+
+
+class PreviewLocation(BaseModel):
+    latitude: float
+    longitude: float
+    label: str
+    source: str
+
+
+class PreviewOut(BaseModel):
+    office: OfficeRef
+    method: str
+    distance_km: float | None
+    location: PreviewLocation | None
+    reason: str
+    flags: list[str]
+
+
+@bp.post("/routing/preview")
+@roles_required("admin", "marketing")
+@validated(body=PreviewIn, response=PreviewOut)
+def routing_preview(body: PreviewIn):
+    """Where a lead from this place would be routed, and why (nothing is stored)."""
+    return preview(**body.model_dump())
