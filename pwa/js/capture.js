@@ -1,0 +1,239 @@
+// The capture form: build it for an event, read a lead out of it, fill it from a badge.
+
+import { countryList, countryCode } from './countries.js';
+import { uuid } from './api.js';
+
+export const T = {
+  choose: 'Choose…',
+  yes: 'Yes',
+  no: 'No',
+  emailHint: 'This email looks unusual — check it with the visitor. It will still be saved.',
+  phoneHint: 'This phone number looks short — check it. It will still be saved.',
+  filledFrom: (kind) => `Filled from a ${kind} — check the fields before saving.`,
+  kinds: { vcard: 'vCard', mecard: 'MeCard', bizcard: 'business card', url: 'badge link', text: 'badge' },
+  nothingRead: 'The code was read but held no contact details; it is kept with the lead.',
+};
+
+const TEXT_FIELDS = [
+  'first_name', 'last_name', 'company', 'job_title', 'email', 'phone', 'city', 'postal_code', 'notes',
+];
+const CONTACT_FIELDS = ['first_name', 'last_name', 'company', 'email', 'phone'];
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]{2,}$/;
+const DRAFT_KEY = 'leadrelay-draft';
+
+function el(tag, attrs = {}, children = []) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === false || value == null) continue;
+    if (key === 'text') node.textContent = value;
+    else node.setAttribute(key, value === true ? '' : value);
+  }
+  for (const child of children) node.append(child);
+  return node;
+}
+
+/** The form controller; `form` is the capture <form>. */
+export class CaptureForm {
+  constructor(form) {
+    this.form = form;
+    this.event = null;
+    this.badge = null; // { raw, kind } once a code was scanned
+    this.countrySelect = form.elements.country;
+    this.countriesFilled = false;
+    this.questionsBox = form.querySelector('#questions');
+    form.addEventListener('input', () => this.saveDraft());
+    form.elements.email.addEventListener('blur', () => this.hint('email'));
+    form.elements.phone.addEventListener('blur', () => this.hint('phone'));
+  }
+
+  fillCountries() {
+    if (this.countriesFilled) return;
+    const options = [el('option', { value: '', text: '—' })];
+    for (const { code, name } of countryList()) options.push(el('option', { value: code, text: name }));
+    this.countrySelect.replaceChildren(...options);
+    this.countriesFilled = true;
+  }
+
+  /** Show `event`'s questions, consent text and default country; keeps typed values. */
+  setEvent(event) {
+    const draft = this.readDraft();
+    this.event = event;
+    this.fillCountries();
+    this.renderQuestions(event.questions || []);
+    this.form.querySelector('#consent-text').textContent = event.consent_text || '';
+    if (draft && draft.event_id === event.id) this.applyValues(draft.values);
+    else this.reset();
+  }
+
+  renderQuestions(questions) {
+    const nodes = questions.map((q, i) => {
+      const name = `q:${q.id}`;
+      const id = `q-${i}`;
+      if (q.type === 'choice' || q.type === 'yesno') {
+        const options = q.type === 'yesno'
+          ? [{ value: 'yes', label: T.yes }, { value: 'no', label: T.no }]
+          : (q.options || []).map((o) => ({ value: o, label: o }));
+        const fieldset = el('fieldset', { class: options.length <= 4 ? 'segmented question' : 'choices question' }, [
+          el('legend', { text: q.label }),
+        ]);
+        options.forEach((option, j) => {
+          fieldset.append(el('label', {}, [
+            el('input', { type: 'radio', name, value: option.value, id: `${id}-${j}` }),
+            el('span', { text: option.label }),
+          ]));
+        });
+        return fieldset;
+      }
+      return el('div', { class: 'field' }, [
+        el('label', { for: id, text: q.label }),
+        el('input', { id, name, autocomplete: 'off' }),
+      ]);
+    });
+    this.questionsBox.replaceChildren(...nodes);
+  }
+
+  values() {
+    const f = this.form.elements;
+    const values = {};
+    for (const name of TEXT_FIELDS) values[name] = f[name].value.trim();
+    values.country = f.country.value;
+    values.rating = (this.form.querySelector('input[name="rating"]:checked') || {}).value || '';
+    values.consent_contact = f.consent_contact.checked;
+    values.consent_marketing = f.consent_marketing.checked;
+    values.answers = {};
+    for (const q of (this.event && this.event.questions) || []) {
+      const name = `q:${q.id}`;
+      const checked = this.form.querySelector(`input[name="${CSS.escape(name)}"]:checked`);
+      const input = checked || (f[name] instanceof HTMLInputElement ? f[name] : null);
+      const value = input ? input.value.trim() : '';
+      if (value === '') continue;
+      values.answers[q.id] = q.type === 'yesno' ? value === 'yes' : value;
+    }
+    return values;
+  }
+
+  /** True when nothing that identifies a visitor was entered or scanned. */
+  isEmpty(values = this.values()) {
+    return !this.badge && CONTACT_FIELDS.every((name) => !values[name]) && !values.notes;
+  }
+
+  /** The lead object for the outbox (see the sync API); empty fields are left out. */
+  lead() {
+    const v = this.values();
+    const lead = {
+      event_id: this.event.id,
+      client_id: uuid(),
+      captured_at: new Date().toISOString(),
+      source: this.badge ? 'badge' : 'staff',
+      answers: v.answers,
+      consent: {
+        contact: v.consent_contact,
+        marketing: v.consent_marketing,
+        text: this.event.consent_text || '',
+      },
+    };
+    for (const name of [...TEXT_FIELDS, 'country', 'rating']) if (v[name]) lead[name] = v[name];
+    if (this.badge) lead.badge_raw = this.badge.raw;
+    return lead;
+  }
+
+  hint(name) {
+    const value = this.form.elements[name].value.trim();
+    let message = '';
+    if (name === 'email' && value && !EMAIL.test(value)) message = T.emailHint;
+    if (name === 'phone' && value && value.replace(/\D/g, '').length < 6) message = T.phoneHint;
+    this.form.querySelector(`#hint-${name}`).textContent = message;
+  }
+
+  /** Fill the form from a parsed badge; the raw text travels with the lead. */
+  applyBadge(parsed) {
+    this.badge = { raw: parsed.raw, kind: parsed.kind };
+    const fields = { ...parsed.fields };
+    if (fields.country) {
+      const code = countryCode(fields.country);
+      if (code) fields.country = code;
+      else this.addCountryOption(fields.country);
+    }
+    for (const [name, value] of Object.entries(fields)) {
+      const input = this.form.elements[name];
+      if (input && value) input.value = value;
+    }
+    this.hint('email');
+    this.hint('phone');
+    this.saveDraft();
+    return Object.keys(parsed.fields).length
+      ? T.filledFrom(T.kinds[parsed.kind] || T.kinds.text)
+      : T.nothingRead;
+  }
+
+  addCountryOption(text) {
+    if ([...this.countrySelect.options].some((o) => o.value === text)) return;
+    this.countrySelect.append(el('option', { value: text, text }));
+  }
+
+  applyValues(values) {
+    this.reset();
+    const f = this.form.elements;
+    for (const name of TEXT_FIELDS) if (values[name]) f[name].value = values[name];
+    if (values.country) {
+      if (![...this.countrySelect.options].some((o) => o.value === values.country)) this.addCountryOption(values.country);
+      f.country.value = values.country;
+    }
+    if (values.rating) {
+      const radio = this.form.querySelector(`input[name="rating"][value="${CSS.escape(values.rating)}"]`);
+      if (radio) radio.checked = true;
+    }
+    f.consent_contact.checked = Boolean(values.consent_contact);
+    f.consent_marketing.checked = Boolean(values.consent_marketing);
+    for (const [id, answer] of Object.entries(values.answers || {})) {
+      const name = `q:${id}`;
+      const value = answer === true ? 'yes' : answer === false ? 'no' : String(answer);
+      const radio = this.form.querySelector(`input[name="${CSS.escape(name)}"][value="${CSS.escape(value)}"]`);
+      if (radio) radio.checked = true;
+      else if (f[name] instanceof HTMLInputElement) f[name].value = value;
+    }
+    if (values.badge) this.badge = values.badge;
+  }
+
+  /** Clear everything for the next visitor; the country goes back to the event's. */
+  reset() {
+    this.form.reset();
+    this.badge = null;
+    for (const hint of this.form.querySelectorAll('.hint')) hint.textContent = '';
+    const country = (this.event && this.event.venue_country) || '';
+    if ([...this.countrySelect.options].some((o) => o.value === country)) this.countrySelect.value = country;
+    this.clearDraft();
+  }
+
+  // A draft survives a reload (e.g. the user accepted an update mid-visitor).
+  saveDraft() {
+    clearTimeout(this.draftTimer);
+    this.draftTimer = setTimeout(() => {
+      if (!this.event) return;
+      const values = this.values();
+      if (this.isEmpty(values)) return this.clearDraft();
+      try {
+        sessionStorage.setItem(DRAFT_KEY, JSON.stringify({ event_id: this.event.id, values: { ...values, badge: this.badge } }));
+      } catch {
+        // Private mode or full storage: the draft is a convenience only.
+      }
+    }, 300);
+  }
+
+  readDraft() {
+    try {
+      return JSON.parse(sessionStorage.getItem(DRAFT_KEY) || 'null');
+    } catch {
+      return null;
+    }
+  }
+
+  clearDraft() {
+    clearTimeout(this.draftTimer);
+    try {
+      sessionStorage.removeItem(DRAFT_KEY);
+    } catch {
+      // ignore
+    }
+  }
+}

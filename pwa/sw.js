@@ -1,0 +1,87 @@
+// LeadRelay booth app service worker (a module worker, scope /app/).
+//
+// The app shell is precached under a versioned name and served cache-first, so the app
+// opens with no network after its first visit. The API is never cached. A new version
+// waits until the page asks for it (the user tapped "Reload"): no code is swapped under
+// an open form. Background Sync posts the outbox from IndexedDB itself.
+
+import { syncOutbox, SYNC_TAG } from './js/outbox.js';
+
+const VERSION = 'v1';
+const CACHE_PREFIX = 'leadrelay-shell-';
+const SHELL_CACHE = `${CACHE_PREFIX}${VERSION}`;
+
+// Bump VERSION whenever any of these files change.
+const SHELL = [
+  '/app/',
+  '/app/manifest.webmanifest',
+  '/app/css/app.css',
+  '/app/js/app.js',
+  '/app/js/api.js',
+  '/app/js/db.js',
+  '/app/js/outbox.js',
+  '/app/js/badge.js',
+  '/app/js/capture.js',
+  '/app/js/countries.js',
+  '/app/js/scanner.js',
+  '/app/js/today.js',
+  '/app/js/sw-register.js',
+  '/app/js/qr-worker.js',
+  '/app/icons/icon-192.png',
+  '/app/icons/icon-512.png',
+  '/app/icons/icon-maskable-512.png',
+  '/app/vendor/jsQR.js',
+];
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(
+    caches.open(SHELL_CACHE).then((cache) => cache.addAll(SHELL.map((url) => new Request(url, { cache: 'reload' })))),
+  );
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil(
+    (async () => {
+      const names = await caches.keys();
+      await Promise.all(
+        names.filter((name) => name.startsWith(CACHE_PREFIX) && name !== SHELL_CACHE).map((name) => caches.delete(name)),
+      );
+      await self.clients.claim();
+    })(),
+  );
+});
+
+self.addEventListener('message', (event) => {
+  if (event.data && event.data.type === 'SKIP_WAITING') self.skipWaiting();
+});
+
+self.addEventListener('fetch', (event) => {
+  const request = event.request;
+  if (request.method !== 'GET') return;
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin) return;
+  if (url.pathname.startsWith('/api/')) return; // network only, never cached
+  if (!url.pathname.startsWith('/app/')) return;
+  if (request.mode === 'navigate' && (url.pathname === '/app/' || url.pathname === '/app/index.html')) {
+    // Every page of the app is the one shell; ?join=… is read by the page.
+    event.respondWith(fromShell('/app/', request));
+    return;
+  }
+  event.respondWith(fromShell(url.pathname, request));
+});
+
+async function fromShell(key, request) {
+  const cache = await caches.open(SHELL_CACHE);
+  const hit = await cache.match(key, { ignoreSearch: true });
+  return hit || fetch(request);
+}
+
+self.addEventListener('sync', (event) => {
+  if (event.tag !== SYNC_TAG) return;
+  event.waitUntil(
+    syncOutbox({ wait: true, force: true }).then((result) => {
+      // Rejecting asks the browser to retry later; a lost session will not fix itself.
+      if (result.status === 'failed') throw new Error(result.error);
+    }),
+  );
+});
