@@ -54,7 +54,11 @@ def register_blueprints(app: Flask) -> None:
     from backend.events.views import bp as events_bp
     from backend.leads.views import bp as leads_bp
     from backend.pwa_views import bp as pwa_bp
+    from backend.messaging.views import bp as messaging_bp
+    from backend.offices.views import bp as offices_bp
+    from backend.reports.views import bp as reports_bp
     from backend.routing.views import bp as routing_bp
+    from backend.workspace.views import bp as workspace_bp
     from backend.web.views import bp as web_bp
 
     app.register_blueprint(api_bp)
@@ -62,6 +66,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(events_bp)
     app.register_blueprint(leads_bp)
     app.register_blueprint(routing_bp)
+    app.register_blueprint(workspace_bp)
+    app.register_blueprint(reports_bp)
+    app.register_blueprint(messaging_bp)
+    app.register_blueprint(offices_bp)
     app.register_blueprint(web_bp)
     app.register_blueprint(pwa_bp)
 

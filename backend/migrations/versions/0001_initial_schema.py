@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 463e4d448380
+Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 23:21:52.808600
+Create Date: 2026-11-27 23:22:10.618841
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import backend.db_types
 
 
 # revision identifiers, used by Alembic.
-revision = '463e4d448380'
+revision = '0001'
 down_revision = None
 branch_labels = None
 depends_on = None
