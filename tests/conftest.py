@@ -172,3 +172,62 @@ class Api:
 @pytest.fixture
 def api(client):
     return Api(client)
+
+
+# --- end-to-end: a real server subprocess and real Chromium ---------------------------
+
+from tests.live import CHROMIUM, CHROMIUM_ARGS, LiveServer, server_env  # noqa: E402
+
+browser_available = os.path.exists(CHROMIUM) and not os.environ.get("LEADRELAY_SKIP_BROWSER")
+requires_browser = pytest.mark.skipif(
+    not browser_available, reason="Debian chromium is not installed (make test installs it)"
+)
+
+
+@pytest.fixture(scope="session")
+def live_server(_schema, instance_dir, database_url):
+    """gunicorn on a free port, shared by the session; tests seed data with the ``app`` fixture.
+
+    The server reads the same database, so data a test commits is what the browser sees.
+    """
+    server = LiveServer(server_env(base_config(instance_dir, database_url))).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def playwright_instance():
+    if not browser_available:
+        pytest.skip("Debian chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance):
+    browser = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A fresh browser context and page; console errors are collected on ``page.console_errors``."""
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.console_errors = []
+    page.on("console", lambda msg: msg.type == "error" and page.console_errors.append(msg.text))
+    page.on("pageerror", lambda exc: page.console_errors.append(str(exc)))
+    yield page
+    context.close()
+
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
