@@ -34,6 +34,7 @@ const T = {
   signoutStep2: (n) => `Really sign out? ${n} unsent lead${n === 1 ? '' : 's'} will not reach sales until someone signs in on this phone.`,
   signoutAnyway: 'Sign out anyway',
   signoutReally: 'Yes, sign out',
+  briefParts: { offer: 'Offer', promo_conditions: 'Promo conditions', talking_points: 'Talking points' },
   signedInAs: (u) => `Signed in as ${u.name || u.email}${u.office ? ` (${u.office.name})` : ''}.`,
 };
 
@@ -293,9 +294,7 @@ async function refreshEvent(id) {
 function renderEvent(event) {
   $('event-name').textContent = event.name;
   state.capture.setEvent(event);
-  const brief = $('brief');
-  brief.hidden = !event.brief;
-  $('brief-text').textContent = event.brief || '';
+  renderBrief(event.brief);
   const events = (state.user && state.user.events) || [];
   $('event-switch').hidden = events.length < 2;
   $('event-select').replaceChildren(
@@ -307,6 +306,24 @@ function renderEvent(event) {
       return option;
     }),
   );
+}
+
+// The brief is what marketing promised visitors: { offer, promo_conditions, talking_points }.
+function renderBrief(brief) {
+  const parts = typeof brief === 'string'
+    ? [['', brief]]
+    : Object.entries(T.briefParts).map(([key, label]) => [label, (brief && brief[key]) || '']);
+  const shown = parts.filter(([, text]) => String(text).trim());
+  const list = document.createElement('dl');
+  for (const [label, text] of shown) {
+    const dt = document.createElement('dt');
+    dt.textContent = label;
+    const dd = document.createElement('dd');
+    dd.textContent = text;
+    list.append(dt, dd);
+  }
+  $('brief-text').replaceChildren(list);
+  $('brief').hidden = shown.length === 0;
 }
 
 async function useEvent(id) {
