@@ -115,3 +115,29 @@ def sla_state(lead, office, now: datetime) -> dict:
         "overdue": remaining <= timedelta(0),
         "elapsed_seconds": int(elapsed.total_seconds()),
     }
+
+
+def working_start_before(
+    end: datetime, amount: timedelta, tz_name: str | None, working_days: str | None
+) -> datetime:
+    """The latest start such that ``working_time_between(start, end) >= amount``.
+
+    The sweep uses it to turn "75% of the SLA has passed" into one ``routed_at <=``
+    cutoff per office, so due leads are found with an indexed range query.
+    """
+    end = _aware(end)
+    zone, days = _zone(tz_name), _days(working_days)
+    if len(days) == 7 or amount <= timedelta(0):
+        return (end - amount).astimezone(UTC)
+    remaining = amount
+    day = end.astimezone(zone).date()
+    for _ in range(3660):
+        if day.isoweekday() in days:
+            day_start, day_end = _day_bounds(day, zone)
+            hi = min(day_end, end)
+            available = hi - day_start
+            if available >= remaining:
+                return (hi - remaining).astimezone(UTC)
+            remaining -= max(available, timedelta(0))
+        day -= DAY
+    raise ValueError("SLA start out of range")
