@@ -40,6 +40,11 @@ class Message(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When a worker last claimed it (pending -> sending): a row left in ``sending``
+    # longer than the job timeout belonged to a killed worker and is reset.
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A failed attempt waits for RQ's retry; the sweep leaves it alone until then.
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

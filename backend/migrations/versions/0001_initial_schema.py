@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 23:22:10.618841
+Create Date: 2026-11-27 23:23:36.962600
 
 """
 from alembic import op
@@ -229,6 +229,8 @@ def upgrade():
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=False),
     sa.Column('created_at', backend.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('claimed_at', backend.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('retry_at', backend.db_types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('sent_at', backend.db_types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['event_id'], ['event.id'], name=op.f('fk_message_event_id_event'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['lead_id'], ['lead.id'], name=op.f('fk_message_lead_id_lead'), ondelete='CASCADE'),
