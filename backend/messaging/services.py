@@ -2,40 +2,285 @@
 
 A pending row is the truth; Redis only carries a hint to deliver it now. If Redis is
 down the hint is lost, and the sweep re-enqueues pending rows when it is back.
+Messages are rendered when they are planned, so the admin Outbox shows what was
+(or, with no SMTP configured, would have been) sent.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import logging
+import string
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
-from flask import current_app
+from flask import current_app, render_template
+from itsdangerous import BadSignature, URLSafeSerializer
+from markupsafe import Markup, escape
 from redis.exceptions import RedisError
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 
+from backend.auth.models import User
+from backend.db_types import utcnow
 from backend.extensions import db
 from backend.leads.models import Lead
 from backend.messaging.models import Message, Unsubscribe
+from backend.offices.models import Office
 
 log = logging.getLogger(__name__)
 
 DELIVER_JOB = "workers.jobs.deliver_message"
+JOB_TIMEOUT = 60
+RETRY_INTERVALS = [10, 30, 60, 300, 900]
+MAX_ATTEMPTS = len(RETRY_INTERVALS) + 1
+SIGNATURE_HEADER = "X-LeadRelay-Signature"
+OFFICE_ROLES = ("office_manager", "office_rep")
+PLACEHOLDERS = (
+    "first_name",
+    "company",
+    "event",
+    "office_name",
+    "office_phone",
+    "office_email",
+    "offer",
+)
+
+
+# --- unsubscribe -----------------------------------------------------------------
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="leadrelay-unsubscribe")
+
+
+def unsubscribe_token(email: str) -> str:
+    return _serializer().dumps(email.strip().lower())
+
+
+def email_from_token(token: str) -> str | None:
+    """The address a token was made for, or None when it was tampered with."""
+    try:
+        value = _serializer().loads(token)
+    except BadSignature:
+        return None
+    return value if isinstance(value, str) and value else None
+
+
+def unsubscribe_url(email: str) -> str:
+    base = current_app.config.get("PUBLIC_BASE_URL") or "http://localhost:8000"
+    return f"{base}/u/{unsubscribe_token(email)}"
+
+
+def unsubscribe(email: str) -> bool:
+    """Record that ``email`` wants no more mail and skip its pending mails (caller commits).
+
+    Returns True when the address was newly added.
+    """
+    email = email.strip().lower()
+    known = db.session.scalar(select(Unsubscribe).where(Unsubscribe.email == email))
+    db.session.execute(
+        db.update(Message)
+        .where(
+            Message.status == "pending",
+            Message.kind == "autoresponder",
+            db.func.lower(Message.recipient) == email,
+        )
+        .values(status="skipped", last_error="unsubscribed")
+    )
+    if known is not None:
+        return False
+    db.session.add(Unsubscribe(email=email))
+    return True
 
 
 def unsubscribed(emails: Iterable[str]) -> set[str]:
-    emails = {e for e in emails if e}
+    emails = {e.lower() for e in emails if e}
     if not emails:
         return set()
     return set(db.session.scalars(select(Unsubscribe.email).where(Unsubscribe.email.in_(emails))))
+
+
+# --- rendering ---------------------------------------------------------------------
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def fill_placeholders(template: str, values: dict[str, str]) -> str:
+    """Replace ``{first_name}``-style placeholders; unknown ones become empty.
+
+    A template marketing typed with stray braces is sent as written, not dropped.
+    """
+    try:
+        return string.Formatter().vformat(template or "", (), _Blank(values))
+    except (ValueError, IndexError, AttributeError, KeyError):
+        return template or ""
+
+
+def placeholder_values(lead: Lead) -> dict[str, str]:
+    event, office = lead.event, lead.office
+    brief = (event.brief or {}) if event else {}
+    return {
+        "first_name": lead.first_name or "",
+        "company": lead.company or "",
+        "event": event.name if event else "",
+        "office_name": office.name if office else "",
+        "office_phone": office.phone if office else "",
+        "office_email": office.email if office else "",
+        "offer": str(brief.get("offer") or ""),
+    }
+
+
+def _paragraphs_html(text: str) -> Markup:
+    blocks = [b for b in text.split("\n\n") if b.strip()]
+    return Markup("").join(
+        Markup("<p>{}</p>").format(Markup("<br>").join(escape(line) for line in b.split("\n")))
+        for b in blocks
+    )
+
+
+def render_autoresponder(lead: Lead) -> dict:
+    """Subject, text, HTML and headers of the visitor's follow-up mail."""
+    event = lead.event
+    values = placeholder_values(lead)
+    subject = fill_placeholders(
+        (event.autoresponder_subject if event else "") or "Thank you for visiting us at {event}",
+        values,
+    )
+    body = fill_placeholders(
+        (event.autoresponder_body if event else "")
+        or "Hello {first_name},\n\nthank you for stopping by at {event}.",
+        values,
+    )
+    link = unsubscribe_url(lead.email_normalized or lead.email)
+    context = dict(
+        lead=lead, office=lead.office, body=body, body_html=_paragraphs_html(body), link=link
+    )
+    return {
+        "subject": subject.replace("\n", " ").strip()[:500],
+        "body_text": render_template("messaging/mail/autoresponder.txt", **context),
+        "body_html": render_template("messaging/mail/autoresponder.html", **context),
+        "payload": {
+            "headers": {
+                "List-Unsubscribe": f"<{link}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            }
+        },
+    }
+
+
+def _brief(event) -> dict:
+    brief = (event.brief or {}) if event else {}
+    return {k: str(brief.get(k) or "") for k in ("offer", "promo_conditions", "talking_points")}
+
+
+def _routing_reason(lead: Lead) -> str:
+    decisions = lead.routing_decisions
+    return decisions[-1].reason if decisions else ""
+
+
+def render_lead_mail(template: str, lead: Lead, **extra) -> str:
+    """A plain-text mail about one lead for sales or marketing (``messaging/mail/*.txt``)."""
+    return render_template(
+        f"messaging/mail/{template}.txt",
+        lead=lead,
+        office=lead.office,
+        event=lead.event,
+        brief=_brief(lead.event),
+        reason=_routing_reason(lead),
+        base_url=current_app.config.get("PUBLIC_BASE_URL") or "",
+        **extra,
+    )
+
+
+# --- recipients --------------------------------------------------------------------
+
+
+def office_staff_emails(office_ids: Iterable[int], roles=OFFICE_ROLES) -> dict[int, list[str]]:
+    """Active users with office roles, per office, in one query."""
+    office_ids = {i for i in office_ids if i is not None}
+    if not office_ids:
+        return {}
+    rows = db.session.execute(
+        select(User.office_id, User.email).where(
+            User.office_id.in_(office_ids), User.role.in_(roles), User.active.is_(True)
+        )
+    )
+    found: dict[int, list[str]] = {}
+    for office_id, email in rows:
+        found.setdefault(office_id, []).append(email)
+    return found
+
+
+def join_recipients(*groups: Iterable[str]) -> str:
+    seen: dict[str, None] = {}
+    for group in groups:
+        for email in group:
+            if email and email.strip():
+                seen.setdefault(email.strip(), None)
+    return ", ".join(seen)
+
+
+def marketing_emails() -> list[str]:
+    raw = current_app.config.get("MARKETING_EMAILS") or ""
+    return [e.strip() for e in raw.replace(";", ",").split(",") if e.strip()]
+
+
+# --- writing rows ------------------------------------------------------------------
+
+
+def insert_messages(rows: Sequence[dict]) -> list[int]:
+    """Insert message rows, skipping keys that already exist; returns the new ids.
+
+    ``ON CONFLICT (key) DO NOTHING`` makes two sweeps racing on the same alert safe.
+    """
+    if not rows:
+        return []
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    now = utcnow()
+    defaults = dict(
+        channel="email",
+        lead_id=None,
+        office_id=None,
+        event_id=None,
+        recipient="",
+        subject="",
+        body_text="",
+        body_html="",
+        payload={},
+        status="pending",
+        attempts=0,
+        last_error="",
+        created_at=now,
+    )
+    ids: list[int] = []
+    for start in range(0, len(rows), 1000):
+        chunk = [{**defaults, **row} for row in rows[start : start + 1000]]
+        statement = (
+            insert(Message)
+            .values(chunk)
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(Message.id)
+        )
+        ids.extend(db.session.scalars(statement))
+    return ids
 
 
 def plan_new_lead_messages(leads: Sequence[Lead]) -> list[Message]:
     """Write the pending follow-ups of freshly routed leads (the caller commits).
 
     The visitor's autoresponder needs a valid e-mail, consent to be contacted and no
-    unsubscribe; the office notice needs an office with an e-mail.
+    unsubscribe; the office notice goes to the office e-mail and its reps; the
+    ``lead.routed`` webhook to the office's and the global URL.
     """
     blocked = unsubscribed(lead.email_normalized for lead in leads)
+    staff = office_staff_emails(lead.office_id for lead in leads)
     messages = []
     for lead in leads:
         if lead.email_normalized and lead.consent_contact and lead.email_normalized not in blocked:
@@ -48,22 +293,135 @@ def plan_new_lead_messages(leads: Sequence[Lead]) -> list[Message]:
                     office_id=lead.office_id,
                     event_id=lead.event_id,
                     recipient=lead.email,
+                    **render_autoresponder(lead),
                 )
             )
-        if lead.office is not None and lead.office.email:
-            messages.append(
-                Message(
-                    key=f"office_notice:lead:{lead.id}",
-                    kind="office_notice",
-                    channel="email",
-                    lead_id=lead.id,
-                    office_id=lead.office_id,
-                    event_id=lead.event_id,
-                    recipient=lead.office.email,
+        if lead.office is not None:
+            recipients = join_recipients([lead.office.email], staff.get(lead.office_id, []))
+            if recipients:
+                messages.append(
+                    Message(
+                        key=f"office_notice:lead:{lead.id}",
+                        kind="office_notice",
+                        channel="email",
+                        lead_id=lead.id,
+                        office_id=lead.office_id,
+                        event_id=lead.event_id,
+                        recipient=recipients,
+                        subject=f"New lead: {lead.full_name or lead.company or lead.email} "
+                        f"({lead.event.name if lead.event else 'event'})",
+                        body_text=render_lead_mail("office_notice", lead),
+                    )
                 )
-            )
+            messages.extend(Message(**row) for row in webhook_rows("lead.routed", lead))
     db.session.add_all(messages)
     return messages
+
+
+# --- webhooks ----------------------------------------------------------------------
+
+
+def lead_payload(event_name: str, lead: Lead, at: datetime | None = None) -> dict:
+    office, event = lead.office, lead.event
+    return {
+        "event": event_name,
+        "at": (at or utcnow()).isoformat(),
+        "lead": {
+            "id": lead.id,
+            "client_id": str(lead.client_id),
+            "name": lead.full_name,
+            "company": lead.company,
+            "rating": lead.rating,
+            "status": lead.status,
+            "escalation_level": lead.escalation_level,
+            "deal_value": str(lead.deal_value) if lead.deal_value is not None else None,
+            "deal_currency": lead.deal_currency,
+        },
+        "office": office.as_ref() if office else None,
+        "event_ref": {"id": event.id, "name": event.name} if event else None,
+    }
+
+
+def slack_text(payload: dict) -> str:
+    lead, office = payload["lead"], payload.get("office") or {}
+    who = lead.get("name") or lead.get("company") or f"lead {lead['id']}"
+    where = office.get("name", "no office")
+    event = (payload.get("event_ref") or {}).get("name", "")
+    if payload["event"] == "lead.won":
+        value = f" — {lead['deal_value']} {lead.get('deal_currency') or ''}".rstrip()
+        return f":trophy: Won: {who} ({event}) by {where}{value if lead['deal_value'] else ''}"
+    if payload["event"] == "lead.escalated":
+        return f":rotating_light: Escalated: {who} ({event}) untouched past the SLA at {where}"
+    return f"New lead: {who} ({event}) routed to {where}"
+
+
+def webhook_targets(office: Office | None) -> list[tuple[str, str, str]]:
+    """(scope, url, format) for the office's webhook and the global one."""
+    targets = []
+    if office is not None and office.webhook_url:
+        targets.append((f"office:{office.id}", office.webhook_url, office.webhook_format or "json"))
+    url = current_app.config.get("WEBHOOK_URL")
+    if url:
+        targets.append(("global", url, current_app.config.get("WEBHOOK_FORMAT") or "json"))
+    return targets
+
+
+def webhook_rows(event_name: str, lead: Lead, office: Office | None = None) -> list[dict]:
+    """Pending webhook rows for a lead event (keys make each one happen once)."""
+    office = office or lead.office
+    rows = []
+    for scope, url, fmt in webhook_targets(office):
+        payload = lead_payload(event_name, lead)
+        rows.append(
+            dict(
+                key=f"webhook:{event_name}:lead:{lead.id}:{scope}",
+                kind=f"webhook:{event_name}",
+                channel="webhook",
+                lead_id=lead.id,
+                office_id=office.id if office else None,
+                event_id=lead.event_id,
+                recipient=url,
+                subject=event_name,
+                body_text=slack_text(payload),
+                payload={"scope": scope, "format": fmt, "data": payload},
+            )
+        )
+    return rows
+
+
+def webhook_body(message: Message) -> bytes:
+    payload = message.payload or {}
+    data = payload.get("data") or {}
+    if payload.get("format") == "slack":
+        data = {"text": message.body_text or slack_text(data)}
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def webhook_secret(message: Message) -> str | None:
+    """The office's secret for its webhook, WEBHOOK_SECRET for the global one."""
+    scope = (message.payload or {}).get("scope", "")
+    if scope.startswith("office:"):
+        office = db.session.get(Office, int(scope.split(":", 1)[1]))
+        return office.webhook_secret if office else None
+    return current_app.config.get("WEBHOOK_SECRET")
+
+
+def sign(body: bytes, secret: str) -> str:
+    """The ``X-LeadRelay-Signature`` value: ``sha256=`` + hex HMAC of the raw body."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def plan_lead_won(lead: Lead) -> list[int]:
+    """Announce a won lead: the ``lead.won`` webhooks (call after setting status won).
+
+    Writes the rows (caller commits, then calls ``enqueue_messages`` with the ids);
+    a second call for the same lead adds nothing.
+    """
+    db.session.flush()
+    return insert_messages(webhook_rows("lead.won", lead))
+
+
+# --- enqueueing --------------------------------------------------------------------
 
 
 def enqueue_messages(message_ids: Sequence[int]) -> int:
@@ -73,18 +431,37 @@ def enqueue_messages(message_ids: Sequence[int]) -> int:
     """
     if not message_ids:
         return 0
+    from rq import Retry
+
     from workers.queues import MAIL, WEBHOOKS, get_queue
 
     app = current_app._get_current_object()
-    rows = db.session.execute(
-        select(Message.id, Message.channel).where(Message.id.in_(message_ids))
-    )
-    channels = {message_id: channel for message_id, channel in rows}
+    channels: dict[int, str] = {}
+    ids = list(message_ids)
+    for start in range(0, len(ids), 5000):
+        rows = db.session.execute(
+            select(Message.id, Message.channel).where(Message.id.in_(ids[start : start + 5000]))
+        )
+        channels.update((message_id, channel) for message_id, channel in rows)
     try:
-        queues = {MAIL: get_queue(app, MAIL), WEBHOOKS: get_queue(app, WEBHOOKS)}
-        for message_id, channel in channels.items():
-            queue = queues[WEBHOOKS if channel == "webhook" else MAIL]
-            queue.enqueue(DELIVER_JOB, message_id, job_id=f"deliver-{message_id}", job_timeout=60)
+        for name in (MAIL, WEBHOOKS):
+            queue = get_queue(app, name)
+            wanted = [
+                m for m, channel in channels.items() if (channel == "webhook") == (name == WEBHOOKS)
+            ]
+            for start in range(0, len(wanted), 1000):
+                queue.enqueue_many(
+                    [
+                        queue.prepare_data(
+                            DELIVER_JOB,
+                            (message_id,),
+                            job_id=f"deliver-{message_id}",
+                            timeout=JOB_TIMEOUT,
+                            retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+                        )
+                        for message_id in wanted[start : start + 1000]
+                    ]
+                )
     except RedisError as exc:
         log.warning(
             "Redis unavailable, %d messages stay pending for the sweep: %s", len(channels), exc

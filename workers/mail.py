@@ -1,0 +1,87 @@
+"""Sending a Message row over SMTP, configured by ``SMTP_URL``.
+
+``smtp://user:pass@host:port?tls=starttls`` (or ``tls=ssl``, or none for a plain
+relay). With no ``SMTP_URL`` nothing is sent: the caller records the message.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from backend.messaging.models import Message
+
+SMTP_TIMEOUT = 20
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    tls: str  # "" | "starttls" | "ssl"
+
+
+def parse_smtp_url(url: str) -> SmtpSettings:
+    """Parse ``SMTP_URL``; raises ValueError for a scheme or tls mode it does not know."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps"):
+        raise ValueError(f"SMTP_URL must start with smtp:// or smtps://, not {parts.scheme!r}")
+    tls = (parse_qs(parts.query).get("tls") or [""])[0].lower()
+    if parts.scheme == "smtps":
+        tls = "ssl"
+    if tls not in ("", "none", "starttls", "ssl"):
+        raise ValueError(f"unknown tls mode {tls!r}")
+    tls = "" if tls == "none" else tls
+    default_port = 465 if tls == "ssl" else 587 if tls == "starttls" else 25
+    return SmtpSettings(
+        host=parts.hostname or "localhost",
+        port=parts.port or default_port,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        tls=tls,
+    )
+
+
+def recipients(message: Message) -> list[str]:
+    return [r.strip() for r in (message.recipient or "").split(",") if r.strip()]
+
+
+def build_email(message: Message, sender: str) -> EmailMessage:
+    """The MIME mail for a row: text, HTML alternative when present, stored headers."""
+    mail = EmailMessage()
+    mail["From"] = sender
+    mail["To"] = ", ".join(recipients(message))
+    mail["Subject"] = message.subject
+    mail["Date"] = formatdate(localtime=False)
+    mail["Message-ID"] = make_msgid(idstring=f"leadrelay.{message.id}")
+    mail["X-LeadRelay-Key"] = message.key
+    for name, value in ((message.payload or {}).get("headers") or {}).items():
+        mail[name] = value
+    mail.set_content(message.body_text or "")
+    if message.body_html:
+        mail.add_alternative(message.body_html, subtype="html")
+    return mail
+
+
+def send(message: Message, smtp_url: str, sender: str) -> None:
+    """Deliver one row over SMTP; raises smtplib/OSError errors for the retry."""
+    settings = parse_smtp_url(smtp_url)
+    mail = build_email(message, sender)
+    if settings.tls == "ssl":
+        client = smtplib.SMTP_SSL(
+            settings.host, settings.port, timeout=SMTP_TIMEOUT, context=ssl.create_default_context()
+        )
+    else:
+        client = smtplib.SMTP(settings.host, settings.port, timeout=SMTP_TIMEOUT)
+    with client:
+        if settings.tls == "starttls":
+            client.starttls(context=ssl.create_default_context())
+        if settings.username:
+            client.login(settings.username, settings.password or "")
+        client.send_message(mail, to_addrs=recipients(message))

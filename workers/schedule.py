@@ -1,0 +1,33 @@
+"""Periodic work declared as data, registered on RQ's cron scheduler.
+
+Run exactly one ``leadrelay cron``; the jobs it enqueues run on the workers, inside
+the app context the AppWorker builds.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from rq.cron import CronScheduler
+
+from backend.redis_conn import connect
+from workers import jobs
+from workers.queues import ESCALATION
+
+SCHEDULE = [
+    dict(name="sweep", func=jobs.sweep, queue=ESCALATION, interval=60, job_timeout=300),
+]
+
+
+def make_cron(app: Flask, schedule=SCHEDULE) -> CronScheduler:
+    """A CronScheduler on the app's Redis with every entry of ``schedule`` registered."""
+    cron = CronScheduler(connection=connect(app))
+    for entry in schedule:
+        cron.register(
+            entry["func"],
+            queue_name=entry["queue"],
+            interval=entry.get("interval"),
+            cron=entry.get("cron"),
+            job_timeout=entry.get("job_timeout"),
+            name=entry["name"],
+        )
+    return cron

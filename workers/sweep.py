@@ -1,0 +1,522 @@
+"""The periodic sweep: SLA ladder, stale leads, silence alerts, quality summaries, outbox.
+
+Plain functions with an injected ``now``, safe to run any number of times and in
+parallel: every ladder step is claimed with a conditional UPDATE on the lead
+(``escalation_level < N``), and every alert is a Message with a unique key, inserted
+with ``ON CONFLICT DO NOTHING``, so two sweeps never notify twice.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections import Counter, defaultdict
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import current_app, render_template
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from backend.db_types import utcnow
+from backend.events.models import Event
+from backend.extensions import db
+from backend.leads.models import (
+    ESCALATION_ESCALATED,
+    ESCALATION_REASSIGNED,
+    ESCALATION_REMINDED,
+    Lead,
+    QualityFeedback,
+)
+from backend.messaging.models import Message
+from backend.messaging.services import (
+    JOB_TIMEOUT,
+    enqueue_messages,
+    insert_messages,
+    join_recipients,
+    marketing_emails,
+    office_staff_emails,
+    render_lead_mail,
+    webhook_rows,
+)
+from backend.offices.models import Office
+from backend.routing.services import build_index, reassign_to_next_nearest
+from backend.sla import DEFAULT_SLA_HOURS, sla_due_at, working_start_before
+
+# (level, share of the office SLA) — highest first, so a lead the sweep reaches late
+# gets the furthest step it is due for, once.
+LADDER = (
+    (ESCALATION_REASSIGNED, 2.0),
+    (ESCALATION_ESCALATED, 1.0),
+    (ESCALATION_REMINDED, 0.75),
+)
+SILENCE = timedelta(hours=3)
+EVENT_OPEN_HOURS = (9, 18)  # the stand's day, in the event's time zone
+PENDING_GRACE = timedelta(minutes=1)
+STUCK_AFTER = timedelta(seconds=JOB_TIMEOUT + 30)
+
+
+def _zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+# --- SLA ladder --------------------------------------------------------------------
+
+
+def _ladder_groups(offices) -> dict[tuple, list[Office]]:
+    """Offices with the same clock (zone, working days, SLA) share one cutoff per step."""
+    groups: dict[tuple, list[Office]] = defaultdict(list)
+    for office in offices:
+        hours = office.sla_hours or current_app.config.get("DEFAULT_SLA_HOURS", DEFAULT_SLA_HOURS)
+        groups[(office.timezone or "UTC", office.working_days or "12345", hours)].append(office)
+    return groups
+
+
+def claim_ladder_step(level: int, fraction: float, now: datetime, offices, dry_run=False):
+    """Claim the untouched new leads now due for ``level``; returns their ids.
+
+    One conditional UPDATE per office clock: ``escalation_level < level`` and
+    ``first_touch_at IS NULL`` make the claim happen once even when sweeps overlap.
+    """
+    claimed: list[int] = []
+    for (tz_name, working_days, hours), group in _ladder_groups(offices).items():
+        cutoff = working_start_before(now, timedelta(hours=hours * fraction), tz_name, working_days)
+        conditions = (
+            Lead.office_id.in_([o.id for o in group]),
+            Lead.first_touch_at.is_(None),
+            Lead.status == "new",
+            Lead.routed_at <= cutoff,
+            Lead.escalation_level < level,
+        )
+        if dry_run:
+            claimed.extend(db.session.scalars(select(Lead.id).where(*conditions)))
+            continue
+        values = {"escalation_level": level}
+        if level >= ESCALATION_ESCALATED:
+            values["escalated_at"] = func.coalesce(Lead.escalated_at, now)
+        statement = (
+            db.update(Lead)
+            .where(*conditions)
+            .values(**values)
+            .returning(Lead.id)
+            .execution_options(synchronize_session=False)
+        )
+        claimed.extend(db.session.scalars(statement))
+    return claimed
+
+
+def _load_leads(ids: list[int]) -> list[Lead]:
+    leads: list[Lead] = []
+    for start in range(0, len(ids), 2000):
+        leads.extend(
+            db.session.scalars(
+                select(Lead)
+                .where(Lead.id.in_(ids[start : start + 2000]))
+                .options(selectinload(Lead.routing_decisions))
+                .execution_options(populate_existing=True)
+            ).unique()
+        )
+    return leads
+
+
+def _sla_hours(office: Office | None) -> int:
+    return (office.sla_hours if office else None) or current_app.config.get(
+        "DEFAULT_SLA_HOURS", DEFAULT_SLA_HOURS
+    )
+
+
+def _lead_name(lead: Lead) -> str:
+    return lead.full_name or lead.company or lead.email or f"lead {lead.id}"
+
+
+def reminder_rows(leads: list[Lead], staff: dict[int, list[str]]) -> list[dict]:
+    rows = []
+    for lead in leads:
+        office = lead.office
+        recipients = join_recipients([office.email], staff.get(office.id, []))
+        if not recipients:
+            continue
+        hours = _sla_hours(office)
+        due = sla_due_at(lead.routed_at, hours, office.timezone, office.working_days)
+        rows.append(
+            dict(
+                key=f"sla_reminder:lead:{lead.id}",
+                kind="sla_reminder",
+                lead_id=lead.id,
+                office_id=office.id,
+                event_id=lead.event_id,
+                recipient=recipients,
+                subject=f"Reminder: {_lead_name(lead)} is waiting for a first touch",
+                body_text=render_lead_mail(
+                    "sla_reminder", lead, percent=75, sla_hours=hours, due_at=due.isoformat()
+                ),
+            )
+        )
+    return rows
+
+
+def escalation_rows(leads: list[Lead], managers: dict[int, list[str]]) -> list[dict]:
+    rows = []
+    marketing = marketing_emails()
+    for lead in leads:
+        office = lead.office
+        recipients = join_recipients(managers.get(office.id, []), marketing)
+        if recipients:
+            rows.append(
+                dict(
+                    key=f"escalation:lead:{lead.id}",
+                    kind="escalation",
+                    lead_id=lead.id,
+                    office_id=office.id,
+                    event_id=lead.event_id,
+                    recipient=recipients,
+                    subject=f"Escalated: {_lead_name(lead)} untouched past the SLA at {office.name}",
+                    body_text=render_lead_mail("escalation", lead, sla_hours=_sla_hours(office)),
+                )
+            )
+        rows.extend(webhook_rows("lead.escalated", lead))
+    return rows
+
+
+def reassign_leads(leads: list[Lead]) -> tuple[list[dict], list[int]]:
+    """Move each lead to the next nearest office with room; both offices are told."""
+    index = build_index()
+    plans = []
+    for lead in leads:
+        from_office = lead.office
+        decision = reassign_to_next_nearest(lead, index)
+        to_office = db.session.get(Office, decision.office_id) if decision else None
+        plans.append((lead, from_office, to_office, decision))
+    db.session.flush()
+    staff = office_staff_emails(
+        [o.id for _, f, t, _ in plans for o in (f, t) if o is not None],
+        roles=("office_manager", "office_rep"),
+    )
+    rows, moved = [], []
+    marketing = marketing_emails()
+    for lead, from_office, to_office, decision in plans:
+        reason = decision.reason if decision else "no other office with room"
+        body = render_lead_mail(
+            "reassigned", lead, from_office=from_office, to_office=to_office, reason=reason
+        )
+        subject = (
+            f"Reassigned: {_lead_name(lead)} from {from_office.name} to {to_office.name}"
+            if to_office
+            else f"Not reassigned: {_lead_name(lead)} stays at {from_office.name}"
+        )
+        targets = [from_office] + ([to_office] if to_office else [])
+        for office in targets:
+            extra = [] if to_office else marketing
+            recipients = join_recipients([office.email], staff.get(office.id, []), extra)
+            if recipients:
+                rows.append(
+                    dict(
+                        key=f"reassigned:lead:{lead.id}:office:{office.id}",
+                        kind="reassigned",
+                        lead_id=lead.id,
+                        office_id=office.id,
+                        event_id=lead.event_id,
+                        recipient=recipients,
+                        subject=subject,
+                        body_text=body,
+                    )
+                )
+        if to_office is not None:
+            moved.append(lead.id)
+            for row in webhook_rows("lead.routed", lead, to_office):
+                row["key"] += ":reassigned"
+                rows.append(row)
+    return rows, moved
+
+
+def run_ladder(now: datetime, dry_run: bool = False) -> tuple[dict, list[int]]:
+    """Every ladder step, highest first; each step commits with its messages."""
+    offices = db.session.scalars(select(Office)).all()
+    report: dict[str, list[int]] = {"reassigned": [], "escalated": [], "reminded": []}
+    message_ids: list[int] = []
+    names = {
+        ESCALATION_REASSIGNED: "reassigned",
+        ESCALATION_ESCALATED: "escalated",
+        ESCALATION_REMINDED: "reminded",
+    }
+    for level, fraction in LADDER:
+        ids = claim_ladder_step(level, fraction, now, offices, dry_run)
+        report[names[level]] = ids
+        if dry_run or not ids:
+            continue
+        leads = _load_leads(ids)
+        if level == ESCALATION_REMINDED:
+            rows = reminder_rows(leads, office_staff_emails({lead.office_id for lead in leads}))
+        elif level == ESCALATION_ESCALATED:
+            managers = office_staff_emails(
+                {lead.office_id for lead in leads}, roles=("office_manager",)
+            )
+            rows = escalation_rows(leads, managers)
+        else:
+            rows, moved = reassign_leads(leads)
+            report["reassigned"] = moved
+            report["not_reassigned"] = sorted(set(ids) - set(moved))
+        message_ids += insert_messages(rows)
+        db.session.commit()
+    return report, message_ids
+
+
+def mark_stale(now: datetime, dry_run: bool = False) -> list[int]:
+    """Leads untouched for STALE_AFTER_DAYS since they arrived become ``stale``."""
+    cutoff = now - timedelta(days=current_app.config.get("STALE_AFTER_DAYS", 30))
+    conditions = (
+        Lead.first_touch_at.is_(None),
+        Lead.status == "new",
+        Lead.received_at <= cutoff,
+    )
+    if dry_run:
+        return list(db.session.scalars(select(Lead.id).where(*conditions)))
+    ids = list(
+        db.session.scalars(
+            db.update(Lead)
+            .where(*conditions)
+            .values(status="stale", status_changed_at=now)
+            .returning(Lead.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    db.session.commit()
+    return ids
+
+
+# --- alerts to marketing -----------------------------------------------------------
+
+
+def _marketing_row(key: str, kind: str, subject: str, body: str, **ids) -> dict | None:
+    recipients = join_recipients(marketing_emails())
+    if not recipients:
+        return None
+    return dict(key=key, kind=kind, recipient=recipients, subject=subject, body_text=body, **ids)
+
+
+def silence_alerts(now: datetime) -> list[dict]:
+    """Events running now (in their time zone, during stand hours) with no lead for 3 hours.
+
+    Keyed per event and 3-hour window of event time, so each fires once per window.
+    """
+    today = now.astimezone(UTC).date()
+    events = db.session.scalars(
+        select(Event).where(
+            Event.starts_on <= today + timedelta(days=1),
+            Event.ends_on >= today - timedelta(days=1),
+        )
+    ).all()
+    running = []
+    for event in events:
+        local = now.astimezone(_zone(event.timezone))
+        opens, closes = EVENT_OPEN_HOURS
+        if not (event.starts_on <= local.date() <= event.ends_on and opens <= local.hour < closes):
+            continue
+        running.append((event, local))
+    if not running:
+        return []
+    last = dict(
+        db.session.execute(
+            select(Lead.event_id, func.max(Lead.captured_at))
+            .where(Lead.event_id.in_([e.id for e, _ in running]))
+            .group_by(Lead.event_id)
+        ).all()
+    )
+    rows = []
+    for event, local in running:
+        opened = datetime.combine(local.date(), time(EVENT_OPEN_HOURS[0]), tzinfo=local.tzinfo)
+        quiet_since = max(opened, last[event.id]) if last.get(event.id) else opened
+        if now - quiet_since < SILENCE:
+            continue
+        window = local.hour // 3
+        hours = (now - quiet_since).total_seconds() / 3600
+        row = _marketing_row(
+            f"silence:event:{event.id}:{local.date().isoformat()}:{window}",
+            "silence_alert",
+            f"No leads from {event.name} for {hours:.1f} hours",
+            render_template(
+                "messaging/mail/silence.txt",
+                event=event,
+                hours=hours,
+                last=last.get(event.id),
+                local=local,
+            ),
+            event_id=event.id,
+        )
+        if row:
+            rows.append(row)
+    return rows
+
+
+def order_alerts(now: datetime) -> list[dict]:
+    """Offices whose leads this month are below half their pro-rata order, from mid-month."""
+    offices = db.session.scalars(select(Office).where(Office.monthly_lead_order > 0)).all()
+    due = []
+    for office in offices:
+        local = now.astimezone(_zone(office.timezone))
+        if local.day < 15:
+            continue
+        month_start = datetime.combine(local.date().replace(day=1), time.min, tzinfo=local.tzinfo)
+        days = calendar.monthrange(local.year, local.month)[1]
+        share = office.monthly_lead_order * (now - month_start) / timedelta(days=days)
+        due.append((office, local, month_start, share))
+    if not due:
+        return []
+    earliest = min(m for _, _, m, _ in due)
+    counts: dict[int, list[datetime]] = defaultdict(list)
+    for office_id, received_at in db.session.execute(
+        select(Lead.office_id, Lead.received_at).where(
+            Lead.office_id.in_([o.id for o, *_ in due]), Lead.received_at >= earliest
+        )
+    ):
+        counts[office_id].append(received_at)
+    rows = []
+    for office, local, month_start, share in due:
+        got = sum(1 for at in counts[office.id] if at >= month_start)
+        if got >= share / 2:
+            continue
+        month = f"{local.year:04d}-{local.month:02d}"
+        row = _marketing_row(
+            f"order_shortfall:office:{office.id}:{month}",
+            "order_alert",
+            f"{office.name} has {got} leads this month; it ordered {office.monthly_lead_order}",
+            render_template(
+                "messaging/mail/order_shortfall.txt",
+                office=office,
+                got=got,
+                share=share,
+                month=month,
+            ),
+            office_id=office.id,
+        )
+        if row:
+            rows.append(row)
+    return rows
+
+
+def quality_summaries() -> list[dict]:
+    """Events whose whole feedback sample has a verdict: marketing gets the summary once."""
+    requested = dict(
+        db.session.execute(
+            select(Lead.event_id, func.count())
+            .where(Lead.feedback_requested.is_(True))
+            .group_by(Lead.event_id)
+        ).all()
+    )
+    if not requested:
+        return []
+    answered = dict(
+        db.session.execute(
+            select(Lead.event_id, func.count())
+            .join(QualityFeedback, QualityFeedback.lead_id == Lead.id)
+            .where(Lead.feedback_requested.is_(True))
+            .group_by(Lead.event_id)
+        ).all()
+    )
+    events = db.session.scalars(select(Event).where(Event.id.in_(list(requested)))).all()
+    complete = [
+        e
+        for e in events
+        if requested[e.id] >= (e.feedback_sample_size or 0)
+        and answered.get(e.id) == requested[e.id]
+    ]
+    keys = {f"quality_summary:event:{e.id}": e for e in complete}
+    done = set(db.session.scalars(select(Message.key).where(Message.key.in_(list(keys)))))
+    rows = []
+    for key, event in keys.items():
+        if key in done:
+            continue
+        feedback = db.session.execute(
+            select(QualityFeedback, Lead)
+            .join(Lead, QualityFeedback.lead_id == Lead.id)
+            .where(Lead.event_id == event.id, Lead.feedback_requested.is_(True))
+            .order_by(Lead.id)
+        ).all()
+        verdicts = Counter(f.verdict for f, _ in feedback)
+        reasons = Counter(f.reason for f, _ in feedback if f.verdict == "bad" and f.reason)
+        row = _marketing_row(
+            key,
+            "quality_summary",
+            f"Lead quality for {event.name}: {verdicts.get('good', 0)} good, "
+            f"{verdicts.get('bad', 0)} bad of {len(feedback)}",
+            render_template(
+                "messaging/mail/quality_summary.txt",
+                event=event,
+                feedback=feedback,
+                verdicts=verdicts,
+                reasons=reasons.most_common(),
+            ),
+            event_id=event.id,
+        )
+        if row:
+            rows.append(row)
+    return rows
+
+
+# --- the outbox --------------------------------------------------------------------
+
+
+def recover_outbox(now: datetime, dry_run: bool = False) -> tuple[list[int], int]:
+    """Reset rows stuck in ``sending`` (a killed worker) and list pending rows to enqueue.
+
+    Returns (ids to enqueue, how many were stuck). A pending row waits a minute
+    after it was written, or until its retry time, before the sweep re-sends it.
+    """
+    stuck_conditions = (Message.status == "sending", Message.claimed_at <= now - STUCK_AFTER)
+    if dry_run:
+        stuck = db.session.scalar(select(func.count()).where(*stuck_conditions)) or 0
+    else:
+        stuck = db.session.execute(
+            db.update(Message)
+            .where(*stuck_conditions)
+            .values(status="pending", last_error="worker stopped while sending; retried")
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        db.session.commit()
+    pending = list(
+        db.session.scalars(
+            select(Message.id).where(
+                Message.status == "pending",
+                func.coalesce(Message.retry_at, Message.created_at) <= now - PENDING_GRACE,
+            )
+        )
+    )
+    return pending, stuck
+
+
+# --- the whole sweep ---------------------------------------------------------------
+
+
+def run_sweep(now: datetime | None = None, dry_run: bool = False) -> dict:
+    """Run every periodic rule as of ``now``; returns what fired (or would fire).
+
+    With ``dry_run`` nothing is changed or sent.
+    """
+    now = now or utcnow()
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    report: dict = {"now": now.isoformat(), "dry_run": dry_run}
+    ladder, message_ids = run_ladder(now, dry_run)
+    report.update(ladder)
+    report["stale"] = mark_stale(now, dry_run)
+
+    alerts = silence_alerts(now) + order_alerts(now) + quality_summaries()
+    if dry_run:
+        inserted = [row["key"] for row in alerts]
+    else:
+        new_ids = insert_messages(alerts)
+        db.session.commit()
+        message_ids += new_ids
+        inserted = list(
+            db.session.scalars(select(Message.key).where(Message.id.in_(new_ids)))
+        ) if new_ids else []  # fmt: skip
+    report["alerts"] = inserted
+
+    pending, stuck = recover_outbox(now, dry_run)
+    report["recovered_sending"] = stuck
+    to_enqueue = sorted(set(message_ids) | set(pending))
+    report["enqueued"] = 0 if dry_run else enqueue_messages(to_enqueue)
+    report["pending"] = len(to_enqueue)
+    return report
