@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from backend.routing.geo import SphereIndex, distance_km, valid_coordinates
+from backend.routing.geo import SphereIndex, distance_km, prepare, valid_coordinates
 
 __all__ = [
     "Decision",
@@ -271,6 +271,16 @@ class OfficeIndex:
         """
         return self._tree.nearest(lat, lon, k=k, eligible=eligible, max_km=max_km)
 
+    def _nearest_to(
+        self,
+        location: ResolvedLocation,
+        eligible: Callable[[OfficeCandidate], bool] | None = None,
+        max_km: float | None = None,
+    ) -> list[tuple[float, OfficeCandidate]]:
+        # Resolved locations hold valid coordinates already: skip the re-check.
+        point = prepare(location.latitude, location.longitude)
+        return self._tree.nearest_prepared(point, 1, eligible, max_km)
+
     def claim(
         self, country: str | None, admin1: str | None, postal_code: str | None
     ) -> tuple[str, list[OfficeCandidate]] | None:
@@ -409,7 +419,9 @@ def resolve_location(
 
 
 def _km_text(km: float) -> str:
-    return f"{km:.1f} km" if km < 10 else f"{km:,.0f} km"
+    if km < 10:
+        return f"{km:.1f} km"
+    return f"{km:.0f} km" if km < 1000 else f"{km:,.0f} km"
 
 
 def _load_text(office: OfficeCandidate) -> str:
@@ -436,7 +448,7 @@ def _decision(
         _round_km(km),
         location,
         reason,
-        tuple(dict.fromkeys(flags)),
+        tuple(dict.fromkeys(flags)) if flags else (),
     )
 
 
@@ -465,7 +477,7 @@ def _by_territory(
 def _by_distance(
     index: OfficeIndex, location: ResolvedLocation, flags: list[str], unknown_prefix: str | None
 ) -> Decision | None:
-    hits = index.nearest(location.latitude, location.longitude)
+    hits = index._nearest_to(location)
     if not hits:
         return None
     km, office = hits[0]
@@ -475,12 +487,12 @@ def _by_distance(
         if unknown_prefix is None
         else f"{unknown_prefix}nearest office to the event venue"
     )
-    if office.has_room:
+    if office.capacity is None or office.open_load < office.capacity:
         return _decision(
             office, method, km, location, f"{head}: {office.name}, {_km_text(km)}", flags
         )
     limit = km * SPILL_FACTOR
-    spill = index.nearest(location.latitude, location.longitude, eligible=_has_room, max_km=limit)
+    spill = index._nearest_to(location, _has_room, limit)
     full = f"{office.name} office full ({_load_text(office)})"
     if spill:
         spill_km, spill_office = spill[0]

@@ -34,7 +34,10 @@ _DEG = math.pi / 180
 _SLACK = 1.0125
 _SLACK2 = _SLACK * _SLACK
 _NULL_ISLAND_DEG = 1e-6
-_LEAF_SIZE = 10
+_LEAF_SIZE = 8
+# Rounding room for squared chords, so a point at distance 0 or exactly at
+# max_km is not lost to the last bit.
+_EPS = 1e-12
 
 T = TypeVar("T")
 
@@ -63,7 +66,8 @@ def valid_coordinates(lat: object, lon: object) -> bool:
     return not (abs(lat_f) < _NULL_ISLAND_DEG and abs(lon_f) < _NULL_ISLAND_DEG)
 
 
-def _prepare(lat: float, lon: float) -> _Prepared:
+def prepare(lat: float, lon: float) -> _Prepared:
+    """Precompute what distances and the index need for a point (degrees in)."""
     phi = lat * _DEG
     lam = lon * _DEG
     cos_phi = math.cos(phi)
@@ -109,13 +113,13 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     ``TypeError``/``ValueError`` if the arguments are not numbers; check them
     with :func:`valid_coordinates` first.
     """
-    return _ellipsoid_km(_prepare(lat1, lon1), _prepare(lat2, lon2))
+    return _ellipsoid_km(prepare(lat1, lon1), prepare(lat2, lon2))
 
 
 def _chord2_for_km(km: float) -> float:
     angle = min(math.pi, km / EARTH_RADIUS_KM * _SLACK)
     chord = 2.0 * math.sin(angle * 0.5)
-    return chord * chord
+    return chord * chord + _EPS
 
 
 class SphereIndex(Generic[T]):
@@ -134,7 +138,7 @@ class SphereIndex(Generic[T]):
         for lat, lon, payload in items:
             if not valid_coordinates(lat, lon):
                 continue
-            points.append(_prepare(float(lat), float(lon)))
+            points.append(prepare(float(lat), float(lon)))
             payloads.append(payload)
         self._points = points
         self._payloads = payloads
@@ -175,14 +179,25 @@ class SphereIndex(Generic[T]):
         """
         if not valid_coordinates(lat, lon):
             raise ValueError(f"invalid coordinates: {lat!r}, {lon!r}")
+        return self.nearest_prepared(prepare(float(lat), float(lon)), k, eligible, max_km)
+
+    def nearest_prepared(
+        self,
+        q: _Prepared,
+        k: int = 1,
+        eligible: Callable[[T], bool] | None = None,
+        max_km: float | None = None,
+    ) -> list[tuple[float, T]]:
+        """:meth:`nearest` for a point already passed through :func:`prepare`."""
         if self._root is None or k < 1:
             return []
-        q = _prepare(float(lat), float(lon))
         bound = 5.0 if max_km is None else _chord2_for_km(max_km)
-        candidates = self._search(q, k, eligible, bound)
         pts = self._points
         payloads = self._payloads
-        ranked = sorted((_ellipsoid_km(q, pts[i]), i) for c2, i in candidates)
+        ids = self._search(q, k, eligible, bound)
+        if len(ids) == 1 and max_km is None:  # the common case: one clear winner
+            return [(_ellipsoid_km(q, pts[ids[0]]), payloads[ids[0]])]
+        ranked = sorted((_ellipsoid_km(q, pts[i]), i) for i in ids)
         if max_km is not None:
             ranked = [(d, i) for d, i in ranked if d <= max_km]
         return [(d, payloads[i]) for d, i in ranked[:k]]
@@ -193,44 +208,57 @@ class SphereIndex(Generic[T]):
         k: int,
         eligible: Callable[[T], bool] | None,
         bound: float,
-    ) -> list[tuple[float, int]]:
-        """Collect every eligible point that could be among the k nearest."""
+    ) -> list[int]:
+        """Ids of every eligible point that could be among the k nearest.
+
+        Works on squared chords (c2 = 2 - 2 * dot). ``bound`` is the largest
+        c2 still worth a look: the k-th best so far, widened by the slack that
+        lets ellipsoidal distance reorder near-ties.
+        """
         qx, qy, qz = q[0], q[1], q[2]
         qv = (qx, qy, qz)
         payloads = self._payloads
-        worst: list[float] = []  # max-heap (negated) of the k best squared chords
+        min_dot = 1.0 - bound * 0.5  # points with a smaller dot are out of bounds
+        best: list[float] = []  # min-heap of the k best dots (k > 1)
+        kth = -2.0  # the k-th best dot so far
         found: list[tuple[float, int]] = []
-        stack: list[tuple[object, float]] = [(self._root, 0.0)]
-        pop = stack.pop
-        push = stack.append
-        while stack:
-            node, plane2 = pop()
-            if plane2 > bound:
-                continue
-            if type(node) is list:
-                for x, y, z, i in node:
-                    dx = x - qx
-                    dy = y - qy
-                    dz = z - qz
-                    c2 = dx * dx + dy * dy + dz * dz
-                    if c2 > bound or (eligible is not None and not eligible(payloads[i])):
+        stack: list[tuple[float, object]] = []
+        node = self._root
+        while True:
+            while type(node) is tuple:
+                axis, split, low, high = node
+                d = qv[axis] - split
+                if d < 0.0:
+                    stack.append((d * d, high))
+                    node = low
+                else:
+                    stack.append((d * d, low))
+                    node = high
+            for x, y, z, i in node:  # type: ignore[attr-defined]
+                dot = x * qx + y * qy + z * qz
+                if dot < min_dot or (eligible is not None and not eligible(payloads[i])):
+                    continue
+                found.append((dot, i))
+                if k == 1:
+                    if dot <= kth:
                         continue
-                    found.append((c2, i))
-                    if len(worst) < k:
-                        heapq.heappush(worst, -c2)
-                    elif c2 < -worst[0]:
-                        heapq.heapreplace(worst, -c2)
-                    else:
+                    kth = dot
+                elif len(best) < k:
+                    heapq.heappush(best, dot)
+                    if len(best) < k:
                         continue
-                    if len(worst) == k:
-                        bound = min(bound, -worst[0] * _SLACK2)
-                continue
-            axis, split, low, high = node  # type: ignore[misc]
-            d = qv[axis] - split
-            if d < 0.0:
-                push((high, d * d))
-                push((low, plane2))
+                    kth = best[0]
+                elif dot > best[0]:
+                    heapq.heapreplace(best, dot)
+                    kth = best[0]
+                else:
+                    continue
+                bound = min(bound, (2.0 - 2.0 * kth) * _SLACK2 + _EPS)
+                min_dot = 1.0 - bound * 0.5
+            while stack:
+                plane2, node = stack.pop()
+                if plane2 <= bound:
+                    break
             else:
-                push((low, d * d))
-                push((high, plane2))
-        return [item for item in found if item[0] <= bound]
+                break
+        return [i for dot, i in found if dot >= min_dot]
