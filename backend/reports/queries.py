@@ -1,0 +1,375 @@
+"""Report queries: every figure is a SQL aggregate; no query loads leads one by one.
+
+The definitions used everywhere in reports:
+
+* **leads** — leads of the event (every capture that became a lead).
+* **contacted** — leads with a first touch, or whose status moved beyond ``new``
+  (contacted, qualified, won, lost). A lead marked stale without any touch is not contacted.
+* **qualified** — leads that reached qualification: status ``qualified`` or ``won``.
+  (A lead lost after qualifying cannot be told apart from one lost before, so it is
+  not counted.) Qualified leads are therefore a subset of contacted leads.
+* **won** / **lost** / **stale** — leads with that status.
+* **escalated** — leads whose escalation level reached 2 (escalated) or more.
+* **touched within SLA** — of the leads routed to an office, those whose first touch
+  came no later than the office's ``sla_hours`` after routing. This is simple
+  wall-clock time (not the office's working hours); untouched routed leads count as
+  not within SLA.
+* **first touch minutes** — from arrival (``received_at``) to ``first_touch_at``;
+  **capture to touch minutes** — from ``captured_at``. Median and 90th percentile
+  are continuous percentiles (linear interpolation, as PostgreSQL's
+  ``percentile_cont``), computed the same way on SQLite with window functions.
+* **revenue won** — sum of ``deal_value`` of won leads whose deal currency is the
+  event's (or unset); **pipeline value** — the same for open qualified leads.
+  Deals in another currency are counted as won but left out of the sums, since
+  no exchange rates are kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from backend.auth.models import User
+from backend.events.models import Event
+from backend.extensions import db
+from backend.leads.models import Lead, QualityFeedback, Touch
+from backend.offices.models import Office
+
+CONTACTED_STATUSES = ("contacted", "qualified", "won", "lost")
+QUALIFIED_STATUSES = ("qualified", "won")
+# Time-to-first-touch buckets for the distribution chart: (label, upper bound in minutes).
+TOUCH_BUCKETS = (("≤15 min", 15), ("≤1 h", 60), ("≤4 h", 240), ("≤24 h", 1440), (">24 h", None))
+
+
+def dialect() -> str:
+    return db.engine.dialect.name
+
+
+def minutes_between(later, earlier) -> ColumnElement:
+    """Minutes from ``earlier`` to ``later`` as a SQL expression (NULL if either is NULL)."""
+    if dialect() == "postgresql":
+        return func.extract("epoch", later - earlier) / 60.0
+    return (func.julianday(later) - func.julianday(earlier)) * 1440.0
+
+
+def contacted_cond() -> ColumnElement:
+    return or_(Lead.first_touch_at.is_not(None), Lead.status.in_(CONTACTED_STATUSES))
+
+
+def qualified_cond() -> ColumnElement:
+    return Lead.status.in_(QUALIFIED_STATUSES)
+
+
+def within_sla_cond() -> ColumnElement:
+    """Touched no later than the office's SLA hours after routing (wall-clock)."""
+    return and_(
+        Lead.first_touch_at.is_not(None),
+        Lead.routed_at.is_not(None),
+        minutes_between(Lead.first_touch_at, Lead.routed_at) <= Office.sla_hours * 60.0,
+    )
+
+
+def routed_cond() -> ColumnElement:
+    return and_(Lead.routed_at.is_not(None), Lead.office_id.is_not(None))
+
+
+def in_currency(currency) -> ColumnElement:
+    return or_(Lead.deal_currency.is_(None), Lead.deal_currency == currency)
+
+
+def count_if(cond) -> ColumnElement:
+    return func.count().filter(cond)
+
+
+def lead_counts(currency) -> list[ColumnElement]:
+    """The aggregate columns shared by the event report, the dashboard and the league."""
+    won = Lead.status == "won"
+    return [
+        func.count(Lead.id).label("leads"),
+        count_if(contacted_cond()).label("contacted"),
+        count_if(qualified_cond()).label("qualified"),
+        count_if(won).label("won"),
+        count_if(Lead.status == "lost").label("lost"),
+        count_if(Lead.status == "stale").label("stale"),
+        count_if(Lead.escalation_level >= 2).label("escalated"),
+        count_if(routed_cond()).label("routed"),
+        count_if(within_sla_cond()).label("within_sla"),
+        func.coalesce(func.sum(Lead.deal_value).filter(and_(won, in_currency(currency))), 0).label(
+            "revenue_won"
+        ),
+    ]
+
+
+def event_totals(event: Event) -> dict:
+    """One row of counts and sums for the event's leads."""
+    pipeline = func.sum(Lead.deal_value).filter(
+        and_(Lead.status == "qualified", in_currency(event.currency))
+    )
+    query = (
+        select(
+            *lead_counts(event.currency),
+            func.coalesce(pipeline, 0).label("pipeline_value"),
+            count_if(Lead.rating == "hot").label("hot"),
+            count_if(Lead.rating == "warm").label("warm"),
+            count_if(Lead.rating == "cold").label("cold"),
+        )
+        .select_from(Lead)
+        .outerjoin(Office, Office.id == Lead.office_id)
+        .where(Lead.event_id == event.id)
+    )
+    return dict(db.session.execute(query).mappings().one())
+
+
+def by_office(event: Event) -> list[dict]:
+    """The event's leads per office (leads with no office are grouped under ``None``)."""
+    query = (
+        select(
+            Office.id.label("office_id"),
+            Office.code,
+            Office.name,
+            *lead_counts(event.currency),
+        )
+        .select_from(Lead)
+        .outerjoin(Office, Office.id == Lead.office_id)
+        .where(Lead.event_id == event.id)
+        .group_by(Office.id, Office.code, Office.name)
+        .order_by(func.count(Lead.id).desc(), Office.code)
+    )
+    return [dict(row) for row in db.session.execute(query).mappings()]
+
+
+def percentiles(
+    value: ColumnElement,
+    where: Sequence[ColumnElement],
+    group: ColumnElement | None = None,
+    ps: Sequence[float] = (0.5, 0.9),
+    joins: Sequence = (),
+) -> dict:
+    """Continuous percentiles of ``value`` per ``group`` (key ``None`` without a group).
+
+    PostgreSQL uses ``percentile_cont``; SQLite numbers the sorted values with window
+    functions and fetches only the rows either side of each percentile's position,
+    interpolating as ``percentile_cont`` does: position = p × (n − 1).
+    Returns ``{group: [value or None per p]}``; groups with no values are absent.
+    """
+    key = group if group is not None else literal(None)
+    conditions = [value.is_not(None), *where]
+    if dialect() == "postgresql":
+        cols = [func.percentile_cont(p).within_group(value) for p in ps]
+        query = select(key.label("g"), *cols).select_from(Lead)
+        for target, onclause in joins:
+            query = query.outerjoin(target, onclause)
+        query = query.where(*conditions)
+        if group is not None:
+            query = query.group_by(group)
+        return {row[0]: [float(v) if v is not None else None for v in row[1:]] for row in db.session.execute(query)}
+
+    partition = [group] if group is not None else None
+    inner = select(
+        key.label("g"),
+        value.label("v"),
+        func.row_number().over(partition_by=partition, order_by=value).label("rn"),
+        func.count().over(partition_by=partition).label("n"),
+    ).select_from(Lead)
+    for target, onclause in joins:
+        inner = inner.outerjoin(target, onclause)
+    ranked = inner.where(*conditions).subquery()
+    wanted = []
+    for p in ps:
+        lo = func.cast(p * (ranked.c.n - 1), db.Integer) + 1
+        wanted += [ranked.c.rn == lo, ranked.c.rn == lo + 1]
+    rows = db.session.execute(select(ranked.c.g, ranked.c.n, ranked.c.rn, ranked.c.v).where(or_(*wanted)))
+    found: dict = {}
+    for g, n, rn, v in rows:
+        found.setdefault(g, {"n": n})[rn] = float(v)
+    result = {}
+    for g, values in found.items():
+        n = values["n"]
+        out = []
+        for p in ps:
+            pos = p * (n - 1)
+            lo = int(pos)
+            low = values[lo + 1]
+            high = values.get(lo + 2, low)
+            out.append(low + (high - low) * (pos - lo))
+        result[g] = out
+    return result
+
+
+def event_touch_percentiles(event: Event) -> dict[str, list[float | None]]:
+    """Median and p90 minutes to first touch, from arrival and from capture."""
+    where = [Lead.event_id == event.id]
+    from_arrival = percentiles(minutes_between(Lead.first_touch_at, Lead.received_at), where)
+    from_capture = percentiles(minutes_between(Lead.first_touch_at, Lead.captured_at), where)
+    return {
+        "first_touch_minutes": from_arrival.get(None, [None, None]),
+        "capture_to_touch_minutes": from_capture.get(None, [None, None]),
+    }
+
+
+def quality(event: Event, top: int = 3) -> dict:
+    """Sales' verdicts on the event's leads; pending = sampled leads with no verdict yet."""
+    verdicts = (
+        select(
+            count_if(QualityFeedback.verdict == "good").label("good"),
+            count_if(QualityFeedback.verdict == "bad").label("bad"),
+        )
+        .select_from(QualityFeedback)
+        .join(Lead, Lead.id == QualityFeedback.lead_id)
+        .where(Lead.event_id == event.id)
+    )
+    good, bad = db.session.execute(verdicts).one()
+    pending = db.session.scalar(
+        select(func.count(Lead.id))
+        .outerjoin(QualityFeedback, QualityFeedback.lead_id == Lead.id)
+        .where(
+            Lead.event_id == event.id,
+            Lead.feedback_requested.is_(True),
+            QualityFeedback.id.is_(None),
+        )
+    )
+    reason = func.coalesce(func.nullif(QualityFeedback.reason, ""), "unspecified")
+    reasons = db.session.execute(
+        select(reason.label("reason"), func.count().label("count"))
+        .join(Lead, Lead.id == QualityFeedback.lead_id)
+        .where(Lead.event_id == event.id, QualityFeedback.verdict == "bad")
+        .group_by(reason)
+        .order_by(func.count().desc(), reason)
+        .limit(top)
+    )
+    return {
+        "good": good,
+        "bad": bad,
+        "pending": pending,
+        "top_bad_reasons": [{"reason": r, "count": c} for r, c in reasons],
+    }
+
+
+def leads_per_day(event_id: int) -> list[tuple[str, int]]:
+    """Leads that arrived per UTC day for one event."""
+    if dialect() == "postgresql":
+        day = func.to_char(func.timezone("UTC", Lead.received_at), "YYYY-MM-DD")
+    else:
+        day = func.date(Lead.received_at)
+    rows = db.session.execute(
+        select(day.label("day"), func.count())
+        .where(Lead.event_id == event_id)
+        .group_by(day)
+        .order_by(day)
+    )
+    return [(str(d), c) for d, c in rows]
+
+
+# --- across events and offices -------------------------------------------------------
+
+
+def events_side_by_side() -> list[dict]:
+    """Every event with its lead aggregates, newest first (events without leads included)."""
+    counts = lead_counts(Event.currency)
+    query = (
+        select(
+            Event.id,
+            Event.name,
+            Event.starts_on,
+            Event.cost,
+            Event.currency,
+            *counts,
+        )
+        .select_from(Event)
+        .outerjoin(Lead, Lead.event_id == Event.id)
+        .outerjoin(Office, Office.id == Lead.office_id)
+        .group_by(Event.id)
+        .order_by(Event.starts_on.desc().nulls_last(), Event.id.desc())
+    )
+    return [dict(row) for row in db.session.execute(query).mappings()]
+
+
+def office_league() -> list[dict]:
+    """Per office: leads, speed to lead (median minutes arrival → first touch), share
+    touched within SLA, won, and the time-to-first-touch distribution buckets."""
+    touch = minutes_between(Lead.first_touch_at, Lead.received_at)
+    buckets = []
+    lower = None
+    for index, (_, upper) in enumerate(TOUCH_BUCKETS):
+        conds = [Lead.first_touch_at.is_not(None)]
+        if lower is not None:
+            conds.append(touch > lower)
+        if upper is not None:
+            conds.append(touch <= upper)
+        buckets.append(count_if(and_(*conds)).label(f"bucket_{index}"))
+        lower = upper
+    query = (
+        select(
+            Office.id.label("office_id"),
+            Office.code,
+            Office.name,
+            Office.sla_hours,
+            func.count(Lead.id).label("leads"),
+            count_if(Lead.first_touch_at.is_not(None)).label("touched"),
+            count_if(routed_cond()).label("routed"),
+            count_if(within_sla_cond()).label("within_sla"),
+            count_if(Lead.status == "won").label("won"),
+            count_if(Lead.status == "lost").label("lost"),
+            *buckets,
+        )
+        .select_from(Office)
+        .outerjoin(Lead, Lead.office_id == Office.id)
+        .group_by(Office.id)
+        .order_by(Office.code)
+    )
+    rows = [dict(row) for row in db.session.execute(query).mappings()]
+    medians = percentiles(touch, [Lead.office_id.is_not(None)], group=Lead.office_id, ps=(0.5,))
+    for row in rows:
+        row["median_first_touch_minutes"] = medians.get(row["office_id"], [None])[0]
+    return rows
+
+
+def last_toucher():
+    """A scalar subquery: the name of the user of a lead's latest touch."""
+    return (
+        select(User.name)
+        .select_from(Touch)
+        .join(User, User.id == Touch.user_id)
+        .where(Touch.lead_id == Lead.id)
+        .order_by(Touch.at.desc(), Touch.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def wins(limit: int = 100, since: datetime | None = None, until: datetime | None = None) -> list[dict]:
+    """Won deals from event leads, newest first, with event, office, rep and value.
+
+    The rep is the user who claimed the lead, else the user of its latest touch.
+    """
+    claimer = User.__table__.alias("claimer")
+    query = (
+        select(
+            Lead.id.label("lead_id"),
+            Lead.won_at,
+            Lead.deal_value,
+            func.coalesce(Lead.deal_currency, Event.currency).label("currency"),
+            Lead.company,
+            Lead.first_name,
+            Lead.last_name,
+            Event.id.label("event_id"),
+            Event.name.label("event_name"),
+            Office.name.label("office_name"),
+            func.coalesce(claimer.c.name, last_toucher()).label("rep"),
+        )
+        .select_from(Lead)
+        .join(Event, Event.id == Lead.event_id)
+        .outerjoin(Office, Office.id == Lead.office_id)
+        .outerjoin(claimer, claimer.c.id == Lead.claimed_by_id)
+        .where(Lead.status == "won")
+        .order_by(case((Lead.won_at.is_(None), 1), else_=0), Lead.won_at.desc(), Lead.id.desc())
+        .limit(limit)
+    )
+    if since is not None:
+        query = query.where(Lead.won_at >= since)
+    if until is not None:
+        query = query.where(Lead.won_at < until)
+    return [dict(row) for row in db.session.execute(query).mappings()]

@@ -1,0 +1,139 @@
+"""Charts as server-made SVG: no JavaScript, works offline, passes the CSP.
+
+Colours come from CSS classes in app.css (no inline styles). Every chart has a
+``<title>`` and the pages show the same numbers in a table for screen readers.
+"""
+
+from __future__ import annotations
+
+from markupsafe import Markup, escape
+
+WIDTH = 720
+FONT = 12
+
+
+def _svg(height: int, title: str, body: list[str], width: int = WIDTH) -> Markup:
+    head = (
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+        f'xmlns="http://www.w3.org/2000/svg" aria-label="{escape(title)}">'
+        f"<title>{escape(title)}</title>"
+    )
+    return Markup(head + "".join(body) + "</svg>")
+
+
+def _num(value: float) -> str:
+    if abs(value) >= 1_000_000:
+        return f"{value / 1_000_000:.1f}M"
+    if abs(value) >= 10_000:
+        return f"{value / 1000:.0f}k"
+    return f"{value:,.0f}"
+
+
+def _text(x: float, y: float, label: str, cls: str = "chart-label", anchor: str = "start") -> str:
+    return (
+        f'<text x="{x:.1f}" y="{y:.1f}" class="{cls}" text-anchor="{anchor}">{escape(label)}</text>'
+    )
+
+
+def grouped_bars(title: str, categories: list[str], series: list[tuple[str, str, list]]) -> Markup:
+    """Horizontal groups of bars: one group per category, one bar per series.
+
+    ``series`` is ``[(name, css class, values)]``; None values draw nothing.
+    """
+    label_w, right, row_h, bar_h = 170, 70, 14, 12
+    group_h = len(series) * row_h + 10
+    legend_h = 24
+    height = legend_h + max(1, len(categories)) * group_h + 10
+    peak = max([v for _, _, vals in series for v in vals if v is not None] + [1])
+    scale = (WIDTH - label_w - right) / peak
+    body = []
+    for i, (name, cls, _) in enumerate(series):
+        x = label_w + i * 140
+        body.append(f'<rect x="{x}" y="6" width="12" height="12" class="{cls}"/>')
+        body.append(_text(x + 16, 16, name))
+    for gi, category in enumerate(categories):
+        top = legend_h + gi * group_h
+        body.append(_text(label_w - 6, top + group_h / 2, category[:26], anchor="end"))
+        for si, (_, cls, values) in enumerate(series):
+            value = values[gi]
+            if value is None:
+                continue
+            y = top + si * row_h
+            w = max(0.0, float(value) * scale)
+            body.append(
+                f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" class="{cls}"/>'
+            )
+            body.append(_text(label_w + w + 4, y + bar_h - 2, _num(float(value)), "chart-value"))
+    return _svg(height, title, body)
+
+
+def funnel(title: str, stages: list[tuple[str, int]]) -> Markup:
+    """Centred bars narrowing stage by stage, with each count."""
+    row_h, gap = 34, 6
+    height = len(stages) * (row_h + gap) + 10
+    peak = max([c for _, c in stages] + [1])
+    usable = WIDTH - 240
+    body = []
+    for i, (label, count) in enumerate(stages):
+        w = max(2.0, usable * count / peak)
+        x = 140 + (usable - w) / 2
+        y = 5 + i * (row_h + gap)
+        body.append(
+            f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{row_h}" class="chart-funnel-{i}"/>'
+        )
+        body.append(_text(130, y + row_h / 2 + 4, label.capitalize(), anchor="end"))
+        body.append(_text(140 + usable + 10, y + row_h / 2 + 4, f"{count:,}", "chart-value"))
+    return _svg(height, title, body)
+
+
+def stacked_shares(title: str, legend: list[str], rows: list[tuple[str, list[int]]]) -> Markup:
+    """One 100% bar per row split into the legend's buckets (e.g. time to first touch)."""
+    label_w, row_h, gap, legend_h = 170, 18, 8, 26
+    height = legend_h + max(1, len(rows)) * (row_h + gap) + 6
+    usable = WIDTH - label_w - 10
+    body = []
+    for i, name in enumerate(legend):
+        x = label_w + i * 95
+        body.append(f'<rect x="{x}" y="6" width="12" height="12" class="bucket-{i}"/>')
+        body.append(_text(x + 16, 16, name))
+    for ri, (label, counts) in enumerate(rows):
+        y = legend_h + ri * (row_h + gap)
+        body.append(_text(label_w - 6, y + row_h - 4, label[:26], anchor="end"))
+        total = sum(counts)
+        x = float(label_w)
+        if total == 0:
+            body.append(
+                f'<rect x="{label_w}" y="{y}" width="{usable}" height="{row_h}" class="bucket-empty"/>'
+            )
+            continue
+        for bi, count in enumerate(counts):
+            w = usable * count / total
+            if w > 0:
+                body.append(
+                    f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{row_h}" class="bucket-{bi}">'
+                    f"<title>{escape(legend[bi])}: {count}</title></rect>"
+                )
+            x += w
+    return _svg(height, title, body)
+
+
+def columns(title: str, points: list[tuple[str, int]]) -> Markup:
+    """Vertical columns, e.g. leads per day."""
+    height, bottom, top, left = 220, 40, 16, 40
+    usable_h = height - bottom - top
+    n = max(1, len(points))
+    slot = (WIDTH - left - 10) / n
+    peak = max([v for _, v in points] + [1])
+    body = [
+        f'<line x1="{left}" y1="{height - bottom}" x2="{WIDTH - 10}" y2="{height - bottom}" class="chart-axis"/>'
+    ]
+    for i, (label, value) in enumerate(points):
+        h = usable_h * value / peak
+        x = left + i * slot + slot * 0.15
+        w = slot * 0.7
+        y = height - bottom - h
+        body.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" class="chart-a"/>')
+        body.append(_text(x + w / 2, y - 3, f"{value:,}", "chart-value", anchor="middle"))
+        if n <= 16 or i % max(1, n // 12) == 0:
+            body.append(_text(x + w / 2, height - bottom + 16, label[5:], anchor="middle"))
+    return _svg(height, title, body)
