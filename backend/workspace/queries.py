@@ -1,0 +1,401 @@
+"""Reading the office workspace: the queue by urgency, team load, the monthly order, a lead's page.
+
+The queue is one SQL query over ``ix_lead_queue`` (office, status, escalation, rating,
+routed_at): escalated leads (level 2 and up) first, then hot, warm, cold, unrated, then
+the oldest arrival first (the least SLA time left within one office). Pages of 100 rows
+keep the render time flat however long the queue grows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy.orm import joinedload
+
+from backend.audit.models import AuditEntry
+from backend.auth.models import OFFICE_ROLES, User
+from backend.db_types import utcnow
+from backend.errors import ApiError
+from backend.extensions import db
+from backend.leads.models import (
+    ESCALATION_ESCALATED,
+    OPEN_STATUSES,
+    Lead,
+    QualityFeedback,
+    RoutingDecision,
+    Touch,
+)
+from backend.messaging.models import Message
+from backend.offices.models import Office
+from backend.sla import DEFAULT_SLA_HOURS, sla_state, working_time_between
+
+RATING_ORDER = {"hot": 0, "warm": 1, "cold": 2}
+UNRATED = 3
+
+
+def office_zone(office: Office) -> ZoneInfo:
+    try:
+        return ZoneInfo(office.timezone or "UTC")
+    except (KeyError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def office_for(user: User, code: str | None = None) -> Office:
+    """The office whose workspace the user sees: their own, or (marketing, admin) any by code.
+
+    Raises ApiError(404) when there is no such office, or the user has none.
+    """
+    if user.role in OFFICE_ROLES:
+        if user.office is None:
+            raise ApiError(404, "not_found", "You are not a member of any office.")
+        if code and code != user.office.code:
+            raise ApiError(404, "not_found", "No such office.")
+        return user.office
+    query = select(Office).order_by(Office.code).limit(1)
+    if code:
+        query = select(Office).where(Office.code == code)
+    office = db.session.scalar(query)
+    if office is None:
+        raise ApiError(404, "not_found", "No such office.")
+    return office
+
+
+def overdue_cutoff(office: Office, now: datetime) -> datetime:
+    """The latest arrival time whose SLA has run out by ``now``.
+
+    Working time since a lead arrived only shrinks as the arrival gets later, so the
+    cutoff is found by bisection over ``backend.sla.working_time_between``; a lead
+    routed at or before it (and still untouched and new) is overdue. This lets the
+    database count overdue leads instead of checking each one in Python.
+    """
+    sla = timedelta(hours=office.sla_hours or DEFAULT_SLA_HOURS)
+    days = max(len({c for c in office.working_days or "" if c in "1234567"}), 1)
+    low = now - sla * 7 / days - timedelta(days=8)
+    high = now
+    for _ in range(48):  # below a millisecond
+        middle = low + (high - low) / 2
+        if working_time_between(middle, now, office.timezone, office.working_days) >= sla:
+            low = middle
+        else:
+            high = middle
+    return low
+
+
+def _overdue_clause(cutoff: datetime):
+    return and_(Lead.status == "new", Lead.first_touch_at.is_(None), Lead.routed_at <= cutoff)
+
+
+def queue_select(office: Office, user: User, filters) -> Select:
+    """The filtered queue as a query (without order): open leads unless a status is asked."""
+    query = select(Lead).where(Lead.office_id == office.id)
+    if filters.status:
+        query = query.where(Lead.status == filters.status)
+    else:
+        query = query.where(Lead.status.in_(OPEN_STATUSES))
+    if filters.event:
+        query = query.where(Lead.event_id == filters.event)
+    if filters.rating == "unrated":
+        query = query.where(Lead.rating.is_(None))
+    elif filters.rating:
+        query = query.where(Lead.rating == filters.rating)
+    if filters.mine:
+        query = query.where(Lead.claimed_by_id == user.id)
+    if filters.unclaimed:
+        query = query.where(Lead.claimed_by_id.is_(None))
+    if filters.since:
+        query = query.where(Lead.routed_at > filters.since)
+    return query
+
+
+def urgency_order() -> tuple:
+    escalated = case((Lead.escalation_level >= ESCALATION_ESCALATED, 0), else_=1)
+    rating = case(RATING_ORDER, value=Lead.rating, else_=UNRATED)
+    return (escalated, rating, Lead.routed_at.asc(), Lead.id.asc())
+
+
+@dataclass
+class QueuePage:
+    office: Office
+    now: datetime
+    leads: list[Lead]
+    total: int
+    unclaimed: int
+    overdue: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max((self.total + self.per_page - 1) // self.per_page, 1)
+
+
+def queue_page(office: Office, user: User, filters, now: datetime | None = None) -> QueuePage:
+    """One page of the office's queue by urgency, with counts over all the filtered leads."""
+    now = now or utcnow()
+    base = queue_select(office, user, filters)
+    leads = db.session.scalars(
+        base.options(joinedload(Lead.claimed_by))
+        .order_by(*urgency_order())
+        .limit(filters.per_page)
+        .offset((filters.page - 1) * filters.per_page)
+    ).all()
+    counted = base.with_only_columns(
+        func.count(),
+        func.coalesce(func.sum(case((Lead.claimed_by_id.is_(None), 1), else_=0)), 0),
+        func.coalesce(
+            func.sum(case((_overdue_clause(overdue_cutoff(office, now)), 1), else_=0)), 0
+        ),
+    )
+    total, unclaimed, overdue = db.session.execute(counted).one()
+    return QueuePage(
+        office, now, list(leads), int(total), int(unclaimed), int(overdue),
+        filters.page, filters.per_page,
+    )  # fmt: skip
+
+
+def _duration(seconds: int) -> str:
+    seconds = abs(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min"
+
+
+def sla_view(lead: Lead, office: Office, now: datetime) -> dict:
+    """The SLA clock as the queue shows it: working time left or overdue, due in local time."""
+    state = sla_state(lead, office, now)
+    due_local = None
+    if state["due_at"] is not None:
+        local = state["due_at"].astimezone(office_zone(office))
+        due_local = local.strftime("%a %d %b %H:%M ") + (office.timezone or "UTC")
+    if state["due_at"] is None:
+        label = "touched" if lead.first_touch_at else "—"
+    elif state["overdue"]:
+        label = f"overdue {_duration(state['remaining_seconds'])}"
+    else:
+        label = f"{_duration(state['remaining_seconds'])} left"
+    return {
+        "due_at": state["due_at"],
+        "due_local": due_local,
+        "remaining_seconds": state["remaining_seconds"],
+        "overdue": state["overdue"],
+        "label": label,
+    }
+
+
+def user_ref(user: User | None) -> dict | None:
+    return {"id": user.id, "name": user.name or user.email} if user else None
+
+
+def queue_item(lead: Lead, office: Office, now: datetime) -> dict:
+    age = int((now - lead.received_at).total_seconds())
+    flags = list(lead.flags or [])
+    if lead.feedback_requested:
+        flags.append("feedback_requested")
+    return {
+        "id": lead.id,
+        "name": lead.full_name or lead.email or lead.phone or f"Lead {lead.id}",
+        "company": lead.company,
+        "event": {"id": lead.event.id, "name": lead.event.name},
+        "rating": lead.rating,
+        "status": lead.status,
+        "escalation_level": lead.escalation_level,
+        "escalated": lead.escalation_level >= ESCALATION_ESCALATED,
+        "received_at": lead.received_at,
+        "routed_at": lead.routed_at,
+        "age_seconds": age,
+        "age_label": _duration(age),
+        "sla": sla_view(lead, office, now),
+        "flags": flags,
+        "claimed_by": user_ref(lead.claimed_by),
+        "url": f"/office/leads/{lead.id}",
+    }
+
+
+def queue_json(page: QueuePage) -> dict:
+    return {
+        "office": page.office.as_ref(),
+        "now": page.now,
+        "items": [queue_item(lead, page.office, page.now) for lead in page.leads],
+        "page": page.page,
+        "per_page": page.per_page,
+        "counts": {"total": page.total, "unclaimed": page.unclaimed, "overdue": page.overdue},
+    }
+
+
+def team_load(office: Office, now: datetime | None = None) -> list[dict]:
+    """Open leads and overdue leads per member of the office, then the unclaimed ones."""
+    now = now or utcnow()
+    overdue = func.coalesce(
+        func.sum(case((_overdue_clause(overdue_cutoff(office, now)), 1), else_=0)), 0
+    )
+    rows = db.session.execute(
+        select(Lead.claimed_by_id, func.count(), overdue)
+        .where(Lead.office_id == office.id, Lead.status.in_(OPEN_STATUSES))
+        .group_by(Lead.claimed_by_id)
+    ).all()
+    counts = {user_id: (int(n), int(late)) for user_id, n, late in rows}
+    members = db.session.scalars(
+        select(User)
+        .where(User.office_id == office.id, User.role.in_(OFFICE_ROLES), User.active.is_(True))
+        .order_by(User.name)
+    ).all()
+    load = [
+        {
+            "user": user_ref(member),
+            "role": member.role,
+            "open": counts.get(member.id, (0, 0))[0],
+            "overdue": counts.get(member.id, (0, 0))[1],
+        }
+        for member in members
+    ]
+    # Leads still claimed by someone who left the office count too.
+    known = {m.id for m in members} | {None}
+    for user_id, (n, late) in counts.items():
+        if user_id not in known:
+            load.append({"user": user_ref(db.session.get(User, user_id)), "role": None,
+                         "open": n, "overdue": late})  # fmt: skip
+    unclaimed = counts.get(None, (0, 0))
+    load.append({"user": None, "role": None, "open": unclaimed[0], "overdue": unclaimed[1]})
+    return load
+
+
+def month_start(office: Office, now: datetime) -> datetime:
+    local = now.astimezone(office_zone(office))
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def order_status(office: Office, now: datetime | None = None) -> dict:
+    """Ordered vs received this month (the office's calendar month, in its time zone)."""
+    now = now or utcnow()
+    start = month_start(office, now)
+    received = db.session.scalar(
+        select(func.count())
+        .select_from(Lead)
+        .where(Lead.office_id == office.id, Lead.routed_at >= start)
+    )
+    return {
+        "office": office.as_ref(),
+        "month": start.strftime("%Y-%m"),
+        "monthly_lead_order": office.monthly_lead_order,
+        "received_this_month": int(received or 0),
+    }
+
+
+def office_events(office: Office) -> list[tuple[int, str]]:
+    """Events that sent this office open leads, for the queue's filter."""
+    from backend.events.models import Event
+
+    rows = db.session.execute(
+        select(Event.id, Event.name)
+        .where(
+            Event.id.in_(
+                select(Lead.event_id)
+                .where(Lead.office_id == office.id, Lead.status.in_(OPEN_STATUSES))
+                .distinct()
+            )
+        )
+        .order_by(Event.name)
+    ).all()
+    return [(row.id, row.name) for row in rows]
+
+
+def office_members(office_id: int | None) -> list[User]:
+    return db.session.scalars(
+        select(User)
+        .where(User.office_id == office_id, User.role.in_(OFFICE_ROLES), User.active.is_(True))
+        .order_by(User.name)
+    ).all()
+
+
+def lead_page_data(lead: Lead) -> dict:
+    """Everything the lead page shows beside the lead itself, in a few queries."""
+    decisions = db.session.scalars(
+        select(RoutingDecision)
+        .where(RoutingDecision.lead_id == lead.id)
+        .order_by(RoutingDecision.id)
+    ).all()
+    touches = db.session.scalars(
+        select(Touch)
+        .options(joinedload(Touch.user))
+        .where(Touch.lead_id == lead.id)
+        .order_by(Touch.at.desc(), Touch.id.desc())
+    ).all()
+    autoresponders = db.session.scalars(
+        select(Message)
+        .where(Message.lead_id == lead.id, Message.kind == "autoresponder")
+        .order_by(Message.id)
+    ).all()
+    feedback = db.session.scalar(select(QualityFeedback).where(QualityFeedback.lead_id == lead.id))
+    contact_changes = db.session.scalars(
+        select(AuditEntry)
+        .where(
+            AuditEntry.action == "lead.contact_fixed",
+            AuditEntry.target_type == "lead",
+            AuditEntry.target_id == str(lead.id),
+        )
+        .order_by(AuditEntry.id)
+    ).all()
+    questions = {q.get("id"): q.get("label") for q in (lead.event.questions or [])}
+    answers = [(questions.get(key) or key, value) for key, value in (lead.answers or {}).items()]
+    return {
+        "decisions": decisions,
+        "touches": touches,
+        "autoresponders": autoresponders,
+        "feedback": feedback,
+        "contact_changes": contact_changes,
+        "answers": answers,
+        "brief": lead.event.brief or {},
+        "members": office_members(lead.office_id),
+        "offices": db.session.scalars(
+            select(Office).where(Office.id != lead.office_id).order_by(Office.name)
+        ).all(),
+    }
+
+
+def lead_state_json(lead: Lead) -> dict:
+    return {
+        "id": lead.id,
+        "status": lead.status,
+        "office": lead.office.as_ref() if lead.office else None,
+        "claimed_by": user_ref(lead.claimed_by),
+        "claimed_at": lead.claimed_at,
+        "first_touch_at": lead.first_touch_at,
+        "status_changed_at": lead.status_changed_at,
+        "deal_value": lead.deal_value,
+        "deal_currency": lead.deal_currency,
+        "lost_reason": lead.lost_reason,
+        "won_at": lead.won_at,
+        **{name: getattr(lead, name) or "" for name in (
+            "first_name", "last_name", "email", "phone", "company", "job_title")},
+        "flags": list(lead.flags or []),
+    }  # fmt: skip
+
+
+def touch_json(touch: Touch) -> dict:
+    return {
+        "id": touch.id,
+        "kind": touch.kind,
+        "outcome": touch.outcome,
+        "note": touch.note,
+        "at": touch.at,
+        "user": user_ref(touch.user),
+    }
+
+
+def feedback_json(feedback: QualityFeedback) -> dict:
+    return {
+        "lead_id": feedback.lead_id,
+        "verdict": feedback.verdict,
+        "reason": feedback.reason,
+        "note": feedback.note,
+        "at": feedback.at,
+        "user": user_ref(db.session.get(User, feedback.user_id) if feedback.user_id else None),
+    }
