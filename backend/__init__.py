@@ -45,6 +45,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_ratelimit(app)
     register_error_handlers(app)
     register_blueprints(app)
+
+    from backend.cli import register_cli
+
+    register_cli(app)
     return app
 
 
@@ -53,13 +57,13 @@ def register_blueprints(app: Flask) -> None:
     from backend.auth.views import api_bp as auth_api_bp
     from backend.events.views import bp as events_bp
     from backend.leads.views import bp as leads_bp
-    from backend.pwa_views import bp as pwa_bp
     from backend.messaging.views import bp as messaging_bp
     from backend.offices.views import bp as offices_bp
+    from backend.pwa_views import bp as pwa_bp
     from backend.reports.views import bp as reports_bp
     from backend.routing.views import bp as routing_bp
-    from backend.workspace.views import bp as workspace_bp
     from backend.web.views import bp as web_bp
+    from backend.workspace.views import bp as workspace_bp
 
     app.register_blueprint(api_bp)
     app.register_blueprint(auth_api_bp)

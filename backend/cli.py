@@ -25,7 +25,16 @@ def main() -> None:
     """LeadRelay: event lead capture, routing and follow-up."""
 
 
-@main.command("demo")
+def register_cli(app) -> None:
+    """Add the operator commands to the app's CLI (so ``flask --app backend`` has them too)."""
+    for command in (
+        demo_command, users_group, tokens_group, offices_group, route_command,
+        worker_command, cron_command, sweep_command, serve_command,
+    ):  # fmt: skip
+        app.cli.add_command(command)
+
+
+@click.command("demo")
 @with_appcontext
 def demo_command() -> None:
     """Load the demo data (idempotent) and print the demo logins."""
@@ -38,7 +47,7 @@ def demo_command() -> None:
         click.echo(f"  {role:<15} {email:<32} {password}")
 
 
-@main.group("users")
+@click.group("users")
 def users_group() -> None:
     """Manage users."""
 
@@ -70,7 +79,7 @@ def users_create(email, role, office_code, name, password) -> None:
         click.echo(f"password: {password}")
 
 
-@main.group("tokens")
+@click.group("tokens")
 def tokens_group() -> None:
     """Manage API tokens."""
 
@@ -91,7 +100,7 @@ def tokens_create(email, name) -> None:
     click.echo(token)
 
 
-@main.group("offices")
+@click.group("offices")
 def offices_group() -> None:
     """Manage offices."""
 
@@ -119,7 +128,7 @@ def offices_import(file: Path) -> None:
         sys.exit(1)
 
 
-@main.command("route")
+@click.command("route")
 @click.option("--city")
 @click.option("--country")
 @click.option("--postal-code")
@@ -141,7 +150,7 @@ def route_command(city, country, postal_code, lat, lon, event_id) -> None:
     click.echo(json.dumps(result, ensure_ascii=False, indent=2))
 
 
-@main.command("worker")
+@click.command("worker")
 @click.option("--burst", is_flag=True, help="drain the queues and exit")
 @click.option("--queues", default="", help="comma-separated queue names (default: all)")
 @with_appcontext
@@ -154,7 +163,7 @@ def worker_command(burst: bool, queues: str) -> None:
     worker.work(burst=burst, with_scheduler=True)
 
 
-@main.command("cron")
+@click.command("cron")
 @with_appcontext
 def cron_command() -> None:
     """Run the periodic sweeps on RQ's cron scheduler (run exactly one of these)."""
@@ -163,7 +172,7 @@ def cron_command() -> None:
     make_cron(current_app._get_current_object()).start()
 
 
-@main.command("sweep")
+@click.command("sweep")
 @click.option("--now", "now_text", help="ISO time to sweep as of (default: now)")
 @click.option("--dry-run", is_flag=True, help="print what would fire, change nothing")
 @with_appcontext
@@ -185,7 +194,7 @@ def sweep_command(now_text: str | None, dry_run: bool) -> None:
     click.echo(json.dumps(report, ensure_ascii=False, indent=2, default=str))
 
 
-@main.command("serve")
+@click.command("serve")
 @click.option("--bind", default=lambda: os.environ.get("BIND", "0.0.0.0:8000"))
 @click.option("--workers", "worker_count", default=lambda: os.environ.get("WEB_CONCURRENCY", "2"))
 def serve_command(bind: str, worker_count: str) -> None:

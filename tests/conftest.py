@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from flask import g
 from sqlalchemy import text
 
 from backend import create_app
@@ -101,9 +102,17 @@ def config(instance_dir, database_url) -> dict:
     return base_config(instance_dir, database_url)
 
 
+def _forget_request_user(exc=None):
+    # Requests in tests share the test's app context (and so ``g``): forget the signed-in
+    # user after each request, as a real request's fresh context would.
+    g.pop("_login_user", None)
+    g.pop("bearer_auth", None)
+
+
 @pytest.fixture
 def app(_schema, config):
     app = create_app(config)
+    app.teardown_request(_forget_request_user)
     with app.app_context():
         truncate_all()
     redis.Redis.from_url(config["REDIS_URL"]).flushdb()
