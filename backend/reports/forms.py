@@ -41,7 +41,11 @@ def parse_questions(text: str) -> list[dict]:
         parts = [p.strip() for p in line.split("|")]
         if len(parts) < 2:
             raise FormError("questions", f"line {number}: write id | label | type | options")
-        question = {"id": parts[0], "label": parts[1], "type": (parts[2] if len(parts) > 2 else "") or "text"}
+        question = {
+            "id": parts[0],
+            "label": parts[1],
+            "type": (parts[2] if len(parts) > 2 else "") or "text",
+        }
         if len(parts) > 3 and parts[3]:
             question["options"] = [o.strip() for o in parts[3].split(",") if o.strip()]
         questions.append(question)
@@ -51,7 +55,12 @@ def parse_questions(text: str) -> list[dict]:
 def event_values(event: Event | None) -> dict:
     """The form's initial values for ``event`` (or a new event)."""
     if event is None:
-        return {"currency": "EUR", "timezone": "UTC", "feedback_sample_size": "20", "language": "en"}
+        return {
+            "currency": "EUR",
+            "timezone": "UTC",
+            "feedback_sample_size": "20",
+            "language": "en",
+        }
     values = {name: getattr(event, name) for name in TEXT_FIELDS + OPTIONAL_FIELDS}
     values = {k: "" if v is None else str(v) for k, v in values.items()}
     for name in BRIEF_FIELDS:

@@ -165,7 +165,10 @@ def percentiles(
         query = query.where(*conditions)
         if group is not None:
             query = query.group_by(group)
-        return {row[0]: [float(v) if v is not None else None for v in row[1:]] for row in db.session.execute(query)}
+        return {
+            row[0]: [float(v) if v is not None else None for v in row[1:]]
+            for row in db.session.execute(query)
+        }
 
     partition = [group] if group is not None else None
     inner = select(
@@ -181,7 +184,9 @@ def percentiles(
     for p in ps:
         lo = func.cast(p * (ranked.c.n - 1), db.Integer) + 1
         wanted += [ranked.c.rn == lo, ranked.c.rn == lo + 1]
-    rows = db.session.execute(select(ranked.c.g, ranked.c.n, ranked.c.rn, ranked.c.v).where(or_(*wanted)))
+    rows = db.session.execute(
+        select(ranked.c.g, ranked.c.n, ranked.c.rn, ranked.c.v).where(or_(*wanted))
+    )
     found: dict = {}
     for g, n, rn, v in rows:
         found.setdefault(g, {"n": n})[rn] = float(v)
@@ -340,7 +345,9 @@ def last_toucher():
     )
 
 
-def wins(limit: int = 100, since: datetime | None = None, until: datetime | None = None) -> list[dict]:
+def wins(
+    limit: int = 100, since: datetime | None = None, until: datetime | None = None
+) -> list[dict]:
     """Won deals from event leads, newest first, with event, office, rep and value.
 
     The rep is the user who claimed the lead, else the user of its latest touch.

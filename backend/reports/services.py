@@ -168,14 +168,20 @@ def office_league() -> list[dict]:
     rows = [league_row(row) for row in queries.office_league()]
     return sorted(
         rows,
-        key=lambda r: (r["median_first_touch_minutes"] is None, r["median_first_touch_minutes"] or 0, r["code"]),
+        key=lambda r: (
+            r["median_first_touch_minutes"] is None,
+            r["median_first_touch_minutes"] or 0,
+            r["code"],
+        ),
     )
 
 
 def dashboard(day_event_id: int | None = None) -> dict:
     """Everything the marketing dashboard shows, from four aggregate queries."""
     events = [event_row(row) for row in queries.events_side_by_side()]
-    totals = {key: sum(e[key] for e in events) for key in ("leads", "contacted", "qualified", "won")}
+    totals = {
+        key: sum(e[key] for e in events) for key in ("leads", "contacted", "qualified", "won")
+    }
     if day_event_id is None:
         day_event_id = next((e["id"] for e in events if e["leads"]), None)
     day_event = next((e for e in events if e["id"] == day_event_id), None)
@@ -207,7 +213,9 @@ def measured_rates(events: list[dict]) -> tuple[dict, list[str]]:
         "cost_per_lead": ratio(cost, leads, 6) if leads else None,
     }
     used_defaults = [name for name, value in measured.items() if value is None]
-    rates = {name: (PLAN_DEFAULTS[name] if value is None else value) for name, value in measured.items()}
+    rates = {
+        name: (PLAN_DEFAULTS[name] if value is None else value) for name, value in measured.items()
+    }
     return rates, used_defaults
 
 
@@ -230,7 +238,13 @@ def _plan_from(target: float, rows: list[dict]) -> dict:
     sensitivity = []
     for change in SENSITIVITY:
         moved = {**rates, "win_rate": min(1.0, rates["win_rate"] * (1 + change))}
-        sensitivity.append({"win_rate_change": change, "win_rate": round(moved["win_rate"], 6), **decompose(target, moved)})
+        sensitivity.append(
+            {
+                "win_rate_change": change,
+                "win_rate": round(moved["win_rate"], 6),
+                **decompose(target, moved),
+            }
+        )
     return {
         **plan,
         "expected_cost": plan["budget_needed"],
@@ -266,7 +280,11 @@ def plan(revenue_target: float, event_id: int | None = None, currency: str | Non
     if compare_row is not None:
         compare = _plan_from(float(revenue_target), [compare_row] if compare_row["leads"] else [])
         compare.pop("sensitivity")
-        result["compare"] = {"event_id": compare_row["id"], "event_name": compare_row["name"], **compare}
+        result["compare"] = {
+            "event_id": compare_row["id"],
+            "event_name": compare_row["name"],
+            **compare,
+        }
     return result
 
 
@@ -317,10 +335,17 @@ def weekly_digest(now: datetime) -> tuple[str, str]:
     events = [event_row(r) for r in queries.events_side_by_side() if r["id"] in active]
     totals: dict[str, Decimal] = {}
     for w in week_wins:
-        totals[w["currency"]] = totals.get(w["currency"], Decimal(0)) + Decimal(w["deal_value"] or 0)
+        totals[w["currency"]] = totals.get(w["currency"], Decimal(0)) + Decimal(
+            w["deal_value"] or 0
+        )
     won_text = ", ".join(_fmt_money(v, c) for c, v in sorted(totals.items())) or "0"
     subject = f"LeadRelay weekly: {len(week_wins)} win(s), {won_text} won from event leads"
-    lines = [f"Week {since:%Y-%m-%d} – {now:%Y-%m-%d}", "", "Revenue won from event leads: " + won_text, ""]
+    lines = [
+        f"Week {since:%Y-%m-%d} – {now:%Y-%m-%d}",
+        "",
+        "Revenue won from event leads: " + won_text,
+        "",
+    ]
     lines.append("Wins")
     if not week_wins:
         lines.append("  No deals were won this week.")

@@ -132,7 +132,9 @@ def columns(title: str, points: list[tuple[str, int]]) -> Markup:
         x = left + i * slot + slot * 0.15
         w = slot * 0.7
         y = height - bottom - h
-        body.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" class="chart-a"/>')
+        body.append(
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" class="chart-a"/>'
+        )
         body.append(_text(x + w / 2, y - 3, f"{value:,}", "chart-value", anchor="middle"))
         if n <= 16 or i % max(1, n // 12) == 0:
             body.append(_text(x + w / 2, height - bottom + 16, label[5:], anchor="middle"))

@@ -167,7 +167,9 @@ def event_qr_file(event_id: int, kind: str, fmt: str):
     if kind not in qr.KINDS or fmt not in ("png", "svg"):
         abort(404)
     data = qr.qr_target(event, kind)
-    body, mimetype = (qr.qr_png(data), "image/png") if fmt == "png" else (qr.qr_svg(data), "image/svg+xml")
+    body, mimetype = (
+        (qr.qr_png(data), "image/png") if fmt == "png" else (qr.qr_svg(data), "image/svg+xml")
+    )
     response = Response(body, mimetype=mimetype)
     if request.args.get("download"):
         filename = f"event-{event.id}-{kind}-qr.{fmt}"
