@@ -23,12 +23,13 @@ class AppWorker(Worker):
 
     app: Flask
 
-    def perform_job(self, job, queue):
+    def perform_job(self, job, queue, *args, **kwargs):
+        # RQ 3 passes the execution as a third argument.
         with self.app.app_context():
             # The work horse is a fork: never reuse the parent's database sockets.
             db.engine.dispose(close=False)
             try:
-                return super().perform_job(job, queue)
+                return super().perform_job(job, queue, *args, **kwargs)
             finally:
                 db.session.remove()
 

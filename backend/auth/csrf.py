@@ -9,7 +9,7 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from flask import Flask, abort, request, session
+from flask import Flask, abort, current_app, request, session
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 HEADER = "X-Requested-With"
@@ -23,8 +23,20 @@ def csrf_token() -> str:
     return token
 
 
+def csrf_exempt(view):
+    """Mark one view as taking cross-site POSTs (the RFC 8058 one-click unsubscribe).
+
+    Only views marked this way skip the check; every other route keeps it.
+    """
+    view.csrf_exempt = True
+    return view
+
+
 def _check_request() -> None:
     if request.method in SAFE_METHODS:
+        return
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    if getattr(view, "csrf_exempt", False):
         return
     if request.headers.get("Authorization", "").lower().startswith("bearer "):
         return

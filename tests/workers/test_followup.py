@@ -1,0 +1,251 @@
+"""Autoresponder, office notice and unsubscribe, through a real worker and SMTP server."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+
+from backend.extensions import db
+from backend.messaging.models import Message
+from backend.messaging.services import email_from_token, plan_lead_won
+from tests.factories import make_user
+from tests.workers.conftest import messages
+from workers.jobs import deliver_message
+
+
+def _text(mail) -> str:
+    return mail.get_body(preferencelist=("plain",)).get_content()
+
+
+def _html(mail) -> str:
+    return mail.get_body(preferencelist=("html",)).get_content()
+
+
+def test_the_visitor_gets_the_event_template_with_office_contacts_and_unsubscribe_headers(
+    capture, run_worker, smtp, world
+):
+    [lead] = capture(first_name="Anna", company="Acme")
+    run_worker()
+    [mail] = smtp.to(lead.email)
+    assert mail["Subject"] == "Thanks for visiting us at Innoprom, Anna"
+    text = _text(mail)
+    assert "Hello Anna from Acme" in text
+    assert "our offer: 20% off the first year" in text
+    assert "Call Moscow office at +7 495 000-00-00 or write to mow@offices.example.com" in text
+    assert "<strong>Moscow office</strong>" in _html(mail)
+    link = mail["List-Unsubscribe"].strip("<>")
+    assert link.startswith("http://leadrelay.test/u/")
+    assert email_from_token(link.rsplit("/", 1)[1]) == lead.email_normalized
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert link in text and link in _html(mail)
+    [row] = messages(kind="autoresponder")
+    assert (row.status, row.attempts) == ("sent", 1)
+
+
+def test_html_of_the_autoresponder_escapes_what_the_visitor_typed(capture, run_worker, smtp):
+    [lead] = capture(first_name="<script>x</script>")
+    run_worker()
+    html = _html(smtp.to(lead.email)[0])
+    assert "<script>x" not in html and "&lt;script&gt;x" in html
+
+
+def test_a_lead_without_consent_gets_no_autoresponder_but_the_office_is_told(
+    capture, run_worker, smtp
+):
+    [lead] = capture(consent={"contact": False})
+    run_worker()
+    assert smtp.to(lead.email) == []
+    assert [m.kind for m in messages()] == ["office_notice"]
+
+
+def test_the_office_notice_goes_to_the_office_and_its_reps_with_the_brief_and_the_reason(
+    capture, run_worker, smtp, world
+):
+    [lead] = capture(first_name="Boris", company="Globex")
+    run_worker()
+    [mail] = smtp.to("mow@offices.example.com")
+    _, rcpts = smtp.envelopes[smtp.mails.index(mail)]
+    assert set(rcpts) == {"mow@offices.example.com", "boss@mow.example.com", "rep@mow.example.com"}
+    text = _text(mail)
+    assert "Boris Petrova, Globex" in text
+    assert "Offer: 20% off the first year" in text
+    assert "Promo conditions: until 31 Dec" in text
+    assert "Talking points: uptime" in text
+    assert "Why your office: " + lead.routing_decisions[-1].reason in text
+
+
+def test_unsubscribing_through_the_one_click_link_stops_later_mail(
+    capture, run_worker, smtp, client
+):
+    [lead] = capture(email="Vera@Example.org")
+    run_worker()
+    link = smtp.to("Vera@Example.org")[0]["List-Unsubscribe"].strip("<>")
+    path = link.replace("http://leadrelay.test", "")
+    page = client.get(path)
+    assert page.status_code == 200 and b"Unsubscribe" in page.data
+    # RFC 8058: the mail client POSTs with no cookie and no CSRF token.
+    response = client.post(path, data={"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    other_event_lead = capture(email="vera@example.org", first_name="Vera")
+    run_worker()
+    assert len(smtp.to("Vera@Example.org")) == 1
+    assert smtp.to("vera@example.org") == []
+    assert other_event_lead[0].id != lead.id
+    assert not messages(kind="autoresponder", lead_id=other_event_lead[0].id)
+
+
+def test_a_tampered_unsubscribe_link_is_refused(client):
+    assert client.post("/u/not-a-token").status_code == 404
+
+
+def test_an_autoresponder_planned_before_the_unsubscribe_is_skipped(capture, client, app):
+    [lead] = capture()
+    [row] = messages(kind="autoresponder")
+    token = row.payload["headers"]["List-Unsubscribe"].rsplit("/", 1)[1].rstrip(">")
+    client.post(f"/u/{token}")
+    assert deliver_message(row.id) == "not pending"
+    assert messages(kind="autoresponder")[0].status == "skipped"
+
+
+def test_a_job_run_twice_sends_once(capture, smtp, app):
+    capture()
+    ids = [m.id for m in messages()]
+    for message_id in ids + ids:
+        deliver_message(message_id)
+    assert len(smtp.wait_for(2)) == 2
+    assert [m.attempts for m in messages()] == [1, 1]
+
+
+def test_two_workers_racing_on_the_same_message_send_it_once(capture, smtp, app):
+    capture()
+    [auto] = messages(kind="autoresponder")
+    results = []
+
+    def deliver():
+        with app.app_context():
+            results.append(deliver_message(auto.id))
+            db.session.remove()
+
+    threads = [threading.Thread(target=deliver) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == ["not pending"] * 3 + ["sent"]
+    assert len(smtp.to(auto.recipient)) == 1
+
+
+def test_an_smtp_failure_is_retried_then_shown_as_failed(capture, app, smtp):
+    app.config["SMTP_URL"] = "smtp://127.0.0.1:1"
+    capture()
+    [auto] = messages(kind="autoresponder")
+    outcomes = []
+    for _ in range(6):
+        try:
+            outcomes.append(deliver_message(auto.id))
+        except Exception as exc:  # noqa: BLE001
+            outcomes.append(type(exc).__name__)
+            db.session.expire_all()
+            assert messages(kind="autoresponder")[0].retry_at is not None
+    assert outcomes == ["DeliveryFailed"] * 5 + ["failed"]
+    row = messages(kind="autoresponder")[0]
+    assert (row.status, row.attempts) == ("failed", 6)
+    assert "ConnectionRefusedError" in row.last_error
+
+
+def test_with_no_smtp_configured_messages_are_recorded_not_delivered(capture, app, run_worker):
+    app.config["SMTP_URL"] = None
+    capture()
+    run_worker()
+    assert {m.status for m in messages()} == {"recorded"}
+
+
+def test_an_failed_job_is_retried_by_rq_with_backoff(capture, app, run_worker):
+    from rq import Queue
+
+    from backend.redis_conn import connect
+
+    app.config["SMTP_URL"] = "smtp://127.0.0.1:1"
+    capture()
+    run_worker(["mail"])
+    queue = Queue("mail", connection=connect(app))
+    assert len(queue.scheduled_job_registry) == 2  # both mails wait for their retry
+    assert {m.status for m in messages()} == {"pending"}
+
+
+class TestWebhooks:
+    def test_lead_routed_is_posted_signed_to_the_office_and_the_global_url(
+        self, app, world, capture, run_worker, receiver
+    ):
+        world["mow"].webhook_url = receiver.url + "/office"
+        world["mow"].webhook_secret = "office-secret"
+        app.config.update(
+            WEBHOOK_URL=receiver.url + "/global", WEBHOOK_SECRET="global-secret", WEBHOOK_FORMAT="slack"
+        )
+        db.session.commit()
+        [lead] = capture(first_name="Olga", company="Initech")
+        run_worker()
+        hits = {path: (headers, body) for path, headers, body in receiver.hits}
+        headers, body = hits["/office"]
+        expected = hmac.new(b"office-secret", body, hashlib.sha256).hexdigest()
+        assert headers["X-LeadRelay-Signature"] == f"sha256={expected}"
+        data = json.loads(body)
+        assert data["event"] == "lead.routed"
+        assert data["lead"]["id"] == lead.id and data["office"]["code"] == "MOW"
+        headers, body = hits["/global"]
+        expected = hmac.new(b"global-secret", body, hashlib.sha256).hexdigest()
+        assert headers["X-LeadRelay-Signature"] == f"sha256={expected}"
+        assert json.loads(body) == {"text": "New lead: Olga Petrova (Innoprom) routed to Moscow office"}
+
+    def test_a_won_lead_is_announced_once(self, app, world, capture, run_worker, receiver):
+        app.config.update(WEBHOOK_URL=receiver.url, WEBHOOK_SECRET="s")
+        [lead] = capture()
+        lead.status = "won"
+        lead.deal_value = 12500
+        lead.deal_currency = "EUR"
+        first = plan_lead_won(lead)
+        second = plan_lead_won(lead)
+        db.session.commit()
+        assert len(first) == 1 and second == []
+        run_worker()
+        won = [json.loads(b) for _, _, b in receiver.hits if b"lead.won" in b]
+        assert len(won) == 1 and won[0]["lead"]["deal_value"] == "12500.00"
+
+    def test_a_receiver_error_is_kept_for_the_admin(self, app, world, capture, receiver):
+        receiver.status = 500
+        app.config.update(WEBHOOK_URL=receiver.url)
+        capture()
+        [hook] = messages(channel="webhook")
+        try:
+            deliver_message(hook.id)
+        except Exception:  # noqa: BLE001
+            pass
+        row = messages(channel="webhook")[0]
+        assert row.status == "pending" and "HTTP 500" in row.last_error
+
+
+def test_the_admin_outbox_lists_every_message(capture, client, auth, world, app):
+    app.config["SMTP_URL"] = None
+    capture(first_name="Zoe")
+    make_user("admin", email="root@example.com")
+    db.session.commit()
+    auth.login("root@example.com")
+    page = client.get("/admin/outbox")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "autoresponder" in html and "office_notice" in html
+    assert "Thanks for visiting us at Innoprom, Zoe" in html
+    assert "Offer: 20% off the first year" in html
+
+
+def test_the_outbox_is_for_admins_only(client, auth, world):
+    auth.login("mkt@example.com")
+    assert client.get("/admin/outbox").status_code == 403
+
+
+def test_every_planned_message_has_a_unique_key(capture):
+    capture(3)
+    keys = [m.key for m in db.session.scalars(db.select(Message))]
+    assert len(keys) == len(set(keys)) == 6
