@@ -217,11 +217,13 @@ class Gazetteer:
         cache = Path(path) if path is not None else default_cache_path()
         if not cache.exists():
             _build_cache_file(cache)
-        with open(cache, "rb") as fh:
-            data = marshal.load(fh)
-        if not isinstance(data, dict):
-            raise ValueError(f"{cache} is not a gazetteer index")
-        return cls(data)
+        try:
+            return cls(_read_cache(cache))
+        except (ValueError, EOFError, TypeError, KeyError) as exc:
+            # A file from another version or a damaged one: build it again, once.
+            log.warning("gazetteer: rebuilding unreadable index %s (%s)", cache, exc)
+            _build_cache_file(cache)
+            return cls(_read_cache(cache))
 
     def __len__(self) -> int:
         return len(self._names)
@@ -315,6 +317,14 @@ class Gazetteer:
                     )
         hits = self._reverse.nearest(lat, lon, k=1, max_km=max_km)
         return self.place(hits[0][1]) if hits else None
+
+
+def _read_cache(path: Path) -> dict[str, Any]:
+    with open(path, "rb") as fh:
+        data = marshal.load(fh)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} is not a gazetteer index")
+    return data
 
 
 def default_cache_path() -> Path:

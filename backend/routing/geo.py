@@ -215,13 +215,9 @@ class SphereIndex(Generic[T]):
         c2 still worth a look: the k-th best so far, widened by the slack that
         lets ellipsoidal distance reorder near-ties.
         """
-        qx, qy, qz = q[0], q[1], q[2]
-        qv = (qx, qy, qz)
-        payloads = self._payloads
-        min_dot = 1.0 - bound * 0.5  # points with a smaller dot are out of bounds
-        best: list[float] = []  # min-heap of the k best dots (k > 1)
-        kth = -2.0  # the k-th best dot so far
+        qv = (q[0], q[1], q[2])
         found: list[tuple[float, int]] = []
+        top: list[float] = []  # min-heap of the k best dots
         stack: list[tuple[float, object]] = []
         node = self._root
         while True:
@@ -234,31 +230,42 @@ class SphereIndex(Generic[T]):
                 else:
                     stack.append((d * d, low))
                     node = high
-            for x, y, z, i in node:  # type: ignore[attr-defined]
-                dot = x * qx + y * qy + z * qz
-                if dot < min_dot or (eligible is not None and not eligible(payloads[i])):
-                    continue
-                found.append((dot, i))
-                if k == 1:
-                    if dot <= kth:
-                        continue
-                    kth = dot
-                elif len(best) < k:
-                    heapq.heappush(best, dot)
-                    if len(best) < k:
-                        continue
-                    kth = best[0]
-                elif dot > best[0]:
-                    heapq.heapreplace(best, dot)
-                    kth = best[0]
-                else:
-                    continue
+            kth = self._scan(node, qv, 1.0 - bound * 0.5, eligible, found, top, k)  # type: ignore[arg-type]
+            if kth is not None:
                 bound = min(bound, (2.0 - 2.0 * kth) * _SLACK2 + _EPS)
-                min_dot = 1.0 - bound * 0.5
             while stack:
                 plane2, node = stack.pop()
                 if plane2 <= bound:
                     break
             else:
                 break
+        min_dot = 1.0 - bound * 0.5
         return [i for dot, i in found if dot >= min_dot]
+
+    def _scan(
+        self,
+        leaf: list[tuple[float, float, float, int]],
+        qv: tuple[float, float, float],
+        min_dot: float,
+        eligible: Callable[[T], bool] | None,
+        found: list[tuple[float, int]],
+        top: list[float],
+        k: int,
+    ) -> float | None:
+        """Add a leaf's candidates to ``found``; return the k-th best dot, if k are known."""
+        qx, qy, qz = qv
+        payloads = self._payloads
+        for x, y, z, i in leaf:
+            dot = x * qx + y * qy + z * qz
+            if dot < min_dot or (eligible is not None and not eligible(payloads[i])):
+                continue
+            found.append((dot, i))
+            if len(top) < k:
+                heapq.heappush(top, dot)
+            elif dot > top[0]:
+                heapq.heapreplace(top, dot)
+            else:
+                continue
+            if len(top) == k:
+                min_dot = max(min_dot, 1.0 - (1.0 - top[0]) * _SLACK2)
+        return top[0] if len(top) == k else None

@@ -132,3 +132,35 @@ def test_reverse_lookup_finds_the_city_at_a_point(gazetteer):
 
 def test_reverse_lookup_in_the_open_sea_finds_nothing(gazetteer):
     assert gazetteer.nearest_place(-40.0, -120.0) is None
+
+
+def test_a_damaged_index_file_is_rebuilt(tmp_path, monkeypatch):
+    import marshal
+    from array import array
+
+    from backend.routing import gazetteer as module
+
+    tiny = {
+        "format": module.FORMAT_VERSION,
+        "names": ["Novosibirsk"],
+        "lat": array("d", [55.0]).tobytes(),
+        "lon": array("d", [82.9]).tobytes(),
+        "population": array("q", [1]).tobytes(),
+        "country": ["RU"],
+        "admin1": ["53"],
+        "index": {"novosibirsk": 0},
+        "countries": {"ru": "RU"},
+        "country_names": {"RU": "Russia"},
+    }
+    builds = []
+
+    def build(path):
+        builds.append(path)
+        path.write_bytes(marshal.dumps(tiny))
+
+    monkeypatch.setattr(module, "_build_cache_file", build)
+    path = tmp_path / "gazetteer.marshal"
+    path.write_bytes(b"not an index")
+    rebuilt = module.Gazetteer.load(path)
+    assert builds == [path]
+    assert rebuilt.resolve("Novosibirsk", "RU").admin1 == "53"
