@@ -85,7 +85,7 @@ def hand_event(app):
     leads[0].claimed_by_id = reps[0].id
     leads[30].claimed_by_id = reps[2].id
     db.session.flush()
-    for i, lead in enumerate(leads):
+    for lead in leads:
         if lead.first_touch_at:
             db.session.add(
                 Touch(lead_id=lead.id, user_id=reps[0].id, kind="call", at=lead.first_touch_at)

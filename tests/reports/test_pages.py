@@ -1,0 +1,84 @@
+"""Marketing pages: dashboard charts, event forms, QR codes."""
+
+from __future__ import annotations
+
+from backend.events.models import Event
+from backend.extensions import db
+
+
+def _token(html: str) -> str:
+    return html.split('name="csrf_token" value="')[1].split('"')[0]
+
+
+def test_the_dashboard_shows_events_side_by_side_with_svg_charts(hand_event, marketing, client):
+    response = client.get("/marketing")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert html.count("<svg") == 4
+    assert "Hand Expo" in html and "24,500.00 EUR" in html
+    assert 'id="league"' in html and "Saint Petersburg office" in html
+    assert "style=" not in html  # the CSP forbids inline styles
+
+
+def test_the_event_report_page_puts_revenue_won_first(hand_event, marketing, client):
+    html = client.get(f"/events/{hand_event.event.id}/report").get_data(as_text=True)
+    assert html.index("Revenue won") < html.index("Cost")
+    assert "24,500.00 EUR" in html and "145.0%" in html
+
+
+def test_marketing_creates_and_edits_an_event_through_the_web_form(app, marketing, client):
+    token = _token(client.get("/events/new").get_data(as_text=True))
+    response = client.post(
+        "/events/new",
+        data={
+            "csrf_token": token, "name": "Web Expo", "venue_city": "Berlin", "venue_country": "Germany",
+            "starts_on": "2026-12-01", "ends_on": "2026-12-03", "cost": "7500.50", "currency": "eur",
+            "offer": "Free trial", "questions": "budget | Budget | choice | <10k, >10k",
+            "feedback_sample_size": "15", "timezone": "Europe/Berlin",
+        },
+    )  # fmt: skip
+    assert response.status_code == 302
+    event = db.session.scalar(db.select(Event).where(Event.name == "Web Expo"))
+    assert (event.venue_country, event.currency, str(event.cost)) == ("DE", "EUR", "7500.50")
+    assert event.questions[0]["options"] == ["<10k", ">10k"]
+    assert event.brief["offer"] == "Free trial"
+
+    form = client.get(f"/events/{event.id}/edit").get_data(as_text=True)
+    assert "budget | Budget | choice | &lt;10k, &gt;10k" in form
+    response = client.post(
+        f"/events/{event.id}/edit", data={"csrf_token": token, "name": "Web Expo 2", "cost": "8000"}
+    )
+    assert response.status_code == 302
+    db.session.refresh(event)
+    assert (event.name, str(event.cost)) == ("Web Expo 2", "8000.00")
+
+
+def test_the_event_form_shows_errors_instead_of_saving(app, marketing, client):
+    token = _token(client.get("/events/new").get_data(as_text=True))
+    response = client.post(
+        "/events/new", data={"csrf_token": token, "name": "X", "venue_country": "Atlantis"}
+    )
+    assert response.status_code == 422
+    assert "unknown country" in response.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count(Event.id))) == 0
+
+
+def test_qr_codes_come_as_png_and_svg_and_on_a_printable_sheet(hand_event, marketing, client):
+    event_id = hand_event.event.id
+    png = client.get(f"/events/{event_id}/qr/visitor.png?download=1")
+    assert png.mimetype == "image/png" and png.data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "attachment" in png.headers["Content-Disposition"]
+    svg = client.get(f"/events/{event_id}/qr/join.svg")
+    assert svg.mimetype == "image/svg+xml" and b"<svg" in svg.data
+    assert client.get(f"/events/{event_id}/qr/other.svg").status_code == 404
+    sheet = client.get(f"/events/{event_id}/qr?print=1").get_data(as_text=True)
+    assert hand_event.event.visitor_token in sheet and hand_event.event.join_token in sheet
+
+
+def test_the_qr_codes_encode_the_join_and_visitor_urls(hand_event):
+    from PIL import Image  # noqa: F401 - Pillow renders the PNG
+
+    from backend.reports.qr import qr_target
+
+    assert qr_target(hand_event.event, "visitor").endswith(f"/v/{hand_event.event.visitor_token}")
+    assert f"join={hand_event.event.join_token}" in qr_target(hand_event.event, "join")
