@@ -1,0 +1,351 @@
+import threading
+import uuid
+
+import pytest
+
+from backend import create_app
+from backend.extensions import db
+from backend.leads.models import Lead, MergedCapture, RoutingDecision
+from backend.messaging.models import Message
+from tests.conftest import requires_postgres
+from tests.factories import make_event, make_office, make_user
+
+
+@pytest.fixture
+def booth(auth):
+    """Two offices, an event in Moscow, and signed-in booth staff of that event."""
+    make_office("MOW")
+    make_office("NSK")
+    event = make_event(name="Mashex")
+    staff = make_user("staff", email="booth@example.com")
+    staff.events.append(event)
+    db.session.commit()
+    auth.login("booth@example.com")
+    return event
+
+
+def lead(**fields):
+    return {
+        "client_id": str(uuid.uuid4()),
+        "first_name": "Anna",
+        "email": "anna@example.com",
+        **fields,
+    }
+
+
+def count(model):
+    return db.session.scalar(db.select(db.func.count()).select_from(model))
+
+
+def test_a_new_lead_is_stored_routed_and_answered_with_201(api, booth):
+    response = api.post(
+        f"/api/v1/events/{booth.id}/leads", json=lead(city="Novosibirsk", country="RU")
+    )
+    assert response.status_code == 201
+    body = response.json
+    assert body["status"] == "new"
+    assert body["office"] == {"code": "NSK", "name": "Novosibirsk office"}
+    assert body["routing"]["method"] == "nearest"
+    assert "Novosibirsk" in body["routing"]["reason"]
+    assert body["flags"] == []
+    stored = db.session.get(Lead, body["id"])
+    assert stored.captured_by.email == "booth@example.com"
+
+
+def test_a_replayed_upload_makes_no_second_lead_and_changes_nothing(api, booth):
+    payload = lead(rating="warm", notes="first")
+    first = api.post(f"/api/v1/events/{booth.id}/leads", json=payload)
+    replay = api.post(
+        f"/api/v1/events/{booth.id}/leads", json={**payload, "notes": "changed", "rating": "hot"}
+    )
+    assert replay.status_code == 200
+    assert replay.json["id"] == first.json["id"]
+    assert replay.json["result"] == "duplicate"
+    assert count(Lead) == 1
+    assert count(RoutingDecision) == 1
+    stored = db.session.get(Lead, first.json["id"])
+    db.session.refresh(stored)
+    assert (stored.notes, stored.rating) == ("first", "warm")
+
+
+def test_captured_by_comes_from_the_session_never_from_the_payload(api, booth):
+    other = make_user("staff", email="other@example.com")
+    db.session.commit()
+    response = api.post(f"/api/v1/events/{booth.id}/leads", json=lead(captured_by=other.id))
+    assert db.session.get(Lead, response.json["id"]).captured_by.email == "booth@example.com"
+
+
+def test_a_bad_email_and_phone_are_flagged_and_the_lead_kept(api, booth):
+    response = api.post(
+        f"/api/v1/events/{booth.id}/leads",
+        json=lead(email="anna@@example", phone="12", city="Moscow"),
+    )
+    assert response.status_code == 201
+    assert set(response.json["flags"]) == {"bad_email", "bad_phone"}
+    stored = db.session.get(Lead, response.json["id"])
+    assert (stored.email, stored.phone) == ("anna@@example", "12")
+    # No autoresponder to an address that cannot receive it; the office is still told.
+    kinds = set(db.session.scalars(db.select(Message.kind)))
+    assert kinds == {"office_notice"}
+
+
+def test_contact_data_is_normalised(api, booth):
+    response = api.post(
+        f"/api/v1/events/{booth.id}/leads",
+        json=lead(email="  Anna@EXAMPLE.com ", phone="8 (495) 123-45-67", country="Россия"),
+    )
+    body = response.json
+    assert body["email"] == "Anna@example.com"
+    assert body["phone"] == "+74951234567"
+    assert body["country"] == "RU"
+
+
+def test_cyrillic_names_and_emoji_round_trip_exactly(api, booth):
+    payload = lead(
+        first_name="Ёлка", last_name="Щукина-Иванова", notes="Очень горячий 🔥 лид", city="Москва"
+    )
+    created = api.post(f"/api/v1/events/{booth.id}/leads", json=payload).json
+    detail = api.get(f"/api/v1/leads/{created['id']}").json
+    assert (detail["first_name"], detail["last_name"]) == ("Ёлка", "Щукина-Иванова")
+    assert detail["notes"] == "Очень горячий 🔥 лид"
+    assert detail["city"] == "Москва"
+
+
+def test_staff_of_another_event_are_refused(api, booth):
+    elsewhere = make_event(name="Other show")
+    db.session.commit()
+    response = api.post(f"/api/v1/events/{elsewhere.id}/leads", json=lead())
+    assert response.status_code == 403
+    assert count(Lead) == 0
+
+
+def test_a_payload_that_is_not_a_lead_gets_422_listing_each_field(api, booth):
+    response = api.post(
+        f"/api/v1/events/{booth.id}/leads", json={"first_name": "No id", "rating": 5}
+    )
+    assert response.status_code == 422
+    fields = {f["field"] for f in response.json["error"]["fields"]}
+    assert "client_id" in fields
+    nobody = api.post(
+        f"/api/v1/events/{booth.id}/leads", json={"client_id": str(uuid.uuid4()), "notes": "?"}
+    )
+    assert nobody.status_code == 422
+    assert "identify" in nobody.json["error"]["message"]
+    not_json = api.post(f"/api/v1/events/{booth.id}/leads", data="hello", content_type="text/plain")
+    assert not_json.status_code == 422
+
+
+def test_an_oversized_body_gets_413(api, booth):
+    response = api.post(
+        f"/api/v1/events/{booth.id}/leads", json=lead(notes="x" * (3 * 1024 * 1024))
+    )
+    assert response.status_code == 413
+
+
+def test_an_unknown_rating_is_flagged_not_rejected(api, booth):
+    response = api.post(f"/api/v1/events/{booth.id}/leads", json=lead(rating="scorching"))
+    assert response.status_code == 201
+    assert "bad_rating" in response.json["flags"]
+
+
+def test_the_same_person_captured_again_is_merged_into_the_first_lead(api, booth):
+    first = api.post(
+        f"/api/v1/events/{booth.id}/leads",
+        json=lead(rating="cold", notes="met Anna", answers={"budget": "<10k"}),
+    ).json
+    again = api.post(
+        f"/api/v1/events/{booth.id}/leads",
+        json=lead(email="ANNA@example.com", first_name="Ann", rating="hot", notes="wants a demo",
+                  answers={"budget": ">10k", "timeline": "yes"}),
+    )  # fmt: skip
+    assert again.status_code == 200
+    assert again.json["result"] == "merged"
+    assert again.json["id"] == first["id"]
+    stored = db.session.get(Lead, first["id"])
+    db.session.refresh(stored)
+    assert stored.first_name == "Anna"  # nothing stored is overwritten
+    assert stored.rating == "hot"  # a higher rating wins
+    assert "met Anna" in stored.notes and "wants a demo" in stored.notes
+    assert stored.answers == {"budget": "<10k", "timeline": "yes"}
+    assert count(Lead) == 1
+    # The office is not told twice.
+    assert db.session.scalar(db.select(db.func.count()).where(Message.kind == "office_notice")) == 1
+
+
+def test_a_batch_with_duplicates_merges_and_a_rejected_item(api, booth):
+    known = lead(email="known@example.com")
+    api.post("/api/v1/sync", json={"leads": [{**known, "event_id": booth.id}]})
+    repeated = lead(email="twice@example.com", first_name="Twice")
+    batch = [
+        {**lead(email="new@example.com"), "event_id": booth.id},
+        {**known, "event_id": booth.id},  # replay
+        {**lead(email="KNOWN@example.com", notes="second scan"), "event_id": booth.id},  # merge
+        {"event_id": booth.id, "client_id": "not-a-uuid", "first_name": "Bad"},
+        "not even an object",
+        {**repeated, "event_id": booth.id},
+        {**repeated, "event_id": booth.id},  # same UUID twice in one batch
+        {**lead(email="x@example.com"), "event_id": 999_999},
+    ]
+    response = api.post("/api/v1/sync", json={"leads": batch})
+    assert response.status_code == 200
+    results = response.json["results"]
+    assert [r["status"] for r in results] == [
+        "created", "duplicate", "merged", "rejected", "rejected", "created", "duplicate", "rejected",
+    ]  # fmt: skip
+    assert results[3]["errors"][0]["field"] == "client_id"
+    assert results[7]["errors"][0]["message"] == "unknown event"
+    assert results[5]["lead_id"] == results[6]["lead_id"]
+    assert all(r["office"] for r in results if r["status"] != "rejected")
+    assert count(Lead) == 3
+    assert count(MergedCapture) == 1
+
+
+def test_a_replayed_merge_is_a_duplicate_and_adds_nothing_twice(api, booth):
+    api.post(f"/api/v1/events/{booth.id}/leads", json=lead())
+    second = lead(notes="second scan")
+    assert api.post(f"/api/v1/events/{booth.id}/leads", json=second).json["result"] == "merged"
+    assert api.post(f"/api/v1/events/{booth.id}/leads", json=second).json["result"] == "duplicate"
+    stored = db.session.scalar(db.select(Lead))
+    db.session.refresh(stored)
+    assert stored.notes.count("second scan") == 1
+
+
+def test_a_batch_of_500_is_accepted(api, booth):
+    batch = [{**lead(email=f"v{n}@example.com"), "event_id": booth.id} for n in range(500)]
+    response = api.post("/api/v1/sync", json={"leads": batch})
+    assert response.status_code == 200
+    assert [r["status"] for r in response.json["results"]] == ["created"] * 500
+    too_many = api.post("/api/v1/sync", json={"leads": batch + batch[:1]})
+    assert too_many.status_code == 422
+
+
+def test_the_first_leads_of_an_event_are_sampled_for_feedback(api, booth):
+    booth.feedback_sample_size = 3
+    db.session.commit()
+    batch = [{**lead(email=f"s{n}@example.com"), "event_id": booth.id} for n in range(5)]
+    api.post("/api/v1/sync", json={"leads": batch})
+    flagged = db.session.scalars(db.select(Lead.feedback_requested).order_by(Lead.id)).all()
+    assert flagged == [True, True, True, False, False]
+
+
+def test_reading_leads_back_respects_who_captured_them(api, auth, booth):
+    mine = api.post(f"/api/v1/events/{booth.id}/leads", json=lead()).json
+    colleague = make_user("staff", email="colleague@example.com")
+    colleague.events.append(booth)
+    db.session.commit()
+    auth.login("colleague@example.com")
+    assert api.get(f"/api/v1/leads/{mine['id']}").status_code == 404
+    assert api.get(f"/api/v1/events/{booth.id}/leads").json["total"] == 0
+
+
+def test_event_leads_are_paginated_and_filtered(api, auth, booth):
+    make_user("marketing", email="m@example.com")
+    db.session.commit()
+    batch = [{**lead(email=f"p{n}@example.com", rating=("hot" if n % 2 else "cold")), "event_id": booth.id}
+             for n in range(7)]  # fmt: skip
+    api.post("/api/v1/sync", json={"leads": batch})
+    auth.login("m@example.com")
+    page = api.get(f"/api/v1/events/{booth.id}/leads?per_page=5&page=2").json
+    assert (page["total"], len(page["items"])) == (7, 2)
+    hot = api.get(f"/api/v1/events/{booth.id}/leads?rating=hot").json
+    assert hot["total"] == 3 and {i["rating"] for i in hot["items"]} == {"hot"}
+
+
+def test_lead_detail_shows_routing_history(api, booth):
+    created = api.post(
+        f"/api/v1/events/{booth.id}/leads", json=lead(city="Атлантида", country="RU")
+    ).json
+    detail = api.get(f"/api/v1/leads/{created['id']}").json
+    assert "location_unknown" in detail["flags"]
+    [decision] = detail["routing_history"]
+    assert decision["method"] == "fallback"
+    assert decision["location_source"] == "event"
+
+
+@requires_postgres
+def test_concurrent_submissions_of_one_client_id_make_one_lead(app, config, booth):
+    """Two phones (threads, separate connections) send the same UUID at the same moment."""
+    staff_id = db.session.scalar(db.select(db.func.min(Lead.id)))  # noqa: F841 - none yet
+    payload = lead()
+    barrier = threading.Barrier(6)
+    statuses = []
+
+    def submit():
+        thread_app = create_app(config)
+        client = thread_app.test_client()
+        client.post("/api/v1/auth/login", json={"email": "booth@example.com", "password": "secret-pass"},
+                    headers={"X-Requested-With": "t"})  # fmt: skip
+        barrier.wait()
+        response = client.post(f"/api/v1/events/{booth.id}/leads", json=payload,
+                               headers={"X-Requested-With": "t"})  # fmt: skip
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=submit) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200] * 5 + [201]
+    db.session.expire_all()
+    assert count(Lead) == 1
+    assert count(RoutingDecision) == 1
+
+
+def test_joining_by_qr_token_makes_the_user_booth_staff(api, auth):
+    event = make_event(name="Join me")
+    make_user("staff", email="new@example.com")
+    db.session.commit()
+    auth.login("new@example.com")
+    assert api.post("/api/v1/join", json={"token": "wrong"}).status_code == 404
+    response = api.post("/api/v1/join", json={"token": event.join_token})
+    assert response.status_code == 200
+    assert response.json["event"]["id"] == event.id
+    assert api.get("/api/v1/me").json["user"]["events"] == [{"id": event.id, "name": "Join me"}]
+
+
+def test_a_visitor_registers_through_the_public_form(client):
+    make_office("MOW")
+    event = make_event(name="Open day")
+    db.session.commit()
+    info = client.get(f"/api/v1/public/visitor/{event.visitor_token}").json
+    assert info["event"]["name"] == "Open day"
+    headers = {"X-Requested-With": "XMLHttpRequest"}
+    response = client.post(
+        f"/api/v1/public/visitor/{event.visitor_token}/leads",
+        json=lead(consent={"contact": True, "text": info["event"]["consent_text"]}),
+        headers=headers,
+    )
+    assert response.status_code == 201
+    assert response.json["office"]["name"] == "Moscow office"
+    stored = db.session.get(Lead, response.json["lead_id"])
+    assert (stored.source, stored.captured_by_id, stored.consent_contact) == ("kiosk", None, True)
+    bot = client.post(
+        f"/api/v1/public/visitor/{event.visitor_token}/leads",
+        json=lead(website="http://spam.example"),
+        headers=headers,
+    )
+    assert bot.status_code == 422
+    assert count(Lead) == 1
+
+
+def test_events_are_created_and_edited_by_marketing(api, auth):
+    make_user("marketing", email="m@example.com")
+    db.session.commit()
+    auth.login("m@example.com")
+    created = api.post(
+        "/api/v1/events",
+        json={"name": "Expo", "venue_city": "Berlin", "venue_country": "Deutschland", "cost": "1500.50",
+              "questions": [{"id": "size", "label": "Team size", "type": "choice", "options": ["1-10", "10+"]}]},
+    )  # fmt: skip
+    assert created.status_code == 201, created.json
+    assert created.json["venue_country"] == "DE"
+    assert created.json["visitor_url"].endswith(created.json["visitor_url"].split("/")[-1])
+    patched = api.patch(
+        f"/api/v1/events/{created.json['id']}", json={"brief": {"offer": "20% off"}}
+    )
+    assert patched.json["brief"]["offer"] == "20% off"
+    bad = api.patch(
+        f"/api/v1/events/{created.json['id']}",
+        json={"starts_on": "2026-05-02", "ends_on": "2026-05-01"},
+    )
+    assert bad.status_code == 422
