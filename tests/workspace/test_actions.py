@@ -203,7 +203,9 @@ def test_won_needs_a_deal_value_above_zero(make_lead, rep, auth, api):
 
     assert missing.status_code == zero.status_code == 422
     assert missing.json["error"]["code"] == "deal_value_required"
-    assert zero.json["error"]["fields"] == [{"field": "deal_value", "message": "must be above zero"}]
+    assert zero.json["error"]["fields"] == [
+        {"field": "deal_value", "message": "must be above zero"}
+    ]
     ok = api.patch(url, json={"status": "won", "deal_value": 900, "deal_currency": "usd"})
     assert ok.status_code == 200 and ok.json["deal_currency"] == "USD"
 
@@ -286,7 +288,10 @@ def test_another_office_lead_is_a_404_for_pages_and_every_action(
     assert api.post(f"{base}/claim").status_code == 404
     assert api.post(f"{base}/touches", json={"kind": "call"}).status_code == 404
     assert api.patch(base, json={"status": "contacted"}).status_code == 404
-    assert api.post(f"{base}/handover", json={"office_code": "MOW", "reason": "mine"}).status_code == 404
+    assert (
+        api.post(f"{base}/handover", json={"office_code": "MOW", "reason": "mine"}).status_code
+        == 404
+    )
     assert api.patch(f"{base}/contact", json={"phone": "+74950000009"}).status_code == 404
     assert api.post(f"{base}/feedback", json={"verdict": "good"}).status_code == 404
     db.session.refresh(lead)
@@ -314,7 +319,9 @@ def test_fixing_contact_data_keeps_the_original_capture_and_records_the_change(
     db.session.refresh(lead)
     assert lead.original["email"] == "ivan@exmaple"
     assert lead.email_normalized == "ivan@example.com"
-    entry = db.session.scalar(db.select(AuditEntry).where(AuditEntry.action == "lead.contact_fixed"))
+    entry = db.session.scalar(
+        db.select(AuditEntry).where(AuditEntry.action == "lead.contact_fixed")
+    )
     assert entry.detail == {"email": ["ivan@exmaple", "ivan@example.com"]}
     assert entry.user_id == rep.id
 
