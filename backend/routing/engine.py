@@ -56,6 +56,8 @@ SPILL_FACTOR = 1.5
 #: How far a coordinates-only lead may be from a known city for that city's
 #: country and region to count for territory claims.
 REVERSE_LOOKUP_KM = 50.0
+# Two-letter country codes people use that are not ISO 3166 (UK, and the EU's EL).
+_NON_ISO_CODES = {"UK": "GB", "EL": "GR"}
 
 
 @dataclass(slots=True)
@@ -336,7 +338,8 @@ def _country_of(loc: LeadLocation, gz: _LazyGazetteer) -> str | None:
         return None
     text = loc.country.strip()
     if len(text) == 2 and text.isascii() and text.isalpha():
-        return text.upper()  # an ISO code needs no gazetteer
+        code = text.upper()  # an ISO code needs no gazetteer
+        return _NON_ISO_CODES.get(code, code)
     return gz.get().country_code(text)
 
 

@@ -227,6 +227,15 @@ def test_a_territory_applies_to_a_lead_only_the_venue_locates(gazetteer):
     assert "location_unknown" in decision.flags
 
 
+def test_uk_counts_as_the_iso_code_gb():
+    offices = [
+        office(1, "Paris", 48.85, 2.35),
+        office(2, "Leeds", 53.8, -1.55, territories=("GB",)),
+    ]
+    decision = decide(LeadLocation(51.5, -0.12, country="UK"), OfficeIndex(offices))
+    assert (decision.office_name, decision.method) == ("Leeds", "territory")
+
+
 def test_a_german_postal_prefix_claim_matches_the_lead_postal_code():
     offices = [
         office(1, "Berlin", 52.52, 13.40),
