@@ -205,3 +205,7 @@ def serve_command(bind: str, worker_count: str) -> None:
         "--access-logfile", "-", "--graceful-timeout", "10",
     ]  # fmt: skip
     os.execvp(args[0], args)
+
+
+if __name__ == "__main__":
+    main()

@@ -12,7 +12,8 @@ limiter = Limiter(get_remote_address, headers_enabled=True)
 def storage_uri(app: Flask) -> str:
     url = app.config.get("REDIS_URL")
     if url:
-        return url
+        # limits names the unix-socket scheme differently from redis-py.
+        return "redis+unix://" + url[len("unix://") :] if url.startswith("unix://") else url
     from backend.redis_conn import _embedded_socket
 
     return "redis+unix://" + _embedded_socket(app.config["EMBEDDED_REDIS_PATH"])
