@@ -1,3 +1,37 @@
-from flask import Blueprint
+"""Office admin pages: offices with territories, capacity and pause, and a routing preview."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from backend.audit.services import record
+from backend.auth.access import roles_required
+from backend.extensions import db
+from backend.offices.models import Office
+from backend.routing.services import open_loads
 
 bp = Blueprint("offices", __name__)
+
+
+@bp.get("/admin/offices")
+@roles_required("admin", "marketing")
+def office_list():
+    """Every office with its territories, capacity, load and paused state."""
+    offices = db.session.scalars(select(Office).order_by(Office.country, Office.name)).all()
+    return render_template("offices/list.html", offices=offices, loads=open_loads())
+
+
+@bp.post("/admin/offices/<code>/pause")
+@roles_required("admin")
+def toggle_pause(code: str):
+    """Pause an office (holiday: it receives no leads) or resume it."""
+    office = db.session.scalar(select(Office).where(Office.code == code))
+    if office is None:
+        flash(f"No office {code}.", "error")
+        return redirect(url_for("offices.office_list"))
+    office.paused = request.form.get("paused") == "1"
+    record("office.pause" if office.paused else "office.resume", target=office)
+    db.session.commit()
+    flash(f"{office.name} is {'paused' if office.paused else 'receiving leads again'}.", "info")
+    return redirect(url_for("offices.office_list"))

@@ -1,0 +1,23 @@
+// The "where would this go?" box: asks the routing preview API and shows the reason.
+const form = document.getElementById("route-preview");
+const output = document.getElementById("route-result");
+
+form?.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const data = Object.fromEntries(new FormData(form));
+  for (const key of Object.keys(data)) if (!data[key]) delete data[key];
+  output.textContent = "…";
+  const response = await fetch("/api/v1/routing/preview", {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-Requested-With": "XMLHttpRequest" },
+    body: JSON.stringify(data),
+  });
+  const body = await response.json();
+  if (!response.ok) {
+    output.textContent = body.error?.message || `Error ${response.status}`;
+    return;
+  }
+  const flags = body.flags.length ? ` — flags: ${body.flags.join(", ")}` : "";
+  output.textContent = `${body.office.name} (${body.method}): ${body.reason}${flags}`;
+});
