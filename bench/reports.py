@@ -19,7 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# Replace this script's folder on the path: bench/queue.py would shadow the stdlib's queue.
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 import psycopg  # noqa: E402
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from markupsafe import Markup, escape
 
-WIDTH = 720
+WIDTH = 480
 FONT = 12
 
 
@@ -40,7 +40,7 @@ def grouped_bars(title: str, categories: list[str], series: list[tuple[str, str,
 
     ``series`` is ``[(name, css class, values)]``; None values draw nothing.
     """
-    label_w, right, row_h, bar_h = 170, 70, 14, 12
+    label_w, right, row_h, bar_h = 110, 40, 16, 13
     group_h = len(series) * row_h + 10
     legend_h = 24
     height = legend_h + max(1, len(categories)) * group_h + 10
@@ -48,12 +48,12 @@ def grouped_bars(title: str, categories: list[str], series: list[tuple[str, str,
     scale = (WIDTH - label_w - right) / peak
     body = []
     for i, (name, cls, _) in enumerate(series):
-        x = label_w + i * 140
+        x = 10 + i * 120
         body.append(f'<rect x="{x}" y="6" width="12" height="12" class="{cls}"/>')
         body.append(_text(x + 16, 16, name))
     for gi, category in enumerate(categories):
         top = legend_h + gi * group_h
-        body.append(_text(label_w - 6, top + group_h / 2, category[:26], anchor="end"))
+        body.append(_text(label_w - 6, top + group_h / 2, category[:16], anchor="end"))
         for si, (_, cls, values) in enumerate(series):
             value = values[gi]
             if value is None:
@@ -72,33 +72,33 @@ def funnel(title: str, stages: list[tuple[str, int]]) -> Markup:
     row_h, gap = 34, 6
     height = len(stages) * (row_h + gap) + 10
     peak = max([c for _, c in stages] + [1])
-    usable = WIDTH - 240
+    usable = WIDTH - 160
     body = []
     for i, (label, count) in enumerate(stages):
         w = max(2.0, usable * count / peak)
-        x = 140 + (usable - w) / 2
+        x = 90 + (usable - w) / 2
         y = 5 + i * (row_h + gap)
         body.append(
             f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{row_h}" class="chart-funnel-{i}"/>'
         )
-        body.append(_text(130, y + row_h / 2 + 4, label.capitalize(), anchor="end"))
-        body.append(_text(140 + usable + 10, y + row_h / 2 + 4, f"{count:,}", "chart-value"))
+        body.append(_text(82, y + row_h / 2 + 4, label.capitalize(), anchor="end"))
+        body.append(_text(90 + usable + 8, y + row_h / 2 + 4, f"{count:,}", "chart-value"))
     return _svg(height, title, body)
 
 
 def stacked_shares(title: str, legend: list[str], rows: list[tuple[str, list[int]]]) -> Markup:
     """One 100% bar per row split into the legend's buckets (e.g. time to first touch)."""
-    label_w, row_h, gap, legend_h = 170, 18, 8, 26
+    label_w, row_h, gap, legend_h = 110, 18, 8, 26
     height = legend_h + max(1, len(rows)) * (row_h + gap) + 6
     usable = WIDTH - label_w - 10
     body = []
     for i, name in enumerate(legend):
-        x = label_w + i * 95
-        body.append(f'<rect x="{x}" y="6" width="12" height="12" class="bucket-{i}"/>')
+        x = 10 + i * (WIDTH - 10) / max(1, len(legend))
+        body.append(f'<rect x="{x:.1f}" y="6" width="12" height="12" class="bucket-{i}"/>')
         body.append(_text(x + 16, 16, name))
     for ri, (label, counts) in enumerate(rows):
         y = legend_h + ri * (row_h + gap)
-        body.append(_text(label_w - 6, y + row_h - 4, label[:26], anchor="end"))
+        body.append(_text(label_w - 6, y + row_h - 4, label[:16], anchor="end"))
         total = sum(counts)
         x = float(label_w)
         if total == 0:
@@ -119,7 +119,7 @@ def stacked_shares(title: str, legend: list[str], rows: list[tuple[str, list[int
 
 def columns(title: str, points: list[tuple[str, int]]) -> Markup:
     """Vertical columns, e.g. leads per day."""
-    height, bottom, top, left = 220, 40, 16, 40
+    height, bottom, top, left = 200, 30, 16, 10
     usable_h = height - bottom - top
     n = max(1, len(points))
     slot = (WIDTH - left - 10) / n

@@ -37,6 +37,7 @@ bp = Blueprint("reports", __name__)
 
 MARKETING = ("marketing", "admin")
 EVERYONE_IN_SALES = (*MARKETING, *OFFICE_ROLES)
+CHART_EVENTS = 20
 
 
 def event_or_404(event_id: int) -> Event:
@@ -56,10 +57,10 @@ def event_or_404(event_id: int) -> Event:
 def dashboard():
     """All events side by side, with charts, the funnel and the office league table."""
     data = services.dashboard(request.args.get("day_event", type=int))
-    events = data["events"]
+    events = data["events"][:CHART_EVENTS]  # newest first; the table has them all
     charts = {
         "money": svg.grouped_bars(
-            "Revenue won vs cost per event",
+            f"Revenue won vs cost, latest {len(events)} events",
             [e["name"] for e in events],
             [
                 ("Revenue won", "chart-a", [e["revenue_won"] for e in events]),
