@@ -8,10 +8,30 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.helpers import Booth, seed_booth
+from tests.browser.helpers import Booth, Network, seed_booth
 
 
 @pytest.fixture
 def booth(app) -> Booth:
     """Two offices, a Hannover event with questions, and a staff member on it (committed)."""
     return seed_booth()
+
+
+@pytest.fixture
+def network(live_server):
+    """A proxy in front of the live server that tests can unplug (see ``Network``)."""
+    net = Network(live_server.port)
+    yield net
+    net.close()
+
+
+@pytest.fixture
+def phone(browser, network):
+    """A 360 px wide browser context whose requests all go through ``network``."""
+    context = browser.new_context(base_url=network.url, viewport={"width": 360, "height": 780})
+    page = context.new_page()
+    page.console_errors = []
+    page.on("console", lambda msg: msg.type == "error" and page.console_errors.append(msg.text))
+    page.on("pageerror", lambda exc: page.console_errors.append(str(exc)))
+    yield page
+    context.close()

@@ -1,14 +1,16 @@
-"""Helpers for the booth PWA's end-to-end tests: seeded data and small page steps.
-
-"""
+"""Helpers for the booth PWA's end-to-end tests: seeded data and small page steps."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import socket
+import threading
 from dataclasses import dataclass
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from backend.extensions import db
@@ -76,6 +78,10 @@ def server_leads(event_id: int | None = None) -> list[Lead]:
     return leads
 
 
+# Playwright's wait_for_function evaluates strings, which the app's CSP (no 'unsafe-eval')
+# forbids; these helpers wait with selectors and expect() instead.
+
+
 def wait_ready(page) -> None:
     page.wait_for_selector("html[data-ready='true']", timeout=15_000)
 
@@ -92,9 +98,11 @@ def sign_in(page, booth: Booth, path: str = "/app/") -> None:
 
 def wait_for_service_worker(page) -> None:
     """Until the shell is precached and the worker controls the page."""
-    page.wait_for_function(
-        "navigator.serviceWorker.ready.then(() => !!navigator.serviceWorker.controller)",
-        timeout=15_000,
+    page.evaluate(
+        """async () => {
+            await navigator.serviceWorker.ready;
+            while (!navigator.serviceWorker.controller) await new Promise((r) => setTimeout(r, 100));
+        }"""
     )
 
 
@@ -107,7 +115,7 @@ def capture(page, n: int, *, prefix: str = "Visitor") -> None:
     form.get_by_role("radio", name="Warm").check()
     form.get_by_role("button", name="Save lead").click()
     # Saved means: the form is cleared for the next visitor.
-    page.wait_for_function("document.getElementById('f-first_name').value === ''")
+    expect(form.get_by_label("First name")).to_have_value("")
 
 
 def unsynced(page) -> str:
@@ -115,12 +123,121 @@ def unsynced(page) -> str:
 
 
 def expect_unsynced(page, count: int, timeout: float = 20_000) -> None:
-    page.wait_for_function(
-        "n => document.querySelector('[data-testid=unsynced-count]').textContent === String(n)",
-        arg=count,
-        timeout=timeout,
-    )
+    expect(page.get_by_test_id("unsynced-count")).to_have_text(str(count), timeout=timeout)
 
 
 def unexpected_console(messages: list[str]) -> list[str]:
     return [m for m in messages if not EXPECTED_CONSOLE.search(m)]
+
+
+class Network:
+    """The phone's network: a TCP proxy in front of the live server.
+
+    Playwright's ``set_offline`` only fools the page; the service worker's Background Sync
+    still reaches the server. ``unplug()`` cuts every connection for real (page and service
+    worker alike) and ``offline()`` also flips ``navigator.onLine``. ``crash_next_sync``
+    passes the next ``POST /api/v1/sync`` to the server in full and, as soon as the server
+    starts answering (so it has stored the batch), calls ``on_crash`` (which kills the
+    server) and drops the phone's connection without an answer.
+    """
+
+    def __init__(self, upstream_port: int):
+        self.upstream_port = upstream_port
+        self.unplugged = threading.Event()
+        self.armed = threading.Event()
+        self.crashed = threading.Event()
+        self.on_crash = lambda: None
+        self.sockets: set[socket.socket] = set()
+        self.lock = threading.Lock()
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def offline(self, context) -> None:
+        self.unplug()
+        context.set_offline(True)
+
+    def online(self, context) -> None:
+        self.plug()
+        context.set_offline(False)
+
+    def unplug(self) -> None:
+        self.unplugged.set()
+        with self.lock:
+            open_sockets, self.sockets = list(self.sockets), set()
+        for sock in open_sockets:
+            _close(sock)
+
+    def plug(self) -> None:
+        self.unplugged.clear()
+
+    def crash_next_sync(self, on_crash) -> None:
+        self.on_crash = on_crash
+        self.crashed.clear()
+        self.armed.set()
+
+    def close(self) -> None:
+        self._closed = True
+        self.listener.close()
+        self.unplug()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if self.unplugged.is_set():
+                _close(client)
+                continue
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        try:
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=60)
+        except OSError:
+            _close(client)
+            return
+        with self.lock:
+            self.sockets.update((client, upstream))
+        state = {"sync": False}
+
+        def to_server():
+            try:
+                while data := client.recv(65536):
+                    if b"POST /api/v1/sync " in data and self.armed.is_set():
+                        state["sync"] = True
+                    upstream.sendall(data)
+            except OSError:
+                pass
+            finally:
+                _close(upstream)
+
+        def to_client():
+            try:
+                while data := upstream.recv(65536):
+                    if state["sync"] and self.armed.is_set():
+                        self.armed.clear()
+                        self.on_crash()
+                        self.crashed.set()
+                        return
+                    client.sendall(data)
+            except OSError:
+                pass
+            finally:
+                _close(client)
+                _close(upstream)
+
+        threading.Thread(target=to_server, daemon=True).start()
+        to_client()
+
+
+def _close(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    sock.close()

@@ -61,11 +61,12 @@ def test_the_page_registers_its_service_worker_and_logs_no_errors(page, booth):
     assert unexpected_console(page.console_errors) == []
 
 
-def test_the_app_shell_opens_offline_after_the_first_visit(page, booth):
+def test_the_app_shell_opens_offline_after_the_first_visit(phone, network, booth):
+    page = phone
     sign_in(page, booth)
     wait_for_service_worker(page)
 
-    page.context.set_offline(True)
+    network.offline(page.context)
     page.reload()
     wait_ready(page)
     assert page.locator("#screen-capture").is_visible()
@@ -75,6 +76,8 @@ def test_the_app_shell_opens_offline_after_the_first_visit(page, booth):
 
     capture(page, 1)
     expect_unsynced(page, 1)
-    assert page.get_by_test_id("unsynced-count").get_attribute("aria-label") == "1 lead not yet sent"
-    page.context.set_offline(False)
+    assert (
+        page.get_by_test_id("unsynced-count").get_attribute("aria-label") == "1 lead not yet sent"
+    )
+    network.online(page.context)
     expect_unsynced(page, 0)

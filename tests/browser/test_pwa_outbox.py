@@ -1,0 +1,104 @@
+"""No lead is lost or sent twice: offline captures, browser restarts, server crashes."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from playwright.sync_api import expect
+
+from tests.browser.helpers import (
+    Network,
+    capture,
+    expect_unsynced,
+    requires_browser,
+    server_leads,
+    sign_in,
+    wait_for_service_worker,
+    wait_ready,
+)
+from tests.live import CHROMIUM, CHROMIUM_ARGS, LiveServer, server_env
+
+pytestmark = requires_browser
+
+
+def _launch(playwright_instance, user_data_dir, url, offline=False):
+    context = playwright_instance.chromium.launch_persistent_context(
+        str(user_data_dir),
+        executable_path=CHROMIUM,
+        args=CHROMIUM_ARGS,
+        base_url=url,
+        viewport={"width": 360, "height": 780},
+        offline=offline,
+    )
+    page = context.pages[0] if context.pages else context.new_page()
+    return context, page
+
+
+def test_twenty_leads_captured_offline_survive_a_browser_restart_and_arrive_once(
+    playwright_instance, network, booth, tmp_path
+):
+    profile = tmp_path / "profile"
+    context, page = _launch(playwright_instance, profile, network.url)
+    sign_in(page, booth)
+    wait_for_service_worker(page)
+    network.offline(context)
+    for n in range(20):
+        capture(page, n)
+    expect_unsynced(page, 20)
+    context.close()
+
+    # The phone was switched off and on again, still without network.
+    context, page = _launch(playwright_instance, profile, network.url, offline=True)
+    try:
+        page.goto("/app/")
+        wait_ready(page)
+        assert page.locator("#screen-capture").is_visible()
+        expect_unsynced(page, 20)
+        assert server_leads(booth.event_id) == []
+
+        network.online(context)  # the app syncs on "online"
+        expect_unsynced(page, 0, timeout=30_000)
+    finally:
+        context.close()
+
+    leads = server_leads(booth.event_id)
+    assert len(leads) == 20
+    assert sorted(lead.first_name for lead in leads) == sorted(f"Visitor{n}" for n in range(20))
+    assert max(Counter(lead.client_id for lead in leads).values()) == 1
+
+
+def test_a_server_killed_in_the_middle_of_a_sync_loses_and_doubles_no_lead(browser, booth, config):
+    server = LiveServer(server_env(config)).start()
+    network = Network(server.port)
+    context = browser.new_context(base_url=network.url, viewport={"width": 360, "height": 780})
+    page = context.new_page()
+    try:
+        sign_in(page, booth)
+        wait_for_service_worker(page)
+        network.offline(context)
+        for n in range(20):
+            capture(page, n, prefix="Crash")
+        expect_unsynced(page, 20)
+
+        # The server stores the batch, then dies before the phone hears back.
+        network.crash_next_sync(on_crash=server.kill)
+        network.online(context)  # the app syncs on "online"
+        assert network.crashed.wait(20), "no sync reached the server"
+        assert len(server_leads(booth.event_id)) == 20
+        expect_unsynced(page, 20)  # unconfirmed, so still queued on the phone
+        expect(page.get_by_role("button", name="Today")).to_be_visible()
+        page.get_by_role("button", name="Today").click()
+        expect(page.locator("#sync-status")).to_contain_text("Not sent yet")
+
+        server.start()  # same port, same database; the app retries with backoff
+        page.get_by_role("button", name="Send now").click()
+        expect_unsynced(page, 0)
+        expect(page.locator("#today-list li.state-routed")).to_have_count(20)
+    finally:
+        context.close()
+        network.close()
+        server.stop()
+
+    leads = server_leads(booth.event_id)
+    assert len(leads) == 20
+    assert max(Counter(lead.client_id for lead in leads).values()) == 1
