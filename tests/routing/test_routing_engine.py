@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from backend.routing.engine import (
+    Decision,
     LeadLocation,
     OfficeCandidate,
     OfficeIndex,
@@ -383,3 +384,16 @@ def test_a_spill_never_goes_beyond_one_and_a_half_times_the_nearest(offices, lea
     chosen = next(o for o in offices if o.id == decision.office_id)
     assert chosen.has_room
     assert distance_km(*lead, chosen.latitude, chosen.longitude) <= 1.5 * nearest + 1e-9
+
+
+def test_a_decision_is_a_frozen_value():
+    import dataclasses
+
+    decision = decide(LeadLocation(*TVER), OfficeIndex(russia()))
+    same = Decision(**{f.name: getattr(decision, f.name) for f in dataclasses.fields(Decision)})
+    assert decision == same
+    assert hash(decision) == hash(same)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        decision.office_id = 99
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        decision.location.latitude = 0.0
