@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import Numeric, and_, case, cast, func, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from backend.auth.models import User
@@ -49,10 +49,14 @@ def dialect() -> str:
 
 
 def minutes_between(later, earlier) -> ColumnElement:
-    """Minutes from ``earlier`` to ``later`` as a SQL expression (NULL if either is NULL)."""
+    """Minutes from ``earlier`` to ``later`` as a SQL expression (NULL if either is NULL).
+
+    Rounded to 1e-6 minute so float noise (SQLite's julianday) never moves a value
+    that sits exactly on a bucket or SLA boundary.
+    """
     if dialect() == "postgresql":
-        return func.extract("epoch", later - earlier) / 60.0
-    return (func.julianday(later) - func.julianday(earlier)) * 1440.0
+        return func.round(cast(func.extract("epoch", later - earlier), Numeric) / 60, 6)
+    return func.round((func.julianday(later) - func.julianday(earlier)) * 1440.0, 6)
 
 
 def contacted_cond() -> ColumnElement:

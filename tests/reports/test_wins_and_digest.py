@@ -45,3 +45,21 @@ def test_a_quiet_week_makes_a_digest_that_says_so(hand_event):
     assert subject.startswith("LeadRelay weekly: 0 win(s)")
     assert "No deals were won this week." in text
     assert "No event had activity this week." in text
+
+
+def test_the_office_league_has_hand_computed_speed_sla_and_touch_buckets(hand_event):
+    from backend.reports.services import office_league
+
+    moscow, spb = office_league()  # fastest median first
+    # Moscow: touches at 10, 20, …, 200 and 2000 min → median of 21 values = 110.
+    assert (moscow["code"], moscow["median_first_touch_minutes"]) == ("MOW", 110.0)
+    assert (moscow["touched_within_sla_pct"], moscow["won"], moscow["win_rate"]) == (
+        66.7,
+        2,
+        0.0667,
+    )
+    # ≤15: 10 | ≤60: 20–60 | ≤240: 70–200 | ≤1440: none | >1440: 2000; 9 untouched.
+    assert moscow["buckets"] == [1, 5, 14, 0, 1] and moscow["untouched"] == 9
+    # St Petersburg: 60, 120, 300, 600, 1500 → median 300; 4 h SLA met by 60 and 120.
+    assert (spb["median_first_touch_minutes"], spb["touched_within_sla_pct"]) == (300.0, 20.0)
+    assert spb["buckets"] == [0, 1, 1, 2, 1] and spb["untouched"] == 5
