@@ -201,7 +201,7 @@ def serve_command(bind: str, worker_count: str) -> None:
     """Serve the app with gunicorn."""
     args = [
         sys.executable, "-m", "gunicorn", "backend.wsgi:app",
-        "--bind", bind, "--workers", str(worker_count), "--threads", "4",
+        "--bind", bind, "--workers", str(worker_count), "--threads", "4", "--preload",
         "--access-logfile", "-", "--graceful-timeout", "10",
     ]  # fmt: skip
     os.execvp(args[0], args)

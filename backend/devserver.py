@@ -77,7 +77,7 @@ def main() -> int:
     python = sys.executable
     commands = {
         "web": [python, "-m", "gunicorn", "backend.wsgi:app", "--bind", f"0.0.0.0:{PORT}",
-                "--workers", "2", "--threads", "4", "--access-logfile", "-"],
+                "--workers", "2", "--threads", "4", "--preload", "--access-logfile", "-"],
         "worker": [python, "-m", "backend.cli", "worker"],
         "cron": [python, "-m", "backend.cli", "cron"],
     }  # fmt: skip

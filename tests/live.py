@@ -39,7 +39,7 @@ class LiveServer:
             [
                 sys.executable, "-m", "gunicorn", "backend.wsgi:app",
                 "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
-                "--threads", "4", "--graceful-timeout", "2", "--timeout", "60",
+                "--threads", "4", "--preload", "--graceful-timeout", "2", "--timeout", "60",
             ],  # fmt: skip
             cwd=ROOT,
             env=self.env,

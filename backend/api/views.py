@@ -35,6 +35,13 @@ def healthz():
     return jsonify({"status": "ok" if status == 200 else "degraded", **checks}), status
 
 
+@bp.get("/livez")
+@roles_required(PUBLIC)
+def livez():
+    """The process answers (no database or Redis involved): the cheapest request there is."""
+    return {"status": "alive"}
+
+
 @bp.get("/api/v1/openapi.json")
 @roles_required(PUBLIC)
 def openapi():

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 from sqlalchemy import or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.auth.models import User
 from backend.db_types import utcnow
@@ -271,14 +272,29 @@ def capture_batch(
     """
     try:
         results = _capture(payloads, user, event_id, source_override)
+        lead_ids = _lead_ids(results)
         db.session.commit()
     except IntegrityError:
         # Another request stored one of these UUIDs or people first; the retry sees it.
         db.session.rollback()
         results = _capture(payloads, user, event_id, source_override)
+        lead_ids = _lead_ids(results)
         db.session.commit()
+    _reload(lead_ids)
     enqueue_pending([r.lead.id for r in results if r.status == CREATED])
     return results
+
+
+def _lead_ids(results: list[CaptureResult]) -> list[int]:
+    return list({r.lead.id for r in results if r.lead is not None})
+
+
+def _reload(lead_ids: list[int]) -> None:
+    """Refresh the committed (expired) leads in one query instead of one per lead."""
+    if lead_ids:
+        db.session.scalars(
+            select(Lead).where(Lead.id.in_(lead_ids)).execution_options(populate_existing=True)
+        ).all()
 
 
 def _capture(payloads, user, event_id, source_override) -> list[CaptureResult]:
@@ -325,7 +341,9 @@ def _capture(payloads, user, event_id, source_override) -> list[CaptureResult]:
         for lead in new_leads:
             if lead.event_id not in venues:
                 venues[lead.event_id] = event_venue(lead.event)
-            route_lead(lead, index, venues[lead.event_id])
+            decision = route_lead(lead, index, venues[lead.event_id])
+            # A new lead's only decision is this one: say so, sparing a query per lead later.
+            set_committed_value(lead, "routing_decisions", [decision] if decision else [])
         _mark_feedback_sample(new_leads)
         db.session.flush()
         plan_new_lead_messages(new_leads)

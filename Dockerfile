@@ -1,0 +1,13 @@
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 LEADRELAY_INSTANCE=/data
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY backend ./backend
+COPY workers ./workers
+COPY pwa ./pwa
+RUN pip install --no-cache-dir -e . \
+ && python -c "from backend.routing.gazetteer import get_gazetteer; get_gazetteer()" \
+ && useradd --create-home leadrelay && mkdir -p /data && chown leadrelay /data
+USER leadrelay
+EXPOSE 8000
+CMD ["leadrelay", "serve", "--bind", "0.0.0.0:8000"]

@@ -1,0 +1,161 @@
+"""Capture throughput: gunicorn on PostgreSQL, a load generator on loopback.
+
+    python bench/ingest.py [--seconds 8] [--connections 8]
+
+Creates its own database ``leadrelay_bench_ingest`` on 127.0.0.1:5432 (dropped at the end),
+starts gunicorn, and prints in one run: requests/s and p50/p99 latency for
+``POST /events/{id}/leads``, leads/s for ``POST /sync`` with batches of 100 and 500, and the
+same server's requests/s for a trivial endpoint (``/livez``) as the ceiling.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# bench/queue.py would shadow the standard library's ``queue`` module.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse
+import http.client
+import json
+import multiprocessing as mp
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+import uuid
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.live import LiveServer  # noqa: E402
+
+DB_NAME = "leadrelay_bench_ingest"
+PG = "postgresql://127.0.0.1:5432/"
+
+
+def psql(sql: str) -> None:
+    subprocess.run(["psql", "-h", "127.0.0.1", "-d", "postgres", "-qc", sql], check=True)
+
+
+def setup_database(env: dict) -> tuple[str, int]:
+    psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
+    psql(f"CREATE DATABASE {DB_NAME}")
+    code = (
+        "from flask_migrate import upgrade\n"
+        "from backend import create_app\n"
+        "from backend.extensions import db\n"
+        "from backend.auth.services import create_user, issue_token\n"
+        "from tests.factories import make_office, make_event, CITIES\n"
+        "app = create_app()\n"
+        "with app.app_context():\n"
+        "    upgrade()\n"
+        "    for code in CITIES: make_office(code)\n"
+        "    event = make_event(name='Bench expo')\n"
+        "    user = create_user('bench@example.com', 'marketing', password='bench-password')\n"
+        "    print(issue_token(user), event.id)\n"
+        "    db.session.commit()\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout.split()
+    return out[-2], int(out[-1])
+
+
+def lead(n: int) -> dict:
+    return {
+        "client_id": str(uuid.uuid4()),
+        "first_name": "Иван",
+        "last_name": f"Visitor {n}",
+        "email": f"visitor{n}.{uuid.uuid4().hex[:6]}@example.com",
+        "phone": f"+7 912 {n % 1000:03d}-{(n // 1000) % 100:02d}-{uuid.uuid4().int % 100:02d}",
+        "company": "ООО Бенчмарк",
+        "city": ("Novosibirsk", "München", "Санкт-Петербург", "Kazan")[n % 4],
+        "country": ("RU", "DE", "Россия", "Russia")[n % 4],
+        "rating": ("hot", "warm", "cold")[n % 3],
+        "consent": {"contact": True, "text": "ok"},
+    }
+
+
+def client_loop(args) -> list[float]:
+    port, token, method, path, body_kind, batch, event_id, seconds = args
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    latencies = []
+    deadline = time.perf_counter() + seconds
+    n = 0
+    while time.perf_counter() < deadline:
+        n += 1
+        if body_kind == "lead":
+            body = json.dumps(lead(n))
+        elif body_kind == "sync":
+            body = json.dumps({"leads": [{**lead(n * 1000 + i), "event_id": event_id} for i in range(batch)]})
+        else:
+            body = None
+        start = time.perf_counter()
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        latencies.append(time.perf_counter() - start)
+        if response.status >= 300:
+            raise RuntimeError(f"{path} answered {response.status}")
+    conn.close()
+    return latencies
+
+
+def run(port, token, event_id, connections, seconds, method, path, body_kind=None, batch=0):
+    jobs = [(port, token, method, path, body_kind, batch, event_id, seconds)] * connections
+    with mp.Pool(connections) as pool:
+        started = time.perf_counter()
+        results = pool.map(client_loop, jobs)
+        elapsed = time.perf_counter() - started
+    latencies = sorted(x for r in results for x in r)
+    count = len(latencies)
+    return {
+        "requests": count,
+        "rps": count / elapsed,
+        "p50_ms": 1000 * statistics.median(latencies),
+        "p99_ms": 1000 * latencies[min(count - 1, int(count * 0.99))],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=3)
+    args = parser.parse_args()
+
+    instance = tempfile.mkdtemp(prefix="leadrelay-bench-")
+    env = {
+        **os.environ,
+        "DATABASE_URL": PG + DB_NAME,
+        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
+        "SECRET_KEY": "bench",
+        "LEADRELAY_INSTANCE": instance,
+        "RATELIMIT_ENABLED": "0",
+    }
+    token, event_id = setup_database(env)
+    server = LiveServer(env, workers=args.workers).start()
+    try:
+        c, s = args.connections, args.seconds
+        ceiling = run(server.port, token, event_id, c, s, "GET", "/livez")
+        single = run(server.port, token, event_id, c, s, "POST", f"/api/v1/events/{event_id}/leads", "lead")
+        sync100 = run(server.port, token, event_id, max(2, c // 2), s, "POST", "/api/v1/sync", "sync", 100)
+        sync500 = run(server.port, token, event_id, max(2, c // 2), s, "POST", "/api/v1/sync", "sync", 500)
+    finally:
+        server.stop()
+        psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
+
+    print(f"gunicorn workers={args.workers} threads=4, {args.connections} connections, {args.seconds}s each, PostgreSQL")
+    print(f"ceiling GET /livez             {ceiling['rps']:8.0f} req/s  p50 {ceiling['p50_ms']:6.1f} ms  p99 {ceiling['p99_ms']:6.1f} ms")
+    print(f"POST /events/{{id}}/leads        {single['rps']:8.0f} req/s  p50 {single['p50_ms']:6.1f} ms  p99 {single['p99_ms']:6.1f} ms")
+    print(f"  single-lead / ceiling ratio  {single['rps'] / ceiling['rps']:8.2f}  (goal >= 0.40)")
+    for label, result, size in (("100", sync100, 100), ("500", sync500, 500)):
+        print(f"POST /sync batch {label:<4}          {result['rps'] * size:8.0f} leads/s  p50 {result['p50_ms']:6.0f} ms  p99 {result['p99_ms']:6.0f} ms  (goal >= 5000 leads/s)")
+
+
+if __name__ == "__main__":
+    main()
