@@ -186,16 +186,16 @@ def _routing_reason(lead: Lead) -> str:
 
 def render_lead_mail(template: str, lead: Lead, **extra) -> str:
     """A plain-text mail about one lead for sales or marketing (``messaging/mail/*.txt``)."""
-    return render_template(
-        f"messaging/mail/{template}.txt",
+    context = dict(
         lead=lead,
         office=lead.office,
         event=lead.event,
         brief=_brief(lead.event),
         reason=_routing_reason(lead),
         base_url=current_app.config.get("PUBLIC_BASE_URL") or "",
-        **extra,
     )
+    context.update(extra)
+    return render_template(f"messaging/mail/{template}.txt", **context)
 
 
 # --- recipients --------------------------------------------------------------------

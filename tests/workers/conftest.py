@@ -65,7 +65,12 @@ class MailBox:
         return list(self.mails)
 
     def to(self, address: str) -> list:
-        return [m for m, (_, rcpts) in zip(self.mails, self.envelopes) if address in rcpts]
+        address = address.lower()
+        return [
+            m
+            for m, (_, rcpts) in zip(self.mails, self.envelopes)
+            if address in {r.lower() for r in rcpts}
+        ]
 
 
 @pytest.fixture
@@ -96,7 +101,8 @@ class Receiver(http.server.ThreadingHTTPServer):
 class _Hook(http.server.BaseHTTPRequestHandler):
     def do_POST(self):  # noqa: N802 - http.server's naming
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.server.hits.append((self.path, dict(self.headers), body))
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        self.server.hits.append((self.path, headers, body))
         self.send_response(self.server.status)
         self.end_headers()
 

