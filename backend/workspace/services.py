@@ -39,6 +39,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 CLOCK_SKEW = timedelta(minutes=2)
 CONTACT_FIELDS = ("first_name", "last_name", "email", "phone", "company", "job_title")
 MANAGER_ROLES = ("office_manager", "admin")
+TO_ENQUEUE = "workspace_messages_to_enqueue"
 
 
 def claim(lead: Lead, user: User) -> Lead:
@@ -167,12 +168,28 @@ def change_status(
 
 
 def _announce_win(lead: Lead) -> None:
-    """Queue the lead.won webhook and announcement (messaging room)."""
+    """Write the lead.won webhook and announcement rows (messaging room); their ids wait in
+    ``session.info[TO_ENQUEUE]`` until the caller has committed (``commit_and_enqueue``)."""
     from backend.messaging import services as messaging
 
     plan = getattr(messaging, "plan_lead_won", None)
     if plan is not None:
-        plan(lead)
+        ids = plan(lead) or []
+        db.session.info.setdefault(TO_ENQUEUE, []).extend(ids)
+
+
+def commit_and_enqueue() -> None:
+    """Commit, then hand the messages the actions planned to the workers.
+
+    Enqueueing after the commit means a worker never looks for a row not yet visible;
+    if Redis is down the rows stay pending for the sweep.
+    """
+    db.session.commit()
+    ids = db.session.info.pop(TO_ENQUEUE, [])
+    if ids:
+        from backend.messaging.services import enqueue_messages
+
+        enqueue_messages(ids)
 
 
 def _last_location(lead: Lead) -> ResolvedLocation | None:

@@ -150,6 +150,11 @@ FORM_ACTIONS: dict[str, Callable] = {
 }
 
 
+def _rollback():
+    db.session.rollback()
+    db.session.info.pop(services.TO_ENQUEUE, None)
+
+
 @bp.post("/office/leads/<int:lead_id>/<action>")
 @roles_required(*WORKERS, "admin")
 def lead_form_action(lead_id: int, action: str):
@@ -164,14 +169,14 @@ def lead_form_action(lead_id: int, action: str):
     form = {k: v for k, v in request.form.items() if k != "csrf_token"}
     try:
         message = handler(lead, form)
-        db.session.commit()
+        services.commit_and_enqueue()
         flash(message, "ok")
     except ValidationError as exc:
-        db.session.rollback()
+        _rollback()
         details = "; ".join(f"{f['field']}: {f['message']}" for f in validation_fields(exc))
         flash(f"Not saved — {details}", "error")
     except ApiError as exc:
-        db.session.rollback()
+        _rollback()
         flash(f"Not saved — {exc.message}", "error")
     if action == "handover" and current_user.role != "admin":
         return redirect(url_for("workspace.queue_page"))
@@ -217,7 +222,7 @@ def api_team():
 
 
 def _lead_state(lead):
-    db.session.commit()
+    services.commit_and_enqueue()
     return queries.lead_state_json(lead)
 
 

@@ -424,3 +424,24 @@ def test_the_office_manager_sets_the_monthly_lead_order(
         headers={"X-Requested-With": "fetch"},
     )  # fmt: skip
     assert refused.status_code == 403
+
+
+def test_winning_a_lead_plans_the_win_announcement_and_enqueues_it_after_the_commit(
+    make_lead, rep, auth, api, monkeypatch
+):
+    from backend.messaging import services as messaging
+
+    planned, enqueued = [], []
+    monkeypatch.setattr(
+        messaging, "plan_lead_won", lambda lead: planned.append(lead.status) or [101, 102],
+        raising=False,
+    )  # fmt: skip
+    monkeypatch.setattr(messaging, "enqueue_messages", lambda ids: enqueued.extend(ids))
+    lead = make_lead(status="qualified")
+    db.session.commit()
+    auth.login(rep.email)
+
+    response = api.patch(f"/api/v1/leads/{lead.id}", json={"status": "won", "deal_value": 10})
+
+    assert response.status_code == 200
+    assert planned == ["won"] and enqueued == [101, 102]
