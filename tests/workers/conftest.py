@@ -68,7 +68,7 @@ class MailBox:
         address = address.lower()
         return [
             m
-            for m, (_, rcpts) in zip(self.mails, self.envelopes)
+            for m, (_, rcpts) in zip(self.mails, self.envelopes, strict=True)
             if address in {r.lower() for r in rcpts}
         ]
 

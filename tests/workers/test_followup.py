@@ -8,12 +8,14 @@ import json
 import threading
 from decimal import Decimal
 
+import pytest
+
 from backend.extensions import db
 from backend.messaging.models import Message
 from backend.messaging.services import email_from_token, enqueue_messages, plan_lead_won
 from tests.factories import make_event, make_user
 from tests.workers.conftest import messages
-from workers.jobs import deliver_message
+from workers.jobs import DeliveryFailed, deliver_message
 
 
 def _text(mail) -> str:
@@ -222,10 +224,8 @@ class TestWebhooks:
         app.config.update(WEBHOOK_URL=receiver.url)
         capture()
         [hook] = messages(channel="webhook")
-        try:
+        with pytest.raises(DeliveryFailed):
             deliver_message(hook.id)
-        except Exception:  # noqa: BLE001
-            pass
         row = messages(channel="webhook")[0]
         assert row.status == "pending" and "HTTP 500" in row.last_error
 
