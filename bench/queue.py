@@ -66,6 +66,7 @@ def seed(n_leads: int, n_other: int, rng: random.Random) -> tuple[str, int]:
     office = make_office("MOW", timezone="Europe/Moscow")
     others = [make_office(code) for code in ("SPB", "NSK", "EKB", "BER")]
     rep = make_user("office_rep", office, email="bench-rep@example.com")
+    make_user("office_manager", office, email="bench-manager@example.com")
     events = [make_event(name=f"Bench Expo {i}") for i in range(3)]
     now = utcnow()
     rows = []
@@ -177,6 +178,13 @@ def main() -> None:
             report("GET /office?rating=hot", timed(client, "/office?rating=hot", args.runs))
             report("GET /office?page=50", timed(client, "/office?page=50", args.runs))
             report("GET /api/v1/queue", timed(client, "/api/v1/queue", args.runs))
+            manager = app.test_client()
+            manager.post(
+                "/api/v1/auth/login",
+                json={"email": "bench-manager@example.com", "password": PASSWORD},
+                headers={"X-Requested-With": "bench"},
+            )
+            report("GET /office as manager (team load)", timed(manager, "/office", args.runs))
             report(
                 "GET /api/v1/queue?since=now-1h",
                 timed(client, "/api/v1/queue?since="
