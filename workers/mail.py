@@ -7,6 +7,7 @@ relay). With no ``SMTP_URL`` nothing is sent: the caller records the message.
 from __future__ import annotations
 
 import smtplib
+import socket
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -73,12 +74,21 @@ def send(message: Message, smtp_url: str, sender: str) -> None:
     """Deliver one row over SMTP; raises smtplib/OSError errors for the retry."""
     settings = parse_smtp_url(smtp_url)
     mail = build_email(message, sender)
+    # An explicit EHLO name: smtplib's default asks DNS for our FQDN, seconds per mail
+    # on a host whose resolver does not answer.
+    hostname = socket.gethostname() or "localhost"
     if settings.tls == "ssl":
         client = smtplib.SMTP_SSL(
-            settings.host, settings.port, timeout=SMTP_TIMEOUT, context=ssl.create_default_context()
+            settings.host,
+            settings.port,
+            local_hostname=hostname,
+            timeout=SMTP_TIMEOUT,
+            context=ssl.create_default_context(),
         )
     else:
-        client = smtplib.SMTP(settings.host, settings.port, timeout=SMTP_TIMEOUT)
+        client = smtplib.SMTP(
+            settings.host, settings.port, local_hostname=hostname, timeout=SMTP_TIMEOUT
+        )
     with client:
         if settings.tls == "starttls":
             client.starttls(context=ssl.create_default_context())

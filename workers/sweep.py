@@ -517,6 +517,6 @@ def run_sweep(now: datetime | None = None, dry_run: bool = False) -> dict:
     pending, stuck = recover_outbox(now, dry_run)
     report["recovered_sending"] = stuck
     to_enqueue = sorted(set(message_ids) | set(pending))
-    report["enqueued"] = 0 if dry_run else enqueue_messages(to_enqueue)
+    report["enqueued"] = 0 if dry_run else enqueue_messages(to_enqueue, only_missing=True)
     report["pending"] = len(to_enqueue)
     return report

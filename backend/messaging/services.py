@@ -424,10 +424,23 @@ def plan_lead_won(lead: Lead) -> list[int]:
 # --- enqueueing --------------------------------------------------------------------
 
 
-def enqueue_messages(message_ids: Sequence[int]) -> int:
+def _without_live_jobs(queue, message_ids: list[int]) -> list[int]:
+    """Drop ids whose job still waits in Redis (queued, or scheduled for a retry)."""
+    with queue.connection.pipeline(transaction=False) as pipe:
+        for message_id in message_ids:
+            pipe.hget(f"rq:job:deliver-{message_id}", "status")
+        statuses = pipe.execute()
+    # "started" is not live here: a pending row whose job says started lost its worker.
+    live = {b"queued", b"scheduled", b"deferred"}
+    return [m for m, status in zip(message_ids, statuses, strict=True) if status not in live]
+
+
+def enqueue_messages(message_ids: Sequence[int], *, only_missing: bool = False) -> int:
     """Ask the workers to deliver these messages now; returns how many were enqueued.
 
-    Never raises for Redis trouble: the rows stay pending and the sweep retries.
+    ``only_missing`` (the sweep) skips messages whose job is still alive in Redis, so
+    a backed-up queue is not filled twice. Never raises for Redis trouble: the rows
+    stay pending and the sweep retries.
     """
     if not message_ids:
         return 0
@@ -437,6 +450,7 @@ def enqueue_messages(message_ids: Sequence[int]) -> int:
 
     app = current_app._get_current_object()
     channels: dict[int, str] = {}
+    enqueued = 0
     ids = list(message_ids)
     for start in range(0, len(ids), 5000):
         rows = db.session.execute(
@@ -449,6 +463,8 @@ def enqueue_messages(message_ids: Sequence[int]) -> int:
             wanted = [
                 m for m, channel in channels.items() if (channel == "webhook") == (name == WEBHOOKS)
             ]
+            if only_missing:
+                wanted = _without_live_jobs(queue, wanted)
             for start in range(0, len(wanted), 1000):
                 queue.enqueue_many(
                     [
@@ -462,12 +478,13 @@ def enqueue_messages(message_ids: Sequence[int]) -> int:
                         for message_id in wanted[start : start + 1000]
                     ]
                 )
+            enqueued += len(wanted)
     except RedisError as exc:
         log.warning(
             "Redis unavailable, %d messages stay pending for the sweep: %s", len(channels), exc
         )
         return 0
-    return len(channels)
+    return enqueued
 
 
 def enqueue_pending(lead_ids: Sequence[int]) -> int:
