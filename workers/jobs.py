@@ -83,6 +83,19 @@ def deliver_message(message_id: int) -> str:
     return status
 
 
+def deliver_batch(message_ids: list[int]) -> dict:
+    """Deliver many rows (the sweep's bulk path); a failure leaves that row pending
+    with its retry time for the next sweep, and the batch goes on."""
+    outcomes: dict[str, int] = {}
+    for message_id in message_ids:
+        try:
+            outcome = deliver_message(message_id)
+        except DeliveryFailed:
+            outcome = "retry later"
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes
+
+
 def sweep() -> dict:
     """The periodic sweep as a job (the cron enqueues it on the escalation queue)."""
     from workers.sweep import run_sweep

@@ -30,6 +30,7 @@ from backend.leads.models import (
 from backend.messaging.models import Message
 from backend.messaging.services import (
     JOB_TIMEOUT,
+    enqueue_batches,
     enqueue_messages,
     insert_messages,
     join_recipients,
@@ -53,6 +54,7 @@ SILENCE = timedelta(hours=3)
 EVENT_OPEN_HOURS = (9, 18)  # the stand's day, in the event's time zone
 PENDING_GRACE = timedelta(minutes=1)
 STUCK_AFTER = timedelta(seconds=JOB_TIMEOUT + 30)
+BULK = 500
 
 
 def _zone(name: str | None) -> ZoneInfo:
@@ -517,6 +519,12 @@ def run_sweep(now: datetime | None = None, dry_run: bool = False) -> dict:
     pending, stuck = recover_outbox(now, dry_run)
     report["recovered_sending"] = stuck
     to_enqueue = sorted(set(message_ids) | set(pending))
-    report["enqueued"] = 0 if dry_run else enqueue_messages(to_enqueue, only_missing=True)
+    if dry_run:
+        report["enqueued"] = 0
+    elif len(to_enqueue) > BULK:
+        # Thousands of escalations at once: a few batch jobs, not one RQ job each.
+        report["enqueued"] = enqueue_batches(to_enqueue)
+    else:
+        report["enqueued"] = enqueue_messages(to_enqueue, only_missing=True)
     report["pending"] = len(to_enqueue)
     return report

@@ -33,6 +33,7 @@ from backend.offices.models import Office
 log = logging.getLogger(__name__)
 
 DELIVER_JOB = "workers.jobs.deliver_message"
+BATCH_JOB = "workers.jobs.deliver_batch"
 JOB_TIMEOUT = 60
 RETRY_INTERVALS = [10, 30, 60, 300, 900]
 MAX_ATTEMPTS = len(RETRY_INTERVALS) + 1
@@ -259,16 +260,21 @@ def insert_messages(rows: Sequence[dict]) -> list[int]:
         last_error="",
         created_at=now,
     )
+    table = Message.__table__
+    statement = insert(table).on_conflict_do_nothing(index_elements=["key"])
     ids: list[int] = []
     for start in range(0, len(rows), 1000):
         chunk = [{**defaults, **row} for row in rows[start : start + 1000]]
-        statement = (
-            insert(Message)
-            .values(chunk)
-            .on_conflict_do_nothing(index_elements=["key"])
-            .returning(Message.id)
+        # A plain executemany (pipelined by the driver); the new rows are then the
+        # ones with these keys and this batch's created_at.
+        db.session.connection().execute(statement, chunk)
+        ids.extend(
+            db.session.scalars(
+                select(table.c.id).where(
+                    table.c.key.in_([row["key"] for row in chunk]), table.c.created_at == now
+                )
+            )
         )
-        ids.extend(db.session.scalars(statement))
     return ids
 
 
@@ -485,6 +491,34 @@ def enqueue_messages(message_ids: Sequence[int], *, only_missing: bool = False) 
         )
         return 0
     return enqueued
+
+
+def enqueue_batches(message_ids: Sequence[int], size: int = 200) -> int:
+    """Enqueue many messages as a few ``deliver_batch`` jobs (the sweep's bulk path).
+
+    A message that fails inside a batch stays pending with its retry time, and the
+    sweep sends it again then. Never raises for Redis trouble.
+    """
+    from workers.queues import MAIL, get_queue
+
+    if not message_ids:
+        return 0
+    app = current_app._get_current_object()
+    try:
+        queue = get_queue(app, MAIL)
+        ids = list(message_ids)
+        queue.enqueue_many(
+            [
+                queue.prepare_data(
+                    BATCH_JOB, (ids[start : start + size],), timeout=JOB_TIMEOUT * 10
+                )
+                for start in range(0, len(ids), size)
+            ]
+        )
+    except RedisError as exc:
+        log.warning("Redis unavailable, %d messages stay pending: %s", len(message_ids), exc)
+        return 0
+    return len(message_ids)
 
 
 def enqueue_pending(lead_ids: Sequence[int]) -> int:
