@@ -27,6 +27,7 @@ const T = {
   noEvents: 'You are not on any event yet. Scan the event’s staff join QR code.',
   pickEvent: 'Pick the event you are working at.',
   eventOffline: 'This event is not on the phone yet; it needs the network once.',
+  nothingQueued: 'Nothing waiting to be sent.',
   allSent: (when) => `All leads sent${when ? ` (last at ${when})` : ''}.`,
   notSent: (error, seconds) => `Not sent yet: ${error}.${seconds > 0 ? ` Next try in ${seconds} s.` : ''}`,
   rejectedCount: (n) => `${n} lead${n === 1 ? '' : 's'} need${n === 1 ? 's' : ''} attention.`,
@@ -116,6 +117,8 @@ async function refreshToday() {
   let status;
   if (queued && sync.last_error) {
     status = T.notSent(sync.last_error, Math.max(0, Math.round((sync.next_attempt_at - Date.now()) / 1000)));
+  } else if (!queued && rejected) {
+    status = T.nothingQueued;
   } else if (!queued) {
     const when = sync.last_ok_at ? new Date(sync.last_ok_at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) : '';
     status = T.allSent(when);

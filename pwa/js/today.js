@@ -35,7 +35,8 @@ function reasonText(row, entry) {
   const routing = row.routing || {};
   const parts = [];
   if (routing.reason) parts.push(routing.reason);
-  if (typeof routing.distance_km === 'number') parts.push(T.distance(routing.distance_km));
+  const saysDistance = /\bkm\b/.test(routing.reason || '');
+  if (typeof routing.distance_km === 'number' && !saysDistance) parts.push(T.distance(routing.distance_km));
   return parts.join(' · ');
 }
 
