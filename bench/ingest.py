@@ -91,7 +91,9 @@ def client_loop(args) -> list[float]:
         if body_kind == "lead":
             body = json.dumps(lead(n))
         elif body_kind == "sync":
-            body = json.dumps({"leads": [{**lead(n * 1000 + i), "event_id": event_id} for i in range(batch)]})
+            body = json.dumps(
+                {"leads": [{**lead(n * 1000 + i), "event_id": event_id} for i in range(batch)]}
+            )
         else:
             body = None
         start = time.perf_counter()
@@ -142,19 +144,33 @@ def main() -> None:
     try:
         c, s = args.connections, args.seconds
         ceiling = run(server.port, token, event_id, c, s, "GET", "/livez")
-        single = run(server.port, token, event_id, c, s, "POST", f"/api/v1/events/{event_id}/leads", "lead")
-        sync100 = run(server.port, token, event_id, max(2, c // 2), s, "POST", "/api/v1/sync", "sync", 100)
-        sync500 = run(server.port, token, event_id, max(2, c // 2), s, "POST", "/api/v1/sync", "sync", 500)
+        single = run(
+            server.port, token, event_id, c, s, "POST", f"/api/v1/events/{event_id}/leads", "lead"
+        )
+        sync100 = run(
+            server.port, token, event_id, max(2, c // 2), s, "POST", "/api/v1/sync", "sync", 100
+        )
+        sync500 = run(
+            server.port, token, event_id, max(2, c // 2), s, "POST", "/api/v1/sync", "sync", 500
+        )
     finally:
         server.stop()
         psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
 
-    print(f"gunicorn workers={args.workers} threads=4, {args.connections} connections, {args.seconds}s each, PostgreSQL")
-    print(f"ceiling GET /livez             {ceiling['rps']:8.0f} req/s  p50 {ceiling['p50_ms']:6.1f} ms  p99 {ceiling['p99_ms']:6.1f} ms")
-    print(f"POST /events/{{id}}/leads        {single['rps']:8.0f} req/s  p50 {single['p50_ms']:6.1f} ms  p99 {single['p99_ms']:6.1f} ms")
+    print(
+        f"gunicorn workers={args.workers} threads=4, {args.connections} connections, {args.seconds}s each, PostgreSQL"
+    )
+    print(
+        f"ceiling GET /livez             {ceiling['rps']:8.0f} req/s  p50 {ceiling['p50_ms']:6.1f} ms  p99 {ceiling['p99_ms']:6.1f} ms"
+    )
+    print(
+        f"POST /events/{{id}}/leads        {single['rps']:8.0f} req/s  p50 {single['p50_ms']:6.1f} ms  p99 {single['p99_ms']:6.1f} ms"
+    )
     print(f"  single-lead / ceiling ratio  {single['rps'] / ceiling['rps']:8.2f}  (goal >= 0.40)")
     for label, result, size in (("100", sync100, 100), ("500", sync500, 500)):
-        print(f"POST /sync batch {label:<4}          {result['rps'] * size:8.0f} leads/s  p50 {result['p50_ms']:6.0f} ms  p99 {result['p99_ms']:6.0f} ms  (goal >= 5000 leads/s)")
+        print(
+            f"POST /sync batch {label:<4}          {result['rps'] * size:8.0f} leads/s  p50 {result['p50_ms']:6.0f} ms  p99 {result['p99_ms']:6.0f} ms  (goal >= 5000 leads/s)"
+        )
 
 
 if __name__ == "__main__":
