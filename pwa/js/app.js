@@ -153,7 +153,10 @@ async function syncNow(force = false) {
 
 function startSyncLoop() {
   setInterval(() => syncNow(false), TICK_MS);
-  window.addEventListener('online', () => syncNow(true));
+  window.addEventListener('online', () => {
+    syncNow(true);
+    retryJoin();
+  });
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'visible') syncNow(false);
   });
@@ -385,6 +388,16 @@ async function joinPending() {
       banner(T.joinOffline);
     }
     return null;
+  }
+}
+
+// A join scanned while offline is tried again when the network is back.
+async function retryJoin() {
+  if (!state.user || !(await kvGet('pending_join'))) return;
+  const joined = await joinPending();
+  if (joined && joined !== 'signin') {
+    banner(null);
+    await useEvent(joined);
   }
 }
 

@@ -285,11 +285,11 @@ async function applyResults(batch, results) {
   return { confirmed, rejected };
 }
 
-async function failed(batch, kind, message, failures) {
+async function failed(batch, kind, message, failures, retryAfterMs = 0) {
   await markAttempt(batch, message);
   await patchSyncState({
     failures: failures + 1,
-    next_attempt_at: Date.now() + backoffDelay(failures + 1),
+    next_attempt_at: Date.now() + Math.max(backoffDelay(failures + 1), retryAfterMs),
     last_error: message,
     last_error_kind: kind,
     auth_required: kind === 'auth',
@@ -325,7 +325,9 @@ async function runSync(fetchImpl) {
       return failed(batch, 'auth', 'Signed out — sign in again to send leads', state.failures);
     }
     if (!response.ok) {
-      return failed(batch, 'http', `The server answered ${response.status}`, state.failures);
+      // 429 (rate limited) says when to come back; anything else backs off as usual.
+      const retryAfterMs = (Number(response.headers.get('Retry-After')) || 0) * 1000;
+      return failed(batch, 'http', `The server answered ${response.status}`, state.failures, retryAfterMs);
     }
     let body = null;
     try {
