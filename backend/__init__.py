@@ -54,11 +54,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def register_blueprints(app: Flask) -> None:
     from backend.api.views import bp as api_bp
+    from backend.audit.views import bp as audit_bp
     from backend.auth.views import api_bp as auth_api_bp
     from backend.events.views import bp as events_bp
     from backend.leads.views import bp as leads_bp
     from backend.messaging.views import bp as messaging_bp
     from backend.offices.views import bp as offices_bp
+    from backend.privacy.views import bp as privacy_bp
     from backend.pwa_views import bp as pwa_bp
     from backend.reports.views import bp as reports_bp
     from backend.routing.views import bp as routing_bp
@@ -76,6 +78,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(offices_bp)
     app.register_blueprint(web_bp)
     app.register_blueprint(pwa_bp)
+    app.register_blueprint(privacy_bp)
+    app.register_blueprint(audit_bp)
 
 
 @event.listens_for(Engine, "connect")

@@ -79,6 +79,28 @@ def users_create(email, role, office_code, name, password) -> None:
         click.echo(f"password: {password}")
 
 
+@users_group.command("role")
+@click.argument("email")
+@click.option(
+    "--role", required=True, help="admin | marketing | office_manager | office_rep | staff"
+)
+@click.option("--office", "office_code", help="office code, required for office roles")
+@with_appcontext
+def users_role(email, role, office_code) -> None:
+    """Change a user's role (audited; their sessions end)."""
+    from backend.auth.services import change_role, find_user
+
+    user = find_user(email)
+    if user is None:
+        _fail(f"no user {email}")
+    try:
+        change_role(user, role, office_code=office_code)
+    except ApiError as exc:
+        _fail(exc.message)
+    db.session.commit()
+    click.echo(f"{user.email} is now {user.role}")
+
+
 @click.group("tokens")
 def tokens_group() -> None:
     """Manage API tokens."""
@@ -98,6 +120,39 @@ def tokens_create(email, name) -> None:
     token = issue_token(user, name)
     db.session.commit()
     click.echo(token)
+
+
+@tokens_group.command("list")
+@click.argument("email", required=False)
+@with_appcontext
+def tokens_list(email) -> None:
+    """List API tokens (of one user): id, prefix, name, created, last used, revoked."""
+    from backend.auth.models import ApiToken, User
+
+    query = db.select(ApiToken).join(User).order_by(ApiToken.id)
+    if email:
+        query = query.where(User.email == email.strip().lower())
+    for t in db.session.scalars(query):
+        used = t.last_used_at.isoformat(timespec="seconds") if t.last_used_at else "never"
+        state = (
+            f"revoked {t.revoked_at.isoformat(timespec='seconds')}" if t.revoked_at else "active"
+        )
+        click.echo(f"{t.id}\t{t.prefix}…\t{t.user.email}\t{t.name}\tlast used {used}\t{state}")
+
+
+@tokens_group.command("revoke")
+@click.argument("token")
+@with_appcontext
+def tokens_revoke(token) -> None:
+    """Revoke a token by its id or the prefix shown at issue (lr_…); it stops working at once."""
+    from backend.auth.services import find_token, revoke_token
+
+    api_token = find_token(token.strip())
+    if api_token is None:
+        _fail(f"no single token matches {token!r} (use the id from `tokens list`)")
+    revoke_token(api_token.id)
+    db.session.commit()
+    click.echo(f"revoked token {api_token.id} ({api_token.prefix}…) of {api_token.user.email}")
 
 
 @click.group("offices")

@@ -66,13 +66,21 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
         return overrides.get(name, env.get(name, default))
 
     database_url = get("DATABASE_URL") or f"sqlite:///{folder / 'leadrelay.db'}"
+    public_base_url = (get("PUBLIC_BASE_URL") or "").rstrip("/") or None
+    # Behind HTTPS cookies are Secure unless said otherwise; local development (debug,
+    # tests, plain-HTTP demo) keeps them usable over http://.
+    local = parse_bool(get("TESTING"), False) or parse_bool(get("FLASK_DEBUG"), False)
+    secure_cookies = parse_bool(
+        get("SESSION_COOKIE_SECURE"),
+        bool(public_base_url and public_base_url.startswith("https://")) and not local,
+    )
     settings: dict[str, Any] = {
         "DATABASE_URL": database_url,
         "SQLALCHEMY_DATABASE_URI": get("SQLALCHEMY_DATABASE_URI") or sqlalchemy_uri(database_url),
         "REDIS_URL": get("REDIS_URL") or None,
         "EMBEDDED_REDIS_PATH": str(folder / "redis.db"),
         "SECRET_KEY": get("SECRET_KEY") or _secret_key(folder),
-        "PUBLIC_BASE_URL": (get("PUBLIC_BASE_URL") or "").rstrip("/") or None,
+        "PUBLIC_BASE_URL": public_base_url,
         "SMTP_URL": get("SMTP_URL") or None,
         "MAIL_FROM": get("MAIL_FROM", "LeadRelay <leads@leadrelay.local>"),
         "MARKETING_EMAILS": get("MARKETING_EMAILS", ""),
@@ -84,7 +92,8 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
         "STALE_AFTER_DAYS": parse_int(get("STALE_AFTER_DAYS"), 30),
         "RETENTION_MONTHS": parse_int(get("RETENTION_MONTHS"), 0),
         "MAX_CONTENT_LENGTH": parse_int(get("MAX_CONTENT_LENGTH"), 2 * 1024 * 1024),
-        "SESSION_COOKIE_SECURE": parse_bool(get("SESSION_COOKIE_SECURE"), False),
+        "SESSION_COOKIE_SECURE": secure_cookies,
+        "REMEMBER_COOKIE_SECURE": secure_cookies,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,

@@ -238,6 +238,10 @@ def hand_over(lead: Lead, user: User, *, office_code: str, reason: str) -> Routi
     row = apply_decision(lead, decision, build_index(), decided_by_id=user.id)
     lead.claimed_by_id = None
     lead.claimed_at = None
+    record(
+        "lead.handover", user=user, target=lead,
+        detail={"from": source, "to": target.code, "reason": reason.strip()[:300]},
+    )  # fmt: skip
     db.session.flush()
     return row
 

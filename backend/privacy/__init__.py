@@ -1,0 +1,1 @@
+"""Privacy: export and erase a person's data, and the retention rule."""
