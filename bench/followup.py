@@ -275,7 +275,8 @@ def main() -> None:
     instance = tempfile.mkdtemp(prefix="leadrelay-bench-")
     inbox = Inbox()
     port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    # server_hostname: aiosmtpd otherwise asks DNS for its FQDN on every connection.
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, server_hostname="localhost")
     controller.start()
     try:
         smtp_url = f"smtp://127.0.0.1:{port}"

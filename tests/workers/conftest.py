@@ -77,7 +77,7 @@ class MailBox:
 def smtp():
     box = MailBox()
     port = free_port()  # aiosmtpd's Controller does not take port 0
-    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller = Controller(box, hostname="127.0.0.1", port=port, server_hostname="localhost")
     controller.start()
     box.url = f"smtp://127.0.0.1:{port}"
     yield box
