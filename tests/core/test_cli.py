@@ -106,3 +106,27 @@ def test_route_prints_the_decision_as_json(runner):
     assert decision["office"]["code"] == "NSK"
     assert decision["method"] == "nearest"
     assert decision["location"]["source"] == "gazetteer"
+
+
+def test_worker_burst_drains_the_queues_and_exits(runner, app):
+    """`leadrelay worker --burst` delivers what capture queued (recorded: no SMTP here)."""
+    import uuid
+
+    from backend.leads.capture import capture_batch
+    from backend.messaging.models import Message
+    from tests.factories import make_event, make_user
+
+    make_office("MOW")
+    event = make_event()
+    user = make_user("marketing")
+    db.session.commit()
+    payload = {"event_id": event.id, "client_id": str(uuid.uuid4()), "first_name": "Anna",
+               "email": "anna@example.com", "city": "Moscow", "consent": {"contact": True}}  # fmt: skip
+    capture_batch([payload], user=user)
+    assert set(db.session.scalars(db.select(Message.status))) == {"pending"}
+
+    result = runner.invoke(args=["worker", "--burst"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    statuses = set(db.session.scalars(db.select(Message.status).where(Message.channel == "email")))
+    assert statuses == {"recorded"}
