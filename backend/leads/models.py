@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -43,6 +44,37 @@ class Lead(db.Model):
         Index("ix_lead_event_phone", "event_id", "phone_normalized"),
         # The SLA sweep: untouched open leads by arrival.
         Index("ix_lead_sweep", "first_touch_at", "status", "routed_at"),
+        # Reports: the event report reads one event's leads from this index alone (an
+        # index-only scan on PostgreSQL), and the dashboard's rollup finds the events
+        # with leads changed since it was built by (event_id, updated_at).
+        Index(
+            "ix_lead_event_report",
+            "event_id",
+            "updated_at",
+            postgresql_include=[
+                "id",
+                "office_id",
+                "status",
+                "rating",
+                "escalation_level",
+                "routed_at",
+                "first_touch_at",
+                "received_at",
+                "captured_at",
+                "deal_value",
+                "deal_currency",
+                "feedback_requested",
+            ],
+        ),
+        # The office league's medians: touched leads per office, small enough to scan.
+        Index(
+            "ix_lead_office_touched",
+            "office_id",
+            "first_touch_at",
+            "received_at",
+            postgresql_where=text("first_touch_at IS NOT NULL"),
+            sqlite_where=text("first_touch_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -26,17 +26,20 @@ The definitions used everywhere in reports:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
-from sqlalchemy import Numeric, and_, case, cast, func, literal, or_, select
+from sqlalchemy import Numeric, and_, case, cast, delete, exists, func, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from backend.auth.models import User
+from backend.db_types import utcnow
 from backend.events.models import Event
 from backend.extensions import db
 from backend.leads.models import Lead, QualityFeedback, Touch
 from backend.offices.models import Office
+from backend.reports.models import EventOfficeStats, OfficeTouchMedian
 
 CONTACTED_STATUSES = ("contacted", "qualified", "won", "lost")
 QUALIFIED_STATUSES = ("qualified", "won")
@@ -108,10 +111,24 @@ def lead_counts(currency) -> list[ColumnElement]:
 
 
 def event_totals(event: Event) -> dict:
-    """One row of counts and sums for the event's leads."""
+    """One row of counts and sums for the event's leads, plus the median and p90 minutes
+    to first touch (``first_touch_minutes``, ``capture_to_touch_minutes``: [median, p90]).
+
+    On PostgreSQL the percentiles are ordered-set aggregates of the same pass over the
+    event's leads (an index-only scan of ``ix_lead_event_report``).
+    """
     pipeline = func.sum(Lead.deal_value).filter(
         and_(Lead.status == "qualified", in_currency(event.currency))
     )
+    touch_cols = []
+    postgres = dialect() == "postgresql"
+    if postgres:
+        for name, since in (("arrival", Lead.received_at), ("capture", Lead.captured_at)):
+            value = minutes_between(Lead.first_touch_at, since)
+            for p in (0.5, 0.9):
+                touch_cols.append(
+                    func.percentile_cont(p).within_group(value).label(f"{name}_{int(p * 100)}")
+                )
     query = (
         select(
             *lead_counts(event.currency),
@@ -119,12 +136,26 @@ def event_totals(event: Event) -> dict:
             count_if(Lead.rating == "hot").label("hot"),
             count_if(Lead.rating == "warm").label("warm"),
             count_if(Lead.rating == "cold").label("cold"),
+            *touch_cols,
         )
         .select_from(Lead)
         .outerjoin(Office, Office.id == Lead.office_id)
         .where(Lead.event_id == event.id)
     )
-    return dict(db.session.execute(query).mappings().one())
+    row = dict(db.session.execute(query).mappings().one())
+    if postgres:
+        for key, name in (
+            ("first_touch_minutes", "arrival"),
+            ("capture_to_touch_minutes", "capture"),
+        ):
+            row[key] = [_float(row.pop(f"{name}_{p}")) for p in (50, 90)]
+    else:
+        row.update(event_touch_percentiles(event))
+    return row
+
+
+def _float(value) -> float | None:
+    return None if value is None else float(value)
 
 
 def by_office(event: Event) -> list[dict]:
@@ -151,8 +182,12 @@ def percentiles(
     group: ColumnElement | None = None,
     ps: Sequence[float] = (0.5, 0.9),
     joins: Sequence = (),
+    present: ColumnElement | None = None,
 ) -> dict:
     """Continuous percentiles of ``value`` per ``group`` (key ``None`` without a group).
+
+    ``present`` is a cheaper condition equivalent to ``value IS NOT NULL`` (and one an
+    index predicate can match), used instead of it when given.
 
     PostgreSQL uses ``percentile_cont``; SQLite numbers the sorted values with window
     functions and fetches only the rows either side of each percentile's position,
@@ -160,7 +195,7 @@ def percentiles(
     Returns ``{group: [value or None per p]}``; groups with no values are absent.
     """
     key = group if group is not None else literal(None)
-    conditions = [value.is_not(None), *where]
+    conditions = [value.is_not(None) if present is None else present, *where]
     if dialect() == "postgresql":
         cols = [func.percentile_cont(p).within_group(value) for p in ps]
         query = select(key.label("g"), *cols).select_from(Lead)
@@ -225,25 +260,20 @@ def quality(event: Event, top: int = 3) -> dict:
         select(
             count_if(QualityFeedback.verdict == "good").label("good"),
             count_if(QualityFeedback.verdict == "bad").label("bad"),
+            count_if(and_(Lead.feedback_requested.is_(True), QualityFeedback.id.is_(None))).label(
+                "pending"
+            ),
         )
-        .select_from(QualityFeedback)
-        .join(Lead, Lead.id == QualityFeedback.lead_id)
+        .select_from(Lead)
+        .outerjoin(QualityFeedback, QualityFeedback.lead_id == Lead.id)
         .where(Lead.event_id == event.id)
     )
-    good, bad = db.session.execute(verdicts).one()
-    pending = db.session.scalar(
-        select(func.count(Lead.id))
-        .outerjoin(QualityFeedback, QualityFeedback.lead_id == Lead.id)
-        .where(
-            Lead.event_id == event.id,
-            Lead.feedback_requested.is_(True),
-            QualityFeedback.id.is_(None),
-        )
-    )
+    good, bad, pending = db.session.execute(verdicts).one()
     reason = func.coalesce(func.nullif(QualityFeedback.reason, ""), "unspecified")
     reasons = db.session.execute(
         select(reason.label("reason"), func.count().label("count"))
-        .join(Lead, Lead.id == QualityFeedback.lead_id)
+        .select_from(Lead)
+        .join(QualityFeedback, QualityFeedback.lead_id == Lead.id)
         .where(Lead.event_id == event.id, QualityFeedback.verdict == "bad")
         .group_by(reason)
         .order_by(func.count().desc(), reason)
@@ -273,33 +303,25 @@ def leads_per_day(event_id: int) -> list[tuple[str, int]]:
 
 
 # --- across events and offices -------------------------------------------------------
+#
+# The dashboard, the planner and the digest read ``event_office_stats`` (the rollup in
+# ``backend.reports.models``) instead of scanning every lead. Before each read, the
+# events whose rollup may be out of date are rebuilt from their leads; "out of date"
+# means a lead of the event has ``updated_at`` after the rollup's ``covers_until``, or an
+# office's SLA differs from the one the rollup was built with. ``covers_until`` is the
+# build time minus ``STATS_LAG``, so a change stamped shortly before the build but
+# committed after it (a transaction still open during the build) is still picked up.
+# A median does not add up, so the office medians are computed from the leads (exactly)
+# and kept in ``office_touch_median`` until the office's rollup sums move.
+
+STATS_LAG = timedelta(minutes=5)
+# Any constant shared by all builders: refreshes run one at a time.
+STATS_LOCK_KEY = 0x1EAD5747
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def events_side_by_side() -> list[dict]:
-    """Every event with its lead aggregates, newest first (events without leads included)."""
-    counts = lead_counts(Event.currency)
-    query = (
-        select(
-            Event.id,
-            Event.name,
-            Event.starts_on,
-            Event.cost,
-            Event.currency,
-            *counts,
-        )
-        .select_from(Event)
-        .outerjoin(Lead, Lead.event_id == Event.id)
-        .outerjoin(Office, Office.id == Lead.office_id)
-        .group_by(Event.id)
-        .order_by(Event.starts_on.desc().nulls_last(), Event.id.desc())
-    )
-    return [dict(row) for row in db.session.execute(query).mappings()]
-
-
-def office_league() -> list[dict]:
-    """Per office: leads, speed to lead (median minutes arrival → first touch), share
-    touched within SLA, won, and the time-to-first-touch distribution buckets."""
-    touch = minutes_between(Lead.first_touch_at, Lead.received_at)
+def touch_buckets(touch: ColumnElement) -> list[ColumnElement]:
+    """One count per ``TOUCH_BUCKETS`` entry, labelled ``bucket_0`` …"""
     buckets = []
     lower = None
     for index, (_, upper) in enumerate(TOUCH_BUCKETS):
@@ -310,30 +332,231 @@ def office_league() -> list[dict]:
             conds.append(touch <= upper)
         buckets.append(count_if(and_(*conds)).label(f"bucket_{index}"))
         lower = upper
+    return buckets
+
+
+def stale_event_ids() -> list[int]:
+    """Events whose rollup rows may not match their leads any more."""
+    stats = EventOfficeStats
+    # An event never built has no rows: every lead of it counts as changed.
+    covered = func.coalesce(
+        select(func.min(stats.covers_until))
+        .where(stats.event_id == Event.id)
+        .correlate(Event)
+        .scalar_subquery(),
+        literal(NEVER, stats.covers_until.type),
+    )
+    # One probe of ix_lead_event_report (event_id, updated_at) per event.
+    changed = exists().where(Lead.event_id == Event.id, Lead.updated_at > covered)
+    sla_moved = exists().where(
+        stats.event_id == Event.id,
+        stats.office_id == Office.id,
+        stats.sla_hours != Office.sla_hours,
+    )
+    return list(db.session.scalars(select(Event.id).where(or_(changed, sla_moved))))
+
+
+def refresh_event_stats(event_ids: Iterable[int] | None = None) -> list[int]:
+    """Rebuild the rollup of ``event_ids`` (default: the stale events) from their leads.
+
+    Flushes, leaves the commit to the caller. Returns the ids rebuilt.
+    """
+    if event_ids is None and not stale_event_ids():
+        return []
+    if dialect() == "postgresql":
+        # Two builders of the same event would each insert its rows.
+        db.session.execute(select(func.pg_advisory_xact_lock(STATS_LOCK_KEY)))
+    ids = sorted(stale_event_ids() if event_ids is None else set(event_ids))
+    if not ids:
+        return []
+    stats = EventOfficeStats
+    covers_until = utcnow() - STATS_LAG
+    db.session.execute(delete(stats).where(stats.event_id.in_(ids)))
+    touch = minutes_between(Lead.first_touch_at, Lead.received_at)
+    won = Lead.status == "won"
+    columns = {
+        "event_id": Lead.event_id,
+        "office_id": Lead.office_id,
+        "deal_currency": Lead.deal_currency,
+        "sla_hours": Office.sla_hours,
+        "leads": func.count(),
+        "contacted": count_if(contacted_cond()),
+        "qualified": count_if(qualified_cond()),
+        "won": count_if(won),
+        "lost": count_if(Lead.status == "lost"),
+        "stale": count_if(Lead.status == "stale"),
+        "escalated": count_if(Lead.escalation_level >= 2),
+        "routed": count_if(routed_cond()),
+        "within_sla": count_if(within_sla_cond()),
+        "touched": count_if(Lead.first_touch_at.is_not(None)),
+        **{bucket.name: bucket for bucket in touch_buckets(touch)},
+        "touch_minutes": func.coalesce(func.sum(touch), 0),
+        "touch_minutes_sq": func.coalesce(func.sum(touch * touch), 0),
+        "revenue_won": func.coalesce(func.sum(Lead.deal_value).filter(won), 0),
+        "covers_until": literal(covers_until, stats.covers_until.type),
+    }
+    rows = (
+        select(*columns.values())
+        .select_from(Lead)
+        .outerjoin(Office, Office.id == Lead.office_id)
+        .where(Lead.event_id.in_(ids))
+        .group_by(Lead.event_id, Lead.office_id, Lead.deal_currency, Office.sla_hours)
+    )
+    db.session.execute(stats.__table__.insert().from_select(list(columns), rows))
+    db.session.flush()
+    return ids
+
+
+def _summed(*names: str) -> list[ColumnElement]:
+    return [
+        func.coalesce(func.sum(getattr(EventOfficeStats, name)), 0).label(name) for name in names
+    ]
+
+
+def events_side_by_side() -> list[dict]:
+    """Every event with its lead aggregates, newest first (events without leads included).
+
+    Read from the rollup after rebuilding the stale events' rows (flushes, so the
+    caller should commit).
+    """
+    refresh_event_stats()
+    stats = EventOfficeStats
+    revenue = func.sum(stats.revenue_won).filter(
+        or_(stats.deal_currency.is_(None), stats.deal_currency == Event.currency)
+    )
+    query = (
+        select(
+            Event.id,
+            Event.name,
+            Event.starts_on,
+            Event.cost,
+            Event.currency,
+            *_summed(
+                "leads",
+                "contacted",
+                "qualified",
+                "won",
+                "lost",
+                "stale",
+                "escalated",
+                "routed",
+                "within_sla",
+            ),  # fmt: skip
+            func.coalesce(revenue, 0).label("revenue_won"),
+        )
+        .select_from(Event)
+        .outerjoin(stats, stats.event_id == Event.id)
+        .group_by(Event.id)
+        .order_by(Event.starts_on.desc().nulls_last(), Event.id.desc())
+    )
+    return [dict(row) for row in db.session.execute(query).mappings()]
+
+
+def office_league() -> list[dict]:
+    """Per office: leads, speed to lead (median minutes arrival → first touch), share
+    touched within SLA, won, and the time-to-first-touch distribution buckets.
+
+    Counts come from the rollup (rebuilt first where stale; flushes).
+    """
+    refresh_event_stats()
+    buckets = [f"bucket_{i}" for i in range(len(TOUCH_BUCKETS))]
     query = (
         select(
             Office.id.label("office_id"),
             Office.code,
             Office.name,
             Office.sla_hours,
-            func.count(Lead.id).label("leads"),
-            count_if(Lead.first_touch_at.is_not(None)).label("touched"),
-            count_if(routed_cond()).label("routed"),
-            count_if(within_sla_cond()).label("within_sla"),
-            count_if(Lead.status == "won").label("won"),
-            count_if(Lead.status == "lost").label("lost"),
-            *buckets,
+            *_summed(
+                "leads",
+                "touched",
+                "routed",
+                "within_sla",
+                "won",
+                "lost",
+                *buckets,
+                "touch_minutes",
+                "touch_minutes_sq",
+            ),  # fmt: skip
         )
         .select_from(Office)
-        .outerjoin(Lead, Lead.office_id == Office.id)
+        .outerjoin(EventOfficeStats, EventOfficeStats.office_id == Office.id)
         .group_by(Office.id)
         .order_by(Office.code)
     )
     rows = [dict(row) for row in db.session.execute(query).mappings()]
-    medians = percentiles(touch, [Lead.office_id.is_not(None)], group=Lead.office_id, ps=(0.5,))
+    medians = office_touch_medians(rows)
     for row in rows:
-        row["median_first_touch_minutes"] = medians.get(row["office_id"], [None])[0]
+        row["median_first_touch_minutes"] = medians.get(row["office_id"])
+        del row["touch_minutes"], row["touch_minutes_sq"]
     return rows
+
+
+def office_touch_medians(rows: list[dict]) -> dict[int, float]:
+    """Exact median minutes from arrival to first touch per office (as
+    ``percentile_cont(0.5)``), for league rows carrying the office's rollup sums.
+
+    A median is recomputed from the leads only for offices whose sums differ from those
+    stored with the last median (``office_touch_median``); flushes. Offices without
+    touched leads are absent.
+    """
+    wanted = {
+        row["office_id"]: (row["touched"], row["touch_minutes"], row["touch_minutes_sq"])
+        for row in rows
+        if row["touched"]
+    }
+    cache = OfficeTouchMedian
+    stored = {
+        office: ((touched, minutes, squares), median)
+        for office, touched, minutes, squares, median in db.session.execute(
+            select(
+                cache.office_id,
+                cache.touched,
+                cache.touch_minutes,
+                cache.touch_minutes_sq,
+                cache.median_minutes,
+            )
+        )
+    }
+    medians = {
+        office: stored[office][1]
+        for office, sums in wanted.items()
+        if office in stored and _same_sums(stored[office][0], sums)
+    }
+    moved = sorted(set(wanted) - set(medians))
+    if not moved:
+        return medians
+    if dialect() == "postgresql":
+        db.session.execute(select(func.pg_advisory_xact_lock(STATS_LOCK_KEY)))
+    # On PostgreSQL an index-only scan of the partial index ix_lead_office_touched, hence
+    # the plain first_touch_at condition.
+    found = percentiles(
+        minutes_between(Lead.first_touch_at, Lead.received_at),
+        [Lead.office_id.in_(moved)],
+        group=Lead.office_id,
+        ps=(0.5,),
+        present=Lead.first_touch_at.is_not(None),  # received_at is never NULL
+    )
+    db.session.execute(delete(cache).where(cache.office_id.in_(moved)))
+    for office in moved:
+        median = found.get(office, [None])[0]
+        touched, minutes, squares = wanted[office]
+        db.session.add(
+            cache(
+                office_id=office,
+                touched=touched,
+                touch_minutes=minutes,
+                touch_minutes_sq=squares,
+                median_minutes=median,
+            )
+        )
+        if median is not None:
+            medians[office] = median
+    db.session.flush()
+    return medians
+
+
+def _same_sums(a: tuple, b: tuple) -> bool:
+    return a[0] == b[0] and all(Decimal(x) == Decimal(y) for x, y in zip(a[1:], b[1:], strict=True))
 
 
 def last_toucher():

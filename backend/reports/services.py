@@ -73,7 +73,6 @@ def event_report(event: Event) -> dict:
     See ``backend.reports.queries`` for the definition of each count.
     """
     totals = queries.event_totals(event)
-    touch = queries.event_touch_percentiles(event)
     cost = Decimal(event.cost or 0)
     revenue = Decimal(totals["revenue_won"] or 0)
     leads, qualified, won = totals["leads"], totals["qualified"], totals["won"]
@@ -108,8 +107,8 @@ def event_report(event: Event) -> dict:
         "stale": totals["stale"],
         "escalated": totals["escalated"],
         "touched_within_sla_pct": pct(totals["within_sla"], totals["routed"]),
-        "first_touch_minutes": _median_p90(touch["first_touch_minutes"]),
-        "capture_to_touch_minutes": _median_p90(touch["capture_to_touch_minutes"]),
+        "first_touch_minutes": _median_p90(totals["first_touch_minutes"]),
+        "capture_to_touch_minutes": _median_p90(totals["capture_to_touch_minutes"]),
         "quality": queries.quality(event),
         "cost_per_lead": money(ratio(cost, leads, 6)),
         "cost_per_qualified": money(ratio(cost, qualified, 6)),

@@ -57,6 +57,7 @@ def event_or_404(event_id: int) -> Event:
 def dashboard():
     """All events side by side, with charts, the funnel and the office league table."""
     data = services.dashboard(request.args.get("day_event", type=int))
+    db.session.commit()  # keep the rollup rows rebuilt for this page
     events = data["events"][:CHART_EVENTS]  # newest first; the table has them all
     charts = {
         "money": svg.grouped_bars(
@@ -87,7 +88,9 @@ def dashboard():
 @roles_required(*EVERYONE_IN_SALES)
 def league():
     """The office league table: speed to lead, share within SLA, win rate."""
-    return render_template("reports/league.html", league=services.office_league())
+    league = services.office_league()
+    db.session.commit()  # keep the rollup rows rebuilt for this page
+    return render_template("reports/league.html", league=league)
 
 
 @bp.get("/events/<int:event_id>/report")
@@ -188,6 +191,7 @@ def plan_page():
         try:
             body = PlanIn.model_validate(forms.parse_plan_form(request.form))
             result = services.plan(body.revenue_target, body.event_id, body.currency)
+            db.session.commit()  # keep the rollup rows rebuilt for this plan
         except ValidationError as exc:
             errors = validation_fields(exc)
         except (ApiError, forms.FormError) as exc:
@@ -221,7 +225,9 @@ def event_report_api(event_id: int):
 @validated(body=PlanIn, response=PlanOut)
 def plan_api(body: PlanIn):
     """Plan down the funnel from a revenue target using the measured rates."""
-    return services.plan(body.revenue_target, body.event_id, body.currency)
+    result = services.plan(body.revenue_target, body.event_id, body.currency)
+    db.session.commit()  # keep the rollup rows rebuilt for this plan
+    return result
 
 
 @bp.get("/api/v1/wins")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 23:23:36.962600
+Create Date: 2026-11-28 00:14:42.451581
 
 """
 from alembic import op
@@ -77,6 +77,48 @@ def upgrade():
     sa.Column('at', backend.db_types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_unsubscribe')),
     sa.UniqueConstraint('email', name=op.f('uq_unsubscribe_email'))
+    )
+    op.create_table('event_office_stats',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.Column('office_id', sa.Integer(), nullable=True),
+    sa.Column('deal_currency', sa.String(length=3), nullable=True),
+    sa.Column('sla_hours', sa.Integer(), nullable=True),
+    sa.Column('leads', sa.Integer(), nullable=False),
+    sa.Column('contacted', sa.Integer(), nullable=False),
+    sa.Column('qualified', sa.Integer(), nullable=False),
+    sa.Column('won', sa.Integer(), nullable=False),
+    sa.Column('lost', sa.Integer(), nullable=False),
+    sa.Column('stale', sa.Integer(), nullable=False),
+    sa.Column('escalated', sa.Integer(), nullable=False),
+    sa.Column('routed', sa.Integer(), nullable=False),
+    sa.Column('within_sla', sa.Integer(), nullable=False),
+    sa.Column('touched', sa.Integer(), nullable=False),
+    sa.Column('bucket_0', sa.Integer(), nullable=False),
+    sa.Column('bucket_1', sa.Integer(), nullable=False),
+    sa.Column('bucket_2', sa.Integer(), nullable=False),
+    sa.Column('bucket_3', sa.Integer(), nullable=False),
+    sa.Column('bucket_4', sa.Integer(), nullable=False),
+    sa.Column('touch_minutes', sa.Numeric(precision=28, scale=6), nullable=False),
+    sa.Column('touch_minutes_sq', sa.Numeric(precision=28, scale=6), nullable=False),
+    sa.Column('revenue_won', sa.Numeric(precision=16, scale=2), nullable=False),
+    sa.Column('covers_until', backend.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['event_id'], ['event.id'], name=op.f('fk_event_office_stats_event_id_event'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['office_id'], ['office.id'], name=op.f('fk_event_office_stats_office_id_office'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_event_office_stats'))
+    )
+    with op.batch_alter_table('event_office_stats', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_event_office_stats_event_id'), ['event_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_event_office_stats_office_id'), ['office_id'], unique=False)
+
+    op.create_table('office_touch_median',
+    sa.Column('office_id', sa.Integer(), nullable=False),
+    sa.Column('touched', sa.Integer(), nullable=False),
+    sa.Column('touch_minutes', sa.Numeric(precision=28, scale=6), nullable=False),
+    sa.Column('touch_minutes_sq', sa.Numeric(precision=28, scale=6), nullable=False),
+    sa.Column('median_minutes', sa.Float(), nullable=True),
+    sa.ForeignKeyConstraint(['office_id'], ['office.id'], name=op.f('fk_office_touch_median_office_id_office'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('office_id', name=op.f('pk_office_touch_median'))
     )
     op.create_table('user',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -193,7 +235,9 @@ def upgrade():
     with op.batch_alter_table('lead', schema=None) as batch_op:
         batch_op.create_index('ix_lead_event_email', ['event_id', 'email_normalized'], unique=False)
         batch_op.create_index('ix_lead_event_phone', ['event_id', 'phone_normalized'], unique=False)
+        batch_op.create_index('ix_lead_event_report', ['event_id', 'updated_at'], unique=False, postgresql_include=['id', 'office_id', 'status', 'rating', 'escalation_level', 'routed_at', 'first_touch_at', 'received_at', 'captured_at', 'deal_value', 'deal_currency', 'feedback_requested'])
         batch_op.create_index('ix_lead_event_status', ['event_id', 'status'], unique=False)
+        batch_op.create_index('ix_lead_office_touched', ['office_id', 'first_touch_at', 'received_at'], unique=False, postgresql_where=sa.text('first_touch_at IS NOT NULL'), sqlite_where=sa.text('first_touch_at IS NOT NULL'))
         batch_op.create_index('ix_lead_queue', ['office_id', 'status', 'escalation_level', 'rating', 'routed_at'], unique=False)
         batch_op.create_index('ix_lead_sweep', ['first_touch_at', 'status', 'routed_at'], unique=False)
 
@@ -319,7 +363,9 @@ def downgrade():
     with op.batch_alter_table('lead', schema=None) as batch_op:
         batch_op.drop_index('ix_lead_sweep')
         batch_op.drop_index('ix_lead_queue')
+        batch_op.drop_index('ix_lead_office_touched', postgresql_where=sa.text('first_touch_at IS NOT NULL'), sqlite_where=sa.text('first_touch_at IS NOT NULL'))
         batch_op.drop_index('ix_lead_event_status')
+        batch_op.drop_index('ix_lead_event_report', postgresql_include=['id', 'office_id', 'status', 'rating', 'escalation_level', 'routed_at', 'first_touch_at', 'received_at', 'captured_at', 'deal_value', 'deal_currency', 'feedback_requested'])
         batch_op.drop_index('ix_lead_event_phone')
         batch_op.drop_index('ix_lead_event_email')
 
@@ -338,6 +384,12 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_user_office_id'))
 
     op.drop_table('user')
+    op.drop_table('office_touch_median')
+    with op.batch_alter_table('event_office_stats', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_event_office_stats_office_id'))
+        batch_op.drop_index(batch_op.f('ix_event_office_stats_event_id'))
+
+    op.drop_table('event_office_stats')
     op.drop_table('unsubscribe')
     op.drop_table('office')
     op.drop_table('event')
