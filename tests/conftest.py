@@ -185,7 +185,7 @@ def api(client):
 
 # --- end-to-end: a real server subprocess and real Chromium ---------------------------
 
-from tests.live import CHROMIUM, CHROMIUM_ARGS, LiveServer, server_env  # noqa: E402
+from tests.live import CHROMIUM, CHROMIUM_ARGS, LiveServer, server_env, watch_console  # noqa: E402
 
 browser_available = os.path.exists(CHROMIUM) and not os.environ.get("LEADRELAY_SKIP_BROWSER")
 requires_browser = pytest.mark.skipif(
@@ -225,10 +225,7 @@ def browser(playwright_instance):
 def page(browser, live_server):
     """A fresh browser context and page; console errors are collected on ``page.console_errors``."""
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.console_errors = []
-    page.on("console", lambda msg: msg.type == "error" and page.console_errors.append(msg.text))
-    page.on("pageerror", lambda exc: page.console_errors.append(str(exc)))
+    page = watch_console(context.new_page())
     yield page
     context.close()
 

@@ -37,9 +37,21 @@ class LiveServer:
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it
         self.proc = subprocess.Popen(
             [
-                sys.executable, "-m", "gunicorn", "backend.wsgi:app",
-                "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
-                "--threads", "4", "--preload", "--graceful-timeout", "2", "--timeout", "60",
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "backend.wsgi:app",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(self.workers),
+                "--threads",
+                "4",
+                "--preload",
+                "--graceful-timeout",
+                "2",
+                "--timeout",
+                "60",
             ],  # fmt: skip
             cwd=ROOT,
             env=self.env,
@@ -54,7 +66,9 @@ class LiveServer:
                     return self
             except OSError:
                 if self.proc.poll() is not None:
-                    raise RuntimeError("server died:\n" + self.log_path.read_text()[-3000:]) from None
+                    raise RuntimeError(
+                        "server died:\n" + self.log_path.read_text()[-3000:]
+                    ) from None
                 time.sleep(0.1)
         raise RuntimeError("server did not start:\n" + self.log_path.read_text()[-3000:])
 
@@ -75,6 +89,14 @@ class LiveServer:
     def restart(self) -> None:
         self.kill()
         self.start()
+
+
+def watch_console(page):
+    """Collect console errors and uncaught exceptions on ``page.console_errors``."""
+    page.console_errors = []
+    page.on("console", lambda msg: msg.type == "error" and page.console_errors.append(msg.text))
+    page.on("pageerror", lambda exc: page.console_errors.append(str(exc)))
+    return page
 
 
 def server_env(config: dict) -> dict:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.helpers import Booth, Network, seed_booth
+from tests.live import watch_console
 
 
 @pytest.fixture
@@ -29,9 +30,6 @@ def network(live_server):
 def phone(browser, network):
     """A 360 px wide browser context whose requests all go through ``network``."""
     context = browser.new_context(base_url=network.url, viewport={"width": 360, "height": 780})
-    page = context.new_page()
-    page.console_errors = []
-    page.on("console", lambda msg: msg.type == "error" and page.console_errors.append(msg.text))
-    page.on("pageerror", lambda exc: page.console_errors.append(str(exc)))
+    page = watch_console(context.new_page())
     yield page
     context.close()
