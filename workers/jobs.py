@@ -1,54 +1,150 @@
 """RQ jobs: plain functions that take ids, reload rows and are safe to run twice.
 
-A message is claimed with a conditional UPDATE (pending -> sending) before it is
-sent, so a duplicated or replayed job finds nothing to do. A failure puts the row
-back to pending and raises, for RQ's ``Retry`` to run the job again later; after
-the last attempt the row is ``failed`` with the error kept for the Outbox.
+Messages are claimed with a conditional UPDATE (pending -> sending) before they are
+sent, so a duplicated or replayed job finds nothing to do. ``deliver_batch`` claims
+all of its ids in one UPDATE … RETURNING, renders them from their leads in a few
+queries, sends them over one SMTP session and records each one as it goes. A failure
+puts that row back to pending with its retry time and schedules a ``deliver-<id>``
+job for then (RQ's ``Retry`` runs it again after that); after the last attempt the row
+is ``failed`` with the error kept for the Outbox.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from datetime import timedelta
 
 from flask import current_app
+from sqlalchemy import select
 
 from backend.db_types import utcnow
 from backend.extensions import db
 from backend.messaging.models import Message
-from backend.messaging.services import MAX_ATTEMPTS, RETRY_INTERVALS, unsubscribed
+from backend.messaging.services import (
+    DELIVER_JOB,
+    JOB_TIMEOUT,
+    MAX_ATTEMPTS,
+    RETRY_INTERVALS,
+    render_messages,
+    unsubscribed,
+)
+
+# A batch stops claiming time well inside the job timeout (and the sweep's "stuck"
+# limit): what it has not sent by then goes back to pending and into a new job.
+BATCH_BUDGET = JOB_TIMEOUT / 2
+
+log = logging.getLogger(__name__)
 
 
 class DeliveryFailed(Exception):
     """Raised to make RQ retry the job; the row is back to pending."""
 
 
-def claim_message(message_id: int) -> Message | None:
-    """Take a pending message for this worker (commits); None if someone else has it."""
-    claimed = db.session.execute(
-        db.update(Message)
-        .where(Message.id == message_id, Message.status == "pending")
-        .values(status="sending", attempts=Message.attempts + 1, claimed_at=utcnow())
-    ).rowcount
+def claim_messages(message_ids) -> list[Message]:
+    """Take the pending ones of these messages for this worker (commits), in id order."""
+    ids = sorted(set(message_ids))
+    if not ids:
+        return []
+    claimed = list(
+        db.session.scalars(
+            db.update(Message)
+            .where(Message.id.in_(ids), Message.status == "pending")
+            .values(status="sending", attempts=Message.attempts + 1, claimed_at=utcnow())
+            .returning(Message.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
     db.session.commit()
     if not claimed:
-        return None
-    return db.session.get(Message, message_id)
+        return []
+    return list(
+        db.session.scalars(
+            select(Message)
+            .where(Message.id.in_(claimed))
+            .order_by(Message.id)
+            .execution_options(populate_existing=True)
+        )
+    )
 
 
-def _send(message: Message) -> str:
-    """Hand the row to its channel; returns the status it ends in."""
-    if message.channel == "webhook":
-        from workers.webhooks import post
+def claim_message(message_id: int) -> Message | None:
+    """Take a pending message for this worker (commits); None if someone else has it."""
+    claimed = claim_messages([message_id])
+    return claimed[0] if claimed else None
 
-        post(message)
+
+class _Sender:
+    """Hands rows to their channel; one SMTP session for the whole job."""
+
+    def __init__(self):
+        self.smtp_url = current_app.config.get("SMTP_URL")
+        self.mailer = None
+
+    def send(self, message: Message) -> str:
+        if message.channel == "webhook":
+            from workers.webhooks import post
+
+            post(message)
+            return "sent"
+        if not self.smtp_url:
+            return "recorded"  # no SMTP configured (the demo): shown in the Outbox
+        if self.mailer is None:
+            from workers.mail import Mailer
+
+            self.mailer = Mailer(self.smtp_url, current_app.config["MAIL_FROM"])
+        self.mailer.send(message)
         return "sent"
-    smtp_url = current_app.config.get("SMTP_URL")
-    if not smtp_url:
-        return "recorded"  # no SMTP configured (the demo): shown in the Outbox
-    from workers.mail import send
 
-    send(message, smtp_url, current_app.config["MAIL_FROM"])
-    return "sent"
+    def close(self) -> None:
+        if self.mailer is not None:
+            self.mailer.close()
+
+
+def _record_failure(message: Message, exc: Exception) -> bool:
+    """Keep the error; True when the row waits for a retry, False when it has failed."""
+    error = f"{type(exc).__name__}: {exc}"[:2000]
+    if message.attempts >= MAX_ATTEMPTS:
+        message.status, message.last_error = "failed", error
+        db.session.commit()
+        return False
+    wait = RETRY_INTERVALS[min(message.attempts, len(RETRY_INTERVALS)) - 1]
+    message.status, message.last_error = "pending", error
+    message.retry_at = utcnow() + timedelta(seconds=wait)
+    db.session.commit()
+    return True
+
+
+def _deliver(message: Message, sender: _Sender, prepared: tuple) -> str:
+    """Send one claimed (and rendered) row and record the outcome; raises DeliveryFailed."""
+    blocked, broken = prepared
+    if message.id in broken:
+        if _record_failure(message, broken[message.id]):
+            raise DeliveryFailed(message.last_error)
+        return "failed"
+    if message.kind == "autoresponder" and message.recipient.lower() in blocked:
+        message.status, message.last_error = "skipped", "unsubscribed"
+        db.session.commit()
+        return "skipped"
+    try:
+        status = sender.send(message)
+    except Exception as exc:  # noqa: BLE001 - every failure is recorded, then retried
+        if _record_failure(message, exc):
+            raise DeliveryFailed(message.last_error) from exc
+        return "failed"
+    message.status = status
+    message.sent_at = utcnow() if status == "sent" else None
+    message.retry_at = None
+    # Committed one by one: a worker killed mid-batch re-sends at most the row in flight.
+    db.session.commit()
+    return status
+
+
+def _prepare(messages: list[Message]) -> tuple[set[str], dict]:
+    """Render the deferred rows; returns the unsubscribed addresses among autoresponders
+    and the rows that could not be rendered."""
+    broken = render_messages(messages)
+    return unsubscribed(m.recipient for m in messages if m.kind == "autoresponder"), broken
 
 
 def deliver_message(message_id: int) -> str:
@@ -59,41 +155,78 @@ def deliver_message(message_id: int) -> str:
     message = claim_message(message_id)
     if message is None:
         return "not pending"
-    if message.kind == "autoresponder" and unsubscribed([message.recipient]):
-        message.status, message.last_error = "skipped", "unsubscribed"
-        db.session.commit()
-        return "skipped"
+    sender = _Sender()
     try:
-        status = _send(message)
-    except Exception as exc:  # noqa: BLE001 - every failure is recorded, then retried
-        error = f"{type(exc).__name__}: {exc}"[:2000]
-        if message.attempts >= MAX_ATTEMPTS:
-            message.status, message.last_error = "failed", error
-            db.session.commit()
-            return "failed"
-        wait = RETRY_INTERVALS[min(message.attempts, len(RETRY_INTERVALS)) - 1]
-        message.status, message.last_error = "pending", error
-        message.retry_at = utcnow() + timedelta(seconds=wait)
-        db.session.commit()
-        raise DeliveryFailed(error) from exc
-    message.status = status
-    message.sent_at = utcnow() if status == "sent" else None
-    message.retry_at = None
-    db.session.commit()
-    return status
+        return _deliver(message, sender, _prepare([message]))
+    finally:
+        sender.close()
+
+
+def _schedule_retry(message: Message) -> None:
+    """A ``deliver-<id>`` job at the row's retry time (the sweep covers a lost one)."""
+    from redis.exceptions import RedisError
+    from rq import Retry
+
+    from workers.queues import MAIL, WEBHOOKS, get_queue
+
+    queue = get_queue(
+        current_app._get_current_object(), WEBHOOKS if message.channel == "webhook" else MAIL
+    )
+    try:
+        queue.enqueue_at(
+            message.retry_at,
+            DELIVER_JOB,
+            message.id,
+            job_id=f"deliver-{message.id}",
+            job_timeout=JOB_TIMEOUT,
+            retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+        )
+    except RedisError as exc:
+        log.warning("retry of message %s left to the sweep: %s", message.id, exc)
 
 
 def deliver_batch(message_ids: list[int]) -> dict:
-    """Deliver many rows (the sweep's bulk path); a failure leaves that row pending
-    with its retry time for the next sweep, and the batch goes on."""
+    """Deliver many rows with one claim, one render pass and one SMTP session.
+
+    A row that fails waits for its retry (a scheduled ``deliver-<id>`` job); rows left
+    when the time budget is spent go back to pending in a new batch job.
+    """
+    started = time.monotonic()
+    messages = claim_messages(message_ids)
     outcomes: dict[str, int] = {}
-    for message_id in message_ids:
-        try:
-            outcome = deliver_message(message_id)
-        except DeliveryFailed:
-            outcome = "retry later"
-        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    if not messages:
+        return {"not pending": len(set(message_ids))}
+    sender = _Sender()
+    try:
+        prepared = _prepare(messages)
+        for index, message in enumerate(messages):
+            if time.monotonic() - started > BATCH_BUDGET:
+                _release([m.id for m in messages[index:]])
+                outcomes["released"] = len(messages) - index
+                break
+            try:
+                outcome = _deliver(message, sender, prepared)
+            except DeliveryFailed:
+                outcome = "retry later"
+                _schedule_retry(message)
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    finally:
+        sender.close()
     return outcomes
+
+
+def _release(message_ids: list[int]) -> None:
+    """Put claimed, unsent rows back to pending and ask for a new batch for them."""
+    from backend.messaging.services import enqueue_messages
+
+    db.session.execute(
+        db.update(Message)
+        .where(Message.id.in_(message_ids), Message.status == "sending")
+        .values(status="pending", attempts=Message.attempts - 1, claimed_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    enqueue_messages(message_ids)
 
 
 def sweep() -> dict:

@@ -70,28 +70,82 @@ def build_email(message: Message, sender: str) -> EmailMessage:
     return mail
 
 
+def _hostname() -> str:
+    # An explicit EHLO name: smtplib's default asks DNS for our FQDN (socket.getfqdn),
+    # seconds per connection on a host whose resolver does not answer.
+    return socket.gethostname() or "localhost"
+
+
+class Mailer:
+    """One SMTP session for many rows: connect on the first mail, reconnect after an error.
+
+    ``with Mailer(url, sender) as mailer: mailer.send(row)``; ``send`` raises the
+    smtplib/OSError error of that row (for its retry) and drops the connection, so the
+    next row starts a fresh session.
+    """
+
+    def __init__(self, smtp_url: str, sender: str):
+        self.settings = parse_smtp_url(smtp_url)
+        self.sender = sender
+        self.client: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        settings = self.settings
+        if settings.tls == "ssl":
+            client = smtplib.SMTP_SSL(
+                settings.host,
+                settings.port,
+                local_hostname=_hostname(),
+                timeout=SMTP_TIMEOUT,
+                context=ssl.create_default_context(),
+            )
+        else:
+            client = smtplib.SMTP(
+                settings.host, settings.port, local_hostname=_hostname(), timeout=SMTP_TIMEOUT
+            )
+        try:
+            if settings.tls == "starttls":
+                client.starttls(context=ssl.create_default_context())
+            if settings.username:
+                client.login(settings.username, settings.password or "")
+        except BaseException:
+            _close(client)
+            raise
+        return client
+
+    def send(self, message: Message) -> None:
+        mail = build_email(message, self.sender)
+        try:
+            if self.client is None:
+                self.client = self._connect()
+            self.client.send_message(mail, to_addrs=recipients(message))
+        except BaseException:
+            self.close(polite=False)
+            raise
+
+    def close(self, polite: bool = True) -> None:
+        if self.client is not None:
+            client, self.client = self.client, None
+            _close(client, polite=polite)
+
+    def __enter__(self) -> Mailer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _close(client: smtplib.SMTP, polite: bool = False) -> None:
+    try:
+        if polite:
+            client.quit()
+    except (smtplib.SMTPException, OSError):
+        pass
+    finally:
+        client.close()
+
+
 def send(message: Message, smtp_url: str, sender: str) -> None:
-    """Deliver one row over SMTP; raises smtplib/OSError errors for the retry."""
-    settings = parse_smtp_url(smtp_url)
-    mail = build_email(message, sender)
-    # An explicit EHLO name: smtplib's default asks DNS for our FQDN, seconds per mail
-    # on a host whose resolver does not answer.
-    hostname = socket.gethostname() or "localhost"
-    if settings.tls == "ssl":
-        client = smtplib.SMTP_SSL(
-            settings.host,
-            settings.port,
-            local_hostname=hostname,
-            timeout=SMTP_TIMEOUT,
-            context=ssl.create_default_context(),
-        )
-    else:
-        client = smtplib.SMTP(
-            settings.host, settings.port, local_hostname=hostname, timeout=SMTP_TIMEOUT
-        )
-    with client:
-        if settings.tls == "starttls":
-            client.starttls(context=ssl.create_default_context())
-        if settings.username:
-            client.login(settings.username, settings.password or "")
-        client.send_message(mail, to_addrs=recipients(message))
+    """Deliver one row over its own SMTP session; raises smtplib/OSError errors."""
+    with Mailer(smtp_url, sender) as mailer:
+        mailer.send(message)

@@ -30,7 +30,8 @@ from backend.leads.models import (
 from backend.messaging.models import Message
 from backend.messaging.services import (
     JOB_TIMEOUT,
-    enqueue_batches,
+    RENDER,
+    deferred_webhook_rows,
     enqueue_messages,
     insert_messages,
     join_recipients,
@@ -38,10 +39,11 @@ from backend.messaging.services import (
     office_staff_emails,
     render_lead_mail,
     webhook_rows,
+    webhook_targets,
 )
 from backend.offices.models import Office
 from backend.routing.services import build_index, reassign_to_next_nearest
-from backend.sla import DEFAULT_SLA_HOURS, sla_due_at, working_start_before
+from backend.sla import DEFAULT_SLA_HOURS, working_start_before
 
 # (level, share of the office SLA) — highest first, so a lead the sweep reaches late
 # gets the furthest step it is due for, once.
@@ -77,23 +79,27 @@ def _ladder_groups(offices) -> dict[tuple, list[Office]]:
 
 
 def claim_ladder_step(level: int, fraction: float, now: datetime, offices, dry_run=False):
-    """Claim the untouched new leads now due for ``level``; returns their ids.
+    """Claim the untouched new leads now due for ``level``; returns (id, office_id, event_id).
 
-    One conditional UPDATE per office clock: ``escalation_level < level`` and
-    ``first_touch_at IS NULL`` make the claim happen once even when sweeps overlap.
+    One conditional UPDATE … RETURNING per office clock: ``escalation_level < level``
+    and ``first_touch_at IS NULL`` make the claim happen once even when sweeps overlap;
+    the due leads are found by the ``ix_lead_sweep`` range on ``routed_at``.
     """
-    claimed: list[int] = []
+    claimed: list[tuple[int, int, int | None]] = []
+    columns = (Lead.id, Lead.office_id, Lead.event_id)
     for (tz_name, working_days, hours), group in _ladder_groups(offices).items():
         cutoff = working_start_before(now, timedelta(hours=hours * fraction), tz_name, working_days)
         conditions = (
-            Lead.office_id.in_([o.id for o in group]),
             Lead.first_touch_at.is_(None),
             Lead.status == "new",
             Lead.routed_at <= cutoff,
+            Lead.office_id.in_([o.id for o in group]),
             Lead.escalation_level < level,
         )
         if dry_run:
-            claimed.extend(db.session.scalars(select(Lead.id).where(*conditions)))
+            claimed.extend(
+                tuple(row) for row in db.session.execute(select(*columns).where(*conditions))
+            )
             continue
         values = {"escalation_level": level}
         if level >= ESCALATION_ESCALATED:
@@ -102,10 +108,11 @@ def claim_ladder_step(level: int, fraction: float, now: datetime, offices, dry_r
             db.update(Lead)
             .where(*conditions)
             .values(**values)
-            .returning(Lead.id)
+            .returning(*columns)
             .execution_options(synchronize_session=False)
         )
-        claimed.extend(db.session.scalars(statement))
+        claimed.extend(tuple(row) for row in db.session.execute(statement))
+    claimed.sort()
     return claimed
 
 
@@ -133,52 +140,55 @@ def _lead_name(lead: Lead) -> str:
     return lead.full_name or lead.company or lead.email or f"lead {lead.id}"
 
 
-def reminder_rows(leads: list[Lead], staff: dict[int, list[str]]) -> list[dict]:
-    rows = []
-    for lead in leads:
-        office = lead.office
-        recipients = join_recipients([office.email], staff.get(office.id, []))
-        if not recipients:
-            continue
-        hours = _sla_hours(office)
-        due = sla_due_at(lead.routed_at, hours, office.timezone, office.working_days)
-        rows.append(
-            dict(
-                key=f"sla_reminder:lead:{lead.id}",
-                kind="sla_reminder",
-                lead_id=lead.id,
-                office_id=office.id,
-                event_id=lead.event_id,
-                recipient=recipients,
-                subject=f"Reminder: {_lead_name(lead)} is waiting for a first touch",
-                body_text=render_lead_mail(
-                    "sla_reminder", lead, percent=75, sla_hours=hours, due_at=due.isoformat()
-                ),
-            )
+def reminder_rows(claimed, offices: dict[int, Office], staff: dict[int, list[str]]) -> list[dict]:
+    """Small rows (recipients per office), rendered by the delivery job."""
+    recipients = {
+        office_id: join_recipients([office.email], staff.get(office_id, []))
+        for office_id, office in offices.items()
+    }
+    return [
+        dict(
+            key=f"sla_reminder:lead:{lead_id}",
+            kind="sla_reminder",
+            lead_id=lead_id,
+            office_id=office_id,
+            event_id=event_id,
+            recipient=recipients[office_id],
+            payload={RENDER: True, "percent": 75},
         )
-    return rows
+        for lead_id, office_id, event_id in claimed
+        if recipients.get(office_id)
+    ]
 
 
-def escalation_rows(leads: list[Lead], managers: dict[int, list[str]]) -> list[dict]:
-    rows = []
+def escalation_rows(
+    claimed, offices: dict[int, Office], managers: dict[int, list[str]]
+) -> list[dict]:
+    """The managers and marketing are told; the ``lead.escalated`` webhooks fire."""
     marketing = marketing_emails()
-    for lead in leads:
-        office = lead.office
-        recipients = join_recipients(managers.get(office.id, []), marketing)
-        if recipients:
+    recipients = {
+        office_id: join_recipients(managers.get(office_id, []), marketing) for office_id in offices
+    }
+    targets = {office_id: webhook_targets(office) for office_id, office in offices.items()}
+    rows = []
+    for lead_id, office_id, event_id in claimed:
+        if recipients.get(office_id):
             rows.append(
                 dict(
-                    key=f"escalation:lead:{lead.id}",
+                    key=f"escalation:lead:{lead_id}",
                     kind="escalation",
-                    lead_id=lead.id,
-                    office_id=office.id,
-                    event_id=lead.event_id,
-                    recipient=recipients,
-                    subject=f"Escalated: {_lead_name(lead)} untouched past the SLA at {office.name}",
-                    body_text=render_lead_mail("escalation", lead, sla_hours=_sla_hours(office)),
+                    lead_id=lead_id,
+                    office_id=office_id,
+                    event_id=event_id,
+                    recipient=recipients[office_id],
+                    payload={RENDER: True},
                 )
             )
-        rows.extend(webhook_rows("lead.escalated", lead))
+        rows.extend(
+            deferred_webhook_rows(
+                "lead.escalated", lead_id, event_id, offices.get(office_id), targets.get(office_id)
+            )
+        )
     return rows
 
 
@@ -234,8 +244,13 @@ def reassign_leads(leads: list[Lead]) -> tuple[list[dict], list[int]]:
 
 
 def run_ladder(now: datetime, dry_run: bool = False) -> tuple[dict, list[int]]:
-    """Every ladder step, highest first; each step commits with its messages."""
+    """Every ladder step, highest first; each step commits with its messages.
+
+    Set-based: one UPDATE … RETURNING claims a step's leads, one multi-row INSERT
+    writes their (unrendered) messages. Only reassignment loads leads, to route them.
+    """
     offices = db.session.scalars(select(Office)).all()
+    by_id = {office.id: office for office in offices}
     report: dict[str, list[int]] = {"reassigned": [], "escalated": [], "reminded": []}
     message_ids: list[int] = []
     names = {
@@ -244,20 +259,20 @@ def run_ladder(now: datetime, dry_run: bool = False) -> tuple[dict, list[int]]:
         ESCALATION_REMINDED: "reminded",
     }
     for level, fraction in LADDER:
-        ids = claim_ladder_step(level, fraction, now, offices, dry_run)
+        claimed = claim_ladder_step(level, fraction, now, offices, dry_run)
+        ids = [lead_id for lead_id, _, _ in claimed]
         report[names[level]] = ids
         if dry_run or not ids:
             continue
-        leads = _load_leads(ids)
+        office_ids = {office_id for _, office_id, _ in claimed}
+        step_offices = {i: by_id[i] for i in office_ids if i in by_id}
         if level == ESCALATION_REMINDED:
-            rows = reminder_rows(leads, office_staff_emails({lead.office_id for lead in leads}))
+            rows = reminder_rows(claimed, step_offices, office_staff_emails(office_ids))
         elif level == ESCALATION_ESCALATED:
-            managers = office_staff_emails(
-                {lead.office_id for lead in leads}, roles=("office_manager",)
-            )
-            rows = escalation_rows(leads, managers)
+            managers = office_staff_emails(office_ids, roles=("office_manager",))
+            rows = escalation_rows(claimed, step_offices, managers)
         else:
-            rows, moved = reassign_leads(leads)
+            rows, moved = reassign_leads(_load_leads(ids))
             report["reassigned"] = moved
             report["not_reassigned"] = sorted(set(ids) - set(moved))
         message_ids += insert_messages(rows)
@@ -518,13 +533,16 @@ def run_sweep(now: datetime | None = None, dry_run: bool = False) -> dict:
 
     pending, stuck = recover_outbox(now, dry_run)
     report["recovered_sending"] = stuck
-    to_enqueue = sorted(set(message_ids) | set(pending))
+    fresh = set(message_ids)
+    old = sorted(set(pending) - fresh)
     if dry_run:
         report["enqueued"] = 0
-    elif len(to_enqueue) > BULK:
-        # Thousands of escalations at once: a few batch jobs, not one RQ job each.
-        report["enqueued"] = enqueue_batches(to_enqueue)
     else:
-        report["enqueued"] = enqueue_messages(to_enqueue, only_missing=True)
-    report["pending"] = len(to_enqueue)
+        # New rows go out as batch jobs; old pending rows (Redis was down, a worker
+        # died) one job each unless that job is still waiting, or in batches when
+        # there are thousands.
+        enqueued = enqueue_messages(sorted(fresh))
+        enqueued += enqueue_messages(old, only_missing=len(old) <= BULK)
+        report["enqueued"] = enqueued
+    report["pending"] = len(fresh) + len(old)
     return report

@@ -2,8 +2,11 @@
 
 A pending row is the truth; Redis only carries a hint to deliver it now. If Redis is
 down the hint is lost, and the sweep re-enqueues pending rows when it is back.
-Messages are rendered when they are planned, so the admin Outbox shows what was
-(or, with no SMTP configured, would have been) sent.
+
+Planning is cheap: capture and the sweep write small rows (key, kind, recipients) in
+bulk, marked ``payload["render"]``, and the delivery job renders the subject and body
+from the lead when it sends them (``render_messages``), keeping what it sent on the row
+so the admin Outbox shows what was (or, with no SMTP configured, would have been) sent.
 """
 
 from __future__ import annotations
@@ -35,6 +38,10 @@ log = logging.getLogger(__name__)
 DELIVER_JOB = "workers.jobs.deliver_message"
 BATCH_JOB = "workers.jobs.deliver_batch"
 JOB_TIMEOUT = 60
+# Messages per delivery job: one fork, one database connection and one SMTP session
+# serve them all.
+BATCH_SIZE = 100
+RENDER = "render"  # payload key: the content is rendered by the delivery job
 RETRY_INTERVALS = [10, 30, 60, 300, 900]
 MAX_ATTEMPTS = len(RETRY_INTERVALS) + 1
 SIGNATURE_HEADER = "X-LeadRelay-Signature"
@@ -54,7 +61,13 @@ PLACEHOLDERS = (
 
 
 def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="leadrelay-unsubscribe")
+    # One per app and key: a capture of 500 leads signs 500 links.
+    cache = current_app.extensions.setdefault("leadrelay_unsubscribe", {})
+    key = current_app.config["SECRET_KEY"]
+    if key not in cache:
+        cache.clear()
+        cache[key] = URLSafeSerializer(key, salt="leadrelay-unsubscribe")
+    return cache[key]
 
 
 def unsubscribe_token(email: str) -> str:
@@ -123,8 +136,8 @@ def fill_placeholders(template: str, values: dict[str, str]) -> str:
         return template or ""
 
 
-def placeholder_values(lead: Lead) -> dict[str, str]:
-    event, office = lead.event, lead.office
+def placeholder_values(lead: Lead, office: Office | None = None) -> dict[str, str]:
+    event, office = lead.event, office or lead.office
     brief = (event.brief or {}) if event else {}
     return {
         "first_name": lead.first_name or "",
@@ -145,10 +158,17 @@ def _paragraphs_html(text: str) -> Markup:
     )
 
 
-def render_autoresponder(lead: Lead) -> dict:
+def unsubscribe_headers(link: str) -> dict:
+    return {
+        "List-Unsubscribe": f"<{link}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+
+
+def render_autoresponder(lead: Lead, office: Office | None = None) -> dict:
     """Subject, text, HTML and headers of the visitor's follow-up mail."""
-    event = lead.event
-    values = placeholder_values(lead)
+    event, office = lead.event, office or lead.office
+    values = placeholder_values(lead, office)
     subject = fill_placeholders(
         (event.autoresponder_subject if event else "") or "Thank you for visiting us at {event}",
         values,
@@ -159,19 +179,12 @@ def render_autoresponder(lead: Lead) -> dict:
         values,
     )
     link = unsubscribe_url(lead.email_normalized or lead.email)
-    context = dict(
-        lead=lead, office=lead.office, body=body, body_html=_paragraphs_html(body), link=link
-    )
+    context = dict(lead=lead, office=office, body=body, body_html=_paragraphs_html(body), link=link)
     return {
         "subject": subject.replace("\n", " ").strip()[:500],
         "body_text": render_template("messaging/mail/autoresponder.txt", **context),
         "body_html": render_template("messaging/mail/autoresponder.html", **context),
-        "payload": {
-            "headers": {
-                "List-Unsubscribe": f"<{link}>",
-                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            }
-        },
+        "payload": {"headers": unsubscribe_headers(link)},
     }
 
 
@@ -189,7 +202,7 @@ def render_lead_mail(template: str, lead: Lead, **extra) -> str:
     """A plain-text mail about one lead for sales or marketing (``messaging/mail/*.txt``)."""
     context = dict(
         lead=lead,
-        office=lead.office,
+        office=extra.pop("office", None) or lead.office,
         event=lead.event,
         brief=_brief(lead.event),
         reason=_routing_reason(lead),
@@ -239,6 +252,7 @@ def insert_messages(rows: Sequence[dict]) -> list[int]:
     """Insert message rows, skipping keys that already exist; returns the new ids.
 
     ``ON CONFLICT (key) DO NOTHING`` makes two sweeps racing on the same alert safe.
+    One multi-row INSERT … RETURNING per thousand rows.
     """
     if not rows:
         return []
@@ -261,74 +275,189 @@ def insert_messages(rows: Sequence[dict]) -> list[int]:
         created_at=now,
     )
     table = Message.__table__
-    statement = insert(table).on_conflict_do_nothing(index_elements=["key"])
+    statement = insert(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id)
     ids: list[int] = []
+    connection = db.session.connection()
     for start in range(0, len(rows), 1000):
         chunk = [{**defaults, **row} for row in rows[start : start + 1000]]
-        # A plain executemany (pipelined by the driver); the new rows are then the
-        # ones with these keys and this batch's created_at.
-        db.session.connection().execute(statement, chunk)
-        ids.extend(
-            db.session.scalars(
-                select(table.c.id).where(
-                    table.c.key.in_([row["key"] for row in chunk]), table.c.created_at == now
+        ids.extend(connection.execute(statement, chunk).scalars())
+    return sorted(ids)
+
+
+def new_lead_rows(leads: Sequence[Lead]) -> list[dict]:
+    """The small pending rows of freshly routed leads: who gets what, rendered later.
+
+    The autoresponder keeps its unsubscribe headers from the start (the link is what
+    the visitor will click); subjects and bodies are the delivery job's work.
+    """
+    blocked = unsubscribed(lead.email_normalized for lead in leads)
+    office_ids = {lead.office_id for lead in leads if lead.office_id is not None}
+    offices = (
+        {o.id: o for o in db.session.scalars(select(Office).where(Office.id.in_(office_ids)))}
+        if office_ids
+        else {}
+    )
+    staff = office_staff_emails(office_ids)
+    targets = {office_id: webhook_targets(office) for office_id, office in offices.items()}
+    recipients = {
+        office_id: join_recipients([office.email], staff.get(office_id, []))
+        for office_id, office in offices.items()
+    }
+    rows: list[dict] = []
+    for lead in leads:
+        ids = dict(lead_id=lead.id, office_id=lead.office_id, event_id=lead.event_id)
+        if lead.email_normalized and lead.consent_contact and lead.email_normalized not in blocked:
+            link = unsubscribe_url(lead.email_normalized)
+            rows.append(
+                dict(
+                    key=f"autoresponder:lead:{lead.id}",
+                    kind="autoresponder",
+                    recipient=lead.email,
+                    payload={RENDER: True, "headers": unsubscribe_headers(link)},
+                    **ids,
                 )
             )
-        )
-    return ids
+        if lead.office_id in offices:
+            if recipients[lead.office_id]:
+                rows.append(
+                    dict(
+                        key=f"office_notice:lead:{lead.id}",
+                        kind="office_notice",
+                        recipient=recipients[lead.office_id],
+                        payload={RENDER: True},
+                        **ids,
+                    )
+                )
+            rows.extend(
+                deferred_webhook_rows(
+                    "lead.routed", lead.id, lead.event_id, offices[lead.office_id],
+                    targets[lead.office_id],
+                )
+            )  # fmt: skip
+    return rows
 
 
-def plan_new_lead_messages(leads: Sequence[Lead]) -> list[Message]:
+def plan_new_lead_messages(leads: Sequence[Lead]) -> list[int]:
     """Write the pending follow-ups of freshly routed leads (the caller commits).
 
     The visitor's autoresponder needs a valid e-mail, consent to be contacted and no
     unsubscribe; the office notice goes to the office e-mail and its reps; the
-    ``lead.routed`` webhook to the office's and the global URL.
+    ``lead.routed`` webhook to the office's and the global URL. Returns the new ids.
     """
-    blocked = unsubscribed(lead.email_normalized for lead in leads)
-    staff = office_staff_emails(lead.office_id for lead in leads)
-    messages = []
-    for lead in leads:
-        if lead.email_normalized and lead.consent_contact and lead.email_normalized not in blocked:
-            messages.append(
-                Message(
-                    key=f"autoresponder:lead:{lead.id}",
-                    kind="autoresponder",
-                    channel="email",
-                    lead_id=lead.id,
-                    office_id=lead.office_id,
-                    event_id=lead.event_id,
-                    recipient=lead.email,
-                    **render_autoresponder(lead),
-                )
-            )
-        if lead.office is not None:
-            recipients = join_recipients([lead.office.email], staff.get(lead.office_id, []))
-            if recipients:
-                messages.append(
-                    Message(
-                        key=f"office_notice:lead:{lead.id}",
-                        kind="office_notice",
-                        channel="email",
-                        lead_id=lead.id,
-                        office_id=lead.office_id,
-                        event_id=lead.event_id,
-                        recipient=recipients,
-                        subject=f"New lead: {lead.full_name or lead.company or lead.email} "
-                        f"({lead.event.name if lead.event else 'event'})",
-                        body_text=render_lead_mail("office_notice", lead),
-                    )
-                )
-            messages.extend(Message(**row) for row in webhook_rows("lead.routed", lead))
-    db.session.add_all(messages)
-    return messages
+    return insert_messages(new_lead_rows(leads))
+
+
+# --- rendering at delivery ---------------------------------------------------------
+
+
+def _lead_name(lead: Lead) -> str:
+    return lead.full_name or lead.company or lead.email or f"lead {lead.id}"
+
+
+def _sla_hours(office: Office | None) -> int:
+    from backend.sla import DEFAULT_SLA_HOURS
+
+    return (office.sla_hours if office else None) or current_app.config.get(
+        "DEFAULT_SLA_HOURS", DEFAULT_SLA_HOURS
+    )
+
+
+def _render_one(message: Message, lead: Lead, office: Office | None) -> dict:
+    """The content of one deferred row, from its lead as it is now."""
+    kind = message.kind
+    payload = {k: v for k, v in (message.payload or {}).items() if k != RENDER}
+    if kind == "autoresponder":
+        content = render_autoresponder(lead, office)
+        content["payload"] = {**payload, **content["payload"]}
+        return content
+    if kind == "office_notice":
+        event = lead.event
+        return dict(
+            subject=f"New lead: {lead.full_name or lead.company or lead.email} "
+            f"({event.name if event else 'event'})",
+            body_text=render_lead_mail("office_notice", lead, office=office),
+            payload=payload,
+        )
+    if kind == "sla_reminder":
+        from backend.sla import sla_due_at
+
+        hours = _sla_hours(office)
+        due = sla_due_at(
+            lead.routed_at, hours, getattr(office, "timezone", None),
+            getattr(office, "working_days", None),
+        )  # fmt: skip
+        return dict(
+            subject=f"Reminder: {_lead_name(lead)} is waiting for a first touch",
+            body_text=render_lead_mail(
+                "sla_reminder", lead, office=office, percent=payload.get("percent", 75),
+                sla_hours=hours, due_at=due.isoformat(),
+            ),
+            payload=payload,
+        )  # fmt: skip
+    if kind == "escalation":
+        where = office.name if office else "its office"
+        return dict(
+            subject=f"Escalated: {_lead_name(lead)} untouched past the SLA at {where}",
+            body_text=render_lead_mail(
+                "escalation", lead, office=office, sla_hours=_sla_hours(office)
+            ),
+            payload=payload,
+        )
+    if message.channel == "webhook":
+        data = lead_payload(message.subject, lead, at=message.created_at, office=office)
+        return dict(body_text=slack_text(data), payload={**payload, "data": data})
+    raise ValueError(f"no deferred rendering for {kind!r}")
+
+
+def render_messages(messages: Iterable[Message]) -> dict[int, Exception]:
+    """Fill in the content of deferred rows (``payload["render"]``), in a few queries.
+
+    Sets the attributes; the caller commits (the delivery job) or does not (a preview).
+    A row whose lead is gone keeps its empty content and loses the mark. Returns the
+    rows that could not be rendered, with the error, by id.
+    """
+    deferred = [m for m in messages if (m.payload or {}).get(RENDER)]
+    if not deferred:
+        return {}
+    from sqlalchemy.orm import selectinload
+
+    lead_ids = {m.lead_id for m in deferred if m.lead_id is not None}
+    leads = {
+        lead.id: lead
+        for lead in db.session.scalars(
+            select(Lead)
+            .where(Lead.id.in_(lead_ids))
+            .options(selectinload(Lead.routing_decisions))
+        ).unique()
+    } if lead_ids else {}  # fmt: skip
+    office_ids = {m.office_id for m in deferred if m.office_id is not None}
+    offices = {
+        o.id: o for o in db.session.scalars(select(Office).where(Office.id.in_(office_ids)))
+    } if office_ids else {}  # fmt: skip
+    failed: dict[int, Exception] = {}
+    for message in deferred:
+        lead = leads.get(message.lead_id)
+        if lead is None:
+            message.payload = {k: v for k, v in message.payload.items() if k != RENDER}
+            continue
+        try:
+            content = _render_one(message, lead, offices.get(message.office_id) or lead.office)
+        except Exception as exc:  # noqa: BLE001 - one bad template must not stop the batch
+            log.exception("cannot render message %s", message.id)
+            failed[message.id] = exc
+            continue
+        for name, value in content.items():
+            setattr(message, name, value)
+    return failed
 
 
 # --- webhooks ----------------------------------------------------------------------
 
 
-def lead_payload(event_name: str, lead: Lead, at: datetime | None = None) -> dict:
-    office, event = lead.office, lead.event
+def lead_payload(
+    event_name: str, lead: Lead, at: datetime | None = None, office: Office | None = None
+) -> dict:
+    office, event = office or lead.office, lead.event
     return {
         "event": event_name,
         "at": (at or utcnow()).isoformat(),
@@ -373,11 +502,11 @@ def webhook_targets(office: Office | None) -> list[tuple[str, str, str]]:
 
 
 def webhook_rows(event_name: str, lead: Lead, office: Office | None = None) -> list[dict]:
-    """Pending webhook rows for a lead event (keys make each one happen once)."""
+    """Pending webhook rows for a lead event, rendered now (keys make each one happen once)."""
     office = office or lead.office
     rows = []
     for scope, url, fmt in webhook_targets(office):
-        payload = lead_payload(event_name, lead)
+        payload = lead_payload(event_name, lead, office=office)
         rows.append(
             dict(
                 key=f"webhook:{event_name}:lead:{lead.id}:{scope}",
@@ -393,6 +522,28 @@ def webhook_rows(event_name: str, lead: Lead, office: Office | None = None) -> l
             )
         )
     return rows
+
+
+def deferred_webhook_rows(
+    event_name: str, lead_id: int, event_id: int | None, office: Office | None, targets=None
+) -> list[dict]:
+    """Webhook rows whose JSON the delivery job builds from the lead (bulk planning)."""
+    if targets is None:
+        targets = webhook_targets(office)
+    return [
+        dict(
+            key=f"webhook:{event_name}:lead:{lead_id}:{scope}",
+            kind=f"webhook:{event_name}",
+            channel="webhook",
+            lead_id=lead_id,
+            office_id=office.id if office else None,
+            event_id=event_id,
+            recipient=url,
+            subject=event_name,
+            payload={"scope": scope, "format": fmt, RENDER: True},
+        )
+        for scope, url, fmt in targets
+    ]
 
 
 def webhook_body(message: Message) -> bytes:
@@ -441,12 +592,28 @@ def _without_live_jobs(queue, message_ids: list[int]) -> list[int]:
     return [m for m, status in zip(message_ids, statuses, strict=True) if status not in live]
 
 
-def enqueue_messages(message_ids: Sequence[int], *, only_missing: bool = False) -> int:
+def _channels(message_ids: Sequence[int]) -> dict[int, str]:
+    channels: dict[int, str] = {}
+    ids = list(message_ids)
+    for start in range(0, len(ids), 5000):
+        rows = db.session.execute(
+            select(Message.id, Message.channel).where(Message.id.in_(ids[start : start + 5000]))
+        )
+        channels.update((message_id, channel) for message_id, channel in rows)
+    return channels
+
+
+def enqueue_messages(
+    message_ids: Sequence[int], *, only_missing: bool = False, batch_size: int = BATCH_SIZE
+) -> int:
     """Ask the workers to deliver these messages now; returns how many were enqueued.
 
-    ``only_missing`` (the sweep) skips messages whose job is still alive in Redis, so
-    a backed-up queue is not filled twice. Never raises for Redis trouble: the rows
-    stay pending and the sweep retries.
+    New rows go out as ``deliver_batch`` jobs of up to ``batch_size`` ids per queue,
+    all in one Redis pipeline per queue. ``only_missing`` (the sweep re-sending old
+    pending rows) enqueues one ``deliver-<id>`` job per row and skips rows whose job
+    is still alive in Redis (queued, or scheduled for its retry), so a backed-up queue
+    is not filled twice. Never raises for Redis trouble: the rows stay pending and the
+    sweep retries.
     """
     if not message_ids:
         return 0
@@ -455,35 +622,37 @@ def enqueue_messages(message_ids: Sequence[int], *, only_missing: bool = False) 
     from workers.queues import MAIL, WEBHOOKS, get_queue
 
     app = current_app._get_current_object()
-    channels: dict[int, str] = {}
+    channels = _channels(message_ids)
     enqueued = 0
-    ids = list(message_ids)
-    for start in range(0, len(ids), 5000):
-        rows = db.session.execute(
-            select(Message.id, Message.channel).where(Message.id.in_(ids[start : start + 5000]))
-        )
-        channels.update((message_id, channel) for message_id, channel in rows)
     try:
         for name in (MAIL, WEBHOOKS):
-            queue = get_queue(app, name)
-            wanted = [
+            wanted = sorted(
                 m for m, channel in channels.items() if (channel == "webhook") == (name == WEBHOOKS)
-            ]
+            )
+            if not wanted:
+                continue
+            queue = get_queue(app, name)
             if only_missing:
                 wanted = _without_live_jobs(queue, wanted)
-            for start in range(0, len(wanted), 1000):
-                queue.enqueue_many(
-                    [
-                        queue.prepare_data(
-                            DELIVER_JOB,
-                            (message_id,),
-                            job_id=f"deliver-{message_id}",
-                            timeout=JOB_TIMEOUT,
-                            retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
-                        )
-                        for message_id in wanted[start : start + 1000]
-                    ]
-                )
+                jobs = [
+                    queue.prepare_data(
+                        DELIVER_JOB,
+                        (message_id,),
+                        job_id=f"deliver-{message_id}",
+                        timeout=JOB_TIMEOUT,
+                        retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+                    )
+                    for message_id in wanted
+                ]
+            else:
+                jobs = [
+                    queue.prepare_data(
+                        BATCH_JOB, (wanted[start : start + batch_size],), timeout=JOB_TIMEOUT
+                    )
+                    for start in range(0, len(wanted), batch_size)
+                ]
+            for start in range(0, len(jobs), 1000):
+                queue.enqueue_many(jobs[start : start + 1000])
             enqueued += len(wanted)
     except RedisError as exc:
         log.warning(
@@ -493,32 +662,9 @@ def enqueue_messages(message_ids: Sequence[int], *, only_missing: bool = False) 
     return enqueued
 
 
-def enqueue_batches(message_ids: Sequence[int], size: int = 200) -> int:
-    """Enqueue many messages as a few ``deliver_batch`` jobs (the sweep's bulk path).
-
-    A message that fails inside a batch stays pending with its retry time, and the
-    sweep sends it again then. Never raises for Redis trouble.
-    """
-    from workers.queues import MAIL, get_queue
-
-    if not message_ids:
-        return 0
-    app = current_app._get_current_object()
-    try:
-        queue = get_queue(app, MAIL)
-        ids = list(message_ids)
-        queue.enqueue_many(
-            [
-                queue.prepare_data(
-                    BATCH_JOB, (ids[start : start + size],), timeout=JOB_TIMEOUT * 10
-                )
-                for start in range(0, len(ids), size)
-            ]
-        )
-    except RedisError as exc:
-        log.warning("Redis unavailable, %d messages stay pending: %s", len(message_ids), exc)
-        return 0
-    return len(message_ids)
+def enqueue_batches(message_ids: Sequence[int], size: int = BATCH_SIZE) -> int:
+    """Enqueue many messages as ``deliver_batch`` jobs (kept for callers of the old name)."""
+    return enqueue_messages(message_ids, batch_size=size)
 
 
 def enqueue_pending(lead_ids: Sequence[int]) -> int:

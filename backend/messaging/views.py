@@ -9,7 +9,7 @@ from backend.auth.access import PUBLIC, roles_required
 from backend.auth.csrf import csrf_exempt
 from backend.extensions import db
 from backend.messaging.models import MESSAGE_STATUSES, Message
-from backend.messaging.services import email_from_token, unsubscribe
+from backend.messaging.services import email_from_token, render_messages, unsubscribe
 
 bp = Blueprint("messaging", __name__)
 
@@ -44,6 +44,11 @@ def outbox():
     counts = dict(
         db.session.execute(select(Message.status, func.count()).group_by(Message.status)).all()
     )
+    # Rows not sent yet are rendered by their delivery job: preview them here, on
+    # detached copies, so the page shows what would be sent without writing anything.
+    for row in rows:
+        db.session.expunge(row)
+    render_messages(rows)
     return render_template(
         "messaging/outbox.html",
         messages=rows[:OUTBOX_PAGE],
