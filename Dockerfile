@@ -7,6 +7,7 @@ COPY workers ./workers
 COPY pwa ./pwa
 RUN pip install --no-cache-dir -e . \
  && python -c "from backend.routing.gazetteer import get_gazetteer; get_gazetteer()" \
+ && python -c "from backend.i18n import compile_catalogs; compile_catalogs()" \
  && useradd --create-home leadrelay && mkdir -p /data && chown leadrelay /data
 USER leadrelay
 EXPOSE 8000

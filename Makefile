@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export LEADRELAY_INSTANCE ?= $(CURDIR)/instance
 
-.PHONY: run test lint format fuzz bench setup clean
+.PHONY: run test lint format fuzz bench setup clean i18n
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	for script in bench/*.py; do $(BIN)/python $$script || exit 1; done
+
+# Extract user-visible strings, merge them into every catalogue, compile.
+i18n: $(STAMP)
+	$(BIN)/pybabel extract -F backend/babel.cfg -k _l -o backend/translations/messages.pot .
+	$(BIN)/pybabel update -i backend/translations/messages.pot -d backend/translations --no-fuzzy-matching
+	$(BIN)/python -c "from backend.i18n import compile_catalogs; compile_catalogs()"
 
 clean:
 	rm -rf instance .pytest_cache

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, abort
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -15,6 +15,8 @@ from backend.extensions import db, login_manager, migrate
 from backend.settings import load_settings
 
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
+# Ids in URLs are database INTEGERs: a larger number names no object.
+MAX_ID = 2**31 - 1
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -39,6 +41,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from backend.errors import register_error_handlers
     from backend.ratelimit import init_ratelimit
     from backend.security import init_security
+
+    @app.url_value_preprocessor
+    def _ids_in_range(endpoint, values):
+        # Beyond the column's range the database would raise; answer as for any unknown id.
+        if values and any(isinstance(v, int) and v > MAX_ID for v in values.values()):
+            abort(404)
 
     init_csrf(app)
     init_security(app)

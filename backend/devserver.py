@@ -65,6 +65,9 @@ def print_welcome(logins, join_token: str | None) -> None:
 
 
 def main() -> int:
+    from backend.i18n import compile_catalogs
+
+    compile_catalogs()
     app = create_app()
     env = dict(os.environ)
     env.setdefault("LEADRELAY_INSTANCE", app.instance_path)

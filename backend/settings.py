@@ -101,6 +101,7 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
         "RATELIMIT_ENABLED": parse_bool(get("RATELIMIT_ENABLED"), True),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "JSON_SORT_KEYS": False,
+        "DEFAULT_LANGUAGE": get("DEFAULT_LANGUAGE", "en"),
     }
     settings.update(overrides)
     return settings

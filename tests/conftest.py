@@ -6,6 +6,7 @@ import os
 import socket
 from pathlib import Path
 
+import flask_babel
 import pytest
 import redis
 from flask import g
@@ -107,6 +108,7 @@ def _forget_request_user(exc=None):
     # user after each request, as a real request's fresh context would.
     g.pop("_login_user", None)
     g.pop("bearer_auth", None)
+    flask_babel.refresh()  # the locale is cached on the shared context too
 
 
 @pytest.fixture

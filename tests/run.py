@@ -99,6 +99,13 @@ def ensure_chromium(env: dict) -> None:
         print("chromium is not installed; browser tests will be skipped")
 
 
+def compile_translations() -> None:
+    sys.path.insert(0, str(ROOT))
+    from backend.i18n import compile_catalogs
+
+    compile_catalogs()
+
+
 def main(argv: list[str]) -> int:
     env = dict(os.environ)
     args = list(argv)
@@ -106,6 +113,7 @@ def main(argv: list[str]) -> int:
         args.remove("--no-browser")
         env["LEADRELAY_SKIP_BROWSER"] = "1"
     choose_database(env)
+    compile_translations()
     redis_proc = ensure_redis(env)
     ensure_chromium(env)
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from backend.audit.services import record
@@ -28,10 +29,11 @@ def toggle_pause(code: str):
     """Pause an office (holiday: it receives no leads) or resume it."""
     office = db.session.scalar(select(Office).where(Office.code == code))
     if office is None:
-        flash(f"No office {code}.", "error")
+        flash(_("No office %(code)s.", code=code), "error")
         return redirect(url_for("offices.office_list"))
     office.paused = request.form.get("paused") == "1"
     record("office.pause" if office.paused else "office.resume", target=office)
     db.session.commit()
-    flash(f"{office.name} is {'paused' if office.paused else 'receiving leads again'}.", "info")
+    message = _("%(office)s is paused.") if office.paused else _("%(office)s receives leads again.")
+    flash(message % {"office": office.name}, "info")
     return redirect(url_for("offices.office_list"))

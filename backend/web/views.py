@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from backend.auth.access import ANY_SIGNED_IN, PUBLIC, roles_required
@@ -45,8 +46,23 @@ def login():
         if user is not None:
             login_user(user, remember=True)
             return redirect(_safe_next(request.args.get("next")) or url_for("web.home"))
-        flash("Wrong e-mail or password.", "error")
+        flash(_("Wrong e-mail or password."), "error")
     return render_template("login.html")
+
+
+@bp.post("/language")
+@roles_required(PUBLIC)
+def set_language():
+    """The header's language switcher: remembered in the session and the user's profile."""
+    from backend.i18n import LANGUAGES
+
+    language = request.form.get("language", "")
+    if language in LANGUAGES:
+        session["language"] = language
+        if current_user.is_authenticated:
+            current_user.language = language
+            db.session.commit()
+    return redirect(_safe_next(request.form.get("next")) or url_for("web.home"))
 
 
 @bp.post("/logout")
