@@ -126,8 +126,12 @@ def event_totals(event: Event) -> dict:
         for name, since in (("arrival", Lead.received_at), ("capture", Lead.captured_at)):
             value = minutes_between(Lead.first_touch_at, since)
             for p in (0.5, 0.9):
+                # The filter spares computing minutes for untouched leads.
+                percentile = func.percentile_cont(p).within_group(value)
                 touch_cols.append(
-                    func.percentile_cont(p).within_group(value).label(f"{name}_{int(p * 100)}")
+                    percentile.filter(Lead.first_touch_at.is_not(None)).label(
+                        f"{name}_{int(p * 100)}"
+                    )
                 )
     query = (
         select(
@@ -255,35 +259,40 @@ def event_touch_percentiles(event: Event) -> dict[str, list[float | None]]:
 
 
 def quality(event: Event, top: int = 3) -> dict:
-    """Sales' verdicts on the event's leads; pending = sampled leads with no verdict yet."""
-    verdicts = (
+    """Sales' verdicts on the event's leads; pending = sampled leads with no verdict yet.
+
+    One pass over the event's leads and their verdicts, grouped by verdict and (for bad
+    verdicts) reason, in the order the top reasons are ranked: most frequent first.
+    """
+    feedback = QualityFeedback
+    reason = case(
+        (
+            feedback.verdict == "bad",
+            func.coalesce(func.nullif(feedback.reason, ""), "unspecified"),
+        ),
+        else_=None,
+    )
+    groups = db.session.execute(
         select(
-            count_if(QualityFeedback.verdict == "good").label("good"),
-            count_if(QualityFeedback.verdict == "bad").label("bad"),
-            count_if(and_(Lead.feedback_requested.is_(True), QualityFeedback.id.is_(None))).label(
+            feedback.verdict,
+            reason.label("reason"),
+            func.count(feedback.id).label("count"),
+            count_if(and_(Lead.feedback_requested.is_(True), feedback.id.is_(None))).label(
                 "pending"
             ),
         )
         .select_from(Lead)
-        .outerjoin(QualityFeedback, QualityFeedback.lead_id == Lead.id)
+        .outerjoin(feedback, feedback.lead_id == Lead.id)
         .where(Lead.event_id == event.id)
-    )
-    good, bad, pending = db.session.execute(verdicts).one()
-    reason = func.coalesce(func.nullif(QualityFeedback.reason, ""), "unspecified")
-    reasons = db.session.execute(
-        select(reason.label("reason"), func.count().label("count"))
-        .select_from(Lead)
-        .join(QualityFeedback, QualityFeedback.lead_id == Lead.id)
-        .where(Lead.event_id == event.id, QualityFeedback.verdict == "bad")
-        .group_by(reason)
-        .order_by(func.count().desc(), reason)
-        .limit(top)
-    )
+        .group_by(feedback.verdict, reason)
+        .order_by(func.count(feedback.id).desc(), reason)
+    ).all()
+    bad = [(r, c) for verdict, r, c, _ in groups if verdict == "bad"]
     return {
-        "good": good,
-        "bad": bad,
-        "pending": pending,
-        "top_bad_reasons": [{"reason": r, "count": c} for r, c in reasons],
+        "good": sum(c for verdict, _, c, _ in groups if verdict == "good"),
+        "bad": sum(c for _, c in bad),
+        "pending": sum(p for *_, p in groups),
+        "top_bad_reasons": [{"reason": r, "count": c} for r, c in bad[:top]],
     }
 
 
@@ -413,13 +422,14 @@ def _summed(*names: str) -> list[ColumnElement]:
     ]
 
 
-def events_side_by_side() -> list[dict]:
+def events_side_by_side(refresh: bool = True) -> list[dict]:
     """Every event with its lead aggregates, newest first (events without leads included).
 
     Read from the rollup after rebuilding the stale events' rows (flushes, so the
-    caller should commit).
+    caller should commit); ``refresh=False`` when the caller has just refreshed.
     """
-    refresh_event_stats()
+    if refresh:
+        refresh_event_stats()
     stats = EventOfficeStats
     revenue = func.sum(stats.revenue_won).filter(
         or_(stats.deal_currency.is_(None), stats.deal_currency == Event.currency)
@@ -452,13 +462,15 @@ def events_side_by_side() -> list[dict]:
     return [dict(row) for row in db.session.execute(query).mappings()]
 
 
-def office_league() -> list[dict]:
+def office_league(refresh: bool = True) -> list[dict]:
     """Per office: leads, speed to lead (median minutes arrival → first touch), share
     touched within SLA, won, and the time-to-first-touch distribution buckets.
 
-    Counts come from the rollup (rebuilt first where stale; flushes).
+    Counts come from the rollup (rebuilt first where stale, unless ``refresh=False``;
+    flushes).
     """
-    refresh_event_stats()
+    if refresh:
+        refresh_event_stats()
     buckets = [f"bucket_{i}" for i in range(len(TOUCH_BUCKETS))]
     query = (
         select(

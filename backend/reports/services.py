@@ -159,12 +159,13 @@ def league_row(row: dict) -> dict:
     }
 
 
-def office_league() -> list[dict]:
+def office_league(refresh: bool = True) -> list[dict]:
     """Offices ranked by speed to lead (fastest median first; offices with no touches last).
 
-    win_rate = won / leads routed to the office.
+    win_rate = won / leads routed to the office. Rebuilds stale rollup rows first unless
+    ``refresh=False``; flushes, so the caller should commit.
     """
-    rows = [league_row(row) for row in queries.office_league()]
+    rows = [league_row(row) for row in queries.office_league(refresh)]
     return sorted(
         rows,
         key=lambda r: (
@@ -176,8 +177,11 @@ def office_league() -> list[dict]:
 
 
 def dashboard(day_event_id: int | None = None) -> dict:
-    """Everything the marketing dashboard shows, from four aggregate queries."""
-    events = [event_row(row) for row in queries.events_side_by_side()]
+    """Everything the marketing dashboard shows, from the rollup (rebuilt first for the
+    events whose leads changed) and the chosen event's leads per day. Flushes, so the
+    caller should commit."""
+    queries.refresh_event_stats()
+    events = [event_row(row) for row in queries.events_side_by_side(refresh=False)]
     totals = {
         key: sum(e[key] for e in events) for key in ("leads", "contacted", "qualified", "won")
     }
@@ -187,7 +191,7 @@ def dashboard(day_event_id: int | None = None) -> dict:
     return {
         "events": events,
         "funnel": funnel(totals["leads"], totals["contacted"], totals["qualified"], totals["won"]),
-        "league": office_league(),
+        "league": office_league(refresh=False),
         "buckets": [label for label, _ in queries.TOUCH_BUCKETS],
         "day_event": day_event,
         "leads_per_day": queries.leads_per_day(day_event_id) if day_event_id else [],
