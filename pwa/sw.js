@@ -7,7 +7,7 @@
 
 import { syncOutbox, SYNC_TAG } from './js/outbox.js';
 
-const VERSION = 'v1';
+const VERSION = 'v2';
 const CACHE_PREFIX = 'leadrelay-shell-';
 const SHELL_CACHE = `${CACHE_PREFIX}${VERSION}`;
 
@@ -17,6 +17,9 @@ const SHELL = [
   '/app/manifest.webmanifest',
   '/app/css/app.css',
   '/app/js/app.js',
+  '/app/js/i18n.js',
+  '/app/i18n/en.json',
+  '/app/i18n/ru.json',
   '/app/js/api.js',
   '/app/js/db.js',
   '/app/js/outbox.js',
@@ -81,7 +84,7 @@ self.addEventListener('sync', (event) => {
   event.waitUntil(
     syncOutbox({ wait: true, force: true }).then((result) => {
       // Rejecting asks the browser to retry later; a lost session will not fix itself.
-      if (result.status === 'failed') throw new Error(result.error);
+      if (result.status === 'failed') throw new Error(result.error.key);
     }),
   );
 });

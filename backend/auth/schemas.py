@@ -20,6 +20,7 @@ class UserOut(BaseModel):
     role: str
     office: OfficeRef | None
     events: list[EventRef]
+    language: str | None = None
 
 
 class MeOut(BaseModel):

@@ -118,4 +118,5 @@ def user_json(user: User) -> dict:
         "role": user.role,
         "office": user.office.as_ref() if user.office else None,
         "events": [{"id": e.id, "name": e.name} for e in user.events],
+        "language": user.language,
     }

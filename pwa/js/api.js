@@ -1,5 +1,7 @@
 // JSON calls to /api/v1 from the pages (the outbox sends its own batches).
 
+import { t } from './i18n.js';
+
 export const API = '/api/v1';
 const TIMEOUT_MS = 15_000;
 
@@ -33,7 +35,7 @@ export async function api(path, { method = 'GET', body, timeout = TIMEOUT_MS } =
       signal: controller.signal,
     });
   } catch (err) {
-    throw new ApiError(0, 'network', 'No connection to the server.');
+    throw new ApiError(0, 'network', t('api.network'));
   } finally {
     clearTimeout(timer);
   }
@@ -49,12 +51,12 @@ export async function api(path, { method = 'GET', body, timeout = TIMEOUT_MS } =
     throw new ApiError(
       response.status,
       error.code || `http_${response.status}`,
-      error.message || `The server answered ${response.status}.`,
+      error.message || t('api.http', { status: response.status }),
       Array.isArray(error.fields) ? error.fields : [],
       retryAfter,
     );
   }
-  if (data === null) throw new ApiError(response.status, 'bad_json', 'The server sent an unreadable answer.');
+  if (data === null) throw new ApiError(response.status, 'bad_json', t('api.badJson'));
   return data;
 }
 

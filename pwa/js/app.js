@@ -8,40 +8,18 @@ import { CaptureForm } from './capture.js';
 import { scanCode } from './scanner.js';
 import { renderToday } from './today.js';
 import { registerServiceWorker } from './sw-register.js';
+import {
+  browserLanguage, formatNumber, formatTime, language, onLanguageChange, plain, say, sayAttr, setLanguage, supported, t,
+  wireSwitcher,
+} from './i18n.js';
+import { errorText } from './today.js';
 
-const T = {
-  unsent: (n) => (n === 1 ? '1 lead not yet sent' : `${n} leads not yet sent`),
-  saved: (n) => (n ? `Saved on this phone — ${n} to send` : 'Saved'),
-  savedSent: 'Saved and sent',
-  nothingToSave: 'Enter a name, company, email or phone — or scan a badge — before saving.',
-  storeFailed: (m) => `Could not store the lead on this phone: ${m}`,
-  signinFailed: 'Email or password is wrong.',
-  signinOffline: 'No connection — signing in needs the network once.',
-  sessionEnded: 'Your session ended. Sign in again to send leads.',
-  signInAgain: 'Sign in',
-  waiting: (n) => `${n} lead${n === 1 ? '' : 's'} on this phone will be sent after you sign in.`,
-  joinFirst: 'Sign in first, then you join the event.',
-  joinOffline: 'Joining the event needs a connection. It will be tried again when the network is back.',
-  joinBad: 'That join code is not valid any more. Ask the event lead for a new one.',
-  joined: (name) => `You joined ${name}.`,
-  noEvents: 'You are not on any event yet. Scan the event’s staff join QR code.',
-  pickEvent: 'Pick the event you are working at.',
-  eventOffline: 'This event is not on the phone yet; it needs the network once.',
-  nothingQueued: 'Nothing waiting to be sent.',
-  allSent: (when) => `All leads sent${when ? ` (last at ${when})` : ''}.`,
-  notSent: (error, seconds) => `Not sent yet: ${error}.${seconds > 0 ? ` Next try in ${seconds} s.` : ''}`,
-  rejectedCount: (n) => `${n} lead${n === 1 ? '' : 's'} need${n === 1 ? 's' : ''} attention.`,
-  signoutStep1: (n) => `${n} lead${n === 1 ? ' is' : 's are'} still only on this phone. If you sign out now they wait here until someone signs in again.`,
-  signoutStep2: (n) => `Really sign out? ${n} unsent lead${n === 1 ? '' : 's'} will not reach sales until someone signs in on this phone.`,
-  signoutAnyway: 'Sign out anyway',
-  signoutReally: 'Yes, sign out',
-  briefParts: { offer: 'Offer', promo_conditions: 'Promo conditions', talking_points: 'Talking points' },
-  signedInAs: (u) => `Signed in as ${u.name || u.email}${u.office ? ` (${u.office.name})` : ''}.`,
-};
+const LANGUAGE_KEY = 'leadrelay-lang';
+const BRIEF_PARTS = { offer: 'brief.offer', promo_conditions: 'brief.promo_conditions', talking_points: 'brief.talking_points' };
 
 const TICK_MS = 20_000;
 const $ = (id) => document.getElementById(id);
-const state = { user: null, event: null, registration: null, screen: null, capture: null };
+const state = { user: null, event: null, registration: null, screen: null, capture: null, signinNote: '' };
 const perf = { lastSaveMs: null, saveTimes: [] };
 
 // --- screens ------------------------------------------------------------------------------
@@ -60,21 +38,23 @@ function show(screen) {
   if (screen === 'today') refreshToday();
 }
 
-function banner(text, action = null) {
-  $('banner').hidden = !text;
-  $('banner-text').textContent = text || '';
+// `message`: { key, params } or null (hides the banner); `action`: { key, run }.
+function banner(message, action = null) {
+  $('banner').hidden = !message;
+  if (message) say($('banner-text'), message.key, message.params);
+  else plain($('banner-text'), '');
   const button = $('banner-action');
   button.hidden = !action;
   if (action) {
-    button.textContent = action.label;
+    say(button, action.key);
     button.onclick = action.run;
   }
 }
 
 let toastTimer = null;
-function toast(text) {
+function toast(key, params) {
   const node = $('saved-toast');
-  node.textContent = text;
+  say(node, key, params);
   node.hidden = false;
   clearTimeout(toastTimer);
   toastTimer = setTimeout(() => {
@@ -87,12 +67,12 @@ function toast(text) {
 async function refreshCounts() {
   const count = await outbox.pendingCount();
   const badge = $('unsynced');
-  badge.textContent = String(count);
-  badge.setAttribute('aria-label', T.unsent(count));
+  badge.textContent = formatNumber(count);
+  sayAttr(badge, 'aria-label', 'app.unsent', { count });
   badge.classList.toggle('zero', count === 0);
   const sync = await outbox.syncState();
   if (sync.auth_required && state.user) {
-    banner(T.sessionEnded, { label: T.signInAgain, run: () => signInAgain() });
+    banner({ key: 'signin.sessionEnded' }, { key: 'signin.submit', run: () => signInAgain() });
   }
   if (state.screen === 'today') await refreshToday();
   return count;
@@ -116,17 +96,18 @@ async function refreshToday() {
   const queued = entries.length - rejected;
   let status;
   if (queued && sync.last_error) {
-    status = T.notSent(sync.last_error, Math.max(0, Math.round((sync.next_attempt_at - Date.now()) / 1000)));
+    const seconds = Math.max(0, Math.round((sync.next_attempt_at - Date.now()) / 1000));
+    status = t('today.notSent', { error: errorText(sync.last_error) });
+    if (seconds > 0) status += ` ${t('today.nextTry', { seconds })}`;
   } else if (!queued && rejected) {
-    status = T.nothingQueued;
+    status = t('today.nothingQueued');
   } else if (!queued) {
-    const when = sync.last_ok_at ? new Date(sync.last_ok_at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) : '';
-    status = T.allSent(when);
+    status = sync.last_ok_at ? t('today.allSentAt', { time: formatTime(sync.last_ok_at) }) : t('today.allSent');
   } else {
-    status = T.unsent(queued);
+    status = t('app.unsent', { count: queued });
   }
-  if (rejected) status += ` ${T.rejectedCount(rejected)}`;
-  $('sync-status').textContent = status;
+  if (rejected) status += ` ${t('today.rejectedCount', { count: rejected })}`;
+  plain($('sync-status'), status);
 }
 
 // Leads the server took but had not routed yet: ask once more when the list is open.
@@ -167,7 +148,11 @@ function startSyncLoop() {
 async function setUser(user) {
   state.user = user;
   await kvSet('user', user);
-  $('signed-in-as').textContent = T.signedInAs(user);
+  const who = { name: user.name || user.email, office: user.office ? user.office.name : '' };
+  say($('signed-in-as'), user.office ? 'today.signedInAsOffice' : 'today.signedInAs', who);
+  // The profile's language, unless someone chose one on this phone.
+  const profile = supported(user.language);
+  if (profile && !storedLanguage() && profile !== language()) await setLanguage(profile);
   const sync = await outbox.syncState();
   if (sync.auth_required) {
     await kvSet('sync', { ...sync, auth_required: false, next_attempt_at: 0 });
@@ -175,26 +160,35 @@ async function setUser(user) {
   banner(null);
 }
 
+// `note`: a message key shown above the form (with how many leads wait on the phone).
 async function showSignin(note = '') {
   state.user = null;
-  const waiting = await outbox.pendingCount();
-  const text = [note, waiting ? T.waiting(waiting) : ''].filter(Boolean).join(' ');
-  $('signin-note').textContent = text;
-  $('signin-note').hidden = !text;
+  state.signinNote = note;
+  await renderSigninNote();
   show('signin');
   $('signin-email').focus();
 }
 
+async function renderSigninNote() {
+  const waiting = await outbox.pendingCount();
+  const text = [
+    state.signinNote ? t(state.signinNote) : '',
+    waiting ? t('signin.waiting', { count: waiting }) : '',
+  ].filter(Boolean).join(' ');
+  plain($('signin-note'), text);
+  $('signin-note').hidden = !text;
+}
+
 function signInAgain() {
   banner(null);
-  showSignin(T.sessionEnded);
+  showSignin('signin.sessionEnded');
 }
 
 async function onSignin(event) {
   event.preventDefault();
   const form = event.currentTarget;
   const button = form.querySelector('button[type="submit"]');
-  $('signin-error').textContent = '';
+  plain($('signin-error'), '');
   button.disabled = true;
   try {
     const data = await api('/auth/login', {
@@ -202,13 +196,19 @@ async function onSignin(event) {
       body: { email: form.elements.email.value.trim(), password: form.elements.password.value },
     });
     form.elements.password.value = '';
+    // Whoever signs in now gets their profile's language on this phone.
+    const profile = supported(data.user.language);
+    if (profile) {
+      storeLanguage(profile);
+      if (profile !== language()) await setLanguage(profile);
+    }
     await setUser(data.user);
     await enterApp();
     syncNow(true);
   } catch (err) {
-    if (err instanceof ApiError && err.status === 0) $('signin-error').textContent = T.signinOffline;
-    else if (err instanceof ApiError && (err.status === 401 || err.status === 422)) $('signin-error').textContent = T.signinFailed;
-    else $('signin-error').textContent = err.message;
+    if (err instanceof ApiError && err.status === 0) say($('signin-error'), 'signin.offline');
+    else if (err instanceof ApiError && (err.status === 401 || err.status === 422)) say($('signin-error'), 'signin.failed');
+    else plain($('signin-error'), err.message);
   } finally {
     button.disabled = false;
   }
@@ -245,8 +245,8 @@ function confirmSignout(count) {
   const dialog = $('signout-dialog');
   const confirm = $('signout-confirm');
   let step = 1;
-  $('signout-text').textContent = T.signoutStep1(count);
-  confirm.textContent = T.signoutAnyway;
+  say($('signout-text'), 'signout.step1', { count });
+  say(confirm, 'signout.anyway');
   return new Promise((resolve) => {
     const finish = (value) => {
       confirm.onclick = null;
@@ -258,8 +258,8 @@ function confirmSignout(count) {
     confirm.onclick = () => {
       if (step === 1) {
         step = 2;
-        $('signout-text').textContent = T.signoutStep2(count);
-        confirm.textContent = T.signoutReally;
+        say($('signout-text'), 'signout.step2', { count });
+        say(confirm, 'signout.really');
         $('signout-cancel').focus();
         return;
       }
@@ -318,12 +318,12 @@ function renderEvent(event) {
 function renderBrief(brief) {
   const parts = typeof brief === 'string'
     ? [['', brief]]
-    : Object.entries(T.briefParts).map(([key, label]) => [label, (brief && brief[key]) || '']);
+    : Object.entries(BRIEF_PARTS).map(([part, key]) => [key, (brief && brief[part]) || '']);
   const shown = parts.filter(([, text]) => String(text).trim());
   const list = document.createElement('dl');
-  for (const [label, text] of shown) {
+  for (const [key, text] of shown) {
     const dt = document.createElement('dt');
-    dt.textContent = label;
+    if (key) say(dt, key);
     const dd = document.createElement('dd');
     dd.textContent = text;
     list.append(dt, dd);
@@ -335,7 +335,7 @@ function renderBrief(brief) {
 async function useEvent(id) {
   const event = await loadEvent(id);
   if (!event) {
-    showEvents(T.eventOffline);
+    showEvents('events.offline');
     return false;
   }
   state.event = event;
@@ -347,7 +347,7 @@ async function useEvent(id) {
 
 function showEvents(note) {
   const events = (state.user && state.user.events) || [];
-  $('events-note').textContent = note || (events.length ? T.pickEvent : T.noEvents);
+  say($('events-note'), note || (events.length ? 'events.pick' : 'events.none'));
   $('events-list').replaceChildren(
     ...events.map((e) => {
       const li = document.createElement('li');
@@ -375,17 +375,17 @@ async function joinPending() {
       await setUser({ ...state.user, events: [...events, { id: event.id, name: event.name }] });
     }
     if (event.questions) await put(STORES.events, { ...event, cached_at: new Date().toISOString() });
-    toast(T.joined(event.name));
+    toast('events.joined', { name: event.name });
     return event.id;
   } catch (err) {
     if (err instanceof ApiError && err.status === 404) {
       await kvDelete('pending_join');
-      banner(T.joinBad);
+      banner({ key: 'events.joinBad' });
     } else if (err instanceof ApiError && err.status === 401) {
-      showSignin(T.joinFirst);
+      showSignin('events.joinFirst');
       return 'signin';
     } else {
-      banner(T.joinOffline);
+      banner({ key: 'events.joinOffline' });
     }
     return null;
   }
@@ -417,16 +417,16 @@ async function onSave(event) {
   event.preventDefault();
   const started = performance.now();
   const capture = state.capture;
-  $('capture-error').textContent = '';
+  plain($('capture-error'), '');
   if (capture.isEmpty()) {
-    $('capture-error').textContent = T.nothingToSave;
+    say($('capture-error'), 'capture.nothingToSave');
     return;
   }
   const lead = capture.lead();
   try {
     await outbox.addLead(lead);
   } catch (err) {
-    $('capture-error').textContent = T.storeFailed(err && err.message ? err.message : String(err));
+    say($('capture-error'), 'capture.storeFailed', { message: err && err.message ? err.message : String(err) });
     return;
   }
   perf.lastSaveMs = performance.now() - started;
@@ -436,7 +436,7 @@ async function onSave(event) {
   window.scrollTo(0, 0);
   $('f-first_name').focus({ preventScroll: true });
   const count = await refreshCounts();
-  toast(T.saved(count));
+  toast(count ? 'capture.savedPending' : 'capture.saved', { count });
   setTimeout(async () => {
     await outbox.requestBackgroundSync(state.registration);
     const result = await syncNow(true);
@@ -453,25 +453,56 @@ async function openScanner() {
   try {
     const text = await scanCode($('scanner-video'), {
       signal: scanAbort.signal,
-      onStatus: (message) => {
-        status.textContent = message;
-      },
+      onStatus: (key) => say(status, key),
     });
     if (text !== null) {
-      const note = state.capture.applyBadge(parseBadge(text));
-      $('badge-note').textContent = note;
+      say($('badge-note'), state.capture.applyBadge(parseBadge(text)));
       $('badge-note').hidden = false;
       dialog.close();
       $('f-first_name').focus();
     }
   } catch (err) {
-    status.textContent = err.message;
+    if (err.key) say(status, err.key);
+    else plain(status, err.message);
   }
 }
 
 function closeScanner() {
   if (scanAbort) scanAbort.abort();
   if ($('scanner').open) $('scanner').close();
+}
+
+// --- language -------------------------------------------------------------------------------------
+// Chosen on this phone (the EN / RU switcher) first, else the user's profile, else the
+// browser's languages, else English. Signing in with a profile language resets the choice.
+
+function storedLanguage() {
+  try {
+    return supported(localStorage.getItem(LANGUAGE_KEY));
+  } catch {
+    return null;
+  }
+}
+
+function storeLanguage(code) {
+  try {
+    localStorage.setItem(LANGUAGE_KEY, code);
+  } catch {
+    // Private mode: the choice lasts for this page only.
+  }
+}
+
+async function startLanguage(user) {
+  await setLanguage(storedLanguage() || supported(user && user.language) || browserLanguage() || 'en');
+  wireSwitcher(document.querySelector('.topbar .lang-switch'), async (code) => {
+    storeLanguage(code);
+    await setLanguage(code);
+  });
+  // Texts marked with data-i18n follow by themselves; composed ones are drawn again.
+  onLanguageChange(() => {
+    refreshCounts();
+    if (state.screen === 'signin') renderSigninNote();
+  });
 }
 
 // --- start ------------------------------------------------------------------------------------------
@@ -519,6 +550,8 @@ async function start() {
     pendingCount: () => outbox.pendingCount(),
     ready: false,
   };
+  const cached = await kvGet('user');
+  await startLanguage(cached);
   wire();
   registerServiceWorker((apply) => {
     $('update-toast').hidden = false;
@@ -540,20 +573,19 @@ async function start() {
   }
 
   outbox.pruneCaptures().catch(() => {});
-  const cached = await kvGet('user');
   if (cached) {
     await setUser(cached);
     await enterApp();
     verifySession().then(async (result) => {
       if (result !== 'signed-out') return;
       await kvDelete('user');
-      showSignin(T.sessionEnded);
+      showSignin('signin.sessionEnded');
     });
   } else if ((await verifySession()) === 'ok') {
     await enterApp();
   } else {
     const pendingJoin = await kvGet('pending_join');
-    await showSignin(pendingJoin ? T.joinFirst : '');
+    await showSignin(pendingJoin ? 'events.joinFirst' : '');
   }
   await refreshCounts();
   startSyncLoop();
@@ -564,5 +596,5 @@ async function start() {
 
 start().catch((err) => {
   console.error('leadrelay: start failed', err);
-  banner(`The app could not start: ${err && err.message ? err.message : err}`);
+  banner({ key: 'app.startFailed', params: { message: err && err.message ? err.message : String(err) } });
 });

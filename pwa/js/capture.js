@@ -2,16 +2,15 @@
 
 import { countryList, countryCode } from './countries.js';
 import { uuid } from './api.js';
+import { language, onLanguageChange, plain, say } from './i18n.js';
 
-export const T = {
-  choose: 'Choose…',
-  yes: 'Yes',
-  no: 'No',
-  emailHint: 'This email looks unusual — check it with the visitor. It will still be saved.',
-  phoneHint: 'This phone number looks short — check it. It will still be saved.',
-  filledFrom: (kind) => `Filled from a ${kind} — check the fields before saving.`,
-  kinds: { vcard: 'vCard', mecard: 'MeCard', bizcard: 'business card', url: 'badge link', text: 'badge' },
-  nothingRead: 'The code was read but held no contact details; it is kept with the lead.',
+// Message keys for what a scanned code filled in, by the badge parser's kind.
+const FILLED = {
+  vcard: 'capture.filled.vcard',
+  mecard: 'capture.filled.mecard',
+  bizcard: 'capture.filled.bizcard',
+  url: 'capture.filled.url',
+  text: 'capture.filled.text',
 };
 
 const TEXT_FIELDS = [
@@ -26,6 +25,7 @@ function el(tag, attrs = {}, children = []) {
   for (const [key, value] of Object.entries(attrs)) {
     if (value === false || value == null) continue;
     if (key === 'text') node.textContent = value;
+    else if (key === 'i18n') say(node, value);
     else node.setAttribute(key, value === true ? '' : value);
   }
   for (const child of children) node.append(child);
@@ -44,13 +44,18 @@ export class CaptureForm {
     form.addEventListener('input', () => this.saveDraft());
     form.elements.email.addEventListener('blur', () => this.hint('email'));
     form.elements.phone.addEventListener('blur', () => this.hint('phone'));
+    onLanguageChange(() => this.fillCountries(true));
   }
 
-  fillCountries() {
-    if (this.countriesFilled) return;
+  /** Country names in the current language; `again` refills (after a switch), keeping the choice. */
+  fillCountries(again = false) {
+    if (this.countriesFilled && !again) return;
+    const chosen = this.countrySelect.value;
+    const extra = [...this.countrySelect.options].filter((o) => o.dataset.extra);
     const options = [el('option', { value: '', text: '—' })];
-    for (const { code, name } of countryList()) options.push(el('option', { value: code, text: name }));
-    this.countrySelect.replaceChildren(...options);
+    for (const { code, name } of countryList(language())) options.push(el('option', { value: code, text: name }));
+    this.countrySelect.replaceChildren(...options, ...extra);
+    this.countrySelect.value = chosen;
     this.countriesFilled = true;
   }
 
@@ -71,15 +76,15 @@ export class CaptureForm {
       const id = `q-${i}`;
       if (q.type === 'choice' || q.type === 'yesno') {
         const options = q.type === 'yesno'
-          ? [{ value: 'yes', label: T.yes }, { value: 'no', label: T.no }]
-          : (q.options || []).map((o) => ({ value: o, label: o }));
+          ? [{ value: 'yes', i18n: 'answer.yes' }, { value: 'no', i18n: 'answer.no' }]
+          : (q.options || []).map((o) => ({ value: o, text: o }));
         const fieldset = el('fieldset', { class: options.length <= 4 ? 'segmented question' : 'choices question' }, [
           el('legend', { text: q.label }),
         ]);
         options.forEach((option, j) => {
           fieldset.append(el('label', {}, [
             el('input', { type: 'radio', name, value: option.value, id: `${id}-${j}` }),
-            el('span', { text: option.label }),
+            el('span', { text: option.text, i18n: option.i18n }),
           ]));
         });
         return fieldset;
@@ -139,13 +144,15 @@ export class CaptureForm {
 
   hint(name) {
     const value = this.form.elements[name].value.trim();
-    let message = '';
-    if (name === 'email' && value && !EMAIL.test(value)) message = T.emailHint;
-    if (name === 'phone' && value && value.replace(/\D/g, '').length < 6) message = T.phoneHint;
-    this.form.querySelector(`#hint-${name}`).textContent = message;
+    let key = '';
+    if (name === 'email' && value && !EMAIL.test(value)) key = 'capture.emailHint';
+    if (name === 'phone' && value && value.replace(/\D/g, '').length < 6) key = 'capture.phoneHint';
+    const node = this.form.querySelector(`#hint-${name}`);
+    if (key) say(node, key);
+    else plain(node, '');
   }
 
-  /** Fill the form from a parsed badge; the raw text travels with the lead. */
+  /** Fill the form from a parsed badge; the raw text travels with the lead. Returns a message key. */
   applyBadge(parsed) {
     this.badge = { raw: parsed.raw, kind: parsed.kind };
     const fields = { ...parsed.fields };
@@ -161,14 +168,12 @@ export class CaptureForm {
     this.hint('email');
     this.hint('phone');
     this.saveDraft();
-    return Object.keys(parsed.fields).length
-      ? T.filledFrom(T.kinds[parsed.kind] || T.kinds.text)
-      : T.nothingRead;
+    return Object.keys(parsed.fields).length ? FILLED[parsed.kind] || FILLED.text : 'capture.nothingRead';
   }
 
   addCountryOption(text) {
     if ([...this.countrySelect.options].some((o) => o.value === text)) return;
-    this.countrySelect.append(el('option', { value: text, text }));
+    this.countrySelect.append(el('option', { value: text, text, 'data-extra': true }));
   }
 
   applyValues(values) {
@@ -199,7 +204,7 @@ export class CaptureForm {
   reset() {
     this.form.reset();
     this.badge = null;
-    for (const hint of this.form.querySelectorAll('.hint')) hint.textContent = '';
+    for (const hint of this.form.querySelectorAll('.hint')) plain(hint, '');
     const country = (this.event && this.event.venue_country) || '';
     if ([...this.countrySelect.options].some((o) => o.value === country)) this.countrySelect.value = country;
     this.clearDraft();

@@ -2,6 +2,9 @@
 // when the server has confirmed its client_id. Used by the page and the service worker.
 //
 // Entry: { client_id, lead, created_at, attempts, last_attempt_at, last_error, state }
+//   last_error: null, { key, params } (a message key of /app/i18n/*.json, translated where it
+//   is shown: this module also runs in the service worker, which has no catalogue), or
+//   the server's own words (a string) for a rejected lead.
 //   state "queued"   — waiting to be sent (retried with backoff)
 //   state "rejected" — the server refused it; kept, shown as needing attention, and
 //                      only sent again when someone taps retry (no blind retry loop).
@@ -238,7 +241,7 @@ async function markAttempt(batch, error) {
 
 function reasonOf(result) {
   const errors = Array.isArray(result.errors) ? result.errors : [];
-  if (!errors.length) return 'The server did not accept this lead.';
+  if (!errors.length) return { key: 'sync.rejected', params: {} };
   return errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)).join('; ');
 }
 
@@ -285,7 +288,8 @@ async function applyResults(batch, results) {
   return { confirmed, rejected };
 }
 
-async function failed(batch, kind, message, failures, retryAfterMs = 0) {
+async function failed(batch, kind, key, params, failures, retryAfterMs = 0) {
+  const message = { key, params };
   await markAttempt(batch, message);
   await patchSyncState({
     failures: failures + 1,
@@ -319,15 +323,15 @@ async function runSync(fetchImpl) {
     try {
       response = await post(fetchImpl, batch.map((entry) => entry.lead));
     } catch (err) {
-      return failed(batch, 'network', `No connection to the server (${err.name || 'error'})`, state.failures);
+      return failed(batch, 'network', 'sync.network', { name: err.name || 'error' }, state.failures);
     }
     if (response.status === 401) {
-      return failed(batch, 'auth', 'Signed out — sign in again to send leads', state.failures);
+      return failed(batch, 'auth', 'sync.auth', {}, state.failures);
     }
     if (!response.ok) {
       // 429 (rate limited) says when to come back; anything else backs off as usual.
       const retryAfterMs = (Number(response.headers.get('Retry-After')) || 0) * 1000;
-      return failed(batch, 'http', `The server answered ${response.status}`, state.failures, retryAfterMs);
+      return failed(batch, 'http', 'sync.http', { status: response.status }, state.failures, retryAfterMs);
     }
     let body = null;
     try {
@@ -336,7 +340,7 @@ async function runSync(fetchImpl) {
       body = null;
     }
     if (!body || !Array.isArray(body.results)) {
-      return failed(batch, 'http', 'The server sent an unreadable answer', state.failures);
+      return failed(batch, 'http', 'sync.badJson', {}, state.failures);
     }
     const counts = await applyResults(batch, body.results);
     confirmed += counts.confirmed;
@@ -360,7 +364,8 @@ async function runSync(fetchImpl) {
  * `wait`: wait for another context's sync to finish instead of skipping (the service
  * worker's Background Sync uses this so a failed page sync still gets its retry).
  * `force`: ignore the backoff delay (a user tap, the `online` event, a fresh save).
- * Never throws for network or server errors; returns `{status, confirmed, rejected, error}`.
+ * Never throws for network or server errors; returns `{status, confirmed, rejected, error}`
+ * (`error`: `{key, params}`, a message key and its parameters).
  */
 export async function syncOutbox({ fetchImpl = (...args) => fetch(...args), wait = false, force = false } = {}) {
   if (!force) {

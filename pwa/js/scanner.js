@@ -1,13 +1,7 @@
 // Reads a QR (or, with BarcodeDetector, a PDF417/Aztec/Data Matrix/Code 128) code from
 // the back camera. BarcodeDetector where the browser has it, else jsQR in a worker.
 
-export const T = {
-  starting: 'Starting camera…',
-  looking: 'Point the camera at the badge or card code.',
-  noCamera: 'No camera is available here — type the details instead.',
-  denied: 'Camera access was refused — allow it in the browser settings, or type the details.',
-  failed: 'The camera could not start — type the details instead.',
-};
+import { t } from './i18n.js';
 
 const FORMATS = ['qr_code', 'pdf417', 'aztec', 'data_matrix', 'code_128'];
 const FRAME_MS = 150;
@@ -58,20 +52,22 @@ function workerDecoder() {
   };
 }
 
-function errorMessage(err) {
-  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) return T.noCamera;
-  if (err && (err.name === 'NotAllowedError' || err.name === 'SecurityError')) return T.denied;
-  if (err && (err.name === 'NotFoundError' || err.name === 'OverconstrainedError')) return T.noCamera;
-  return T.failed;
+// Message keys (see /app/i18n/*.json) for why the camera did not start.
+function errorKey(err) {
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) return 'scanner.noCamera';
+  if (err && (err.name === 'NotAllowedError' || err.name === 'SecurityError')) return 'scanner.denied';
+  if (err && (err.name === 'NotFoundError' || err.name === 'OverconstrainedError')) return 'scanner.noCamera';
+  return 'scanner.failed';
 }
 
 /**
  * Start the camera in `video` and resolve with the first code's text, or null when
- * `signal` aborts. Calls `onStatus(message)` with what to tell the user; rejects with
- * an Error whose message is user-readable when the camera cannot start.
+ * `signal` aborts. Calls `onStatus(key)` with the message key of what to tell the user;
+ * rejects with an Error whose `key` names the message (and whose message is that
+ * message, translated) when the camera cannot start.
  */
 export async function scanCode(video, { signal, onStatus = () => {} } = {}) {
-  onStatus(T.starting);
+  onStatus('scanner.starting');
   let stream;
   try {
     stream = await navigator.mediaDevices.getUserMedia({
@@ -79,7 +75,8 @@ export async function scanCode(video, { signal, onStatus = () => {} } = {}) {
       video: { facingMode: { ideal: 'environment' }, width: { ideal: 1280 }, height: { ideal: 720 } },
     });
   } catch (err) {
-    throw new Error(errorMessage(err));
+    const key = errorKey(err);
+    throw Object.assign(new Error(t(key)), { key });
   }
   const native = await barcodeDetector();
   const decoder = native
@@ -88,7 +85,7 @@ export async function scanCode(video, { signal, onStatus = () => {} } = {}) {
   try {
     video.srcObject = stream;
     await video.play().catch(() => {});
-    onStatus(T.looking);
+    onStatus('scanner.looking');
     while (!(signal && signal.aborted)) {
       if (video.readyState >= 2 && video.videoWidth) {
         let text = null;

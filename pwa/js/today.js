@@ -1,16 +1,6 @@
 // The "Today" list: what was captured on this phone today and what became of each lead.
 
-export const T = {
-  onPhone: 'On phone',
-  sent: 'Sent',
-  routed: (office) => `Routed to ${office}`,
-  rejected: 'Needs attention',
-  retry: 'Send again',
-  unnamed: 'Unnamed visitor',
-  distance: (km) => `${Math.round(km)} km`,
-  ratings: { hot: 'Hot', warm: 'Warm', cold: 'Cold' },
-  flags: 'Flagged',
-};
+import { t, formatTime } from './i18n.js';
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -19,24 +9,39 @@ function el(tag, className, text) {
   return node;
 }
 
+/** A stored error as words: `{key, params}` is translated, a string (the server's) kept. */
+export function errorText(error) {
+  if (!error) return '';
+  if (typeof error === 'string') return error;
+  return t(error.key, error.params || {});
+}
+
+/** The rating's label ("hot" → "Hot"); an unknown rating is shown as it is. */
+export function ratingLabel(rating) {
+  const labels = { hot: t('rating.hot'), warm: t('rating.warm'), cold: t('rating.cold') };
+  return labels[rating] || rating;
+}
+
 function stateLabel(row) {
-  if (row.state === 'routed' && row.office) return T.routed(row.office.name || row.office.code);
-  if (row.state === 'sent') return T.sent;
-  if (row.state === 'rejected') return T.rejected;
-  return T.onPhone;
+  if (row.state === 'routed' && row.office) return t('today.routed', { office: row.office.name || row.office.code });
+  if (row.state === 'sent') return t('today.sent');
+  if (row.state === 'rejected') return t('today.rejected');
+  return t('today.onPhone');
 }
 
 function reasonText(row, entry) {
   if (row.state === 'rejected') {
     const errors = (row.errors || []).map((e) => (e.field ? `${e.field}: ${e.message}` : e.message));
-    return errors.join('; ') || (entry && entry.last_error) || '';
+    return errors.join('; ') || errorText(entry && entry.last_error);
   }
-  if (row.state === 'on_phone') return (entry && entry.last_error) || '';
+  if (row.state === 'on_phone') return errorText(entry && entry.last_error);
   const routing = row.routing || {};
   const parts = [];
   if (routing.reason) parts.push(routing.reason);
   const saysDistance = /\bkm\b/.test(routing.reason || '');
-  if (typeof routing.distance_km === 'number' && !saysDistance) parts.push(T.distance(routing.distance_km));
+  if (typeof routing.distance_km === 'number' && !saysDistance) {
+    parts.push(t('today.distance', { km: Math.round(routing.distance_km) }));
+  }
   return parts.join(' · ');
 }
 
@@ -46,19 +51,18 @@ export function renderToday(list, captures, entries, { onRetry }) {
     const entry = entries.get(row.client_id);
     const li = el('li', `lead state-${row.state}`);
     li.dataset.clientId = row.client_id;
-    const who = el('p', 'who', row.name || T.unnamed);
+    const who = el('p', 'who', row.name || t('today.unnamed'));
     if (row.company && row.company !== row.name) who.append(el('span', 'company', ` · ${row.company}`));
     const meta = el('p', 'meta');
-    const time = new Date(row.captured_at);
-    meta.append(el('time', null, time.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })));
-    if (row.rating) meta.append(el('span', `rating-tag ${row.rating}`, T.ratings[row.rating] || row.rating));
+    meta.append(el('time', null, formatTime(row.captured_at)));
+    if (row.rating) meta.append(el('span', `rating-tag ${row.rating}`, ratingLabel(row.rating)));
     meta.append(el('span', 'chip', stateLabel(row)));
-    if (row.flags && row.flags.length) meta.append(el('span', 'chip flag', `${T.flags}: ${row.flags.join(', ')}`));
+    if (row.flags && row.flags.length) meta.append(el('span', 'chip flag', t('today.flags', { flags: row.flags.join(', ') })));
     li.append(who, meta);
     const reason = reasonText(row, entry);
     if (reason) li.append(el('p', 'reason', reason));
     if (row.state === 'rejected' && entry) {
-      const button = el('button', 'button small secondary', T.retry);
+      const button = el('button', 'button small secondary', t('today.retry'));
       button.type = 'button';
       button.addEventListener('click', () => onRetry(row.client_id));
       li.append(button);

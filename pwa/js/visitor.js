@@ -3,60 +3,22 @@
 
 import { api, ApiError, uuid } from './api.js';
 import { countryList } from './countries.js';
+import {
+  browserLanguage, language, onLanguageChange, plain, say, setLanguage, supported, t, wireSwitcher,
+} from './i18n.js';
 
-// Every string the visitor sees, by language; the page picks the browser's language.
-const STRINGS = {
-  en: {
-    title: 'Leave your contact',
-    loading: 'Loading…',
-    notFound: 'This sign-up link is not valid. Please ask at the booth.',
-    offline: 'No connection — please check the network and try again.',
-    fields: {
-      first_name: 'First name',
-      last_name: 'Last name',
-      email: 'Email',
-      phone: 'Phone',
-      company: 'Company',
-      job_title: 'Job title',
-      city: 'City',
-      country: 'Country',
-    },
-    optional: '(optional)',
-    yes: 'Yes',
-    no: 'No',
-    consentLegend: 'Consent',
-    consentContact: 'I agree to be contacted about my enquiry',
-    consentMarketing: 'Send me news and offers (optional)',
-    consentRequired: 'Please tick this box so that we may contact you.',
-    emailRequired: 'Please enter your email address.',
-    honeypot: 'Leave this field empty',
-    submit: 'Send',
-    sending: 'Sending…',
-    checkFields: 'Please check the highlighted fields.',
-    rateLimited: (s) => `Too many sign-ups from this network just now. Please try again in ${s} seconds.`,
-    failed: 'Something went wrong. Please try again.',
-    thanksTitle: 'Thank you!',
-    thanksText: 'We have your details. Your contact at our nearest office:',
-    officeEmail: 'Email',
-    officePhone: 'Phone',
-    nextVisitor: 'Next visitor',
-    resetIn: (s) => `This screen resets in ${s} s.`,
-  },
-};
-
-const LANG = (navigator.languages || [navigator.language || 'en'])
-  .map((l) => String(l).slice(0, 2).toLowerCase())
-  .find((l) => l in STRINGS) || 'en';
-const S = STRINGS[LANG];
+// The visitor's browser language (or their pick on the switcher, kept for this tab only:
+// on a kiosk the next visitor starts from the browser's language again).
+const LANGUAGE_KEY = 'leadrelay-visitor-lang';
 
 const FIELDS = [
-  { name: 'first_name', autocomplete: 'given-name' },
-  { name: 'last_name', autocomplete: 'family-name' },
-  { name: 'email', type: 'email', autocomplete: 'email', inputmode: 'email', required: true },
-  { name: 'phone', type: 'tel', autocomplete: 'tel', inputmode: 'tel' },
-  { name: 'company', autocomplete: 'organization' },
-  { name: 'job_title', autocomplete: 'organization-title' },
-  { name: 'city', autocomplete: 'address-level2' },
+  { name: 'first_name', label: 'field.first_name', autocomplete: 'given-name' },
+  { name: 'last_name', label: 'field.last_name', autocomplete: 'family-name' },
+  { name: 'email', label: 'field.email', type: 'email', autocomplete: 'email', inputmode: 'email', required: true },
+  { name: 'phone', label: 'field.phone', type: 'tel', autocomplete: 'tel', inputmode: 'tel' },
+  { name: 'company', label: 'field.company', autocomplete: 'organization' },
+  { name: 'job_title', label: 'field.job_title', autocomplete: 'organization-title' },
+  { name: 'city', label: 'field.city', autocomplete: 'address-level2' },
 ];
 const KIOSK_RESET_S = 8;
 const KIOSK_IDLE_MS = 120_000;
@@ -73,6 +35,7 @@ function el(tag, attrs = {}, children = []) {
   for (const [key, value] of Object.entries(attrs)) {
     if (value === false || value == null) continue;
     if (key === 'text') node.textContent = value;
+    else if (key === 'i18n') say(node, value);
     else node.setAttribute(key, value === true ? '' : value);
   }
   for (const child of children) node.append(child);
@@ -81,8 +44,8 @@ function el(tag, attrs = {}, children = []) {
 
 function field(spec) {
   const id = `v-${spec.name}`;
-  const label = el('label', { for: id, text: S.fields[spec.name] });
-  if (!spec.required) label.append(' ', el('span', { class: 'muted', text: S.optional }));
+  const label = el('label', { for: id }, [el('span', { i18n: spec.label })]);
+  if (!spec.required) label.append(' ', el('span', { class: 'muted', i18n: 'visitor.optional' }));
   const input = el('input', {
     id,
     name: spec.name,
@@ -95,14 +58,18 @@ function field(spec) {
   return el('div', { class: 'field' }, [label, input, el('p', { id: `${id}-error`, class: 'error' })]);
 }
 
-function countryField() {
-  const select = el('select', { id: 'v-country', name: 'country', 'aria-describedby': 'v-country-error' }, [
+function countryOptions() {
+  return [
     el('option', { value: '', text: '—' }),
-    ...countryList(LANG).map(({ code, name }) => el('option', { value: code, text: name })),
-  ]);
+    ...countryList(language()).map(({ code, name }) => el('option', { value: code, text: name })),
+  ];
+}
+
+function countryField() {
+  const select = el('select', { id: 'v-country', name: 'country', 'aria-describedby': 'v-country-error' }, countryOptions());
   select.value = event.venue_country || '';
   return el('div', { class: 'field' }, [
-    el('label', { for: 'v-country', text: S.fields.country }),
+    el('label', { for: 'v-country', i18n: 'field.country' }),
     select,
     el('p', { id: 'v-country-error', class: 'error' }),
   ]);
@@ -112,12 +79,12 @@ function questionField(q, i) {
   const name = `q:${q.id}`;
   if (q.type === 'choice' || q.type === 'yesno') {
     const options = q.type === 'yesno'
-      ? [{ value: 'yes', label: S.yes }, { value: 'no', label: S.no }]
-      : (q.options || []).map((o) => ({ value: o, label: o }));
+      ? [{ value: 'yes', i18n: 'answer.yes' }, { value: 'no', i18n: 'answer.no' }]
+      : (q.options || []).map((o) => ({ value: o, text: o }));
     return el('fieldset', { class: options.length <= 4 ? 'segmented' : 'choices' }, [
       el('legend', { text: q.label }),
       ...options.map((o, j) =>
-        el('label', {}, [el('input', { type: 'radio', name, value: o.value, id: `v-q${i}-${j}` }), el('span', { text: o.label })]),
+        el('label', {}, [el('input', { type: 'radio', name, value: o.value, id: `v-q${i}-${j}` }), el('span', { text: o.text, i18n: o.i18n })]),
       ),
     ]);
   }
@@ -130,21 +97,21 @@ function questionField(q, i) {
 function buildForm() {
   const form = $('v-form');
   const consent = el('fieldset', { class: 'consent' }, [
-    el('legend', { text: S.consentLegend }),
+    el('legend', { i18n: 'consent.legend' }),
     el('p', { class: 'consent-text', text: event.consent_text || '' }),
     el('label', { class: 'check' }, [
       el('input', { type: 'checkbox', name: 'consent_contact', id: 'v-consent_contact', 'aria-describedby': 'v-consent_contact-error' }),
-      el('span', { text: S.consentContact }),
+      el('span', { i18n: 'visitor.consentContact' }),
     ]),
     el('p', { id: 'v-consent_contact-error', class: 'error' }),
     el('label', { class: 'check' }, [
       el('input', { type: 'checkbox', name: 'consent_marketing', id: 'v-consent_marketing' }),
-      el('span', { text: S.consentMarketing }),
+      el('span', { i18n: 'visitor.consentMarketing' }),
     ]),
   ]);
   // Humans never see or reach this field; naive bots fill every input they find.
   const honeypot = el('div', { class: 'honeypot', 'aria-hidden': 'true' }, [
-    el('label', { for: 'v-website', text: S.honeypot }),
+    el('label', { for: 'v-website', i18n: 'visitor.honeypot' }),
     el('input', { id: 'v-website', name: 'website', type: 'text', tabindex: '-1', autocomplete: 'off' }),
   ]);
   form.replaceChildren(
@@ -154,7 +121,7 @@ function buildForm() {
     consent,
     honeypot,
     el('p', { id: 'v-form-error', class: 'error', role: 'alert' }),
-    el('button', { type: 'submit', class: 'button primary wide big', id: 'v-submit', text: S.submit }),
+    el('button', { type: 'submit', class: 'button primary wide big', id: 'v-submit', i18n: 'visitor.submit' }),
   );
   form.hidden = false;
 }
@@ -165,6 +132,7 @@ function lead(form) {
     client_id: uuid(),
     captured_at: new Date().toISOString(),
     source: 'kiosk',
+    language: language(),
     website: f.website.value,
     answers: {},
     consent: { contact: f.consent_contact.checked, marketing: f.consent_marketing.checked, text: event.consent_text || '' },
@@ -185,7 +153,7 @@ function lead(form) {
 }
 
 function clearErrors(form) {
-  for (const node of form.querySelectorAll('.error')) node.textContent = '';
+  for (const node of form.querySelectorAll('.error')) plain(node, '');
   for (const node of form.querySelectorAll('[aria-invalid]')) node.removeAttribute('aria-invalid');
 }
 
@@ -196,14 +164,17 @@ function showFieldErrors(form, fields) {
     const input = form.elements[name];
     const slot = $(`v-${name}-error`);
     if (input && slot && !(input instanceof RadioNodeList)) {
-      slot.textContent = message;
+      if (message.key) say(slot, message.key);
+      else plain(slot, message);
       input.setAttribute('aria-invalid', 'true');
       first = first || input;
     } else {
-      general.push(message);
+      general.push(message.key ? message : { text: message });
     }
   }
-  $('v-form-error').textContent = [S.checkFields, ...general].join(' ');
+  // Our own messages stay translated on a switch; the server's words are shown as they are.
+  if (general.length) plain($('v-form-error'), [t('visitor.checkFields'), ...general.map((m) => m.text || t(m.key))].join(' '));
+  else say($('v-form-error'), 'visitor.checkFields');
   if (first) first.focus();
 }
 
@@ -213,24 +184,25 @@ async function onSubmit(e) {
   clearErrors(form);
   const data = lead(form);
   const missing = [];
-  if (!data.email) missing.push({ field: 'email', message: S.emailRequired });
-  if (!data.consent.contact) missing.push({ field: 'consent_contact', message: S.consentRequired });
+  if (!data.email) missing.push({ field: 'email', message: { key: 'visitor.emailRequired' } });
+  if (!data.consent.contact) missing.push({ field: 'consent_contact', message: { key: 'visitor.consentRequired' } });
   if (missing.length) return showFieldErrors(form, missing);
 
   const button = $('v-submit');
   button.disabled = true;
-  button.textContent = S.sending;
+  say(button, 'visitor.sending');
   try {
     const result = await api(`/public/visitor/${encodeURIComponent(token)}/leads`, { method: 'POST', body: data });
     showThanks(result.office);
   } catch (err) {
     if (err instanceof ApiError && err.status === 422 && err.fields.length) showFieldErrors(form, err.fields);
-    else if (err instanceof ApiError && err.status === 429) $('v-form-error').textContent = S.rateLimited(err.retryAfter || 60);
-    else if (err instanceof ApiError && err.status === 0) $('v-form-error').textContent = S.offline;
-    else $('v-form-error').textContent = err.message || S.failed;
+    else if (err instanceof ApiError && err.status === 429) say($('v-form-error'), 'visitor.rateLimited', { seconds: err.retryAfter || 60 });
+    else if (err instanceof ApiError && err.status === 0) say($('v-form-error'), 'visitor.offline');
+    else if (err.message) plain($('v-form-error'), err.message);
+    else say($('v-form-error'), 'visitor.failed');
   } finally {
     button.disabled = false;
-    button.textContent = S.submit;
+    say(button, 'visitor.submit');
   }
 }
 
@@ -243,10 +215,10 @@ function officeCard(office) {
   const rows = [el('h3', { text: office.name })];
   if (office.city) rows.push(el('p', { text: office.city }));
   if (office.email) {
-    rows.push(el('p', {}, [`${S.officeEmail}: `, el('a', { href: `mailto:${office.email}`, text: office.email })]));
+    rows.push(el('p', {}, [el('span', { i18n: 'field.email' }), ': ', el('a', { href: `mailto:${office.email}`, text: office.email })]));
   }
   if (office.phone) {
-    rows.push(el('p', {}, [`${S.officePhone}: `, el('a', { href: `tel:${office.phone.replace(/[^\d+]/g, '')}`, text: office.phone })]));
+    rows.push(el('p', {}, [el('span', { i18n: 'field.phone' }), ': ', el('a', { href: `tel:${office.phone.replace(/[^\d+]/g, '')}`, text: office.phone })]));
   }
   card.replaceChildren(...rows);
   card.hidden = false;
@@ -254,8 +226,6 @@ function officeCard(office) {
 
 function showThanks(office) {
   $('v-form').hidden = true;
-  $('v-thanks-title').textContent = S.thanksTitle;
-  $('v-thanks-text').textContent = S.thanksText;
   officeCard(office);
   const thanks = $('v-thanks');
   thanks.hidden = false;
@@ -263,20 +233,24 @@ function showThanks(office) {
   window.scrollTo(0, 0);
   if (!kiosk) return;
   let left = KIOSK_RESET_S;
-  $('v-countdown').textContent = S.resetIn(left);
+  say($('v-countdown'), 'visitor.resetIn', { seconds: left });
   countdownTimer = setInterval(() => {
     left -= 1;
-    $('v-countdown').textContent = S.resetIn(left);
+    say($('v-countdown'), 'visitor.resetIn', { seconds: left });
     if (left <= 0) reset();
   }, 1000);
 }
 
 // Kiosk: a fresh, empty form for the next visitor.
-function reset() {
+async function reset() {
   clearInterval(countdownTimer);
   clearTimeout(idleTimer);
   $('v-thanks').hidden = true;
-  $('v-countdown').textContent = '';
+  plain($('v-countdown'), '');
+  if (sessionLanguage()) {
+    forgetLanguage();
+    await setLanguage(browserLanguage() || 'en');
+  }
   buildForm();
   window.scrollTo(0, 0);
 }
@@ -288,12 +262,44 @@ function armIdleReset() {
   }, KIOSK_IDLE_MS);
 }
 
+function sessionLanguage() {
+  try {
+    return supported(sessionStorage.getItem(LANGUAGE_KEY));
+  } catch {
+    return null;
+  }
+}
+
+function forgetLanguage() {
+  try {
+    sessionStorage.removeItem(LANGUAGE_KEY);
+  } catch {
+    // nothing kept
+  }
+}
+
+async function startLanguage() {
+  await setLanguage(sessionLanguage() || browserLanguage() || 'en');
+  wireSwitcher($('v-lang'), async (code) => {
+    try {
+      sessionStorage.setItem(LANGUAGE_KEY, code);
+    } catch {
+      // Private mode: the choice lasts for this page only.
+    }
+    await setLanguage(code);
+  });
+  // The country names come from the browser (Intl.DisplayNames) in the chosen language.
+  onLanguageChange(() => {
+    const select = $('v-country');
+    if (!select) return;
+    const chosen = select.value;
+    select.replaceChildren(...countryOptions());
+    select.value = chosen;
+  });
+}
+
 async function start() {
-  document.documentElement.lang = LANG;
-  document.title = `${S.title} — LeadRelay`;
-  $('v-title').textContent = S.title;
-  $('v-loading').textContent = S.loading;
-  $('v-again').textContent = S.nextVisitor;
+  await startLanguage();
   $('v-again').hidden = !kiosk;
   $('v-again').addEventListener('click', reset);
   $('v-form').addEventListener('submit', onSubmit);
@@ -312,7 +318,7 @@ async function start() {
     $('v-event').textContent = event.name;
     buildForm();
   } catch (err) {
-    $('v-fatal').textContent = err instanceof ApiError && err.status === 404 ? S.notFound : S.offline;
+    say($('v-fatal'), err instanceof ApiError && err.status === 404 ? 'visitor.notFound' : 'visitor.offline');
   } finally {
     $('v-loading').hidden = true;
     document.documentElement.dataset.ready = 'true';
