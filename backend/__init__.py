@@ -39,6 +39,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from backend.auth import access  # noqa: F401 - registers the user loaders
     from backend.auth.csrf import init_csrf
     from backend.errors import register_error_handlers
+    from backend.i18n import init_i18n
     from backend.ratelimit import init_ratelimit
     from backend.security import init_security
 
@@ -48,6 +49,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         if values and any(isinstance(v, int) and v > MAX_ID for v in values.values()):
             abort(404)
 
+    init_i18n(app)
     init_csrf(app)
     init_security(app)
     init_ratelimit(app)

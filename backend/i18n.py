@@ -8,10 +8,17 @@ default. ``make i18n`` extracts and updates the catalogues; ``compile_catalogs``
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Flask, current_app, request, session
+from babel import Locale
+from babel import dates as babel_dates
+from babel import numbers as babel_numbers
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import Babel, get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 LANGUAGES = {"en": "English", "ru": "Русский"}
@@ -19,14 +26,169 @@ TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 
 babel = Babel()
 
+# The product's stored words (statuses, ratings, kinds, flags) as pages show them. The
+# database and the JSON API keep the English codes; ``{{ code | label("status") }}``.
+LABELS = {
+    "status": {
+        "new": _l("new"),
+        "contacted": _l("contacted"),
+        "qualified": _l("qualified"),
+        "won": _l("won"),
+        "lost": _l("lost"),
+        "stale": _l("stale"),
+    },
+    "rating": {
+        "hot": _l("hot"),
+        "warm": _l("warm"),
+        "cold": _l("cold"),
+        "unrated": _l("unrated"),
+    },
+    "touch": {
+        "call": _l("call"),
+        "email": _l("e-mail"),
+        "meeting": _l("meeting"),
+        "message": _l("message"),
+        "note": _l("note"),
+    },
+    "flag": {
+        "bad_email": _l("bad email"),
+        "bad_phone": _l("bad phone"),
+        "bad_country": _l("bad country"),
+        "bad_rating": _l("bad rating"),
+        "bad_coordinates": _l("bad coordinates"),
+        "bad_captured_at": _l("bad capture time"),
+        "location_unknown": _l("location unknown"),
+        "over_capacity": _l("over capacity"),
+        "capacity_spill": _l("capacity spill"),
+        "coordinates_invalid": _l("coordinates invalid"),
+        "feedback_requested": _l("feedback requested"),
+    },
+    "method": {
+        "territory": _l("territory"),
+        "nearest": _l("nearest"),
+        "capacity_spill": _l("capacity spill"),
+        "fallback": _l("fallback"),
+        "escalation": _l("escalation"),
+        "handover": _l("handover"),
+    },
+    "verdict": {"good": _l("good"), "bad": _l("bad")},
+    "message_status": {
+        "pending": _l("pending"),
+        "sending": _l("sending"),
+        "sent": _l("sent"),
+        "recorded": _l("recorded"),
+        "failed": _l("failed"),
+        "skipped": _l("skipped"),
+    },
+}
+
+
+def label(code: str | None, kind: str) -> str:
+    """The page's word for a stored code; unknown codes show with spaces for underscores."""
+    if code is None:
+        return ""
+    word = LABELS.get(kind, {}).get(code)
+    return str(word) if word is not None else str(code).replace("_", " ")
+
 
 def select_locale() -> str:
+    if not has_request_context():
+        # Jobs and shell code format in the instance default (mails choose their own).
+        return current_app.config["DEFAULT_LANGUAGE"]
     user_language = getattr(current_user, "language", None) if current_user else None
     if user_language in LANGUAGES:
         return user_language
     if session.get("language") in LANGUAGES:
         return session["language"]
     return request.accept_languages.best_match(LANGUAGES) or current_app.config["DEFAULT_LANGUAGE"]
+
+
+def _locale():
+    return get_locale() or current_app.config.get("DEFAULT_LANGUAGE", "en")
+
+
+def _zone(zone) -> ZoneInfo:
+    if isinstance(zone, ZoneInfo):
+        return zone
+    try:
+        return ZoneInfo(zone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def format_datetime_in(value: datetime | None, zone=None, format: str = "medium") -> str:
+    """``value`` (naive means UTC, as SQLite returns it) in ``zone``, per the page's locale.
+
+    ``format`` is a Babel width ("short", "long", ...), "medium" (a medium date with a short
+    time: "May 18, 2026, 8:00 PM", "18 мая 2026 г., 20:00") or a CLDR pattern such as
+    ``"EEE dd MMM HH:mm"`` (names of days and months come out in the page's language).
+    """
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    locale = _locale()
+    if format == "medium":
+        local = value.astimezone(_zone(zone))
+        return babel_dates.get_datetime_format("medium", locale=locale).format(
+            babel_dates.format_time(local, "short", locale=locale),
+            babel_dates.format_date(local, "medium", locale=locale),
+        )
+    return babel_dates.format_datetime(value, format, tzinfo=_zone(zone), locale=locale)
+
+
+def format_date_in(value: date | datetime | None, zone=None, format: str = "medium") -> str:
+    """A date (or the local date of a datetime in ``zone``) per the page's locale."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(_zone(zone)).date()
+    return babel_dates.format_date(value, format, locale=_locale())
+
+
+def format_number(value, digits: int | None = None, group: bool = True) -> str:
+    """A number with the locale's grouping and decimal sign (``digits`` fixes the decimals)."""
+    if value is None:
+        return ""
+    if digits is None and group:
+        return babel_numbers.format_decimal(value, locale=_locale())
+    digits = 0 if digits is None else digits
+    pattern = ("#,##0" if group else "0") + ("." + "0" * digits if digits else "")
+    return babel_numbers.format_decimal(
+        round(Decimal(str(value)), digits), format=pattern, locale=_locale()
+    )
+
+
+def format_money(value, currency: str | None = None, digits: int | None = None) -> str:
+    """An amount of money in ``currency`` per the page's locale ("1 234,50 €", "€1,234.50")."""
+    if value is None:
+        return ""
+    if not currency:
+        return format_number(value, digits)
+    locale = _locale()
+    if digits is None:
+        return babel_numbers.format_currency(value, currency.upper(), locale=locale)
+    pattern = Locale.parse(locale).currency_formats["standard"].pattern.split(";")[0]
+    pattern = pattern.replace("#,##0.00", "#,##0" + ("." + "0" * digits if digits else ""))
+    return babel_numbers.format_currency(
+        round(Decimal(str(value)), digits), currency.upper(), format=pattern,
+        locale=locale, currency_digits=False,
+    )  # fmt: skip
+
+
+def format_percent(value, digits: int = 0) -> str:
+    """A share (0.25) as a percentage per the page's locale ("25 %", "25%")."""
+    if value is None:
+        return ""
+    pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
+    return babel_numbers.format_percent(value, format=pattern, locale=_locale())
+
+
+def labels(kind: str) -> dict[str, str]:
+    """Every code of ``kind`` with the page's word for it (for scripts that render rows)."""
+    return {code: str(word) for code, word in LABELS.get(kind, {}).items()}
 
 
 def compile_catalogs(directory: Path = TRANSLATIONS) -> list[Path]:
@@ -53,3 +215,10 @@ def init_i18n(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.filters["label"] = label
+    app.jinja_env.globals["labels"] = labels
+    app.jinja_env.filters["datetime_in"] = format_datetime_in
+    app.jinja_env.filters["date_in"] = format_date_in
+    app.jinja_env.filters["number"] = format_number
+    app.jinja_env.filters["money"] = format_money
+    app.jinja_env.filters["percent"] = format_percent

@@ -6,6 +6,13 @@ const POLL_MS = 10000;
 
 const table = document.getElementById("queue");
 const news = document.getElementById("queue-news");
+// Words in the page's language, rendered by the server next to the table.
+const words = JSON.parse(table?.dataset.i18n || "{}");
+const plural = new Intl.PluralRules(document.documentElement.lang || "en");
+
+function word(group, code) {
+  return (words[group] && words[group][code]) || code.replaceAll("_", " ");
+}
 
 function el(tag, text, className) {
   const node = document.createElement(tag);
@@ -28,15 +35,18 @@ function row(item) {
   link.href = item.url;
   lead.append(link);
   if (item.company) lead.append(el("br"), el("span", item.company, "muted"));
-  lead.append(" ", tag("new", "ws-flag-new"));
+  lead.append(" ", tag(words.new || "new", "ws-flag-new"));
 
-  const rating = el("td", item.rating || "unrated", `rating-${item.rating || "none"}`);
+  const rating = el("td", word("ratings", item.rating || "unrated"), `rating-${item.rating || "none"}`);
   const sla = el("td", item.sla.label, item.sla.overdue ? "overdue" : "");
-  if (item.sla.due_local) sla.append(el("br"), el("span", `due ${item.sla.due_local}`, "muted ws-small"));
+  if (item.sla.due_local) {
+    const due = (words.due || "due {time}").replace("{time}", item.sla.due_local);
+    sla.append(el("br"), el("span", due, "muted ws-small"));
+  }
 
   const flags = el("td");
-  if (item.escalated) flags.append(tag("escalated", "ws-flag-escalated"), " ");
-  for (const flag of item.flags) flags.append(tag(flag.replaceAll("_", " ")), " ");
+  if (item.escalated) flags.append(tag(words.escalated || "escalated", "ws-flag-escalated"), " ");
+  for (const flag of item.flags) flags.append(tag(word("flags", flag)), " ");
 
   tr.append(
     lead,
@@ -54,7 +64,11 @@ function announce(count) {
   if (!news || count === 0) return;
   const total = Number(news.dataset.count || 0) + count;
   news.dataset.count = String(total);
-  news.textContent = `${total} new lead${total === 1 ? "" : "s"} arrived — shown at the top.`;
+  const forms = words.arrived || {};
+  const text = forms[plural.select(total)] || forms.other;
+  news.textContent = text
+    ? text.replace("{n}", total.toLocaleString(document.documentElement.lang || "en"))
+    : `${total} new lead${total === 1 ? "" : "s"} arrived — shown at the top.`;
   news.hidden = false;
 }
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext
 from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.orm import joinedload
 
@@ -20,6 +21,7 @@ from backend.auth.models import OFFICE_ROLES, User
 from backend.db_types import utcnow
 from backend.errors import ApiError
 from backend.extensions import db
+from backend.i18n import format_datetime_in
 from backend.leads.models import (
     ESCALATION_ESCALATED,
     OPEN_STATUSES,
@@ -178,10 +180,10 @@ def _duration(seconds: int) -> str:
     hours, rest = divmod(rest, 3600)
     minutes = rest // 60
     if days:
-        return f"{days} d {hours} h"
+        return gettext("%(days)s d %(hours)s h", days=days, hours=hours)
     if hours:
-        return f"{hours} h {minutes} min"
-    return f"{minutes} min"
+        return gettext("%(hours)s h %(minutes)s min", hours=hours, minutes=minutes)
+    return gettext("%(minutes)s min", minutes=minutes)
 
 
 def sla_view(lead: Lead, office: Office, now: datetime) -> dict:
@@ -190,13 +192,15 @@ def sla_view(lead: Lead, office: Office, now: datetime) -> dict:
     due_local = None
     if state["due_at"] is not None:
         local = state["due_at"].astimezone(office_zone(office))
-        due_local = local.strftime("%a %d %b %H:%M ") + (office.timezone or "UTC")
+        due_local = format_datetime_in(local, local.tzinfo, "EEE dd MMM HH:mm") + " "
+        due_local += office.timezone or "UTC"
+    # Labels and the due time come in the page's language (English outside a request).
     if state["due_at"] is None:
-        label = "touched" if lead.first_touch_at else "—"
+        label = gettext("touched") if lead.first_touch_at else "—"
     elif state["overdue"]:
-        label = f"overdue {_duration(state['remaining_seconds'])}"
+        label = gettext("overdue %(time)s", time=_duration(state["remaining_seconds"]))
     else:
-        label = f"{_duration(state['remaining_seconds'])} left"
+        label = gettext("%(time)s left", time=_duration(state["remaining_seconds"]))
     return {
         "due_at": state["due_at"],
         "due_local": due_local,
@@ -217,7 +221,7 @@ def queue_item(lead: Lead, office: Office, now: datetime) -> dict:
         flags.append("feedback_requested")
     return {
         "id": lead.id,
-        "name": lead.full_name or lead.email or lead.phone or f"Lead {lead.id}",
+        "name": lead.full_name or lead.email or lead.phone or gettext("Lead %(id)s", id=lead.id),
         "company": lead.company,
         "event": {"id": lead.event.id, "name": lead.event.name},
         "rating": lead.rating,

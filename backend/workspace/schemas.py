@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
+from flask_babel import lazy_gettext as _l
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from backend.auth.schemas import EventRef, OfficeRef
@@ -17,13 +18,14 @@ RatingFilter = Literal["hot", "warm", "cold", "unrated"]
 FeedbackReason = Literal[
     "wrong_target", "no_budget", "student_or_job_seeker", "competitor", "duplicate", "other"
 ]
+# Lazy: the lead page shows them in the reader's language; the API takes the codes.
 FEEDBACK_REASONS: dict[str, str] = {
-    "wrong_target": "Wrong target",
-    "no_budget": "No budget",
-    "student_or_job_seeker": "Student or job seeker",
-    "competitor": "Competitor",
-    "duplicate": "Duplicate",
-    "other": "Other",
+    "wrong_target": _l("Wrong target"),
+    "no_budget": _l("No budget"),
+    "student_or_job_seeker": _l("Student or job seeker"),
+    "competitor": _l("Competitor"),
+    "duplicate": _l("Duplicate"),
+    "other": _l("Other"),
 }
 assert set(STATUSES) == set(Status.__args__) and set(TOUCH_KINDS) == set(TouchKind.__args__)
 

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from datetime import datetime
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from pydantic import ValidationError
 
@@ -19,6 +21,7 @@ from backend.auth.access import roles_required
 from backend.db_types import utcnow
 from backend.errors import ApiError, validation_fields
 from backend.extensions import db
+from backend.i18n import format_datetime_in, label
 from backend.leads.queries import get_lead_or_404
 from backend.workspace import queries, services
 from backend.workspace.schemas import (
@@ -56,7 +59,7 @@ def queue_page():
     try:
         filters = QueueQuery.model_validate(request.args.to_dict())
     except ValidationError:
-        flash("Some filters were not understood and were reset.", "error")
+        flash(_("Some filters were not understood and were reset."), "error")
         filters = QueueQuery()
     office = queries.office_for(current_user, filters.office)
     page = queries.queue_page(office, current_user, filters)
@@ -102,45 +105,111 @@ def _local_time(value: str, lead) -> str | datetime:
     return parsed
 
 
+# Form fields by the names the reader knows them by (flash messages, validation errors).
+CONTACT_FIELDS = {
+    "first_name": _l("First name"),
+    "last_name": _l("Last name"),
+    "email": _l("E-mail"),
+    "phone": _l("Phone"),
+    "company": _l("Company"),
+    "job_title": _l("Job title"),
+    "kind": _l("Kind"),
+    "outcome": _l("Outcome"),
+    "note": _l("Note"),
+    "at": _l("When"),
+    "status": _l("New status"),
+    "deal_value": _l("Deal value"),
+    "deal_currency": _l("Currency"),
+    "lost_reason": _l("Lost reason"),
+    "office_code": _l("Office"),
+    "reason": _l("Reason"),
+    "verdict": _l("Verdict"),
+    "user_id": _l("Rep"),
+}
+
+# The services raise English ``ApiError`` messages for the JSON API; the lead page shows the
+# same refusal in the reader's language, keyed by the error's stable code (or its text when
+# one code covers several cases).
+PAGE_ERRORS = {
+    "touch_in_future": _l("A touch cannot be logged in the future."),
+    "deal_value_required": _l("A won lead needs a deal value above zero."),
+    "lost_reason_required": _l("Say why the lead was lost."),
+    "same_office": _l("The lead is already with that office."),
+    "nothing_changed": _l("Nothing to change: the fields are as stored."),
+    "feedback_not_requested": _l("Feedback was not requested for this lead."),
+    "reason_required": _l("Say why the lead is bad."),
+    "feedback_exists": _l("This lead already has its quality feedback."),
+    "invalid_assignee": _l("Assign the lead to a member of its office."),
+    "Give the touch time with its time zone.": _l("Give the touch time with its time zone."),
+    "Only the rep who claimed it or a manager may release it.": _l(
+        "Only the rep who claimed it or a manager may release it."
+    ),
+    "Only a manager may assign leads.": _l("Only a manager may assign leads."),
+}
+
+
+def page_error(exc: ApiError, lead, form: dict) -> str:
+    """The refusal behind ``exc`` as the lead page says it, in the reader's language."""
+    if exc.code == "already_claimed" and lead.claimed_by is not None:
+        return _("%(name)s has already claimed this lead.", name=lead.claimed_by.name)
+    if exc.code == "touch_before_arrival":
+        zone = lead.office.timezone if lead.office else "UTC"
+        arrived = format_datetime_in(lead.received_at, zone) + " " + zone
+        return _("A touch cannot be earlier than the lead's arrival (%(time)s).", time=arrived)
+    if exc.code == "invalid_transition":
+        allowed = services.TRANSITIONS.get(lead.status, ())
+        return _(
+            "A %(status)s lead cannot become %(target)s; allowed: %(options)s.",
+            status=label(lead.status, "status"),
+            target=label(form.get("status"), "status"),
+            options=", ".join(label(s, "status") for s in allowed) or _("none: it is final"),
+        )
+    if exc.code == "not_found" and "office_code" in form:
+        return _("No office %(code)s.", code=form["office_code"])
+    message = PAGE_ERRORS.get(exc.code) or PAGE_ERRORS.get(exc.message)
+    return str(message) if message is not None else exc.message
+
+
 def _form_touch(lead, form):
     data = TouchIn.model_validate({**form, "at": _local_time(form.get("at", ""), lead)})
     services.log_touch(lead, current_user, **data.model_dump())
-    return f"{data.kind.title()} logged."
+    return _("%(kind)s logged.", kind=label(data.kind, "touch").capitalize())
 
 
 def _form_status(lead, form):
     data = StatusIn.model_validate(form)
     services.change_status(lead, current_user, **data.model_dump())
-    return f"Marked {data.status}."
+    return _("Marked %(status)s.", status=label(data.status, "status"))
 
 
 def _form_handover(lead, form):
     data = HandoverIn.model_validate(form)
     services.hand_over(lead, current_user, **data.model_dump())
-    return f"Handed over to {data.office_code}."
+    return _("Handed over to %(office)s.", office=data.office_code)
 
 
 def _form_contact(lead, form):
     data = ContactIn.model_validate(form)
     changed = services.fix_contact(lead, current_user, data.model_dump(exclude_none=True))
-    return "Contact data fixed: " + ", ".join(changed) + "."
+    fields = ", ".join(str(CONTACT_FIELDS.get(name, name)) for name in changed)
+    return _("Contact data fixed: %(fields)s.", fields=fields)
 
 
 def _form_feedback(lead, form):
     data = FeedbackIn.model_validate(form)
     services.record_feedback(lead, current_user, **data.model_dump())
-    return "Thanks: quality feedback recorded."
+    return _("Thanks: quality feedback recorded.")
 
 
 def _form_assign(lead, form):
     data = AssignIn.model_validate(form)
     services.assign(lead, current_user, user_id=data.user_id)
-    return "Lead assigned."
+    return _("Lead assigned.")
 
 
 FORM_ACTIONS: dict[str, Callable] = {
-    "claim": lambda lead, form: services.claim(lead, current_user) and "Lead claimed.",
-    "unclaim": lambda lead, form: services.unclaim(lead, current_user) and "Claim released.",
+    "claim": lambda lead, form: services.claim(lead, current_user) and _("Lead claimed."),
+    "unclaim": lambda lead, form: services.unclaim(lead, current_user) and _("Claim released."),
     "touch": _form_touch,
     "status": _form_status,
     "handover": _form_handover,
@@ -164,7 +233,7 @@ def lead_form_action(lead_id: int, action: str):
     if handler is None:
         raise ApiError(404, "not_found", "No such action.")
     if current_user.role == "admin" and action != "assign":
-        flash("Admins may read leads and assign them, not work them.", "error")
+        flash(_("Admins may read leads and assign them, not work them."), "error")
         return redirect(url_for("workspace.lead_page", lead_id=lead_id))
     form = {k: v for k, v in request.form.items() if k != "csrf_token"}
     try:
@@ -173,11 +242,14 @@ def lead_form_action(lead_id: int, action: str):
         flash(message, "ok")
     except ValidationError as exc:
         _rollback()
-        details = "; ".join(f"{f['field']}: {f['message']}" for f in validation_fields(exc))
-        flash(f"Not saved — {details}", "error")
+        details = "; ".join(
+            f"{CONTACT_FIELDS.get(f['field'], f['field'])}: {f['message']}"
+            for f in validation_fields(exc)
+        )
+        flash(_("Not saved — %(reason)s", reason=details), "error")
     except ApiError as exc:
         _rollback()
-        flash(f"Not saved — {exc.message}", "error")
+        flash(_("Not saved — %(reason)s", reason=page_error(exc, lead, form)), "error")
     if action == "handover" and current_user.role != "admin":
         return redirect(url_for("workspace.queue_page"))
     return redirect(url_for("workspace.lead_page", lead_id=lead_id))
@@ -194,9 +266,9 @@ def order_form():
         )
         services.set_monthly_order(office.code, current_user, data.monthly_lead_order)
         db.session.commit()
-        flash("Monthly lead order saved.", "ok")
+        flash(_("Monthly lead order saved."), "ok")
     except ValidationError:
-        flash("Not saved — the order must be a whole number of leads.", "error")
+        flash(_("Not saved — the order must be a whole number of leads."), "error")
     return redirect(url_for("workspace.queue_page", office=request.form.get("office") or None))
 
 
