@@ -30,7 +30,19 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Numeric, and_, case, cast, delete, exists, func, literal, or_, select
+from sqlalchemy import (
+    Numeric,
+    and_,
+    case,
+    cast,
+    delete,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from backend.auth.models import User
@@ -91,6 +103,12 @@ def count_if(cond) -> ColumnElement:
     return func.count().filter(cond)
 
 
+LEAD_COUNT_KEYS = (
+    "leads", "contacted", "qualified", "won", "lost", "stale", "escalated", "routed",
+    "within_sla", "revenue_won",
+)  # fmt: skip
+
+
 def lead_counts(currency) -> list[ColumnElement]:
     """The aggregate columns shared by the event report, the dashboard and the league."""
     won = Lead.status == "won"
@@ -110,19 +128,48 @@ def lead_counts(currency) -> list[ColumnElement]:
     ]
 
 
-def event_totals(event: Event) -> dict:
-    """One row of counts and sums for the event's leads, plus the median and p90 minutes
-    to first touch (``first_touch_minutes``, ``capture_to_touch_minutes``: [median, p90]).
+def event_figures(event: Event) -> tuple[dict, list[dict]]:
+    """The event's totals and its per-office rows (see ``by_office``).
 
-    On PostgreSQL the percentiles are ordered-set aggregates of the same pass over the
-    event's leads (an index-only scan of ``ix_lead_event_report``).
+    The totals row holds the counts and sums of ``lead_counts``, the pipeline value, the
+    ratings, and the median and p90 minutes to first touch (``first_touch_minutes``,
+    ``capture_to_touch_minutes``: [median, p90]). On PostgreSQL all of it is one pass
+    over the event's leads (an index-only scan of ``ix_lead_event_report``) grouped by
+    ``GROUPING SETS`` (the event, each office); SQLite runs one query per part.
     """
+    if dialect() != "postgresql":
+        totals = dict(db.session.execute(_totals_query(event)).mappings().one())
+        totals.update(event_touch_percentiles(event))
+        return totals, by_office(event)
+    office_cols = (Office.id, Office.code, Office.name)
+    whole = func.grouping(Office.id)
+    query = (
+        _totals_query(event, percentiles=True)
+        .add_columns(whole.label("whole"), *(c.label(f"office_{c.key}") for c in office_cols))
+        .group_by(func.grouping_sets(tuple_(), tuple_(*office_cols)))
+        .order_by(whole.desc(), func.count(Lead.id).desc(), Office.code)
+    )
+    rows = [dict(row) for row in db.session.execute(query).mappings()]
+    totals, offices = rows[0], rows[1:]
+    for key, name in (("first_touch_minutes", "arrival"), ("capture_to_touch_minutes", "capture")):
+        totals[key] = [_float(totals[f"{name}_{p}"]) for p in (50, 90)]
+    return totals, [
+        {
+            "office_id": row["office_id"],
+            "code": row["office_code"],
+            "name": row["office_name"],
+            **{key: row[key] for key in LEAD_COUNT_KEYS},
+        }
+        for row in offices
+    ]
+
+
+def _totals_query(event: Event, percentiles: bool = False):
     pipeline = func.sum(Lead.deal_value).filter(
         and_(Lead.status == "qualified", in_currency(event.currency))
     )
     touch_cols = []
-    postgres = dialect() == "postgresql"
-    if postgres:
+    if percentiles:
         for name, since in (("arrival", Lead.received_at), ("capture", Lead.captured_at)):
             value = minutes_between(Lead.first_touch_at, since)
             for p in (0.5, 0.9):
@@ -133,7 +180,7 @@ def event_totals(event: Event) -> dict:
                         f"{name}_{int(p * 100)}"
                     )
                 )
-    query = (
+    return (
         select(
             *lead_counts(event.currency),
             func.coalesce(pipeline, 0).label("pipeline_value"),
@@ -146,16 +193,6 @@ def event_totals(event: Event) -> dict:
         .outerjoin(Office, Office.id == Lead.office_id)
         .where(Lead.event_id == event.id)
     )
-    row = dict(db.session.execute(query).mappings().one())
-    if postgres:
-        for key, name in (
-            ("first_touch_minutes", "arrival"),
-            ("capture_to_touch_minutes", "capture"),
-        ):
-            row[key] = [_float(row.pop(f"{name}_{p}")) for p in (50, 90)]
-    else:
-        row.update(event_touch_percentiles(event))
-    return row
 
 
 def _float(value) -> float | None:

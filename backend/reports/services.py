@@ -72,7 +72,7 @@ def event_report(event: Event) -> dict:
 
     See ``backend.reports.queries`` for the definition of each count.
     """
-    totals = queries.event_totals(event)
+    totals, offices = queries.event_figures(event)
     cost = Decimal(event.cost or 0)
     revenue = Decimal(totals["revenue_won"] or 0)
     leads, qualified, won = totals["leads"], totals["qualified"], totals["won"]
@@ -98,7 +98,7 @@ def event_report(event: Event) -> dict:
                 "revenue_won": money(row["revenue_won"] or 0),
                 "touched_within_sla_pct": pct(row["within_sla"], row["routed"]),
             }
-            for row in queries.by_office(event)
+            for row in offices
         ],
         "contacted": totals["contacted"],
         "qualified": qualified,
