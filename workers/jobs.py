@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.db_types import utcnow
 from backend.extensions import db
@@ -58,10 +59,18 @@ def claim_messages(message_ids) -> list[Message]:
     db.session.commit()
     if not claimed:
         return []
+    messages = _load_messages(claimed)
+    # Detached: each row's outcome is its own commit, which must not expire the rest.
+    for message in messages:
+        db.session.expunge(message)
+    return messages
+
+
+def _load_messages(message_ids) -> list[Message]:
     return list(
         db.session.scalars(
             select(Message)
-            .where(Message.id.in_(claimed))
+            .where(Message.id.in_(list(message_ids)))
             .order_by(Message.id)
             .execution_options(populate_existing=True)
         )
@@ -101,17 +110,57 @@ class _Sender:
             self.mailer.close()
 
 
+def _record(message: Message, status: str, *, error=None, retry_at=None, sent_at=None) -> None:
+    """Write the outcome and the rendered content of a row, and commit.
+
+    Always the same UPDATE (compiled once in the worker, before it forks): the ORM's
+    flush would compile one per set of changed columns in every work horse.
+    """
+    values = dict(status=status, retry_at=retry_at, sent_at=sent_at)
+    if error is not None:
+        values["last_error"] = error
+    for name, value in values.items():
+        set_committed_value(message, name, value)
+    db.session.execute(
+        _RECORD,
+        {
+            "message_id": message.id,
+            "status": status,
+            "last_error": message.last_error,
+            "retry_at": retry_at,
+            "sent_at": sent_at,
+            "subject": message.subject,
+            "body_text": message.body_text,
+            "body_html": message.body_html,
+            "payload": message.payload,
+        },
+    )
+    db.session.commit()
+
+
+_RECORD = (
+    db.update(Message.__table__)
+    .where(Message.__table__.c.id == db.bindparam("message_id"))
+    .values(
+        {
+            name: db.bindparam(name, type_=Message.__table__.c[name].type)
+            for name in (
+                "status", "last_error", "retry_at", "sent_at",
+                "subject", "body_text", "body_html", "payload",
+            )
+        }
+    )
+)  # fmt: skip
+
+
 def _record_failure(message: Message, exc: Exception) -> bool:
     """Keep the error; True when the row waits for a retry, False when it has failed."""
     error = f"{type(exc).__name__}: {exc}"[:2000]
     if message.attempts >= MAX_ATTEMPTS:
-        message.status, message.last_error = "failed", error
-        db.session.commit()
+        _record(message, "failed", error=error)
         return False
     wait = RETRY_INTERVALS[min(message.attempts, len(RETRY_INTERVALS)) - 1]
-    message.status, message.last_error = "pending", error
-    message.retry_at = utcnow() + timedelta(seconds=wait)
-    db.session.commit()
+    _record(message, "pending", error=error, retry_at=utcnow() + timedelta(seconds=wait))
     return True
 
 
@@ -123,8 +172,7 @@ def _deliver(message: Message, sender: _Sender, prepared: tuple) -> str:
             raise DeliveryFailed(message.last_error)
         return "failed"
     if message.kind == "autoresponder" and message.recipient.lower() in blocked:
-        message.status, message.last_error = "skipped", "unsubscribed"
-        db.session.commit()
+        _record(message, "skipped", error="unsubscribed")
         return "skipped"
     try:
         status = sender.send(message)
@@ -132,11 +180,8 @@ def _deliver(message: Message, sender: _Sender, prepared: tuple) -> str:
         if _record_failure(message, exc):
             raise DeliveryFailed(message.last_error) from exc
         return "failed"
-    message.status = status
-    message.sent_at = utcnow() if status == "sent" else None
-    message.retry_at = None
     # Committed one by one: a worker killed mid-batch re-sends at most the row in flight.
-    db.session.commit()
+    _record(message, status, sent_at=utcnow() if status == "sent" else None)
     return status
 
 
@@ -227,6 +272,45 @@ def _release(message_ids: list[int]) -> None:
     )
     db.session.commit()
     enqueue_messages(message_ids)
+
+
+def warm_up() -> None:
+    """Do once, in the worker before it forks, what every work horse would redo.
+
+    Each job runs in a fresh fork: without this, every one of them imports the
+    sending modules, configures the ORM mappers, compiles the delivery SQL and the
+    mail templates, then throws it all away (most of a job's time). Run in an app
+    context; the SQL runs for no ids, so it changes nothing.
+    """
+    import gc
+
+    from sqlalchemy.orm import configure_mappers
+
+    from backend.messaging.services import MAIL_TEMPLATES, load_for_render
+    from workers import mail, webhooks  # noqa: F401 - imported for the horses
+
+    configure_mappers()
+    sample = Message(id=0, key="warm-up", recipient="warm-up@invalid", subject="warm-up")
+    sample.body_text, sample.body_html, sample.payload = "text", "<p>html</p>", {}
+    mail.build_email(sample, "warm-up@invalid").as_bytes()  # the email package's lazy imports
+    for name in MAIL_TEMPLATES:
+        current_app.jinja_env.get_template(name)
+    claim_messages([0])
+    _load_messages([0])
+    load_for_render([0], [0])
+    unsubscribed(["warm-up@invalid"])
+    db.session.execute(
+        _RECORD,
+        dict(message_id=0, status="", last_error="", retry_at=None, sent_at=None,
+             subject="", body_text="", body_html="", payload={}),
+    )  # fmt: skip
+    db.session.rollback()
+    db.session.remove()
+    db.engine.dispose()  # the horses open their own connections
+    # Objects made so far live as long as the worker: keep the horses' garbage
+    # collector off their pages (copy-on-write).
+    gc.collect()
+    gc.freeze()
 
 
 def sweep() -> dict:

@@ -60,7 +60,9 @@ def build_email(message: Message, sender: str) -> EmailMessage:
     mail["To"] = ", ".join(recipients(message))
     mail["Subject"] = message.subject
     mail["Date"] = formatdate(localtime=False)
-    mail["Message-ID"] = make_msgid(idstring=f"leadrelay.{message.id}")
+    # An explicit domain: make_msgid's default asks DNS for our FQDN on every mail.
+    domain = sender.rpartition("@")[2].strip(" >") or "leadrelay.invalid"
+    mail["Message-ID"] = make_msgid(idstring=f"leadrelay.{message.id}", domain=domain)
     mail["X-LeadRelay-Key"] = message.key
     for name, value in ((message.payload or {}).get("headers") or {}).items():
         mail[name] = value

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
-from rq import Queue, Worker
+from rq import Queue, SimpleWorker, Worker
 
 from backend.extensions import db
 from backend.redis_conn import connect
@@ -22,6 +22,15 @@ class AppWorker(Worker):
     """An RQ worker whose jobs run inside an app context built by the factory."""
 
     app: Flask
+
+    def work(self, *args, **kwargs):
+        if not isinstance(self, SimpleWorker):
+            # Forking: prepare once what each work horse would otherwise redo.
+            from workers.jobs import warm_up
+
+            with self.app.app_context():
+                warm_up()
+        return super().work(*args, **kwargs)
 
     def perform_job(self, job, queue, *args, **kwargs):
         # RQ 3 passes the execution as a third argument.

@@ -25,11 +25,14 @@ from markupsafe import Markup, escape
 from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import defaultload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.auth.models import User
 from backend.db_types import utcnow
+from backend.events.models import Event
 from backend.extensions import db
-from backend.leads.models import Lead
+from backend.leads.models import Lead, RoutingDecision
 from backend.messaging.models import Message, Unsubscribe
 from backend.offices.models import Office
 
@@ -409,6 +412,43 @@ def _render_one(message: Message, lead: Lead, office: Office | None) -> dict:
     raise ValueError(f"no deferred rendering for {kind!r}")
 
 
+def load_for_render(lead_ids, office_ids) -> tuple[dict[int, Lead], dict[int, Office]]:
+    """The leads (with their event, office and routing history) and offices, by id.
+
+    Three plain queries (the work horse runs them already compiled).
+    """
+    lead_ids, office_ids = list(lead_ids), list(office_ids)
+    leads = {
+        lead.id: lead
+        for lead in db.session.scalars(
+            # The event's staff (a selectin default) is not part of any mail.
+            select(Lead)
+            .where(Lead.id.in_(lead_ids))
+            .options(defaultload(Lead.event).lazyload(Event.staff))
+        )
+    }
+    decisions: dict[int, list[RoutingDecision]] = {lead_id: [] for lead_id in leads}
+    for decision in db.session.scalars(
+        select(RoutingDecision)
+        .where(RoutingDecision.lead_id.in_(lead_ids))
+        .order_by(RoutingDecision.id)
+    ):
+        decisions.setdefault(decision.lead_id, []).append(decision)
+    for lead_id, lead in leads.items():
+        set_committed_value(lead, "routing_decisions", decisions[lead_id])
+    offices = {o.id: o for o in db.session.scalars(select(Office).where(Office.id.in_(office_ids)))}
+    return leads, offices
+
+
+MAIL_TEMPLATES = [
+    f"messaging/mail/{name}"
+    for name in (
+        "autoresponder.txt", "autoresponder.html", "office_notice.txt", "sla_reminder.txt",
+        "escalation.txt", "reassigned.txt", "_lead.txt",
+    )
+]  # fmt: skip
+
+
 def render_messages(messages: Iterable[Message]) -> dict[int, Exception]:
     """Fill in the content of deferred rows (``payload["render"]``), in a few queries.
 
@@ -419,26 +459,16 @@ def render_messages(messages: Iterable[Message]) -> dict[int, Exception]:
     deferred = [m for m in messages if (m.payload or {}).get(RENDER)]
     if not deferred:
         return {}
-    from sqlalchemy.orm import selectinload
-
-    lead_ids = {m.lead_id for m in deferred if m.lead_id is not None}
-    leads = {
-        lead.id: lead
-        for lead in db.session.scalars(
-            select(Lead)
-            .where(Lead.id.in_(lead_ids))
-            .options(selectinload(Lead.routing_decisions))
-        ).unique()
-    } if lead_ids else {}  # fmt: skip
-    office_ids = {m.office_id for m in deferred if m.office_id is not None}
-    offices = {
-        o.id: o for o in db.session.scalars(select(Office).where(Office.id.in_(office_ids)))
-    } if office_ids else {}  # fmt: skip
+    leads, offices = load_for_render(
+        {m.lead_id for m in deferred if m.lead_id is not None},
+        {m.office_id for m in deferred if m.office_id is not None},
+    )
     failed: dict[int, Exception] = {}
     for message in deferred:
         lead = leads.get(message.lead_id)
         if lead is None:
-            message.payload = {k: v for k, v in message.payload.items() if k != RENDER}
+            payload = {k: v for k, v in message.payload.items() if k != RENDER}
+            set_committed_value(message, "payload", payload)
             continue
         try:
             content = _render_one(message, lead, offices.get(message.office_id) or lead.office)
@@ -447,7 +477,8 @@ def render_messages(messages: Iterable[Message]) -> dict[int, Exception]:
             failed[message.id] = exc
             continue
         for name, value in content.items():
-            setattr(message, name, value)
+            # Not a change to flush: the delivery job writes the row in one UPDATE.
+            set_committed_value(message, name, value)
     return failed
 
 
