@@ -29,6 +29,11 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Many more schemathesis cases than `make test` runs, role by role, plus the property tests.
+fuzz: $(STAMP)
+	LEADRELAY_FUZZ_EXAMPLES=$${LEADRELAY_FUZZ_EXAMPLES:-300} LEADRELAY_FUZZ_PER_ROLE=1 \
+		$(BIN)/python tests/run.py --no-browser tests/fuzz $(ARGS)
+
 bench: $(STAMP)
 	for script in bench/*.py; do $(BIN)/python $$script || exit 1; done
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, request
 from pydantic import ValidationError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 
@@ -47,6 +47,15 @@ def register_error_handlers(app: Flask) -> None:
         return error_response(
             422, "invalid", "The request has invalid fields.", validation_fields(exc)
         )
+
+    @app.errorhandler(DataError)
+    def handle_value_out_of_range(exc: DataError):
+        # A value the database cannot hold (a number beyond its integer range, say) is the
+        # client's mistake, not a server error.
+        from backend.extensions import db
+
+        db.session.rollback()
+        return error_response(422, "invalid_value", "A value is out of range for this field.")
 
     @app.errorhandler(OperationalError)
     def handle_database_down(exc: OperationalError):

@@ -101,8 +101,11 @@ def _openapi_path(rule: str) -> tuple[str, list[dict]]:
     params = []
     for match in _CONVERTER.finditer(rule):
         kind = {"int": "integer", "float": "number"}.get(match.group("conv") or "", "string")
+        schema: dict[str, Any] = {"type": kind}
+        if kind == "integer":
+            schema.update(minimum=0, maximum=2**31 - 1)  # the ``int`` converter's range
         params.append(
-            {"name": match.group("name"), "in": "path", "required": True, "schema": {"type": kind}}
+            {"name": match.group("name"), "in": "path", "required": True, "schema": schema}
         )
     return _CONVERTER.sub(lambda m: "{" + m.group("name") + "}", rule), params
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 
 from flask import g, redirect, request, url_for
@@ -14,6 +15,7 @@ from backend.errors import ApiError, wants_json
 from backend.extensions import db, login_manager
 
 PUBLIC = "public"
+LAST_USED_PRECISION = timedelta(minutes=1)
 ANY_SIGNED_IN = "signed_in"
 
 
@@ -42,8 +44,12 @@ def load_user_from_bearer(req) -> User | None:
     )
     if api_token is None or not api_token.user.active:
         return None
-    api_token.last_used_at = utcnow()
-    db.session.commit()
+    now = utcnow()
+    last = api_token.last_used_at
+    # Minute precision is enough to see a token in use; not every call has to write.
+    if last is None or now - last > LAST_USED_PRECISION:
+        api_token.last_used_at = now
+        db.session.commit()
     g.bearer_auth = True
     return api_token.user
 

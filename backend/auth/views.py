@@ -4,7 +4,7 @@ from flask import Blueprint
 from flask_login import current_user, login_user, logout_user
 from pydantic import BaseModel, Field
 
-from backend.api.spec import validated
+from backend.api.spec import ErrorOut, validated
 from backend.auth.access import ANY_SIGNED_IN, PUBLIC, roles_required
 from backend.auth.schemas import MeOut
 from backend.auth.services import authenticate, user_json
@@ -23,7 +23,7 @@ class LoginIn(BaseModel):
 @api_bp.post("/auth/login")
 @roles_required(PUBLIC)
 @limit("login", per_minute=10)
-@validated(body=LoginIn, response=MeOut)
+@validated(body=LoginIn, response=MeOut, extra_responses={401: ErrorOut})
 def login(body: LoginIn):
     """Sign in with e-mail and password; the session cookie lasts the whole show."""
     user = authenticate(body.email, body.password)

@@ -162,8 +162,10 @@ class ExportQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    event_id: int | None = None
-    office_id: int | None = None
+    # Bounded to the id columns' range: the export streams, so a database error there
+    # could no longer become a clean 422.
+    event_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    office_id: int | None = Field(None, ge=1, le=2**31 - 1)
     status: str | None = None
     rating: Literal[RATINGS] | None = None  # type: ignore[valid-type]
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask import Blueprint
 from pydantic import BaseModel, Field
 
-from backend.api.spec import validated
+from backend.api.spec import ErrorOut, validated
 from backend.auth.access import roles_required
 from backend.auth.schemas import OfficeRef
 from backend.routing.services import preview
@@ -38,7 +38,7 @@ class PreviewOut(BaseModel):
 
 @bp.post("/routing/preview")
 @roles_required("admin", "marketing")
-@validated(body=PreviewIn, response=PreviewOut)
+@validated(body=PreviewIn, response=PreviewOut, extra_responses={409: ErrorOut})
 def routing_preview(body: PreviewIn):
     """Where a lead from this place would be routed, and why (nothing is stored)."""
     return preview(**body.model_dump())

@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from pydantic import ValidationError
 
-from backend.api.spec import validated
+from backend.api.spec import ErrorOut, validated
 from backend.auth.access import roles_required
 from backend.db_types import utcnow
 from backend.errors import ApiError, validation_fields
@@ -300,7 +300,7 @@ def _lead_state(lead):
 
 @bp.post("/api/v1/leads/<int:lead_id>/claim")
 @roles_required(*WORKERS)
-@validated(response=LeadStateOut)
+@validated(response=LeadStateOut, extra_responses={409: ErrorOut})
 def api_claim(lead_id: int):
     """Claim the lead (409 when another rep holds it)."""
     return _lead_state(services.claim(get_lead_or_404(lead_id, current_user), current_user))
@@ -356,7 +356,7 @@ def api_contact(lead_id: int, body: ContactIn):
 
 @bp.post("/api/v1/leads/<int:lead_id>/feedback")
 @roles_required(*WORKERS)
-@validated(body=FeedbackIn, response=FeedbackOut, status=201)
+@validated(body=FeedbackIn, response=FeedbackOut, status=201, extra_responses={409: ErrorOut})
 def api_feedback(lead_id: int, body: FeedbackIn):
     """Quality feedback on a sampled lead: good or bad with a reason, once (409 after)."""
     lead = get_lead_or_404(lead_id, current_user)

@@ -37,13 +37,15 @@ class World:
     join_event: object
     users: dict = field(default_factory=dict)
     tokens: dict = field(default_factory=dict)
+    # Plain ids, usable after the session that loaded the objects is gone.
+    ids: dict = field(default_factory=dict)
 
     def new_lead(self, **fields) -> int:
         """A fresh lead of event E routed to office A, sampled for feedback; its id."""
         now = utcnow()
         values = dict(
-            client_id=uuid.uuid4(), event_id=self.event.id, office_id=self.office_a.id,
-            captured_by_id=self.users["staff"].id, first_name="Vera", last_name="Visitor",
+            client_id=uuid.uuid4(), event_id=self.ids["event"], office_id=self.ids["office_a"],
+            captured_by_id=self.ids["staff"], first_name="Vera", last_name="Visitor",
             email=f"vera.{uuid.uuid4().hex[:8]}@example.com", phone="+79161234567",
             company="Acme", status="new", rating="hot", routed_at=now, received_at=now,
             captured_at=now, feedback_requested=True, consent_contact=True,
@@ -91,6 +93,10 @@ def build_world() -> World:
     for role, user in u.items():
         world.tokens[role] = issue_token(user, f"test {role}")
     db.session.commit()
+    world.ids = {
+        "event": event.id, "office_a": office_a.id, "visitor_token": event.visitor_token,
+        **{role: user.id for role, user in u.items()},
+    }  # fmt: skip
     return world
 
 

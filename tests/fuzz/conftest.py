@@ -1,0 +1,3 @@
+"""The security tests' world (one person of every role) serves the fuzzers too."""
+
+from tests.security.conftest import client_as, world  # noqa: F401
