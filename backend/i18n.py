@@ -8,6 +8,7 @@ default. ``make i18n`` extracts and updates the catalogues; ``compile_catalogs``
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -72,6 +73,24 @@ LABELS = {
         "handover": _l("handover"),
     },
     "verdict": {"good": _l("good"), "bad": _l("bad")},
+    "feedback_reason": {
+        "wrong_target": _l("Wrong target"),
+        "no_budget": _l("No budget"),
+        "student_or_job_seeker": _l("Student or job seeker"),
+        "competitor": _l("Competitor"),
+        "duplicate": _l("Duplicate"),
+        "other": _l("Other"),
+    },
+    "message_kind": {
+        "autoresponder": _l("autoresponder"),
+        "office_notice": _l("office notice"),
+        "sla_reminder": _l("SLA reminder"),
+        "escalation": _l("escalation"),
+        "reassigned": _l("reassigned"),
+        "silence": _l("silence"),
+        "quality_summary": _l("quality summary"),
+        "order_shortfall": _l("order shortfall"),
+    },
     "message_status": {
         "pending": _l("pending"),
         "sending": _l("sending"),
@@ -139,8 +158,14 @@ def format_datetime_in(value: datetime | None, zone=None, format: str = "medium"
 
 def format_date_in(value: date | datetime | None, zone=None, format: str = "medium") -> str:
     """A date (or the local date of a datetime in ``zone``) per the page's locale."""
-    if value is None:
+    if value is None or value == "":
         return ""
+    if isinstance(value, str):  # SQLite hands dates back as ISO text
+        value = (
+            datetime.fromisoformat(value)
+            if "T" in value or " " in value
+            else date.fromisoformat(value)
+        )
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
@@ -186,6 +211,35 @@ def format_percent(value, digits: int = 0) -> str:
     return babel_numbers.format_percent(value, format=pattern, locale=_locale())
 
 
+# Validation messages forms show beside a field: pydantic's and the services' English, in
+# the reader's language. Patterns are tried in order; unknown messages show unchanged.
+ERROR_TEXTS = [
+    (re.compile(r"^Field required$"), _l("is required")),
+    (re.compile(r"^is required$"), _l("is required")),
+    (re.compile(r"^unknown country$"), _l("unknown country")),
+    (re.compile(r"^unknown time zone$"), _l("unknown time zone")),
+    (re.compile(r"^must not be before starts_on$"), _l("must not be before the start date")),
+    (re.compile(r"^Input should be a valid (?:number|decimal|integer)"), _l("must be a number")),
+    (re.compile(r"^Input should be a valid date"), _l("must be a date (YYYY-MM-DD)")),
+    (re.compile(r"^Input should be greater than or equal to (?P<n>\S+)$"), _l("must be at least %(n)s")),
+    (re.compile(r"^Input should be greater than (?P<n>\S+)$"), _l("must be above %(n)s")),
+    (re.compile(r"^Input should be less than or equal to (?P<n>\S+)$"), _l("must be at most %(n)s")),
+    (re.compile(r"^String should have at least (?P<n>\d+) characters?$"), _l("must have at least %(n)s characters")),
+    (re.compile(r"^String should have at most (?P<n>\d+) characters?$"), _l("must have at most %(n)s characters")),
+    (re.compile(r"^line (?P<n>\d+): write id \| label \| type \| options$"), _l("line %(n)s: write id | label | type | options")),
+]  # fmt: skip
+
+
+def error_text(message: str | None) -> str:
+    """A form error message in the page's language (unknown messages are shown as they are)."""
+    message = str(message or "")
+    for pattern, text in ERROR_TEXTS:
+        match = pattern.match(message)
+        if match:
+            return str(text) % match.groupdict() if match.groupdict() else str(text)
+    return message
+
+
 def labels(kind: str) -> dict[str, str]:
     """Every code of ``kind`` with the page's word for it (for scripts that render rows)."""
     return {code: str(word) for code, word in LABELS.get(kind, {}).items()}
@@ -216,6 +270,7 @@ def init_i18n(app: Flask) -> None:
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.filters["label"] = label
+    app.jinja_env.filters["error_text"] = error_text
     app.jinja_env.globals["labels"] = labels
     app.jinja_env.filters["datetime_in"] = format_datetime_in
     app.jinja_env.filters["date_in"] = format_date_in

@@ -6,10 +6,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from flask_babel import lazy_gettext as _l
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from backend.auth.schemas import EventRef, OfficeRef
+from backend.i18n import LABELS
 from backend.leads.models import STATUSES, TOUCH_KINDS
 
 Status = Literal["new", "contacted", "qualified", "won", "lost", "stale"]
@@ -19,14 +19,7 @@ FeedbackReason = Literal[
     "wrong_target", "no_budget", "student_or_job_seeker", "competitor", "duplicate", "other"
 ]
 # Lazy: the lead page shows them in the reader's language; the API takes the codes.
-FEEDBACK_REASONS: dict[str, str] = {
-    "wrong_target": _l("Wrong target"),
-    "no_budget": _l("No budget"),
-    "student_or_job_seeker": _l("Student or job seeker"),
-    "competitor": _l("Competitor"),
-    "duplicate": _l("Duplicate"),
-    "other": _l("Other"),
-}
+FEEDBACK_REASONS: dict[str, str] = LABELS["feedback_reason"]
 assert set(STATUSES) == set(Status.__args__) and set(TOUCH_KINDS) == set(TouchKind.__args__)
 
 Short = Annotated[str, StringConstraints(max_length=200, strip_whitespace=True)]

@@ -1,0 +1,72 @@
+"""The office workspace for a rep who reads Russian: words, plurals, flashes and formats."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from backend.extensions import db
+from backend.leads.models import Touch
+
+
+def _csrf(client, url):
+    html = client.get(url).get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def _russian(rep):
+    rep.language = "ru"
+    db.session.commit()
+
+
+def test_the_queue_speaks_russian_with_russian_plurals(make_lead, rep, auth, client):
+    make_lead()
+    make_lead(rating="warm", first_name="Olga")
+    _russian(rep)
+    auth.login(rep.email)
+
+    html = client.get("/office").get_data(as_text=True)
+
+    assert '<html lang="ru">' in html
+    assert "очередь лидов" in html and "2 лида ·" in html and "2 без ответственного" in html
+    assert "<th>Мероприятие</th>" in html and "<th>Взял в работу</th>" in html
+    assert ">горячий<" in html and ">тёплый<" in html and "осталось" in html
+    assert "lead queue" not in html and "Any rating" not in html
+
+
+def test_a_refusal_on_the_lead_page_is_explained_in_russian(make_lead, rep, auth, client):
+    lead = make_lead()
+    _russian(rep)
+    auth.login(rep.email)
+    url = f"/office/leads/{lead.id}"
+
+    response = client.post(
+        f"{url}/status", data={"csrf_token": _csrf(client, url), "status": "won"},
+        follow_redirects=True,
+    )  # fmt: skip
+
+    html = response.get_data(as_text=True)
+    assert (
+        "Не сохранено — Лид в статусе «новый» нельзя перевести в «выигран»; "
+        "можно: контакт установлен, квалифицирован, проигран." in html
+    )
+    response = client.post(
+        f"{url}/touch", data={"csrf_token": _csrf(client, url), "kind": "call"},
+        follow_redirects=True,
+    )  # fmt: skip
+    assert "Звонок: касание записано." in response.get_data(as_text=True)
+
+
+def test_money_and_times_on_the_lead_page_follow_the_russian_locale(make_lead, rep, auth, client):
+    lead = make_lead(status="won", deal_value=Decimal("12345.50"), deal_currency="EUR")
+    db.session.add(Touch(lead_id=lead.id, user_id=rep.id, kind="call",
+                         at=datetime(2026, 3, 2, 9, 30, tzinfo=UTC)))  # fmt: skip
+    _russian(rep)
+    auth.login(rep.email)
+
+    html = client.get(f"/office/leads/{lead.id}").get_data(as_text=True)
+
+    assert "Сделка: 12345,50 EUR" in html  # the decimal comma
+    assert "2 мар. 2026\u202fг., 09:30 UTC" in html  # CLDR puts a narrow no-break space
+    assert ">выигран<" in html and "Контакт" in html
