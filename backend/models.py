@@ -6,15 +6,18 @@ from backend.events.models import Event, event_staff
 from backend.leads.models import Lead, MergedCapture, QualityFeedback, RoutingDecision, Touch
 from backend.messaging.models import Message, Unsubscribe
 from backend.offices.models import Office
+from backend.reports.models import EventOfficeStats, OfficeTouchMedian
 
 __all__ = [
     "ApiToken",
     "AuditEntry",
     "Event",
+    "EventOfficeStats",
     "Lead",
     "MergedCapture",
     "Message",
     "Office",
+    "OfficeTouchMedian",
     "QualityFeedback",
     "RoutingDecision",
     "Touch",
