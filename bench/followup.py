@@ -41,6 +41,7 @@ LEADS = int(os.environ.get("BENCH_LEADS", 1000))
 PACE = float(os.environ.get("BENCH_PACE", 20))  # leads per second
 SWEEP_LEADS = int(os.environ.get("BENCH_SWEEP_LEADS", 1_000_000))
 SWEEP_DUE = int(os.environ.get("BENCH_SWEEP_DUE", 10_000))
+PART = os.environ.get("BENCH_PART", "all")  # all | latency | sweep
 OFFICES = 20
 
 
@@ -282,8 +283,10 @@ def main() -> None:
         smtp_url = f"smtp://127.0.0.1:{port}"
         app = build_app(smtp_url, instance)
         fresh_schema(app)
-        bench_latency(app, inbox, smtp_url, instance)
-        bench_sweep(instance)
+        if PART in ("all", "latency"):
+            bench_latency(app, inbox, smtp_url, instance)
+        if PART in ("all", "sweep"):
+            bench_sweep(instance)
     finally:
         controller.stop()
         import redis

@@ -16,17 +16,20 @@ import time
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.db_types import utcnow
 from backend.extensions import db
 from backend.messaging.models import Message
 from backend.messaging.services import (
+    BATCH_SIZE,
     DELIVER_JOB,
     JOB_TIMEOUT,
+    KICK_TTL,
     MAX_ATTEMPTS,
     RETRY_INTERVALS,
+    kick_key,
     render_messages,
     unsubscribed,
 )
@@ -42,16 +45,37 @@ class DeliveryFailed(Exception):
     """Raised to make RQ retry the job; the row is back to pending."""
 
 
-def claim_messages(message_ids) -> list[Message]:
-    """Take the pending ones of these messages for this worker (commits), in id order."""
+def claim_messages(message_ids, channel: str | None = None, limit: int = 0) -> list[Message]:
+    """Take the pending ones of these messages for this worker (commits), in id order.
+
+    With ``channel``, also take other due pending rows of that channel, up to ``limit``
+    rows in all (these ids first, then the oldest; ``SKIP LOCKED`` so parallel
+    workers take disjoint rows).
+    """
     ids = sorted(set(message_ids))
-    if not ids:
-        return []
+    now = utcnow()
+    if channel is None:
+        if not ids:
+            return []
+        wanted = Message.id.in_(ids)
+    else:
+        due = (
+            select(Message.id)
+            .where(
+                Message.status == "pending",
+                Message.channel == channel,
+                or_(Message.retry_at.is_(None), Message.retry_at <= now),
+            )
+            .order_by(Message.id.in_(ids or [0]).desc(), Message.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        wanted = Message.id.in_(due.scalar_subquery())
     claimed = list(
         db.session.scalars(
             db.update(Message)
-            .where(Message.id.in_(ids), Message.status == "pending")
-            .values(status="sending", attempts=Message.attempts + 1, claimed_at=utcnow())
+            .where(wanted, Message.status == "pending")
+            .values(status="sending", attempts=Message.attempts + 1, claimed_at=now)
             .returning(Message.id)
             .execution_options(synchronize_session=False)
         )
@@ -230,17 +254,23 @@ def _schedule_retry(message: Message) -> None:
         log.warning("retry of message %s left to the sweep: %s", message.id, exc)
 
 
-def deliver_batch(message_ids: list[int]) -> dict:
+def deliver_batch(message_ids: list[int], channel: str | None = None) -> dict:
     """Deliver many rows with one claim, one render pass and one SMTP session.
 
-    A row that fails waits for its retry (a scheduled ``deliver-<id>`` job); rows left
-    when the time budget is spent go back to pending in a new batch job.
+    With ``channel`` (the queue's batch job), it also takes every other due pending
+    row of that channel, up to BATCH_SIZE, and asks for another job when it found
+    that many. A row that fails waits for its retry (a scheduled ``deliver-<id>``
+    job); rows left when the time budget is spent go back to pending, to a new job.
     """
     started = time.monotonic()
-    messages = claim_messages(message_ids)
+    if channel is not None:
+        _clear_kick(channel)
+    messages = claim_messages(message_ids, channel, BATCH_SIZE)
     outcomes: dict[str, int] = {}
     if not messages:
         return {"not pending": len(set(message_ids))}
+    if channel is not None and len(messages) >= BATCH_SIZE:
+        _kick(channel)  # more are waiting: another worker may start on them now
     sender = _Sender()
     try:
         prepared = _prepare(messages)
@@ -258,6 +288,42 @@ def deliver_batch(message_ids: list[int]) -> dict:
     finally:
         sender.close()
     return outcomes
+
+
+def _queue_name(channel: str) -> str:
+    from workers.queues import MAIL, WEBHOOKS
+
+    return WEBHOOKS if channel == "webhook" else MAIL
+
+
+def _clear_kick(channel: str) -> None:
+    """This job has started: rows written from now on need a new job."""
+    from redis.exceptions import RedisError
+
+    from backend.redis_conn import connect
+
+    try:
+        connect(current_app).delete(kick_key(_queue_name(channel)))
+    except RedisError as exc:
+        log.warning("cannot clear the batch flag: %s", exc)
+
+
+def _kick(channel: str) -> None:
+    """Ask for one more batch job of this channel (unless one is already waiting)."""
+    from redis.exceptions import RedisError
+    from rq import Queue
+
+    from backend.redis_conn import connect
+
+    name = _queue_name(channel)
+    try:
+        connection = connect(current_app)
+        if connection.set(kick_key(name), 1, nx=True, ex=KICK_TTL):
+            Queue(name, connection=connection).enqueue(
+                deliver_batch, [], channel, job_timeout=JOB_TIMEOUT
+            )
+    except RedisError as exc:
+        log.warning("more messages left to the sweep: %s", exc)
 
 
 def _release(message_ids: list[int]) -> None:
@@ -296,6 +362,7 @@ def warm_up() -> None:
     for name in MAIL_TEMPLATES:
         current_app.jinja_env.get_template(name)
     claim_messages([0])
+    claim_messages([0], "warm-up", 1)  # no such channel: compiles, claims nothing
     _load_messages([0])
     load_for_render([0], [0])
     unsubscribed(["warm-up@invalid"])

@@ -45,6 +45,15 @@ JOB_TIMEOUT = 60
 # serve them all.
 BATCH_SIZE = 100
 RENDER = "render"  # payload key: the content is rendered by the delivery job
+# Set while a batch job waits in its queue (the job clears it when it starts); it
+# expires on its own should that job be lost.
+KICK_TTL = 60
+
+
+def kick_key(queue_name: str) -> str:
+    return f"leadrelay:batch-waiting:{queue_name}"
+
+
 RETRY_INTERVALS = [10, 30, 60, 300, 900]
 MAX_ATTEMPTS = len(RETRY_INTERVALS) + 1
 SIGNATURE_HEADER = "X-LeadRelay-Signature"
@@ -639,8 +648,8 @@ def enqueue_messages(
 ) -> int:
     """Ask the workers to deliver these messages now; returns how many were enqueued.
 
-    New rows go out as ``deliver_batch`` jobs of up to ``batch_size`` ids per queue,
-    all in one Redis pipeline per queue. ``only_missing`` (the sweep re-sending old
+    New rows go to the ``deliver_batch`` job of their queue: a new one, or the one
+    already waiting, which will take them too. ``only_missing`` (the sweep re-sending old
     pending rows) enqueues one ``deliver-<id>`` job per row and skips rows whose job
     is still alive in Redis (queued, or scheduled for its retry), so a backed-up queue
     is not filled twice. Never raises for Redis trouble: the rows stay pending and the
@@ -676,11 +685,17 @@ def enqueue_messages(
                     for message_id in wanted
                 ]
             else:
+                # One batch job at a time per queue: while one waits, the rows written
+                # meanwhile are its to take (it claims every due pending row of its
+                # channel), so a burst of captures costs a few forks, not one each.
+                if not queue.connection.set(kick_key(name), 1, nx=True, ex=KICK_TTL):
+                    enqueued += len(wanted)
+                    continue
+                channel = "webhook" if name == WEBHOOKS else "email"
                 jobs = [
                     queue.prepare_data(
-                        BATCH_JOB, (wanted[start : start + batch_size],), timeout=JOB_TIMEOUT
+                        BATCH_JOB, (wanted[:batch_size], channel), timeout=JOB_TIMEOUT
                     )
-                    for start in range(0, len(wanted), batch_size)
                 ]
             for start in range(0, len(jobs), 1000):
                 queue.enqueue_many(jobs[start : start + 1000])
@@ -694,7 +709,7 @@ def enqueue_messages(
 
 
 def enqueue_batches(message_ids: Sequence[int], size: int = BATCH_SIZE) -> int:
-    """Enqueue many messages as ``deliver_batch`` jobs (kept for callers of the old name)."""
+    """Enqueue many messages for the batch jobs (kept for callers of the old name)."""
     return enqueue_messages(message_ids, batch_size=size)
 
 
