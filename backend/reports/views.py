@@ -12,6 +12,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import gettext, lazy_gettext, ngettext
 from pydantic import ValidationError
 
 from backend.api.spec import validated
@@ -52,6 +53,22 @@ def event_or_404(event_id: int) -> Event:
 # --- pages ---------------------------------------------------------------------------
 
 
+# Chart words in the reader's language (the JSON API keeps the codes).
+STAGES = {
+    "captured": lazy_gettext("Captured"),
+    "contacted": lazy_gettext("Contacted"),
+    "qualified": lazy_gettext("Qualified"),
+    "won": lazy_gettext("Won"),
+}
+BUCKETS = {
+    "≤15 min": lazy_gettext("≤15 min"),
+    "≤1 h": lazy_gettext("≤1 h"),
+    "≤4 h": lazy_gettext("≤4 h"),
+    "≤24 h": lazy_gettext("≤24 h"),
+    ">24 h": lazy_gettext(">24 h"),
+}
+
+
 @bp.get("/marketing")
 @roles_required(*MARKETING)
 def dashboard():
@@ -61,23 +78,29 @@ def dashboard():
     events = data["events"][:CHART_EVENTS]  # newest first; the table has them all
     charts = {
         "money": svg.grouped_bars(
-            f"Revenue won vs cost, latest {len(events)} events",
+            ngettext(
+                "Revenue won vs cost, latest %(num)s event",
+                "Revenue won vs cost, latest %(num)s events",
+                len(events),
+            ),
             [e["name"] for e in events],
             [
-                ("Revenue won", "chart-a", [e["revenue_won"] for e in events]),
-                ("Cost", "chart-b", [e["cost"] for e in events]),
+                (gettext("Revenue won"), "chart-a", [e["revenue_won"] for e in events]),
+                (gettext("Cost"), "chart-b", [e["cost"] for e in events]),
             ],
         ),
         "funnel": svg.funnel(
-            "Funnel over all events", [(s["stage"], s["count"]) for s in data["funnel"]]
+            gettext("Funnel over all events"),
+            [(str(STAGES.get(s["stage"], s["stage"])), s["count"]) for s in data["funnel"]],
         ),
         "touch": svg.stacked_shares(
-            "Time from arrival to first touch, per office",
-            [*data["buckets"], "untouched"],
+            gettext("Time from arrival to first touch, per office"),
+            [*(str(BUCKETS.get(b, b)) for b in data["buckets"]), gettext("untouched")],
             [(o["name"], [*o["buckets"], o["untouched"]]) for o in data["league"]],
         ),
         "days": svg.columns(
-            "Leads per day" + (f" — {data['day_event']['name']}" if data["day_event"] else ""),
+            gettext("Leads per day")
+            + (f" — {data['day_event']['name']}" if data["day_event"] else ""),
             data["leads_per_day"],
         ),
     }
@@ -100,13 +123,16 @@ def event_report_page(event_id: int):
     event = event_or_404(event_id)
     report = services.event_report(event)
     charts = {
-        "funnel": svg.funnel("Funnel", [(s["stage"], s["count"]) for s in report["funnel"]]),
+        "funnel": svg.funnel(
+            gettext("Funnel"),
+            [(str(STAGES.get(s["stage"], s["stage"])), s["count"]) for s in report["funnel"]],
+        ),
         "offices": svg.grouped_bars(
-            "Leads and wins per office",
+            gettext("Leads and wins per office"),
             [o["name"] for o in report["by_office"]],
             [
-                ("Leads", "chart-b", [o["leads"] for o in report["by_office"]]),
-                ("Won", "chart-a", [o["won"] for o in report["by_office"]]),
+                (gettext("Leads"), "chart-b", [o["leads"] for o in report["by_office"]]),
+                (gettext("Won"), "chart-a", [o["won"] for o in report["by_office"]]),
             ],
         ),
     }
