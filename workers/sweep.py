@@ -415,20 +415,33 @@ def order_alerts(now: datetime) -> list[dict]:
 
 def quality_summaries() -> list[dict]:
     """Events whose whole feedback sample has a verdict: marketing gets the summary once."""
+    # Only events with some feedback can be complete, and each is summarised once:
+    # start from the (small) feedback table, not from every lead.
+    candidates = set(
+        db.session.scalars(
+            select(Lead.event_id)
+            .join(QualityFeedback, QualityFeedback.lead_id == Lead.id)
+            .where(Lead.feedback_requested.is_(True))
+            .distinct()
+        )
+    )
+    keys = {f"quality_summary:event:{event_id}": event_id for event_id in candidates}
+    done = db.session.scalars(select(Message.key).where(Message.key.in_(list(keys))))
+    candidates -= {keys[key] for key in done} if keys else set()
+    if not candidates:
+        return []
     requested = dict(
         db.session.execute(
             select(Lead.event_id, func.count())
-            .where(Lead.feedback_requested.is_(True))
+            .where(Lead.event_id.in_(candidates), Lead.feedback_requested.is_(True))
             .group_by(Lead.event_id)
         ).all()
     )
-    if not requested:
-        return []
     answered = dict(
         db.session.execute(
             select(Lead.event_id, func.count())
             .join(QualityFeedback, QualityFeedback.lead_id == Lead.id)
-            .where(Lead.feedback_requested.is_(True))
+            .where(Lead.event_id.in_(candidates), Lead.feedback_requested.is_(True))
             .group_by(Lead.event_id)
         ).all()
     )

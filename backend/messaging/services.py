@@ -23,7 +23,7 @@ from flask import current_app, render_template
 from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import Markup, escape
 from redis.exceptions import RedisError
-from sqlalchemy import select
+from sqlalchemy import any_, bindparam, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import defaultload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -126,7 +126,9 @@ def unsubscribed(emails: Iterable[str]) -> set[str]:
     emails = {e.lower() for e in emails if e}
     if not emails:
         return set()
-    return set(db.session.scalars(select(Unsubscribe.email).where(Unsubscribe.email.in_(emails))))
+    return set(
+        db.session.scalars(select(Unsubscribe.email).where(in_list(Unsubscribe.email, emails)))
+    )
 
 
 # --- rendering ---------------------------------------------------------------------
@@ -264,7 +266,8 @@ def insert_messages(rows: Sequence[dict]) -> list[int]:
     """Insert message rows, skipping keys that already exist; returns the new ids.
 
     ``ON CONFLICT (key) DO NOTHING`` makes two sweeps racing on the same alert safe.
-    One multi-row INSERT … RETURNING per thousand rows.
+    On PostgreSQL one INSERT … SELECT FROM unnest(…) RETURNING; elsewhere a
+    multi-row INSERT … RETURNING per thousand rows.
     """
     if not rows:
         return []
@@ -286,6 +289,8 @@ def insert_messages(rows: Sequence[dict]) -> list[int]:
         last_error="",
         created_at=now,
     )
+    if dialect == "postgresql":
+        return _insert_unnest(rows, now)
     table = Message.__table__
     statement = insert(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id)
     ids: list[int] = []
@@ -293,6 +298,40 @@ def insert_messages(rows: Sequence[dict]) -> list[int]:
     for start in range(0, len(rows), 1000):
         chunk = [{**defaults, **row} for row in rows[start : start + 1000]]
         ids.extend(connection.execute(statement, chunk).scalars())
+    return sorted(ids)
+
+
+_UNNEST = [
+    ("key", "text", ""), ("kind", "text", ""), ("channel", "text", "email"),
+    ("lead_id", "bigint", None), ("office_id", "bigint", None), ("event_id", "bigint", None),
+    ("recipient", "text", ""), ("subject", "text", ""), ("body_text", "text", ""),
+    ("body_html", "text", ""), ("payload", "text", None),
+]  # fmt: skip
+_UNNEST_SQL = text(
+    "INSERT INTO message (key, kind, channel, lead_id, office_id, event_id, recipient, "
+    "subject, body_text, body_html, payload, status, attempts, last_error, created_at) "
+    "SELECT u.key, u.kind, u.channel, u.lead_id, u.office_id, u.event_id, u.recipient, "
+    "u.subject, u.body_text, u.body_html, CAST(u.payload AS json), 'pending', 0, '', "
+    ":created_at FROM unnest("
+    + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind, _ in _UNNEST)
+    + ") AS u("
+    + ", ".join(name for name, _, _ in _UNNEST)
+    + ") ON CONFLICT (key) DO NOTHING RETURNING id"
+).bindparams(bindparam("created_at", type_=Message.__table__.c.created_at.type))
+
+
+def _insert_unnest(rows: Sequence[dict], now: datetime) -> list[int]:
+    """PostgreSQL: one INSERT … SELECT FROM unnest(arrays) per 10,000 rows — a short
+    statement with one array per column, not a VALUES list of every row."""
+    ids: list[int] = []
+    for start in range(0, len(rows), 10_000):
+        chunk = rows[start : start + 10_000]
+        params: dict = {
+            name: [row.get(name, default) for row in chunk] for name, _, default in _UNNEST
+        }
+        params["payload"] = [json.dumps(row.get("payload") or {}) for row in chunk]
+        params["created_at"] = now
+        ids.extend(db.session.execute(_UNNEST_SQL, params).scalars())
     return sorted(ids)
 
 
@@ -632,15 +671,20 @@ def _without_live_jobs(queue, message_ids: list[int]) -> list[int]:
     return [m for m, status in zip(message_ids, statuses, strict=True) if status not in live]
 
 
+def in_list(column, values):
+    """``column IN values``; on PostgreSQL ``= ANY(array)``: one parameter, not thousands."""
+    values = list(values)
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
+    return column.in_(values)
+
+
 def _channels(message_ids: Sequence[int]) -> dict[int, str]:
-    channels: dict[int, str] = {}
     ids = list(message_ids)
-    for start in range(0, len(ids), 5000):
-        rows = db.session.execute(
-            select(Message.id, Message.channel).where(Message.id.in_(ids[start : start + 5000]))
-        )
-        channels.update((message_id, channel) for message_id, channel in rows)
-    return channels
+    if not ids:
+        return {}
+    rows = db.session.execute(select(Message.id, Message.channel).where(in_list(Message.id, ids)))
+    return {message_id: channel for message_id, channel in rows}
 
 
 def enqueue_messages(
@@ -718,6 +762,6 @@ def enqueue_pending(lead_ids: Sequence[int]) -> int:
     if not lead_ids:
         return 0
     ids = db.session.scalars(
-        select(Message.id).where(Message.lead_id.in_(lead_ids), Message.status == "pending")
+        select(Message.id).where(in_list(Message.lead_id, lead_ids), Message.status == "pending")
     ).all()
     return enqueue_messages(ids)
