@@ -516,6 +516,18 @@ def recover_outbox(now: datetime, dry_run: bool = False) -> tuple[list[int], int
     return pending, stuck
 
 
+def apply_retention(now: datetime, dry_run: bool = False) -> int:
+    """Anonymise leads older than RETENTION_MONTHS (0, the default, keeps everything)."""
+    months = current_app.config.get("RETENTION_MONTHS") or 0
+    if dry_run or months <= 0:
+        return 0
+    from backend.privacy.services import anonymize_leads_older_than
+
+    count = anonymize_leads_older_than(months, now)
+    db.session.commit()
+    return count
+
+
 # --- the whole sweep ---------------------------------------------------------------
 
 
@@ -531,6 +543,7 @@ def run_sweep(now: datetime | None = None, dry_run: bool = False) -> dict:
     ladder, message_ids = run_ladder(now, dry_run)
     report.update(ladder)
     report["stale"] = mark_stale(now, dry_run)
+    report["anonymized"] = apply_retention(now, dry_run)
 
     alerts = silence_alerts(now) + order_alerts(now) + quality_summaries()
     if dry_run:
