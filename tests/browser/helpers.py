@@ -7,6 +7,7 @@ import os
 import re
 import socket
 import threading
+import time
 from dataclasses import dataclass
 
 import pytest
@@ -76,6 +77,17 @@ def server_leads(event_id: int | None = None) -> list[Lead]:
     leads = list(db.session.scalars(query))
     db.session.rollback()
     return leads
+
+
+def wait_for_server_leads(event_id: int, count: int, timeout: float = 20) -> list[Lead]:
+    """Poll until the server has ``count`` leads for the event (the badge can read 0 for a
+    moment before a fresh save bumps it, so the badge alone does not prove delivery)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        leads = server_leads(event_id)
+        if len(leads) >= count or time.monotonic() > deadline:
+            return leads
+        time.sleep(0.2)
 
 
 # Playwright's wait_for_function evaluates strings, which the app's CSP (no 'unsafe-eval')

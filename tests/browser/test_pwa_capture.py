@@ -9,9 +9,9 @@ from tests.browser.helpers import (
     capture,
     expect_unsynced,
     requires_browser,
-    server_leads,
     sign_in,
     unexpected_console,
+    wait_for_server_leads,
     wait_ready,
 )
 from tests.browser.media import qr_video
@@ -68,7 +68,7 @@ def test_a_vcard_qr_held_to_the_camera_fills_the_form(
         form.get_by_role("radio", name="Hot").check()
         form.get_by_role("button", name="Save lead").click()
         expect_unsynced(page, 0)
-        [lead] = server_leads(booth.event_id)
+        [lead] = wait_for_server_leads(booth.event_id, 1)
         assert lead.source == "badge"
         assert lead.job_title == "Procurement Director"
         assert lead.email == "jana.schmidt@nordwind.example"
