@@ -246,11 +246,13 @@ def _mark_feedback_sample(new_leads: list[Lead]) -> None:
         sample_size = leads[0].event.feedback_sample_size or 0
         if sample_size <= 0:
             continue
-        already = db.session.scalar(
-            select(db.func.count())
-            .select_from(Lead)
+        # Counting stops at the sample size: a busy event's later leads cost no full count.
+        sampled = (
+            select(Lead.id)
             .where(Lead.event_id == event_id, Lead.feedback_requested.is_(True))
+            .limit(sample_size)
         )
+        already = db.session.scalar(select(db.func.count()).select_from(sampled.subquery()))
         for lead in leads[: max(sample_size - already, 0)]:
             lead.feedback_requested = True
 

@@ -26,20 +26,28 @@ from backend.routing.gazetteer import get_gazetteer
 ROUTING_FLAGS = ("location_unknown", "over_capacity", "unroutable")
 
 
-def open_loads() -> dict[int, int]:
-    """Untouched open leads per office (what capacity is measured against)."""
-    rows = db.session.execute(
+def open_loads(office_ids: list[int] | None = None) -> dict[int, int]:
+    """Untouched open leads per office (what capacity is measured against).
+
+    ``office_ids`` limits the count to those offices (routing needs only the offices
+    that set a capacity, and counting is the costly part of building the index).
+    """
+    query = (
         db.select(Lead.office_id, func.count())
         .where(Lead.office_id.is_not(None), Lead.first_touch_at.is_(None), Lead.status == "new")
         .group_by(Lead.office_id)
     )
-    return {office_id: count for office_id, count in rows}
+    if office_ids is not None:
+        if not office_ids:
+            return {}
+        query = query.where(Lead.office_id.in_(office_ids))
+    return {office_id: count for office_id, count in db.session.execute(query)}
 
 
 def build_index() -> OfficeIndex:
     """An index of every office with its current load, built once per request or batch."""
-    loads = open_loads()
     offices = db.session.scalars(db.select(Office)).all()
+    loads = open_loads([o.id for o in offices if o.capacity is not None])
     return OfficeIndex(
         OfficeCandidate(
             id=o.id,
