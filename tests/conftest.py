@@ -190,9 +190,12 @@ def api(client):
 from tests.live import CHROMIUM, CHROMIUM_ARGS, LiveServer, server_env, watch_console  # noqa: E402
 
 browser_available = os.path.exists(CHROMIUM) and not os.environ.get("LEADRELAY_SKIP_BROWSER")
-requires_browser = pytest.mark.skipif(
-    not browser_available, reason="Debian chromium is not installed (make test installs it)"
+BROWSER_SKIP_REASON = (
+    "browser tests not asked for in this run (--no-browser)"
+    if os.environ.get("LEADRELAY_SKIP_BROWSER")
+    else "Debian chromium is not installed (make test installs it)"
 )
+requires_browser = pytest.mark.skipif(not browser_available, reason=BROWSER_SKIP_REASON)
 
 
 @pytest.fixture(scope="session")
@@ -209,7 +212,7 @@ def live_server(_schema, instance_dir, database_url):
 @pytest.fixture(scope="session")
 def playwright_instance():
     if not browser_available:
-        pytest.skip("Debian chromium is not installed")
+        pytest.skip(BROWSER_SKIP_REASON)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

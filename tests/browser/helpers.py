@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import socket
 import threading
 import time
 from dataclasses import dataclass
 
-import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
 from backend.extensions import db
 from backend.leads.models import Lead
+from tests.conftest import requires_browser  # noqa: F401 - re-exported for the tests
 from tests.factories import PASSWORD, make_event, make_office, make_user
-from tests.live import CHROMIUM
-
-requires_browser = pytest.mark.skipif(
-    not os.path.exists(CHROMIUM) or bool(os.environ.get("LEADRELAY_SKIP_BROWSER")),
-    reason="Debian chromium is not installed (tests/run.py installs it)",
-)
 
 # Chromium logs every 4xx answer as a console error; the app probes /api/v1/me once
 # on start to learn whether a session exists, and a signed-out probe answers 401.
