@@ -91,6 +91,20 @@ class LiveServer:
         self.start()
 
 
+def child_pids(pid: int) -> list[int]:
+    """Process ids whose parent is ``pid`` (read from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
 def watch_console(page):
     """Collect console errors and uncaught exceptions on ``page.console_errors``."""
     page.console_errors = []

@@ -90,12 +90,19 @@ def lead_json(lead: Lead, decision: RoutingDecision | None, result: str | None =
     }
 
 
+def routing_history(lead_id: int) -> list[RoutingDecision]:
+    """Every routing decision of a lead, oldest first."""
+    return list(
+        db.session.scalars(
+            select(RoutingDecision)
+            .where(RoutingDecision.lead_id == lead_id)
+            .order_by(RoutingDecision.id)
+        )
+    )
+
+
 def lead_detail_json(lead: Lead) -> dict:
-    decisions = db.session.scalars(
-        select(RoutingDecision)
-        .where(RoutingDecision.lead_id == lead.id)
-        .order_by(RoutingDecision.id)
-    ).all()
+    decisions = routing_history(lead.id)
     touches = db.session.scalars(
         select(Touch)
         .options(selectinload(Touch.user))

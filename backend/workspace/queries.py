@@ -27,9 +27,9 @@ from backend.leads.models import (
     OPEN_STATUSES,
     Lead,
     QualityFeedback,
-    RoutingDecision,
     Touch,
 )
+from backend.leads.queries import routing_history
 from backend.messaging.models import Message
 from backend.offices.models import Office
 from backend.sla import DEFAULT_SLA_HOURS, sla_state, working_time_between
@@ -337,11 +337,7 @@ def office_members(office_id: int | None) -> list[User]:
 
 def lead_page_data(lead: Lead) -> dict:
     """Everything the lead page shows beside the lead itself, in a few queries."""
-    decisions = db.session.scalars(
-        select(RoutingDecision)
-        .where(RoutingDecision.lead_id == lead.id)
-        .order_by(RoutingDecision.id)
-    ).all()
+    decisions = routing_history(lead.id)
     touches = db.session.scalars(
         select(Touch)
         .options(joinedload(Touch.user))

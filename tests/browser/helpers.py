@@ -7,11 +7,14 @@ import re
 import socket
 import threading
 import time
+import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from backend.db_types import utcnow
 from backend.extensions import db
 from backend.leads.models import Lead
 from tests.conftest import requires_browser  # noqa: F401 - re-exported for the tests
@@ -246,3 +249,19 @@ def _close(sock: socket.socket) -> None:
     with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
     sock.close()
+
+
+def seed_office_queue():
+    """An office with a rep, booth staff of a Moscow event, and one warm lead already queued."""
+    office = make_office("MOW")
+    rep = make_user("office_rep", office, email="rita@example.com", name="Rita Rep")
+    staff = make_user("staff", email="booth@example.com", name="Bea Booth")
+    event = make_event(name="Moscow Expo")
+    staff.events.append(event)
+    now = utcnow() - timedelta(hours=2)
+    db.session.add(
+        Lead(client_id=uuid.uuid4(), event_id=event.id, first_name="Early", last_name="Bird",
+             rating="warm", office_id=office.id, routed_at=now, received_at=now, captured_at=now)
+    )  # fmt: skip
+    db.session.commit()
+    return rep, staff, event

@@ -4,42 +4,23 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import timedelta
 
 from playwright.sync_api import expect
 
-from backend.db_types import utcnow
-from backend.extensions import db
 from backend.leads.capture import capture_batch
-from backend.leads.models import Lead
+from tests.browser.helpers import seed_office_queue
 from tests.conftest import requires_browser
-from tests.factories import PASSWORD, make_event, make_office, make_user
+from tests.factories import PASSWORD
 from tests.live import watch_console
 
 POLL_TIMEOUT = 25_000  # the queue polls every 10 s
-
-
-def _seed():
-    office = make_office("MOW")
-    rep = make_user("office_rep", office, email="rita@example.com", name="Rita Rep")
-    staff = make_user("staff", email="booth@example.com", name="Bea Booth")
-    event = make_event(name="Moscow Expo")
-    staff.events.append(event)
-    arrived = utcnow() - timedelta(hours=2)
-    db.session.add(
-        Lead(client_id=uuid.uuid4(), event_id=event.id, first_name="Early", last_name="Bird",
-             rating="warm", office_id=office.id, routed_at=arrived, received_at=arrived,
-             captured_at=arrived)
-    )  # fmt: skip
-    db.session.commit()
-    return rep, staff, event
 
 
 @requires_browser
 def test_a_rep_whose_browser_prefers_russian_works_the_queue_in_russian(
     app, browser, live_server, artifacts_dir
 ):
-    rep, staff, event = _seed()
+    rep, staff, event = seed_office_queue()
     context = browser.new_context(
         base_url=live_server.url, locale="ru-RU", viewport={"width": 1280, "height": 900}
     )

@@ -4,39 +4,20 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import timedelta
 
 from playwright.sync_api import expect
 
-from backend.db_types import utcnow
 from backend.extensions import db
 from backend.leads.capture import capture_batch
 from backend.leads.models import Lead
+from tests.browser.helpers import seed_office_queue
 from tests.conftest import requires_browser
-from tests.factories import PASSWORD, make_event, make_office, make_user
+from tests.factories import PASSWORD
 
 POLL_TIMEOUT = 25_000  # the queue polls every 10 s
 
 
-def _seed():
-    office = make_office("MOW")
-    rep = make_user("office_rep", office, email="rita@example.com", name="Rita Rep")
-    staff = make_user("staff", email="booth@example.com", name="Bea Booth")
-    event = make_event(name="Moscow Expo")
-    staff.events.append(event)
-    now = utcnow() - timedelta(hours=2)
-    db.session.add(
-        Lead(client_id=uuid.uuid4(), event_id=event.id, first_name="Early", last_name="Bird",
-             rating="warm", office_id=office.id, routed_at=now, received_at=now, captured_at=now)
-    )  # fmt: skip
-    db.session.commit()
-    return rep, staff, event
-
-
 def _sign_in(page, email):
-    # The shared layout links no icon, so Chromium probes /favicon.ico (a 404 logged as a
-    # console error that is not this room's); answer it so real errors stay visible.
-    page.context.route("**/favicon.ico", lambda route: route.fulfill(status=204))
     page.goto("/login")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
@@ -56,7 +37,7 @@ def _capture(staff, event, **fields):
 def test_a_rep_sees_a_new_lead_arrive_without_reloading_and_works_it_to_a_win(
     app, page, artifacts_dir
 ):
-    rep, staff, event = _seed()
+    rep, staff, event = seed_office_queue()
     missing = []
     page.on("response", lambda r: r.status == 404 and missing.append(r.url))
     _sign_in(page, rep.email)
@@ -111,7 +92,7 @@ def test_a_rep_sees_a_new_lead_arrive_without_reloading_and_works_it_to_a_win(
 
 @requires_browser
 def test_a_lead_named_script_renders_as_text_in_the_queue_and_on_its_page(app, page):
-    rep, staff, event = _seed()
+    rep, staff, event = seed_office_queue()
     evil = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
     _capture(staff, event, first_name=evil, company="<b>bold</b>")
     _sign_in(page, rep.email)

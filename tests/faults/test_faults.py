@@ -31,7 +31,7 @@ from backend.leads.models import Lead
 from backend.messaging.models import Message
 from tests.conftest import base_config, reset_schema
 from tests.factories import make_event, make_office, make_user
-from tests.live import LiveServer, free_port, server_env
+from tests.live import LiveServer, child_pids, free_port, server_env
 
 # --- helpers -------------------------------------------------------------------------
 
@@ -197,19 +197,6 @@ def test_with_redis_unreachable_capture_still_answers_201_and_follow_ups_wait_in
 # --- a gunicorn worker killed during a batch sync --------------------------------------
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
 def _sync_until_accepted(url: str, batch: list[dict], token: str, attempts: list) -> dict:
     """What the phone's outbox does: resend the same batch until the server answers 200."""
     deadline = time.monotonic() + 60
@@ -234,7 +221,7 @@ def test_a_worker_killed_during_a_batch_sync_loses_and_doubles_nothing(
     batch = [lead(booth["event_id"], notes="n" * 2000) for _ in range(500)]
     attempts: list = []
     try:
-        [worker] = _children(server.proc.pid)
+        [worker] = child_pids(server.proc.pid)
         result: dict = {}
         sender = threading.Thread(
             target=lambda: result.update(_sync_until_accepted(url, batch, booth["token"], attempts))

@@ -16,6 +16,7 @@ import pytest
 
 from backend.db_types import utcnow
 from backend.extensions import db
+from tests.live import child_pids
 from tests.workers.conftest import free_port, lead_payload, messages
 from workers.schedule import SCHEDULE, make_cron
 from workers.sweep import run_sweep
@@ -127,19 +128,6 @@ def _worker_env(app) -> dict:
     }
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
 def test_a_worker_killed_mid_send_still_delivers_the_mail_exactly_once(
     app, world, capture, smtp, run_worker
 ):
@@ -156,10 +144,10 @@ def test_a_worker_killed_mid_send_still_delivers_the_mail_exactly_once(
     try:
         assert smtp.held.wait(30), "the worker never reached the SMTP server"
         assert messages()[0].status == "sending"
-        assert _children(worker.pid), "no work horse to kill"
+        assert child_pids(worker.pid), "no work horse to kill"
     finally:
         # RQ's work horse runs in its own session: kill it and its worker, both -9.
-        for pid in [*_children(worker.pid), worker.pid]:
+        for pid in [*child_pids(worker.pid), worker.pid]:
             os.kill(pid, signal.SIGKILL)
         worker.wait(10)
     smtp.hold.clear()
