@@ -44,6 +44,13 @@ class Lead(db.Model):
         Index("ix_lead_event_phone", "event_id", "phone_normalized"),
         # The SLA sweep: untouched open leads by arrival.
         Index("ix_lead_sweep", "first_touch_at", "status", "routed_at"),
+        # The retention rule: leads captured before a cutoff that are not anonymised yet.
+        Index(
+            "ix_lead_retention",
+            "captured_at",
+            postgresql_where=text("anonymized_at IS NULL"),
+            sqlite_where=text("anonymized_at IS NULL"),
+        ),
         # Reports: the event report reads one event's leads from this index alone (an
         # index-only scan on PostgreSQL), and the dashboard's rollup finds the events
         # with leads changed since it was built by (event_id, updated_at).

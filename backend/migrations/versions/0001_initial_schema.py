@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 00:14:42.451581
+Create Date: 2026-11-28 02:16:44.622301
 
 """
 from alembic import op
@@ -239,6 +239,7 @@ def upgrade():
         batch_op.create_index('ix_lead_event_status', ['event_id', 'status'], unique=False)
         batch_op.create_index('ix_lead_office_touched', ['office_id', 'first_touch_at', 'received_at'], unique=False, postgresql_where=sa.text('first_touch_at IS NOT NULL'), sqlite_where=sa.text('first_touch_at IS NOT NULL'))
         batch_op.create_index('ix_lead_queue', ['office_id', 'status', 'escalation_level', 'rating', 'routed_at'], unique=False)
+        batch_op.create_index('ix_lead_retention', ['captured_at'], unique=False, postgresql_where=sa.text('anonymized_at IS NULL'), sqlite_where=sa.text('anonymized_at IS NULL'))
         batch_op.create_index('ix_lead_sweep', ['first_touch_at', 'status', 'routed_at'], unique=False)
 
     op.create_table('merged_capture',
@@ -362,6 +363,7 @@ def downgrade():
     op.drop_table('merged_capture')
     with op.batch_alter_table('lead', schema=None) as batch_op:
         batch_op.drop_index('ix_lead_sweep')
+        batch_op.drop_index('ix_lead_retention', postgresql_where=sa.text('anonymized_at IS NULL'), sqlite_where=sa.text('anonymized_at IS NULL'))
         batch_op.drop_index('ix_lead_queue')
         batch_op.drop_index('ix_lead_office_touched', postgresql_where=sa.text('first_touch_at IS NOT NULL'), sqlite_where=sa.text('first_touch_at IS NOT NULL'))
         batch_op.drop_index('ix_lead_event_status')
