@@ -42,12 +42,18 @@ class Event(db.Model):
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     # The brief sales must see: {"offer", "promo_conditions", "talking_points"}.
     brief: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The autoresponder in the event's default ``language``; the other languages' and the
+    # office notice's texts live in ``mail_templates`` (see events.templates).
     autoresponder_subject: Mapped[str] = mapped_column(String(300), default="")
     autoresponder_body: Mapped[str] = mapped_column(Text, default="")
+    # {"ru": {"autoresponder_subject", "autoresponder_body", "office_notice_subject",
+    #         "office_notice_body"}, ...}: blank texts are left out.
+    mail_templates: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
     # [{"id": "budget", "label": "...", "type": "text|choice|yesno", "options": [...]}]
     questions: Mapped[list] = mapped_column(JSON, default=list)
     consent_text: Mapped[str] = mapped_column(Text, default=DEFAULT_CONSENT_TEXT)
     feedback_sample_size: Mapped[int] = mapped_column(Integer, default=20)
+    # The default language of the event's mails and visitor form (a key of i18n.LANGUAGES).
     language: Mapped[str] = mapped_column(String(8), default="en")
     join_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
     visitor_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 02:16:44.622301
+Create Date: 2026-11-28 02:20:40.457772
 
 """
 from alembic import op
@@ -35,6 +35,7 @@ def upgrade():
     sa.Column('brief', sa.JSON(), nullable=False),
     sa.Column('autoresponder_subject', sa.String(length=300), nullable=False),
     sa.Column('autoresponder_body', sa.Text(), nullable=False),
+    sa.Column('mail_templates', sa.JSON(), server_default='{}', nullable=False),
     sa.Column('questions', sa.JSON(), nullable=False),
     sa.Column('consent_text', sa.Text(), nullable=False),
     sa.Column('feedback_sample_size', sa.Integer(), nullable=False),
