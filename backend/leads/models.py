@@ -134,8 +134,14 @@ class Lead(db.Model):
     claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     first_touch_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The highest ladder step the lead ever reached (what reports count as escalated).
     escalation_level: Mapped[int] = mapped_column(Integer, default=ESCALATION_NONE)
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The ladder of the current office stint: the step reached there and the routed_at
+    # it belongs to. A lead routed again (escalation, hand-over) has a new routed_at, so
+    # its new office starts a fresh ladder without anyone resetting the step.
+    ladder_step: Mapped[int] = mapped_column(Integer, default=ESCALATION_NONE)
+    ladder_routed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     feedback_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     anonymized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

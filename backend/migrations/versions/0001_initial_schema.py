@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 02:20:40.457772
+Create Date: 2026-11-28 02:21:18.780005
 
 """
 from alembic import op
@@ -223,6 +223,8 @@ def upgrade():
     sa.Column('first_touch_at', backend.db_types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('escalation_level', sa.Integer(), nullable=False),
     sa.Column('escalated_at', backend.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('ladder_step', sa.Integer(), nullable=False),
+    sa.Column('ladder_routed_at', backend.db_types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('feedback_requested', sa.Boolean(), nullable=False),
     sa.Column('anonymized_at', backend.db_types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('updated_at', backend.db_types.UTCDateTime(timezone=True), nullable=False),
