@@ -10,11 +10,20 @@ from flask import Flask
 from rq.cron import CronScheduler
 
 from backend.redis_conn import connect
-from workers import jobs
+from workers import jobs, report_jobs
 from workers.queues import ESCALATION
 
 SCHEDULE = [
     dict(name="sweep", func=jobs.sweep, queue=ESCALATION, interval=60, job_timeout=300),
+    # Runs as soon as the cron starts, so the cold build of the rollup (seconds at a
+    # million leads) happens here rather than in the first dashboard view.
+    dict(
+        name="report-rollup",
+        func=report_jobs.refresh_report_rollup,
+        queue=ESCALATION,
+        interval=300,
+        job_timeout=900,
+    ),
 ]
 
 

@@ -540,6 +540,18 @@ def office_league(refresh: bool = True) -> list[dict]:
     return rows
 
 
+def refresh_office_medians() -> list[int]:
+    """Recompute the stored medians of the offices whose rollup sums moved (flushes);
+    returns their ids."""
+    stats = EventOfficeStats
+    rows = db.session.execute(
+        select(stats.office_id, *_summed("touched", "touch_minutes", "touch_minutes_sq"))
+        .where(stats.office_id.is_not(None))
+        .group_by(stats.office_id)
+    ).mappings()
+    return _touch_medians([dict(row) for row in rows])[1]
+
+
 def office_touch_medians(rows: list[dict]) -> dict[int, float]:
     """Exact median minutes from arrival to first touch per office (as
     ``percentile_cont(0.5)``), for league rows carrying the office's rollup sums.
@@ -548,6 +560,11 @@ def office_touch_medians(rows: list[dict]) -> dict[int, float]:
     stored with the last median (``office_touch_median``); flushes. Offices without
     touched leads are absent.
     """
+    return _touch_medians(rows)[0]
+
+
+def _touch_medians(rows: list[dict]) -> tuple[dict[int, float], list[int]]:
+    """The medians for ``rows`` and the ids of the offices whose median was recomputed."""
     wanted = {
         row["office_id"]: (row["touched"], row["touch_minutes"], row["touch_minutes_sq"])
         for row in rows
@@ -573,7 +590,7 @@ def office_touch_medians(rows: list[dict]) -> dict[int, float]:
     }
     moved = sorted(set(wanted) - set(medians))
     if not moved:
-        return medians
+        return medians, moved
     if dialect() == "postgresql":
         db.session.execute(select(func.pg_advisory_xact_lock(STATS_LOCK_KEY)))
     # On PostgreSQL an index-only scan of the partial index ix_lead_office_touched, hence
@@ -601,7 +618,7 @@ def office_touch_medians(rows: list[dict]) -> dict[int, float]:
         if median is not None:
             medians[office] = median
     db.session.flush()
-    return medians
+    return medians, moved
 
 
 def _same_sums(a: tuple, b: tuple) -> bool:

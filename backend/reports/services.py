@@ -198,6 +198,25 @@ def dashboard(day_event_id: int | None = None) -> dict:
     }
 
 
+def refresh_rollup(chunk: int = 20) -> dict:
+    """Bring the dashboard's rollup up to date: rebuild the stale events' rows, then the
+    medians of the offices whose sums moved. Run by the cron (``workers.report_jobs``) so
+    that a dashboard view finds at most the few events changed since the last run.
+
+    Commits after every ``chunk`` events, so a view that needs the builders' lock waits
+    for one chunk rather than the whole cold build (it then rebuilds whatever is still
+    stale itself). Returns the ids rebuilt.
+    """
+    stale = queries.stale_event_ids()
+    rebuilt: list[int] = []
+    for start in range(0, len(stale), chunk):
+        rebuilt += queries.refresh_event_stats(stale[start : start + chunk])
+        db.session.commit()
+    moved = queries.refresh_office_medians()
+    db.session.commit()
+    return {"events": rebuilt, "offices": moved}
+
+
 # --- the funnel planner --------------------------------------------------------------
 
 

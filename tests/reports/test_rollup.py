@@ -14,8 +14,12 @@ from sqlalchemy import func, select, update
 from backend.db_types import utcnow
 from backend.extensions import db
 from backend.leads.models import Lead
+from backend.offices.models import Office
 from backend.reports import queries, services
-from backend.reports.models import EventOfficeStats
+from backend.reports.models import EventOfficeStats, OfficeTouchMedian
+from tests.workers.conftest import AppSimpleWorker
+from workers.queues import make_worker
+from workers.schedule import make_cron
 
 
 def view() -> dict:
@@ -31,6 +35,29 @@ def hand_row(data: dict) -> dict:
 
 def league(data: dict) -> dict:
     return {row["code"]: row for row in data["league"]}
+
+
+def run_rollup_cron_job(app) -> dict:
+    """Enqueue the cron's rollup job on real Redis, run it on a real (simple) worker."""
+    cron = make_cron(app)
+    entry = next(job for job in cron.get_jobs() if job.name == "report-rollup")
+    db.session.commit()
+    job = entry.enqueue(cron.connection)
+    make_worker(app, [job.origin], worker_class=AppSimpleWorker).work(burst=True)
+    db.session.expire_all()
+    job.refresh()
+    assert job.get_status() == "finished", job.latest_result().exc_string
+    return job.return_value()
+
+
+def stored_medians() -> dict:
+    return dict(
+        db.session.execute(
+            select(Office.code, OfficeTouchMedian.median_minutes).join(
+                Office, Office.id == OfficeTouchMedian.office_id
+            )
+        ).all()
+    )
 
 
 def test_a_lead_won_after_the_rollup_was_built_shows_on_the_next_view(hand_event):
@@ -103,3 +130,39 @@ def test_the_rollup_holds_the_same_counts_as_the_leads(hand_event):
     ).one()
     touched = db.session.scalar(select(func.count()).where(Lead.first_touch_at.is_not(None)))
     assert tuple(summed) == (40, touched) == (40, 26)
+
+
+def test_the_cron_job_builds_the_rollup_so_the_first_view_rebuilds_nothing(app, hand_event):
+    # Leads last changed an hour ago: any build covers them.
+    db.session.execute(update(Lead).values(updated_at=utcnow() - timedelta(hours=1)))
+    db.session.commit()
+    assert queries.stale_event_ids() == [hand_event.event.id]
+
+    assert run_rollup_cron_job(app) == {"events": 1, "offices": 2}
+    assert queries.stale_event_ids() == []
+    # Moscow: 10, 20, …, 200 and 2000 → 11th of 21 is 110; St Petersburg: 60 … 1500 → 300.
+    assert stored_medians() == {"MOW": 110.0, "SPB": 300.0}
+    rows = set(db.session.scalars(select(EventOfficeStats.id)))
+    data = view()
+    assert set(db.session.scalars(select(EventOfficeStats.id))) == rows
+    row = hand_row(data)
+    assert (row["leads"], row["won"], row["revenue_won"]) == (40, 3, 24500.0)
+    assert league(data)["SPB"]["median_first_touch_minutes"] == 300.0
+
+
+def test_the_next_cron_run_rebuilds_a_changed_event_and_only_the_moved_office(app, hand_event):
+    run_rollup_cron_job(app)
+    won = hand_event.leads[5]  # Moscow, contacted, no deal; its touch stays
+    won.status, won.deal_value, won.won_at = "won", Decimal("1000"), utcnow()
+    touched = hand_event.leads[37]  # St Petersburg, untouched
+    touched.first_touch_at = touched.received_at + timedelta(minutes=30)
+    db.session.commit()
+
+    assert run_rollup_cron_job(app) == {"events": 1, "offices": 1}
+    stats = EventOfficeStats
+    in_rollup = db.session.execute(
+        select(func.sum(stats.won), func.sum(stats.revenue_won), func.sum(stats.touched))
+    ).one()
+    assert tuple(in_rollup) == (4, Decimal("25500"), 27)
+    # St Petersburg: 30, 60, 120, 300, 600, 1500 → (120 + 300) / 2.
+    assert stored_medians() == {"MOW": 110.0, "SPB": 210.0}
