@@ -99,6 +99,8 @@ def _payloads(event: Event, count: int, start: datetime, rng: random.Random) -> 
                 "notes": "Asked about pricing for 20 seats." if n % 3 == 0 else "",
                 "answers": {"budget": ("<10k", ">10k")[n % 2]},
                 "consent": {"contact": True, "marketing": n % 2 == 0, "text": event.consent_text},
+                # Cyrillic names filled in the form in Russian, the others in English.
+                "language": "ru" if any("а" <= ch <= "я" for ch in first.lower()) else "en",
             }
         )
     return payloads
@@ -171,9 +173,25 @@ def load_demo() -> list[tuple[str, str, str]]:
         venue_latitude=56.8431, venue_longitude=60.6454, timezone="Asia/Yekaterinburg",
         starts_on=today - timedelta(days=1), ends_on=today + timedelta(days=2),
         cost=Decimal("18000"), currency="EUR", brief=brief,
-        autoresponder_subject="Great to meet you at {event}, {first_name}",
-        autoresponder_body="Hello {first_name},\n\nthank you for visiting our stand at {event}. "
-        "{offer}\n\nYour contact: {office_name}, {office_phone}, {office_email}.",
+        language="ru",
+        autoresponder_subject="Рады знакомству на выставке {event}, {first_name}",
+        autoresponder_body="Здравствуйте, {first_name}!\n\nСпасибо, что посетили наш стенд на "
+        "выставке {event} ({event_dates}). {offer}\n\nВаш контакт: {office_name}, "
+        "{office_phone}, {office_email}.",
+        mail_templates={
+            "en": {
+                "autoresponder_subject": "Great to meet you at {event}, {first_name}",
+                "autoresponder_body": "Hello {first_name},\n\nthank you for visiting our stand "
+                "at {event} ({event_dates}). {offer}\n\nYour contact: {office_name}, "
+                "{office_phone}, {office_email}.",
+                "office_notice_body": "Met at the stand on {visit_date}: mention the 30-day pilot.",
+            },
+            "ru": {
+                "office_notice_subject": "Лид с выставки {event}: {first_name}, {company}",
+                "office_notice_body": "Посетитель был у стенда {visit_date}: предложите "
+                "30-дневный пилот.",
+            },
+        },
         questions=[
             {"id": "budget", "label": "Budget", "type": "choice", "options": ["<10k", ">10k"]},
             {"id": "timeline", "label": "Buying within 3 months?", "type": "yesno", "options": []},

@@ -6,8 +6,17 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from backend.i18n import LANGUAGES
+
 Short = Annotated[str, StringConstraints(max_length=200)]
 Long = Annotated[str, StringConstraints(max_length=20_000)]
+Subject = Annotated[str, StringConstraints(max_length=300)]
+# The languages mails and forms come in (i18n.LANGUAGES).
+Language = Literal[tuple(LANGUAGES)]
+PLACEHOLDER_HELP = (
+    "Placeholders: {first_name}, {company}, {event}, {event_dates}, {visit_date}, "
+    "{office_name}, {office_phone}, {office_email}, {offer}"
+)
 
 
 class Brief(BaseModel):
@@ -27,6 +36,23 @@ class Question(BaseModel):
     )
 
 
+class MailTemplate(BaseModel):
+    """An event's mail texts in one language; a blank text uses the product's wording."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    autoresponder_subject: Subject = Field(
+        "", description="The visitor's mail. " + PLACEHOLDER_HELP
+    )
+    autoresponder_body: Long = ""
+    office_notice_subject: Subject = Field(
+        "", description='The office\'s new-lead notice (blank: "New lead: …")'
+    )
+    office_notice_body: Long = Field(
+        "", description="A note for sales above the lead in the office notice"
+    )
+
+
 class EventFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -40,12 +66,24 @@ class EventFields(BaseModel):
     cost: Decimal | None = Field(None, ge=0, le=Decimal("1e12"), decimal_places=2)
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$")] | None = None
     brief: Brief | None = None
-    autoresponder_subject: Annotated[str, StringConstraints(max_length=300)] | None = None
-    autoresponder_body: Long | None = None
+    autoresponder_subject: Subject | None = Field(
+        None, description="The autoresponder subject in the event's default language"
+    )
+    autoresponder_body: Long | None = Field(
+        None, description="The autoresponder body in the event's default language"
+    )
+    mail_templates: dict[Language, MailTemplate] | None = Field(
+        None,
+        description="Mail texts by language; each language given replaces that language's "
+        "texts (all blank: removed). The flat autoresponder fields, when also given, win "
+        "for the default language.",
+    )
     questions: list[Question] | None = Field(None, max_length=50)
     consent_text: Annotated[str, StringConstraints(max_length=4_000)] | None = None
     feedback_sample_size: int | None = Field(None, ge=0, le=1000)
-    language: Annotated[str, StringConstraints(max_length=8)] | None = None
+    language: Language | None = Field(
+        None, description="The default language of the visitor form and of the mails"
+    )
 
     @field_validator("questions")
     @classmethod
@@ -80,6 +118,7 @@ class EventOut(BaseModel):
     brief: Brief
     autoresponder_subject: str
     autoresponder_body: str
+    mail_templates: dict[str, MailTemplate]
     questions: list[Question]
     consent_text: str
     feedback_sample_size: int

@@ -11,12 +11,30 @@ from backend.auth.models import User
 from backend.errors import ApiError
 from backend.events.models import Event
 from backend.events.schemas import EventFields
+from backend.events.templates import AUTORESPONDER_FIELDS, set_templates, templates_by_language
 from backend.extensions import db
 from backend.routing.gazetteer import normalize_country
 
 
+def _apply_templates(event: Event, fields: EventFields, data: dict) -> None:
+    """Per-language mail texts: read in the old default language, stored in the new one."""
+    templates = templates_by_language(event)
+    if data.get("language"):
+        event.language = data["language"]
+    for lang, texts in (fields.mail_templates or {}).items():
+        templates[lang] = texts.model_dump()
+    own = templates.setdefault(event.language or "en", {})
+    for name in AUTORESPONDER_FIELDS:
+        if data.get(name) is not None:
+            own[name] = data[name]
+    set_templates(event, templates)
+
+
 def _apply(event: Event, fields: EventFields) -> None:
-    data = fields.model_dump(exclude_unset=True, exclude={"brief", "questions"})
+    data = fields.model_dump(exclude_unset=True, exclude={"brief", "questions", "mail_templates"})
+    _apply_templates(event, fields, data)
+    for name in ("language", *AUTORESPONDER_FIELDS):
+        data.pop(name, None)
     if "venue_country" in data and data["venue_country"]:
         code = normalize_country(data["venue_country"])
         if code is None:
@@ -130,6 +148,7 @@ def event_json(event: Event, *, with_tokens: bool = False) -> dict:
         "brief": {"offer": "", "promo_conditions": "", "talking_points": "", **(event.brief or {})},
         "autoresponder_subject": event.autoresponder_subject,
         "autoresponder_body": event.autoresponder_body,
+        "mail_templates": templates_by_language(event),
         "questions": event.questions or [],
         "consent_text": event.consent_text,
         "feedback_sample_size": event.feedback_sample_size,

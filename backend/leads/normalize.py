@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import phonenumbers
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
+from backend.i18n import LANGUAGES
 from backend.leads.models import RATINGS
 from backend.routing.gazetteer import normalize_country
 
@@ -166,8 +167,16 @@ def normalize_lead(data: dict, *, default_country: str | None, now: datetime) ->
     )
     out["answers"] = dict(data.get("answers") or {})
     out["source"] = data.get("source") or "staff"
-    out["language"] = (data.get("language") or "")[:8] or None
+    out["language"] = normalize_language(data.get("language"))
     return Normalized(out, flags)
+
+
+def normalize_language(raw) -> str | None:
+    """A supported language code for a tag ("ru-RU", "RU" → "ru"), or None for anything
+    else: the lead then gets the event's default language, and nothing is flagged (a
+    browser in a language we have no mails in is no fault of the capture)."""
+    primary = clean_text(raw).replace("_", "-").split("-", 1)[0].lower()
+    return primary if primary in LANGUAGES else None
 
 
 def has_identity(data: dict) -> bool:

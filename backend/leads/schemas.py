@@ -65,7 +65,12 @@ class LeadIn(BaseModel):
     consent: ConsentIn = Field(default_factory=ConsentIn)
     source: Literal["staff", "kiosk", "badge"] = "staff"
     badge_raw: Annotated[str, StringConstraints(max_length=4_000)] | None = None
-    language: Annotated[str, StringConstraints(max_length=8)] | None = None
+    language: Annotated[str, StringConstraints(max_length=35)] | None = Field(
+        None,
+        description='The language the visitor reads (a BCP 47 tag such as "ru" or "ru-RU"): '
+        "their mails come in it. A language LeadRelay has no mails in is not stored; the "
+        "event's default language is used then.",
+    )
 
 
 class SyncLeadIn(LeadIn):

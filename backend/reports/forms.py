@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from backend.events.forms import parse_template_form, template_values
 from backend.events.models import Event
 
 TEXT_FIELDS = (
@@ -66,6 +67,7 @@ def event_values(event: Event | None) -> dict:
     for name in BRIEF_FIELDS:
         values[name] = (event.brief or {}).get(name, "")
     values["questions"] = questions_text(event.questions)
+    values.update(template_values(event))
     return values
 
 
@@ -83,6 +85,7 @@ def parse_event_form(form) -> dict:
             data[name] = form[name].strip() or None
     data["brief"] = {name: form.get(name, "").strip() for name in BRIEF_FIELDS}
     data["questions"] = parse_questions(form.get("questions", ""))
+    data.update(parse_template_form(form))
     return data
 
 

@@ -2,7 +2,7 @@
 
 import { countryList, countryCode } from './countries.js';
 import { uuid } from './api.js';
-import { language, onLanguageChange, plain, say } from './i18n.js';
+import { language, languageNames, onLanguageChange, plain, say, supported } from './i18n.js';
 
 // Message keys for what a scanned code filled in, by the badge parser's kind.
 const FILLED = {
@@ -39,6 +39,10 @@ export class CaptureForm {
     this.event = null;
     this.badge = null; // { raw, kind } once a code was scanned
     this.countrySelect = form.elements.country;
+    // The visitor's mails go out in this language. It starts at the event's language (the
+    // audience's), not the staff's screen language; staff change it when the visitor asks.
+    this.languageSelect = form.elements.language;
+    this.languageSelect.replaceChildren(...languageNames().map(({ code, name }) => el('option', { value: code, lang: code, text: name })));
     this.countriesFilled = false;
     this.questionsBox = form.querySelector('#questions');
     form.addEventListener('input', () => this.saveDraft());
@@ -105,6 +109,7 @@ export class CaptureForm {
     values.rating = (this.form.querySelector('input[name="rating"]:checked') || {}).value || '';
     values.consent_contact = f.consent_contact.checked;
     values.consent_marketing = f.consent_marketing.checked;
+    values.language = f.language.value;
     values.answers = {};
     for (const q of (this.event && this.event.questions) || []) {
       const name = `q:${q.id}`;
@@ -137,7 +142,7 @@ export class CaptureForm {
         text: this.event.consent_text || '',
       },
     };
-    for (const name of [...TEXT_FIELDS, 'country', 'rating']) if (v[name]) lead[name] = v[name];
+    for (const name of [...TEXT_FIELDS, 'country', 'rating', 'language']) if (v[name]) lead[name] = v[name];
     if (this.badge) lead.badge_raw = this.badge.raw;
     return lead;
   }
@@ -190,6 +195,7 @@ export class CaptureForm {
     }
     f.consent_contact.checked = Boolean(values.consent_contact);
     f.consent_marketing.checked = Boolean(values.consent_marketing);
+    if (supported(values.language)) f.language.value = values.language;
     for (const [id, answer] of Object.entries(values.answers || {})) {
       const name = `q:${id}`;
       const value = answer === true ? 'yes' : answer === false ? 'no' : String(answer);
@@ -207,6 +213,7 @@ export class CaptureForm {
     for (const hint of this.form.querySelectorAll('.hint')) plain(hint, '');
     const country = (this.event && this.event.venue_country) || '';
     if ([...this.countrySelect.options].some((o) => o.value === country)) this.countrySelect.value = country;
+    this.languageSelect.value = supported(this.event && this.event.language) || language();
     this.clearDraft();
   }
 

@@ -14,6 +14,19 @@ const catalogues = {};
 const listeners = new Set();
 let current = DEFAULT;
 
+/** Each language named in itself ("English", "Русский"), for choosing a visitor's language. */
+export function languageNames() {
+  return LANGUAGES.map((code) => {
+    let name = code;
+    try {
+      name = new Intl.DisplayNames([code], { type: 'language' }).of(code) || code;
+    } catch {
+      // An old browser without Intl.DisplayNames: the code will do.
+    }
+    return { code, name: name.charAt(0).toLocaleUpperCase(code) + name.slice(1) };
+  });
+}
+
 /** The language in use ("en" or "ru"). */
 export function language() {
   return current;
