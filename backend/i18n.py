@@ -227,6 +227,7 @@ ERROR_TEXTS = [
     (re.compile(r"^String should have at least (?P<n>\d+) characters?$"), _l("must have at least %(n)s characters")),
     (re.compile(r"^String should have at most (?P<n>\d+) characters?$"), _l("must have at most %(n)s characters")),
     (re.compile(r"^line (?P<n>\d+): write id \| label \| type \| options$"), _l("line %(n)s: write id | label | type | options")),
+    (re.compile(r"^Input should be (?P<n>'.*')$"), _l("must be one of: %(n)s")),
 ]  # fmt: skip
 
 
@@ -236,8 +237,71 @@ def error_text(message: str | None) -> str:
     for pattern, text in ERROR_TEXTS:
         match = pattern.match(message)
         if match:
-            return str(text) % match.groupdict() if match.groupdict() else str(text)
+            # "'en' or 'ru'" (pydantic's list of choices) becomes "'en', 'ru'".
+            values = {k: v.replace("' or '", "', '") for k, v in match.groupdict().items()}
+            return str(text) % values if values else str(text)
     return message
+
+
+# Routing reasons are stored in English (the API and the audit trail keep them so); pages
+# and office mails show them in the reader's language. A reason is clauses joined by "; ",
+# each written by routing.engine (or a hand-over); a clause no pattern knows stays as is.
+_KM = r"(?P<km>\d[\d,]*(?:\.\d+)?) km"
+_LOAD = r"(?P<load>\d+/\d+)"
+REASON_TEXTS = [
+    (re.compile(rf"^territory (?P<territory>.+?) claimed by (?P<office>.+), {_KM} \(office full, {_LOAD}\)$"),
+     _l("territory %(territory)s claimed by %(office)s, %(km)s (office full, %(load)s)")),
+    (re.compile(rf"^territory (?P<territory>.+?) claimed by (?P<office>.+), {_KM}$"),
+     _l("territory %(territory)s claimed by %(office)s, %(km)s")),
+    (re.compile(rf"^nearest office: (?P<office>.+), {_KM}$"), _l("nearest office: %(office)s, %(km)s")),
+    (re.compile(rf"^nearest office to the event venue: (?P<office>.+), {_KM}$"),
+     _l("nearest office to the event venue: %(office)s, %(km)s")),
+    (re.compile(r"^location unknown \(city (?P<city>.+), country (?P<country>.+)\)$"),
+     _l("location unknown (city %(city)s, country %(country)s)")),
+    (re.compile(rf"^(?P<office>.+) office full \({_LOAD}\), no office with room within {_KM}$"),
+     _l("%(office)s office full (%(load)s), no office with room within %(km)s")),
+    (re.compile(rf"^(?P<office>.+) office full \({_LOAD}\)$"), _l("%(office)s office full (%(load)s)")),
+    (re.compile(rf"^next nearest (?P<office>.+) with room, {_KM}$"),
+     _l("next nearest %(office)s with room, %(km)s")),
+    (re.compile(rf"^escalation: next nearest office with room after (?P<after>.+?): (?P<office>.+), {_KM}$"),
+     _l("escalation: next nearest office with room after %(after)s: %(office)s, %(km)s")),
+    (re.compile(rf"^escalation: next nearest office with room: (?P<office>.+), {_KM}$"),
+     _l("escalation: next nearest office with room: %(office)s, %(km)s")),
+    (re.compile(r"^escalation: no office with room after (?P<after>.+)$"),
+     _l("escalation: no office with room after %(after)s")),
+    (re.compile(r"^escalation: no office with room$"), _l("escalation: no office with room")),
+    (re.compile(rf"^nearest other office: (?P<office>.+), {_KM} \(full, {_LOAD}\)$"),
+     _l("nearest other office: %(office)s, %(km)s (full, %(load)s)")),
+    (re.compile(r"^no other office with room$"), _l("no other office with room")),
+]  # fmt: skip
+_HANDOVER = re.compile(r"^Handed over from (?P<source>.+?) by (?P<user>.+?): (?P<text>.*)$", re.S)
+
+
+def _reason_part(name: str, value: str) -> str:
+    if name == "km":
+        km = float(value.replace(",", ""))
+        return str(_l("%(km)s km")) % {"km": format_number(km, 1 if km < 10 else 0)}
+    if name in ("city", "country") and value == "none":
+        return str(_l("none"))
+    return value
+
+
+def routing_reason(reason: str | None) -> str:
+    """A stored (English) routing reason in the page's language, clause by clause."""
+    reason = str(reason or "")
+    handover = _HANDOVER.match(reason)
+    if handover:
+        return str(_l("Handed over from %(source)s by %(user)s: %(text)s")) % handover.groupdict()
+    clauses = []
+    for clause in reason.split("; "):
+        for pattern, text in REASON_TEXTS:
+            match = pattern.match(clause)
+            if match:
+                parts = {k: _reason_part(k, v) for k, v in match.groupdict().items()}
+                clause = str(text) % parts
+                break
+        clauses.append(clause)
+    return "; ".join(clauses)
 
 
 def labels(kind: str) -> dict[str, str]:
@@ -271,6 +335,7 @@ def init_i18n(app: Flask) -> None:
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.filters["label"] = label
     app.jinja_env.filters["error_text"] = error_text
+    app.jinja_env.filters["routing_reason"] = routing_reason
     app.jinja_env.globals["labels"] = labels
     app.jinja_env.filters["datetime_in"] = format_datetime_in
     app.jinja_env.filters["date_in"] = format_date_in

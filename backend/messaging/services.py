@@ -16,10 +16,13 @@ import hmac
 import json
 import logging
 import string
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+from babel import dates as babel_dates
 from flask import current_app, render_template
+from flask_babel import force_locale, get_locale, gettext
 from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import Markup, escape
 from redis.exceptions import RedisError
@@ -31,7 +34,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 from backend.auth.models import User
 from backend.db_types import utcnow
 from backend.events.models import Event
+from backend.events.templates import OFFICE_NOTICE_FIELDS, autoresponder_language, pick_language
 from backend.extensions import db
+from backend.i18n import LANGUAGES, format_date_in
 from backend.leads.models import Lead, RoutingDecision
 from backend.messaging.models import Message, Unsubscribe
 from backend.offices.models import Office
@@ -62,6 +67,8 @@ PLACEHOLDERS = (
     "first_name",
     "company",
     "event",
+    "event_dates",
+    "visit_date",
     "office_name",
     "office_phone",
     "office_email",
@@ -150,13 +157,28 @@ def fill_placeholders(template: str, values: dict[str, str]) -> str:
         return template or ""
 
 
+def _event_dates(event: Event | None) -> str:
+    if event is None or event.starts_on is None:
+        return ""
+    if event.ends_on is None or event.ends_on == event.starts_on:
+        return format_date_in(event.starts_on, format="long")
+    return babel_dates.format_interval(
+        event.starts_on, event.ends_on, "yMMMd", locale=str(get_locale() or "en")
+    )
+
+
 def placeholder_values(lead: Lead, office: Office | None = None) -> dict[str, str]:
+    """The values of a template's placeholders; dates in the current (mail's) locale."""
     event, office = lead.event, office or lead.office
     brief = (event.brief or {}) if event else {}
     return {
         "first_name": lead.first_name or "",
         "company": lead.company or "",
         "event": event.name if event else "",
+        "event_dates": _event_dates(event),
+        "visit_date": format_date_in(
+            lead.captured_at, event.timezone if event else None, format="long"
+        ),
         "office_name": office.name if office else "",
         "office_phone": office.phone if office else "",
         "office_email": office.email if office else "",
@@ -179,26 +201,42 @@ def unsubscribe_headers(link: str) -> dict:
     }
 
 
+def _default_autoresponder(lead: Lead) -> tuple[str, str]:
+    """The product's own subject and body, in the current locale (the event wrote none)."""
+    subject = gettext("Thank you for visiting us at {event}")
+    if lead.first_name:
+        body = gettext("Hello {first_name},\n\nthank you for stopping by at {event}.")
+    else:
+        body = gettext("Hello,\n\nthank you for stopping by at {event}.")
+    return subject, body
+
+
 def render_autoresponder(lead: Lead, office: Office | None = None) -> dict:
-    """Subject, text, HTML and headers of the visitor's follow-up mail."""
-    event, office = lead.event, office or lead.office
-    values = placeholder_values(lead, office)
-    subject = fill_placeholders(
-        (event.autoresponder_subject if event else "") or "Thank you for visiting us at {event}",
-        values,
-    )
-    body = fill_placeholders(
-        (event.autoresponder_body if event else "")
-        or "Hello {first_name},\n\nthank you for stopping by at {event}.",
-        values,
-    )
-    link = unsubscribe_url(lead.email_normalized or lead.email)
-    context = dict(lead=lead, office=office, body=body, body_html=_paragraphs_html(body), link=link)
+    """Subject, text, HTML and headers of the visitor's follow-up mail.
+
+    In the language of the form the visitor filled in, else the event's default, else
+    English: the first of them the event wrote the mail in (events.templates); the fixed
+    parts (greeting, contact card, unsubscribe line, dates) come in the same language.
+    """
+    language, texts = autoresponder_language(lead)
+    office = office or lead.office
+    with force_locale(language):
+        values = placeholder_values(lead, office)
+        default_subject, default_body = _default_autoresponder(lead)
+        subject = fill_placeholders(texts.get("autoresponder_subject") or default_subject, values)
+        body = fill_placeholders(texts.get("autoresponder_body") or default_body, values)
+        link = unsubscribe_url(lead.email_normalized or lead.email)
+        context = dict(
+            lead=lead, office=office, body=body, body_html=_paragraphs_html(body), link=link
+        )
+        body_text = render_template("messaging/mail/autoresponder.txt", **context)
+        body_html = render_template("messaging/mail/autoresponder.html", **context)
+    headers = {**unsubscribe_headers(link), "Content-Language": language}
     return {
         "subject": subject.replace("\n", " ").strip()[:500],
-        "body_text": render_template("messaging/mail/autoresponder.txt", **context),
-        "body_html": render_template("messaging/mail/autoresponder.html", **context),
-        "payload": {"headers": unsubscribe_headers(link)},
+        "body_text": body_text,
+        "body_html": body_html,
+        "payload": {"headers": headers, "language": language},
     }
 
 
@@ -212,18 +250,74 @@ def _routing_reason(lead: Lead) -> str:
     return decisions[-1].reason if decisions else ""
 
 
-def render_lead_mail(template: str, lead: Lead, **extra) -> str:
-    """A plain-text mail about one lead for sales or marketing (``messaging/mail/*.txt``)."""
+def office_languages(office_ids: Iterable[int]) -> dict[int, str]:
+    """The language of each office's mails: the profile language most of its active
+    managers and reps read (a tie goes to the instance default, then alphabetically),
+    else the instance default. In one query."""
+    default = current_app.config.get("DEFAULT_LANGUAGE", "en")
+    office_ids = {i for i in office_ids if i is not None}
+    counts: dict[int, Counter] = {i: Counter() for i in office_ids}
+    if office_ids:
+        rows = db.session.execute(
+            select(User.office_id, User.language).where(
+                User.office_id.in_(office_ids),
+                User.role.in_(OFFICE_ROLES),
+                User.active.is_(True),
+                User.language.in_(list(LANGUAGES)),
+            )
+        )
+        for office_id, language in rows:
+            counts[office_id][language] += 1
+    return {
+        office_id: min(
+            found, key=lambda lang: (-found[lang], lang != default, lang), default=default
+        )
+        for office_id, found in counts.items()
+    }
+
+
+def render_lead_mail(template: str, lead: Lead, *, language: str = "en", **extra) -> str:
+    """A plain-text mail about one lead for sales or marketing (``messaging/mail/*.txt``)
+    in ``language``. English by default: callers that write the subject themselves in
+    English (the sweep's reassignment mail) get a body that matches it."""
+    office = extra.pop("office", None) or lead.office
     context = dict(
         lead=lead,
-        office=extra.pop("office", None) or lead.office,
+        office=office,
         event=lead.event,
         brief=_brief(lead.event),
         reason=_routing_reason(lead),
         base_url=current_app.config.get("PUBLIC_BASE_URL") or "",
     )
     context.update(extra)
-    return render_template(f"messaging/mail/{template}.txt", **context)
+    with force_locale(language):
+        return render_template(f"messaging/mail/{template}.txt", **context)
+
+
+def render_office_notice(lead: Lead, office: Office | None, language: str) -> dict:
+    """The office's new-lead notice in ``language`` (the office's), with the event's
+    subject and note for sales in it (else in the event's default language or English:
+    a note in another language still beats none)."""
+    event = lead.event
+    note_language, texts = pick_language(event, OFFICE_NOTICE_FIELDS, language)
+    with force_locale(language):
+        values = placeholder_values(lead, office)
+        subject = ""
+        if note_language == language:
+            subject = fill_placeholders(texts.get("office_notice_subject", ""), values)
+        subject = subject or gettext(
+            "New lead: %(name)s (%(event)s)",
+            name=lead.full_name or lead.company or lead.email,
+            event=event.name if event else gettext("event"),
+        )
+        note = fill_placeholders(texts.get("office_notice_body", ""), values)
+    return dict(
+        subject=subject.replace("\n", " ").strip()[:500],
+        body_text=render_lead_mail(
+            "office_notice", lead, office=office, language=language, note=note.strip()
+        ),
+        payload={"headers": {"Content-Language": language}, "language": language},
+    )
 
 
 # --- recipients --------------------------------------------------------------------
@@ -413,22 +507,18 @@ def _sla_hours(office: Office | None) -> int:
     )
 
 
-def _render_one(message: Message, lead: Lead, office: Office | None) -> dict:
-    """The content of one deferred row, from its lead as it is now."""
+def _render_one(message: Message, lead: Lead, office: Office | None, language: str) -> dict:
+    """The content of one deferred row, from its lead as it is now; mails to the office
+    in ``language`` (the office's)."""
     kind = message.kind
     payload = {k: v for k, v in (message.payload or {}).items() if k != RENDER}
-    if kind == "autoresponder":
-        content = render_autoresponder(lead, office)
+    if kind in ("autoresponder", "office_notice"):
+        if kind == "autoresponder":
+            content = render_autoresponder(lead, office)
+        else:
+            content = render_office_notice(lead, office, language)
         content["payload"] = {**payload, **content["payload"]}
         return content
-    if kind == "office_notice":
-        event = lead.event
-        return dict(
-            subject=f"New lead: {lead.full_name or lead.company or lead.email} "
-            f"({event.name if event else 'event'})",
-            body_text=render_lead_mail("office_notice", lead, office=office),
-            payload=payload,
-        )
     if kind == "sla_reminder":
         from backend.sla import sla_due_at
 
@@ -437,20 +527,28 @@ def _render_one(message: Message, lead: Lead, office: Office | None) -> dict:
             lead.routed_at, hours, getattr(office, "timezone", None),
             getattr(office, "working_days", None),
         )  # fmt: skip
+        with force_locale(language):
+            subject = gettext(
+                "Reminder: %(name)s is waiting for a first touch", name=_lead_name(lead)
+            )
         return dict(
-            subject=f"Reminder: {_lead_name(lead)} is waiting for a first touch",
+            subject=subject,
             body_text=render_lead_mail(
-                "sla_reminder", lead, office=office, percent=payload.get("percent", 75),
-                sla_hours=hours, due_at=due.isoformat(),
+                "sla_reminder", lead, office=office, language=language,
+                percent=payload.get("percent", 75), sla_hours=hours, due_at=due,
             ),
             payload=payload,
         )  # fmt: skip
     if kind == "escalation":
-        where = office.name if office else "its office"
+        with force_locale(language):
+            subject = gettext(
+                "Escalated: %(name)s untouched past the SLA at %(office)s",
+                name=_lead_name(lead), office=office.name if office else gettext("its office"),
+            )  # fmt: skip
         return dict(
-            subject=f"Escalated: {_lead_name(lead)} untouched past the SLA at {where}",
+            subject=subject,
             body_text=render_lead_mail(
-                "escalation", lead, office=office, sla_hours=_sla_hours(office)
+                "escalation", lead, office=office, language=language, sla_hours=_sla_hours(office)
             ),
             payload=payload,
         )
@@ -511,6 +609,10 @@ def render_messages(messages: Iterable[Message]) -> dict[int, Exception]:
         {m.lead_id for m in deferred if m.lead_id is not None},
         {m.office_id for m in deferred if m.office_id is not None},
     )
+    languages = office_languages(
+        {m.office_id for m in deferred} | {lead.office_id for lead in leads.values()}
+    )
+    default = current_app.config.get("DEFAULT_LANGUAGE", "en")
     failed: dict[int, Exception] = {}
     for message in deferred:
         lead = leads.get(message.lead_id)
@@ -518,8 +620,10 @@ def render_messages(messages: Iterable[Message]) -> dict[int, Exception]:
             payload = {k: v for k, v in message.payload.items() if k != RENDER}
             set_committed_value(message, "payload", payload)
             continue
+        office = offices.get(message.office_id) or lead.office
+        language = languages.get(office.id, default) if office else default
         try:
-            content = _render_one(message, lead, offices.get(message.office_id) or lead.office)
+            content = _render_one(message, lead, office, language)
         except Exception as exc:  # noqa: BLE001 - one bad template must not stop the batch
             log.exception("cannot render message %s", message.id)
             failed[message.id] = exc
