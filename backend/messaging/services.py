@@ -231,12 +231,11 @@ def render_autoresponder(lead: Lead, office: Office | None = None) -> dict:
         )
         body_text = render_template("messaging/mail/autoresponder.txt", **context)
         body_html = render_template("messaging/mail/autoresponder.html", **context)
-    headers = {**unsubscribe_headers(link), "Content-Language": language}
     return {
         "subject": subject.replace("\n", " ").strip()[:500],
         "body_text": body_text,
         "body_html": body_html,
-        "payload": {"headers": headers, "language": language},
+        "payload": {"headers": unsubscribe_headers(link), "language": language},
     }
 
 
@@ -316,7 +315,7 @@ def render_office_notice(lead: Lead, office: Office | None, language: str) -> di
         body_text=render_lead_mail(
             "office_notice", lead, office=office, language=language, note=note.strip()
         ),
-        payload={"headers": {"Content-Language": language}, "language": language},
+        payload={"language": language},
     )
 
 
@@ -792,7 +791,11 @@ def _channels(message_ids: Sequence[int]) -> dict[int, str]:
 
 
 def enqueue_messages(
-    message_ids: Sequence[int], *, only_missing: bool = False, batch_size: int = BATCH_SIZE
+    message_ids: Sequence[int],
+    *,
+    only_missing: bool = False,
+    batch_size: int = BATCH_SIZE,
+    channels: dict[int, str] | None = None,
 ) -> int:
     """Ask the workers to deliver these messages now; returns how many were enqueued.
 
@@ -810,7 +813,8 @@ def enqueue_messages(
     from workers.queues import MAIL, WEBHOOKS, get_queue
 
     app = current_app._get_current_object()
-    channels = _channels(message_ids)
+    if channels is None:  # the caller who just wrote the rows knows them
+        channels = _channels(message_ids)
     enqueued = 0
     try:
         for name in (MAIL, WEBHOOKS):
