@@ -6,6 +6,8 @@ from the app's URL map by reading those declarations, so the two never drift apa
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from collections.abc import Callable
 from functools import wraps
@@ -33,10 +35,66 @@ class ErrorOut(BaseModel):
     error: ErrorBody
 
 
-def _json_body() -> Any:
-    data = request.get_json(silent=True)
+class _NonFinite(str):
+    """A NaN or infinite number read from a body (its text as sent)."""
+
+
+def _parse_float(text: str) -> float | _NonFinite:
+    value = float(text)
+    return value if math.isfinite(value) else _NonFinite(text)  # 1e400 reads as inf
+
+
+NON_FINITE = "NaN and Infinity are not JSON numbers; send null or a finite number."
+
+
+def _non_finite_paths(data: Any, keep_as_text: bool) -> list[str]:
+    """Where ``data`` holds a ``_NonFinite``; with ``keep_as_text`` they become plain strings.
+
+    Iterative: a document nested a thousand levels deep must not overflow the stack.
+    """
+    found = []
+    stack = [(data, "")]
+    while stack:
+        node, path = stack.pop()
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, value in items:
+            where = f"{path}.{key}" if path else str(key)
+            if isinstance(value, _NonFinite):
+                found.append(where)
+                if keep_as_text:
+                    node[key] = str(value)
+            elif isinstance(value, dict | list):
+                stack.append((value, where))
+    return sorted(found)
+
+
+def _json_body(*, keep_non_finite_as_text: bool) -> Any:
+    """The request's JSON document.
+
+    Python's json (and so Flask) reads ``NaN``, ``Infinity`` and ``1e400`` as floats no
+    database column or JSON reply can hold. A body that validates item by item (lead
+    capture) keeps them as text, so the lead is stored and its bad field flagged; any
+    other body is refused with the fields named.
+    """
+    if not request.is_json:
+        raise ApiError(422, "invalid_json", "The body must be a JSON document.")
+    try:
+        data = json.loads(
+            request.get_data(cache=True),
+            parse_float=_parse_float,
+            parse_constant=_NonFinite,
+        )
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        raise ApiError(422, "invalid_json", "The body must be a JSON document.") from None
     if data is None:
         raise ApiError(422, "invalid_json", "The body must be a JSON document.")
+    if isinstance(data, _NonFinite):
+        raise ApiError(422, "invalid_json", NON_FINITE)
+    if isinstance(data, dict | list):
+        paths = _non_finite_paths(data, keep_non_finite_as_text)
+        if paths and not keep_non_finite_as_text:
+            fields = [{"field": path, "message": NON_FINITE} for path in paths[:20]]
+            raise ApiError(422, "invalid", "The request has invalid fields.", fields)
     return data
 
 
@@ -54,14 +112,15 @@ def validated(
     into ``query`` (passed as ``query=``); raise 422 with each field's error.
 
     ``parse_body`` parses with a more lenient model than the documented ``body`` —
-    for batch endpoints that validate each item on its own.
+    for batch endpoints that validate each item on its own (and keep what is bad).
     """
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapper(*args, **kwargs):
             if body is not None:
-                kwargs["body"] = (parse_body or body).model_validate(_json_body())
+                data = _json_body(keep_non_finite_as_text=parse_body is not None)
+                kwargs["body"] = (parse_body or body).model_validate(data)
             if query is not None:
                 kwargs["query"] = query.model_validate(request.args.to_dict())
             result = view(*args, **kwargs)
