@@ -1,9 +1,10 @@
 """The periodic sweep: SLA ladder, stale leads, silence alerts, quality summaries, outbox.
 
 Plain functions with an injected ``now``, safe to run any number of times and in
-parallel: every ladder step is claimed with a conditional UPDATE on the lead
-(``escalation_level < N``), and every alert is a Message with a unique key, inserted
-with ``ON CONFLICT DO NOTHING``, so two sweeps never notify twice.
+parallel: every ladder step is claimed with a conditional UPDATE on the lead (this
+office stint has not reached step N), and every alert is a Message with a unique key
+(per office stint for the ladder), inserted with ``ON CONFLICT DO NOTHING``, so two
+sweeps never notify twice.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app, render_template
-from sqlalchemy import func, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from backend.audit.services import record_system
 from backend.db_types import utcnow
 from backend.events.models import Event
 from backend.extensions import db
@@ -26,6 +28,7 @@ from backend.leads.models import (
     ESCALATION_REMINDED,
     Lead,
     QualityFeedback,
+    RoutingDecision,
 )
 from backend.messaging.models import Message
 from backend.messaging.services import (
@@ -33,6 +36,7 @@ from backend.messaging.services import (
     RENDER,
     deferred_webhook_rows,
     enqueue_messages,
+    in_list,
     insert_messages,
     join_recipients,
     marketing_emails,
@@ -42,6 +46,7 @@ from backend.messaging.services import (
     webhook_targets,
 )
 from backend.offices.models import Office
+from backend.routing.engine import OfficeIndex
 from backend.routing.services import build_index, reassign_to_next_nearest
 from backend.sla import DEFAULT_SLA_HOURS, working_start_before
 
@@ -52,6 +57,8 @@ LADDER = (
     (ESCALATION_ESCALATED, 1.0),
     (ESCALATION_REMINDED, 0.75),
 )
+# Automatic reassignments of one lead before the ladder stops and marketing decides.
+MAX_AUTO_REASSIGNMENTS = 2
 SILENCE = timedelta(hours=3)
 EVENT_OPEN_HOURS = (9, 18)  # the stand's day, in the event's time zone
 PENDING_GRACE = timedelta(minutes=1)
@@ -79,11 +86,17 @@ def _ladder_groups(offices) -> dict[tuple, list[Office]]:
 
 
 def claim_ladder_step(level: int, fraction: float, now: datetime, offices, dry_run=False):
-    """Claim the untouched new leads now due for ``level``; returns (id, office_id, event_id).
+    """Claim the untouched new leads now due for ``level`` at their current office.
 
-    One conditional UPDATE … RETURNING per office clock: ``escalation_level < level``
-    and ``first_touch_at IS NULL`` make the claim happen once even when sweeps overlap;
-    the due leads are found by the ``ix_lead_sweep`` range on ``routed_at``.
+    Returns (id, office_id, event_id, stint) rows, ``stint`` being the id of the routing
+    decision that brought the lead to that office (0 if it has none): message keys carry
+    it, so each office stint gets its own reminder, escalation and reassignment.
+
+    One conditional UPDATE … RETURNING per office clock. A lead is due when this stint
+    (``ladder_routed_at = routed_at``) has not reached ``level`` yet; a lead routed again
+    since its last step has a new ``routed_at`` and so starts over. The condition makes
+    the claim happen once even when sweeps overlap; the due leads are found by the
+    ``ix_lead_sweep`` range on ``routed_at``.
     """
     claimed: list[tuple[int, int, int | None]] = []
     columns = (Lead.id, Lead.office_id, Lead.event_id)
@@ -94,14 +107,20 @@ def claim_ladder_step(level: int, fraction: float, now: datetime, offices, dry_r
             Lead.status == "new",
             Lead.routed_at <= cutoff,
             Lead.office_id.in_([o.id for o in group]),
-            Lead.escalation_level < level,
+            or_(Lead.ladder_step < level, Lead.ladder_routed_at != Lead.routed_at),
         )
         if dry_run:
             claimed.extend(
                 tuple(row) for row in db.session.execute(select(*columns).where(*conditions))
             )
             continue
-        values = {"escalation_level": level}
+        values = {
+            "ladder_step": level,
+            "ladder_routed_at": Lead.routed_at,
+            "escalation_level": case(
+                (Lead.escalation_level < level, level), else_=Lead.escalation_level
+            ),
+        }
         if level >= ESCALATION_ESCALATED:
             values["escalated_at"] = func.coalesce(Lead.escalated_at, now)
         statement = (
@@ -113,7 +132,27 @@ def claim_ladder_step(level: int, fraction: float, now: datetime, offices, dry_r
         )
         claimed.extend(tuple(row) for row in db.session.execute(statement))
     claimed.sort()
-    return claimed
+    stints = _stints([lead_id for lead_id, _, _ in claimed])
+    return [(*row, stints.get(row[0], 0)) for row in claimed]
+
+
+def _stints(lead_ids: list[int]) -> dict[int, int]:
+    """The routing decision that brought each lead to its current office, by lead id.
+
+    A separate query: SQLite's RETURNING cannot hold a correlated subquery (SQLAlchemy
+    drops the table names there, and ``id`` then means the decision's own id).
+    """
+    found: dict[int, int] = {}
+    for start in range(0, len(lead_ids), 10_000):
+        chunk = lead_ids[start : start + 10_000]
+        found.update(
+            db.session.execute(
+                select(RoutingDecision.lead_id, func.max(RoutingDecision.id))
+                .where(in_list(RoutingDecision.lead_id, chunk))
+                .group_by(RoutingDecision.lead_id)
+            ).all()
+        )
+    return found
 
 
 def _load_leads(ids: list[int]) -> list[Lead]:
@@ -148,7 +187,7 @@ def reminder_rows(claimed, offices: dict[int, Office], staff: dict[int, list[str
     }
     return [
         dict(
-            key=f"sla_reminder:lead:{lead_id}",
+            key=f"sla_reminder:lead:{lead_id}:routing:{stint}",
             kind="sla_reminder",
             lead_id=lead_id,
             office_id=office_id,
@@ -156,7 +195,7 @@ def reminder_rows(claimed, offices: dict[int, Office], staff: dict[int, list[str
             recipient=recipients[office_id],
             payload={RENDER: True, "percent": 75},
         )
-        for lead_id, office_id, event_id in claimed
+        for lead_id, office_id, event_id, stint in claimed
         if recipients.get(office_id)
     ]
 
@@ -171,11 +210,11 @@ def escalation_rows(
     }
     targets = {office_id: webhook_targets(office) for office_id, office in offices.items()}
     rows = []
-    for lead_id, office_id, event_id in claimed:
+    for lead_id, office_id, event_id, stint in claimed:
         if recipients.get(office_id):
             rows.append(
                 dict(
-                    key=f"escalation:lead:{lead_id}",
+                    key=f"escalation:lead:{lead_id}:routing:{stint}",
                     kind="escalation",
                     lead_id=lead_id,
                     office_id=office_id,
@@ -184,32 +223,71 @@ def escalation_rows(
                     payload={RENDER: True},
                 )
             )
-        rows.extend(
-            deferred_webhook_rows(
-                "lead.escalated", lead_id, event_id, offices.get(office_id), targets.get(office_id)
-            )
+        hooks = deferred_webhook_rows(
+            "lead.escalated", lead_id, event_id, offices.get(office_id), targets.get(office_id)
         )
+        for row in hooks:
+            row["key"] += f":routing:{stint}"  # escalated again at its next office
+        rows.extend(hooks)
     return rows
 
 
-def reassign_leads(leads: list[Lead]) -> tuple[list[dict], list[int]]:
-    """Move each lead to the next nearest office with room; both offices are told."""
+def _excluding(index: OfficeIndex, office_ids: frozenset, cache: dict) -> OfficeIndex:
+    """The index without offices the lead already had (no ping-pong between two offices).
+
+    Built from the same candidates, so a load moved in one is moved in all.
+    """
+    if not office_ids:
+        return index
+    if office_ids not in cache:
+        cache[office_ids] = OfficeIndex(o for o in index.offices.values() if o.id not in office_ids)
+    return cache[office_ids]
+
+
+def _next_office(lead: Lead, index: OfficeIndex, cache: dict, limit: int):
+    """The escalation decision for a lead untouched for twice the SLA, or (None, why not)."""
+    decisions = lead.routing_decisions
+    moves = sum(1 for d in decisions if d.method == "escalation")
+    if moves >= limit:
+        return None, (
+            f"reassigned automatically {moves} times already, the limit; marketing decides"
+        )
+    held = frozenset(d.office_id for d in decisions if d.office_id != lead.office_id)
+    decision = reassign_to_next_nearest(lead, _excluding(index, held, cache))
+    return decision, "no other office that has not had the lead can take it"
+
+
+def reassign_leads(
+    leads: list[Lead], stints: dict[int, int], now: datetime
+) -> tuple[list[dict], list[int]]:
+    """Move each lead to the next nearest office with room; both offices are told.
+
+    Never back to an office that had the lead, and at most MAX_AUTO_REASSIGNMENTS times;
+    a lead that stays is the marketing's to decide (they are told). Each move starts the
+    new office's SLA clock at ``now`` and is written to the audit log.
+    """
     index = build_index()
+    limit = current_app.config.get("MAX_AUTO_REASSIGNMENTS", MAX_AUTO_REASSIGNMENTS)
+    cache: dict = {}
     plans = []
     for lead in leads:
         from_office = lead.office
-        decision = reassign_to_next_nearest(lead, index)
+        decision, why_not = _next_office(lead, index, cache, limit)
         to_office = db.session.get(Office, decision.office_id) if decision else None
-        plans.append((lead, from_office, to_office, decision))
+        if decision is not None:
+            # The sweep's clock, not the wall clock: with an injected ``now`` (tests,
+            # ``sweep --now``) the new office's ladder counts from the same time line.
+            decision.at = lead.routed_at = now
+        plans.append((lead, from_office, to_office, decision, why_not))
     db.session.flush()
     staff = office_staff_emails(
-        [o.id for _, f, t, _ in plans for o in (f, t) if o is not None],
+        [o.id for _, f, t, _, _ in plans for o in (f, t) if o is not None],
         roles=("office_manager", "office_rep"),
     )
     rows, moved = [], []
     marketing = marketing_emails()
-    for lead, from_office, to_office, decision in plans:
-        reason = decision.reason if decision else "no other office with room"
+    for lead, from_office, to_office, decision, why_not in plans:
+        reason = decision.reason if decision else why_not
         body = render_lead_mail(
             "reassigned", lead, from_office=from_office, to_office=to_office, reason=reason
         )
@@ -225,7 +303,8 @@ def reassign_leads(leads: list[Lead]) -> tuple[list[dict], list[int]]:
             if recipients:
                 rows.append(
                     dict(
-                        key=f"reassigned:lead:{lead.id}:office:{office.id}",
+                        key=f"reassigned:lead:{lead.id}:routing:{stints[lead.id]}"
+                        f":office:{office.id}",
                         kind="reassigned",
                         lead_id=lead.id,
                         office_id=office.id,
@@ -237,8 +316,18 @@ def reassign_leads(leads: list[Lead]) -> tuple[list[dict], list[int]]:
                 )
         if to_office is not None:
             moved.append(lead.id)
+            record_system(
+                "lead.reassigned",
+                target=lead,
+                detail={
+                    "from": from_office.code,
+                    "to": to_office.code,
+                    "routing_decision_id": decision.id,
+                    "reason": reason,
+                },
+            )
             for row in webhook_rows("lead.routed", lead, to_office):
-                row["key"] += ":reassigned"
+                row["key"] += f":routing:{decision.id}"
                 rows.append(row)
     return rows, moved
 
@@ -251,7 +340,12 @@ def run_ladder(now: datetime, dry_run: bool = False) -> tuple[dict, list[int]]:
     """
     offices = db.session.scalars(select(Office)).all()
     by_id = {office.id: office for office in offices}
-    report: dict[str, list[int]] = {"reassigned": [], "escalated": [], "reminded": []}
+    report: dict[str, list[int]] = {
+        "reassigned": [],
+        "not_reassigned": [],
+        "escalated": [],
+        "reminded": [],
+    }
     message_ids: list[int] = []
     names = {
         ESCALATION_REASSIGNED: "reassigned",
@@ -260,11 +354,11 @@ def run_ladder(now: datetime, dry_run: bool = False) -> tuple[dict, list[int]]:
     }
     for level, fraction in LADDER:
         claimed = claim_ladder_step(level, fraction, now, offices, dry_run)
-        ids = [lead_id for lead_id, _, _ in claimed]
+        ids = [lead_id for lead_id, _, _, _ in claimed]
         report[names[level]] = ids
         if dry_run or not ids:
             continue
-        office_ids = {office_id for _, office_id, _ in claimed}
+        office_ids = {office_id for _, office_id, _, _ in claimed}
         step_offices = {i: by_id[i] for i in office_ids if i in by_id}
         if level == ESCALATION_REMINDED:
             rows = reminder_rows(claimed, step_offices, office_staff_emails(office_ids))
@@ -272,7 +366,8 @@ def run_ladder(now: datetime, dry_run: bool = False) -> tuple[dict, list[int]]:
             managers = office_staff_emails(office_ids, roles=("office_manager",))
             rows = escalation_rows(claimed, step_offices, managers)
         else:
-            rows, moved = reassign_leads(_load_leads(ids))
+            stints = {lead_id: stint for lead_id, _, _, stint in claimed}
+            rows, moved = reassign_leads(_load_leads(ids), stints, now)
             report["reassigned"] = moved
             report["not_reassigned"] = sorted(set(ids) - set(moved))
         message_ids += insert_messages(rows)

@@ -27,3 +27,12 @@ def record(action: str, *, user=None, target=None, detail: dict | None = None) -
     )
     db.session.add(entry)
     return entry
+
+
+SYSTEM = "system"
+
+
+def record_system(action: str, *, target=None, detail: dict | None = None) -> AuditEntry:
+    """Add an entry for an action the system took on its own, such as the SLA sweep's
+    reassignments (the caller commits): no user, ``"actor": "system"`` in the detail."""
+    return record(action, target=target, detail={"actor": SYSTEM, **(detail or {})})

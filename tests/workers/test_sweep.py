@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from backend.audit.models import AuditEntry
 from backend.extensions import db
 from backend.leads.models import Lead, QualityFeedback, RoutingDecision
+from tests.factories import make_office, make_user
 from tests.workers.conftest import messages
 from workers.sweep import run_sweep
 
@@ -145,6 +148,148 @@ def test_a_dry_run_reports_without_changing_anything(every_day, capture, runner)
     assert f'"escalated": [\n    {lead.id}\n  ]' in result.output
     assert _reload(lead).escalation_level == 0
     assert messages(kind="escalation") == []
+
+
+def _decisions(lead) -> list[RoutingDecision]:
+    return db.session.scalars(
+        db.select(RoutingDecision)
+        .where(RoutingDecision.lead_id == lead.id)
+        .order_by(RoutingDecision.id)
+    ).all()
+
+
+def _ladder_mails(lead) -> list[tuple[str, int]]:
+    kinds = ("sla_reminder", "escalation", "reassigned")
+    return [(m.kind, m.office_id) for m in messages(lead_id=lead.id) if m.kind in kinds]
+
+
+def test_the_new_office_gets_its_own_reminder_and_escalation_after_a_reassignment(
+    every_day, capture, run_worker, smtp, receiver, app
+):
+    app.config["WEBHOOK_URL"] = receiver.url
+    mow, spb = every_day["mow"].id, every_day["spb"].id
+    [lead] = capture()
+    start = lead.routed_at
+    run_sweep(now=start + timedelta(hours=18))
+    run_sweep(now=start + timedelta(hours=24))
+    moved_at = start + timedelta(hours=48)
+    assert run_sweep(now=moved_at)["reassigned"] == [lead.id]
+    lead = _reload(lead)
+    # The new office's clock starts when the lead reaches it.
+    assert (lead.office_id, lead.routed_at) == (spb, moved_at)
+
+    assert run_sweep(now=moved_at + timedelta(hours=17, minutes=59))["reminded"] == []
+    assert run_sweep(now=moved_at + timedelta(hours=18))["reminded"] == [lead.id]
+    assert run_sweep(now=moved_at + timedelta(hours=20))["reminded"] == []
+    assert run_sweep(now=moved_at + timedelta(hours=24))["escalated"] == [lead.id]
+    assert run_sweep(now=moved_at + timedelta(hours=30))["escalated"] == []
+    assert _ladder_mails(lead) == [
+        ("sla_reminder", mow), ("escalation", mow), ("reassigned", mow), ("reassigned", spb),
+        ("sla_reminder", spb), ("escalation", spb),
+    ]  # fmt: skip
+    lead = _reload(lead)
+    # Still one escalated lead for the reports, escalated since its first office's SLA.
+    assert lead.escalation_level >= 2 and lead.escalated_at == start + timedelta(hours=24)
+
+    run_worker()
+    spb_mails = [m["Subject"].strip() for m in smtp.to("boss@spb.example.com")]
+    assert any(s.startswith("Reminder:") for s in spb_mails), spb_mails
+    assert any(s.startswith("Escalated:") and "Saint Petersburg" in s for s in spb_mails)
+    escalated = [h for h in receiver.hits if h[1]["x-leadrelay-event"] == "lead.escalated"]
+    offices = [json.loads(body)["office"]["code"] for _, _, body in escalated]
+    assert sorted(offices) == ["MOW", "SPB"]
+    assert {m.status for m in messages()} == {"sent"}
+
+
+def test_a_lead_ignored_at_its_second_office_is_not_sent_back_to_the_first(every_day, capture):
+    [lead] = capture()
+    run_sweep(now=lead.routed_at + timedelta(hours=48))
+    moved_at = _reload(lead).routed_at
+    report = run_sweep(now=moved_at + timedelta(hours=48))
+    assert report["reassigned"] == [] and report["not_reassigned"] == [lead.id]
+    lead = _reload(lead)
+    assert lead.office_id == every_day["spb"].id and len(_decisions(lead)) == 2
+    [stays] = [m for m in messages(kind="reassigned") if m.subject.startswith("Not reassigned")]
+    assert "marketing@example.com" in stays.recipient and "spb@" in stays.recipient
+    # The ladder has ended at this office: nothing more until the lead goes stale.
+    sent = len(messages())
+    for days in (3, 5, 10):
+        report = run_sweep(now=moved_at + timedelta(days=days))
+        assert report["reminded"] == report["escalated"] == report["not_reassigned"] == []
+    assert len(messages()) == sent
+
+
+def test_a_third_office_takes_the_lead_then_marketing_decides(every_day, capture):
+    nsk = make_office("NSK", working_days="1234567", timezone="UTC")
+    db.session.commit()
+    [lead] = capture()
+    at = lead.routed_at
+    offices = []
+    for _ in range(3):
+        at += timedelta(hours=48)
+        run_sweep(now=at)
+        offices.append(_reload(lead).office_id)
+    assert offices == [every_day["spb"].id, nsk.id, nsk.id]
+    assert [d.method for d in _decisions(lead)][1:] == ["escalation", "escalation"]
+    [stays] = [m for m in messages(kind="reassigned") if m.subject.startswith("Not reassigned")]
+    assert "marketing@example.com" in stays.recipient
+    assert "2 times already" in stays.body_text
+
+
+def test_an_automatic_reassignment_is_in_the_audit_log_as_the_systems(
+    every_day, capture, client, auth
+):
+    [lead] = capture()
+    run_sweep(now=lead.routed_at + timedelta(hours=48))
+    [entry] = db.session.scalars(
+        db.select(AuditEntry).where(AuditEntry.action == "lead.reassigned")
+    ).all()
+    assert entry.user_id is None and (entry.target_type, entry.target_id) == ("lead", str(lead.id))
+    assert entry.detail["actor"] == "system"
+    assert (entry.detail["from"], entry.detail["to"]) == ("MOW", "SPB")
+
+    make_user("admin", email="admin@example.com")
+    db.session.commit()
+    assert auth.login("admin@example.com").status_code == 200
+    page = client.get("/admin/audit?action=lead.reassigned").get_data(as_text=True)
+    assert "lead.reassigned</code>" in page and "system" in page and f"lead {lead.id}" in page
+
+
+def test_a_handed_over_lead_starts_a_fresh_ladder_at_its_new_office(every_day, capture):
+    from backend.workspace.services import hand_over
+
+    [lead] = capture()
+    run_sweep(now=lead.routed_at + timedelta(hours=18))
+    hand_over(lead, every_day["mow_manager"], office_code="SPB", reason="they know the client")
+    db.session.commit()
+    lead = _reload(lead)
+    report = run_sweep(now=lead.routed_at + timedelta(hours=18))
+    assert report["reminded"] == [lead.id]
+    assert _ladder_mails(lead) == [
+        ("sla_reminder", every_day["mow"].id),
+        ("sla_reminder", every_day["spb"].id),
+    ]
+
+
+def test_two_overlapping_sweeps_remind_the_new_office_once(every_day, capture, app):
+    leads = capture(4)
+    run_sweep(now=leads[0].routed_at + timedelta(hours=48))
+    now = _reload(leads[0]).routed_at + timedelta(hours=19)
+    reports = []
+
+    def sweep():
+        with app.app_context():
+            reports.append(run_sweep(now=now))
+            db.session.remove()
+
+    threads = [threading.Thread(target=sweep) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(i for r in reports for i in r["reminded"]) == sorted(x.id for x in leads)
+    spb = every_day["spb"].id
+    assert len([m for m in messages(kind="sla_reminder") if m.office_id == spb]) == 4
 
 
 class TestSilenceAlerts:
