@@ -5,8 +5,9 @@
    aiosmtpd server, for 1,000 leads arriving at a steady pace.
 2. The sweep's time over 1,000,000 leads of which 10,000 are due for escalation.
 
-Works in a scratch database ``leadrelay_bench`` (created and dropped here) and Redis
-db 12 (flushed). No assertions: read the numbers.
+Works in a scratch database (``BENCH_DB``, default ``leadrelay_bench``; created and
+dropped here) and Redis ``BENCH_REDIS_URL`` (default db 12; flushed). No assertions:
+read the numbers.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from backend.db_types import utcnow  # noqa: E402
 from backend.extensions import db  # noqa: E402
 
 PG = os.environ.get("BENCH_PG", "postgresql://127.0.0.1:5432")
-DB_NAME = "leadrelay_bench"
+DB_NAME = os.environ.get("BENCH_DB", "leadrelay_bench")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 LEADS = int(os.environ.get("BENCH_LEADS", 1000))
 PACE = float(os.environ.get("BENCH_PACE", 20))  # leads per second
@@ -224,7 +225,8 @@ def bulk_leads(app, offices, event_id: int, now) -> None:
                         deal_currency=None, lost_reason=None, won_at=None, status_changed_at=None,
                         office_id=office.id, routed_at=routed, claimed_by_id=None, claimed_at=None,
                         first_touch_at=None if untouched else routed + timedelta(hours=1),
-                        escalation_level=0, escalated_at=None, feedback_requested=False,
+                        escalation_level=0, escalated_at=None, ladder_step=0, ladder_routed_at=None,
+                        feedback_requested=False,
                         anonymized_at=None, updated_at=routed,
                     )  # fmt: skip
                     copy.write_row([row[c] for c in columns])
