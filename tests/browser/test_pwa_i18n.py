@@ -15,6 +15,7 @@ from tests.browser.helpers import (
     requires_browser,
     server_leads,
     unexpected_console,
+    wait_for_server_leads,
     wait_for_service_worker,
     wait_ready,
 )
@@ -250,3 +251,24 @@ def test_a_visitor_can_switch_the_form_to_english(browser, live_server, booth):
         assert lead.language == "en"
     finally:
         context.close()
+
+
+def test_booth_staff_reading_russian_send_the_visitors_mail_language_not_their_own(ru_phone, booth):
+    """The mail language starts at the event's (English here), whatever the staff read;
+    staff pick Russian for a visitor who asks, and the lead carries it."""
+    page = ru_phone
+    _sign_in_ru(page, booth)
+    form = page.locator("#capture-form")
+    choice = form.get_by_label("Письма посетителю — на языке")
+    expect(choice).to_have_value("en")
+    expect(choice.locator("option")).to_have_text(["English", "Русский"])
+    form.get_by_label("Имя").fill("Ирина")
+    form.get_by_label("Электронная почта").fill("irina.mail@example.org")
+    choice.select_option("ru")
+    form.get_by_role("button", name="Сохранить лид").click()
+    expect(choice).to_have_value("en")  # the next visitor starts at the event's language
+    form.get_by_label("Имя").fill("Hans")
+    form.get_by_role("button", name="Сохранить лид").click()
+    [irina, hans] = sorted(wait_for_server_leads(booth.event_id, 2), key=lambda lead: lead.id)
+    assert (irina.first_name, irina.language) == ("Ирина", "ru")
+    assert (hans.first_name, hans.language) == ("Hans", "en")
