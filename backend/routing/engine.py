@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from backend.routing.gazetteer import Gazetteer, get_gazetteer
 from backend.routing.geo import SphereIndex, distance_km, prepare, valid_coordinates
 
 __all__ = [
@@ -180,7 +181,13 @@ _set_id, _set_code, _set_name, _set_method, _set_km, _set_loc, _set_reason, _set
 
 
 def _new_resolved(
-    lat: float, lon: float, label: str, source: str, country: str | None, admin1: str | None
+    lat: float,
+    lon: float,
+    label: str,
+    source: str,
+    country: str | None,
+    admin1: str | None,
+    flags: tuple[str, ...] = (),
 ) -> ResolvedLocation:
     obj = _new(ResolvedLocation)
     _set_lat(obj, lat)
@@ -189,27 +196,28 @@ def _new_resolved(
     _set_source(obj, source)
     _set_country(obj, country)
     _set_admin1(obj, admin1)
-    _set_lflags(obj, ())
+    _set_lflags(obj, flags)
     return obj
 
 
-def _new_decision(
+def _decision(
     office: OfficeCandidate,
     method: str,
     km: float,
-    location: ResolvedLocation | None,
+    location: ResolvedLocation,
     reason: str,
-    flags: tuple[str, ...],
+    flags: list[str],
 ) -> Decision:
+    """A Decision with the distance rounded to 100 m and repeated flags dropped."""
     obj = _new(Decision)
     _set_id(obj, office.id)
     _set_code(obj, office.code)
     _set_name(obj, office.name)
     _set_method(obj, method)
-    _set_km(obj, km)
+    _set_km(obj, round(km, 1))
     _set_loc(obj, location)
     _set_reason(obj, reason)
-    _set_dflags(obj, flags)
+    _set_dflags(obj, tuple(dict.fromkeys(flags)) if flags else ())
     return obj
 
 
@@ -330,16 +338,6 @@ class OfficeIndex:
         """
         return self._tree.nearest(lat, lon, k=k, eligible=eligible, max_km=max_km)
 
-    def _nearest_to(
-        self,
-        location: ResolvedLocation,
-        eligible: Callable[[OfficeCandidate], bool] | None = None,
-        max_km: float | None = None,
-    ) -> list[tuple[float, OfficeCandidate]]:
-        # Resolved locations hold valid coordinates already: skip the re-check.
-        point = prepare(location.latitude, location.longitude)
-        return self._tree.nearest_prepared(point, 1, eligible, max_km)
-
     def claim(
         self, country: str | None, admin1: str | None, postal_code: str | None
     ) -> tuple[str, list[OfficeCandidate]] | None:
@@ -370,38 +368,23 @@ class OfficeIndex:
 # --------------------------------------------------------------------------- location
 
 
-def _default_gazetteer() -> Any:
-    from backend.routing.gazetteer import get_gazetteer
-
-    return get_gazetteer()
-
-
-class _LazyGazetteer:
-    """Loads the shared gazetteer only when a lookup really needs it."""
-
-    __slots__ = ("_gz",)
-
-    def __init__(self, gazetteer: Any = None):
-        self._gz = gazetteer
-
-    def get(self) -> Any:
-        if self._gz is None:
-            self._gz = _default_gazetteer()
-        return self._gz
+def _gazetteer(given: Gazetteer | None) -> Gazetteer:
+    """The gazetteer a caller passed, else the shared one (loaded on first need)."""
+    return given if given is not None else get_gazetteer()
 
 
-def _country_of(loc: LeadLocation, gz: _LazyGazetteer) -> str | None:
+def _country_of(loc: LeadLocation, gz: Gazetteer | None) -> str | None:
     if not loc.country or not loc.country.strip():
         return None
     text = loc.country.strip()
     if len(text) == 2 and text.isascii() and text.isalpha():
         code = text.upper()  # an ISO code needs no gazetteer
         return _NON_ISO_CODES.get(code, code)
-    return gz.get().country_code(text)
+    return _gazetteer(gz).country_code(text)
 
 
 def _resolve(
-    loc: LeadLocation, venue: Venue | None, gz: _LazyGazetteer, need_region: bool
+    loc: LeadLocation, venue: Venue | None, gz: Gazetteer | None, need_region: bool
 ) -> ResolvedLocation | None:
     lat, lon = loc.latitude, loc.longitude
     flags: tuple[str, ...] = ()
@@ -410,9 +393,9 @@ def _resolve(
             return _from_coordinates(float(lat), float(lon), loc, gz, need_region)  # type: ignore[arg-type]
         flags = (FLAG_COORDINATES_INVALID,)
     if loc.city and loc.city.strip():
-        place = gz.get().resolve(loc.city, loc.country)
+        place = _gazetteer(gz).resolve(loc.city, loc.country)
         if place is not None:
-            return ResolvedLocation(
+            return _new_resolved(
                 place.latitude,
                 place.longitude,
                 place.label,
@@ -425,30 +408,30 @@ def _resolve(
 
 
 def _from_coordinates(
-    lat: float, lon: float, loc: LeadLocation, gz: _LazyGazetteer, need_region: bool
+    lat: float, lon: float, loc: LeadLocation, gz: Gazetteer | None, need_region: bool
 ) -> ResolvedLocation:
-    country = _country_of(loc, gz)
+    country = _country_of(loc, gz) if loc.country else None
     admin1 = None
     if need_region:
-        place = gz.get().nearest_place(lat, lon, REVERSE_LOOKUP_KM)
+        place = _gazetteer(gz).nearest_place(lat, lon, REVERSE_LOOKUP_KM)
         if place is not None and (country is None or place.country == country):
             country, admin1 = place.country, place.admin1 or None
     return _new_resolved(lat, lon, f"{lat:.5f}, {lon:.5f}", SOURCE_COORDS, country, admin1)
 
 
 def _from_venue(
-    venue: Venue | None, gz: _LazyGazetteer, flags: tuple[str, ...]
+    venue: Venue | None, gz: Gazetteer | None, flags: tuple[str, ...]
 ) -> ResolvedLocation | None:
     if venue is None:
         return None
     if valid_coordinates(venue.latitude, venue.longitude):
         lat, lon = float(venue.latitude), float(venue.longitude)  # type: ignore[arg-type]
         label = venue.label or f"{lat:.5f}, {lon:.5f}"
-        return ResolvedLocation(lat, lon, label, SOURCE_EVENT, None, None, flags)
-    place = gz.get().resolve(venue.city, venue.country) if venue.city else None
+        return _new_resolved(lat, lon, label, SOURCE_EVENT, None, None, flags)
+    place = _gazetteer(gz).resolve(venue.city, venue.country) if venue.city else None
     if place is None:
         return None
-    return ResolvedLocation(
+    return _new_resolved(
         place.latitude,
         place.longitude,
         venue.label or place.label,
@@ -460,7 +443,7 @@ def _from_venue(
 
 
 def resolve_location(
-    loc: LeadLocation, venue: Venue | None, gazetteer: Any = None
+    loc: LeadLocation, venue: Venue | None, gazetteer: Gazetteer | None = None
 ) -> ResolvedLocation | None:
     """Work out where a lead is: its coordinates, else its city, else the venue.
 
@@ -472,7 +455,7 @@ def resolve_location(
     ``gazetteer`` defaults to the shared one, loaded only if needed. Raises
     ``OSError`` only if the gazetteer index cannot be loaded.
     """
-    return _resolve(loc, venue, _LazyGazetteer(gazetteer), need_region=True)
+    return _resolve(loc, venue, gazetteer, True)
 
 
 # --------------------------------------------------------------------------- decisions
@@ -486,24 +469,6 @@ def _km_text(km: float) -> str:
 
 def _load_text(office: OfficeCandidate) -> str:
     return f"{office.open_load}/{office.capacity}"
-
-
-def _decision(
-    office: OfficeCandidate,
-    method: str,
-    km: float,
-    location: ResolvedLocation,
-    reason: str,
-    flags: list[str],
-) -> Decision:
-    return _new_decision(
-        office,
-        method,
-        round(km, 1),
-        location,
-        reason,
-        tuple(dict.fromkeys(flags)) if flags else (),
-    )
 
 
 def _by_territory(
@@ -531,10 +496,12 @@ def _by_territory(
 def _by_distance(
     index: OfficeIndex, location: ResolvedLocation, flags: list[str], unknown_prefix: str | None
 ) -> Decision | None:
-    hits = index._nearest_to(location)
-    if not hits:
+    # Resolved locations hold valid coordinates already: no re-check.
+    point = prepare(location.latitude, location.longitude)
+    hit = index._tree.nearest_one(point)
+    if hit is None:
         return None
-    km, office = hits[0]
+    km, office = hit
     method = METHOD_NEAREST if unknown_prefix is None else METHOD_FALLBACK
     head = (
         "nearest office"
@@ -546,10 +513,10 @@ def _by_distance(
             office, method, km, location, f"{head}: {office.name}, {_km_text(km)}", flags
         )
     limit = km * SPILL_FACTOR
-    spill = index._nearest_to(location, _has_room, limit)
+    spill = index._tree.nearest_one(point, _has_room, limit)
     full = f"{office.name} office full ({_load_text(office)})"
-    if spill:
-        spill_km, spill_office = spill[0]
+    if spill is not None:
+        spill_km, spill_office = spill
         reason = f"{full}; next nearest {spill_office.name} with room, {_km_text(spill_km)}"
         if unknown_prefix is None:
             return _decision(spill_office, METHOD_CAPACITY_SPILL, spill_km, location, reason, flags)
@@ -568,7 +535,10 @@ def _quote(value: str | None) -> str:
 
 
 def decide(
-    loc: LeadLocation, index: OfficeIndex, venue: Venue | None = None, gazetteer: Any = None
+    loc: LeadLocation,
+    index: OfficeIndex,
+    venue: Venue | None = None,
+    gazetteer: Gazetteer | None = None,
 ) -> Decision | None:
     """Choose the office for a lead and say why.
 
@@ -580,10 +550,12 @@ def decide(
     country name must be looked up. Raises ``OSError`` only if that index
     cannot be loaded.
     """
-    gz = _LazyGazetteer(gazetteer)
-    has_country = bool(loc.country and loc.country.strip())
-    need_region = index.has_regions or (index.has_territories and not has_country)
-    location = _resolve(loc, venue, gz, need_region=need_region)
+    gz = gazetteer
+    # Regions come from a reverse lookup near the point: only when a claim could use them.
+    need_region = index.has_territories and (
+        index.has_regions or not (loc.country and loc.country.strip())
+    )
+    location = _resolve(loc, venue, gz, need_region)
     if location is None:
         return None
     flags = list(location.flags)

@@ -41,9 +41,9 @@ _EPS = 1e-12
 
 T = TypeVar("T")
 
-# A prepared point: unit vector (x, y, z), reduced latitude, longitude in
-# radians, cos(reduced latitude).
-_Prepared = tuple[float, float, float, float, float, float]
+#: A prepared point: unit vector (x, y, z), reduced latitude, longitude in
+#: radians, cos(reduced latitude). See :func:`prepare`.
+Prepared = tuple[float, float, float, float, float, float]
 
 
 def valid_coordinates(lat: object, lon: object) -> bool:
@@ -66,7 +66,7 @@ def valid_coordinates(lat: object, lon: object) -> bool:
     return not (abs(lat_f) < _NULL_ISLAND_DEG and abs(lon_f) < _NULL_ISLAND_DEG)
 
 
-def prepare(lat: float, lon: float) -> _Prepared:
+def prepare(lat: float, lon: float) -> Prepared:
     """Precompute what distances and the index need for a point (degrees in)."""
     phi = lat * _DEG
     lam = lon * _DEG
@@ -82,7 +82,7 @@ def prepare(lat: float, lon: float) -> _Prepared:
     )
 
 
-def _ellipsoid_km(p: _Prepared, q: _Prepared) -> float:
+def _ellipsoid_km(p: Prepared, q: Prepared) -> float:
     """Andoyer-Lambert distance between two prepared points, in km."""
     b1, l1, cb1 = p[3], p[4], p[5]
     b2, l2, cb2 = q[3], q[4], q[5]
@@ -133,7 +133,7 @@ class SphereIndex(Generic[T]):
     __slots__ = ("_points", "_payloads", "_root")
 
     def __init__(self, items: Iterable[tuple[float, float, T]]):
-        points: list[_Prepared] = []
+        points: list[Prepared] = []
         payloads: list[T] = []
         for lat, lon, payload in items:
             if not valid_coordinates(lat, lon):
@@ -183,7 +183,7 @@ class SphereIndex(Generic[T]):
 
     def nearest_prepared(
         self,
-        q: _Prepared,
+        q: Prepared,
         k: int = 1,
         eligible: Callable[[T], bool] | None = None,
         max_km: float | None = None,
@@ -191,20 +191,92 @@ class SphereIndex(Generic[T]):
         """:meth:`nearest` for a point already passed through :func:`prepare`."""
         if self._root is None or k < 1:
             return []
+        if k == 1:
+            hit = self.nearest_one(q, eligible, max_km)
+            return [] if hit is None else [hit]
         bound = 5.0 if max_km is None else _chord2_for_km(max_km)
         pts = self._points
         payloads = self._payloads
         ids = self._search(q, k, eligible, bound)
-        if len(ids) == 1 and max_km is None:  # the common case: one clear winner
-            return [(_ellipsoid_km(q, pts[ids[0]]), payloads[ids[0]])]
         ranked = sorted((_ellipsoid_km(q, pts[i]), i) for i in ids)
         if max_km is not None:
             ranked = [(d, i) for d, i in ranked if d <= max_km]
         return [(d, payloads[i]) for d, i in ranked[:k]]
 
+    def nearest_one(
+        self,
+        q: Prepared,
+        eligible: Callable[[T], bool] | None = None,
+        max_km: float | None = None,
+    ) -> tuple[float, T] | None:
+        """The nearest eligible point to a prepared one, as ``(distance_km, payload)``, or None.
+
+        What routing asks for each lead: :meth:`nearest_prepared` with ``k=1``
+        without the list.
+        """
+        if self._root is None:
+            return None
+        bound = 5.0 if max_km is None else _chord2_for_km(max_km)
+        ids = self._search_one(q, eligible, bound)
+        if not ids:
+            return None
+        pts = self._points
+        if len(ids) == 1:  # the common case: one clear winner
+            i = ids[0]
+            km = _ellipsoid_km(q, pts[i])
+        else:  # near-ties on the sphere: the ellipsoid decides, then insertion order
+            km, i = min((_ellipsoid_km(q, pts[i]), i) for i in ids)
+        if max_km is not None and km > max_km:
+            return None
+        return km, self._payloads[i]
+
+    def _search_one(
+        self, q: Prepared, eligible: Callable[[T], bool] | None, bound: float
+    ) -> list[int]:
+        """Ids of every eligible point that could be the nearest (:meth:`_search` for k=1).
+
+        The same walk with the leaf scan inlined and the best dot in a local
+        instead of a heap: this runs once or twice per routed lead.
+        """
+        qv = (q[0], q[1], q[2])
+        qx, qy, qz = qv
+        payloads = self._payloads
+        min_dot = 1.0 - bound * 0.5
+        best = -2.0
+        found: list[tuple[float, int]] = []
+        stack: list[tuple[float, object]] = []
+        node = self._root
+        while True:
+            while type(node) is tuple:
+                axis, split, low, high = node
+                d = qv[axis] - split
+                if d < 0.0:
+                    stack.append((d * d, high))
+                    node = low
+                else:
+                    stack.append((d * d, low))
+                    node = high
+            for x, y, z, i in node:  # type: ignore[attr-defined]
+                dot = x * qx + y * qy + z * qz
+                if dot < min_dot or (eligible is not None and not eligible(payloads[i])):
+                    continue
+                found.append((dot, i))
+                if dot > best:
+                    best = dot
+                    # Only points within the slack of the best may still win on the ellipsoid.
+                    bound = min(bound, (2.0 - 2.0 * dot) * _SLACK2 + _EPS)
+                    min_dot = 1.0 - bound * 0.5
+            while stack:
+                plane2, node = stack.pop()
+                if plane2 <= bound:
+                    break
+            else:
+                break
+        return [i for dot, i in found if dot >= min_dot]
+
     def _search(
         self,
-        q: _Prepared,
+        q: Prepared,
         k: int,
         eligible: Callable[[T], bool] | None,
         bound: float,
