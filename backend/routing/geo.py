@@ -235,14 +235,13 @@ class SphereIndex(Generic[T]):
     ) -> list[int]:
         """Ids of every eligible point that could be the nearest (:meth:`_search` for k=1).
 
-        The same walk with the leaf scan inlined and the best dot in a local
+        The same walk with the leaf scan inlined and the bound kept in a local
         instead of a heap: this runs once or twice per routed lead.
         """
         qv = (q[0], q[1], q[2])
         qx, qy, qz = qv
         payloads = self._payloads
         min_dot = 1.0 - bound * 0.5
-        best = -2.0
         found: list[tuple[float, int]] = []
         stack: list[tuple[float, object]] = []
         node = self._root
@@ -258,14 +257,13 @@ class SphereIndex(Generic[T]):
                     node = high
             for x, y, z, i in node:  # type: ignore[attr-defined]
                 dot = x * qx + y * qy + z * qz
-                if dot < min_dot or (eligible is not None and not eligible(payloads[i])):
-                    continue
-                found.append((dot, i))
-                if dot > best:
-                    best = dot
+                if dot >= min_dot and (eligible is None or eligible(payloads[i])):
+                    found.append((dot, i))
                     # Only points within the slack of the best may still win on the ellipsoid.
-                    bound = min(bound, (2.0 - 2.0 * dot) * _SLACK2 + _EPS)
-                    min_dot = 1.0 - bound * 0.5
+                    limit = (2.0 - 2.0 * dot) * _SLACK2 + _EPS
+                    if limit < bound:
+                        bound = limit
+                        min_dot = 1.0 - bound * 0.5
             while stack:
                 plane2, node = stack.pop()
                 if plane2 <= bound:
