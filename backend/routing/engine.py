@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from backend.routing.gazetteer import Gazetteer, get_gazetteer
-from backend.routing.geo import SphereIndex, distance_km, prepare, valid_coordinates
+from backend.routing.geo import Prepared, SphereIndex, distance_km, prepare, valid_coordinates
 
 __all__ = [
     "Decision",
@@ -57,6 +57,8 @@ SPILL_FACTOR = 1.5
 #: How far a coordinates-only lead may be from a known city for that city's
 #: country and region to count for territory claims.
 REVERSE_LOOKUP_KM = 50.0
+#: How many places (gazetteer cities, venues) an index remembers the nearest office of.
+PLACE_MEMO_SIZE = 4096
 # Two-letter country codes people use that are not ISO 3166 (UK, and the EU's EL).
 _NON_ISO_CODES = {"UK": "GB", "EL": "GR"}
 
@@ -254,6 +256,10 @@ def _postal_key(value: str | None) -> str:
 # --------------------------------------------------------------------------- the index
 
 
+# A prepared point and the nearest office to it as (distance_km, office), if any.
+_NearestAny = tuple[Prepared, tuple[float, OfficeCandidate] | None]
+
+
 def _has_room(office: OfficeCandidate) -> bool:
     return office.capacity is None or office.open_load < office.capacity
 
@@ -298,6 +304,7 @@ class OfficeIndex:
         )
         self.has_territories = bool(self._claims)
         self.has_regions = any(kind == "region" for kind, _, _ in self._claims)
+        self._place_memo: dict[tuple[float, float], _NearestAny] = {}
 
     def __len__(self) -> int:
         return len(self.offices)
@@ -337,6 +344,27 @@ class OfficeIndex:
         coordinates.
         """
         return self._tree.nearest(lat, lon, k=k, eligible=eligible, max_km=max_km)
+
+    def _nearest_any(self, location: ResolvedLocation) -> _NearestAny:
+        """The location as a prepared point, and the nearest office to it, capacity aside.
+
+        Gazetteer cities and venues are a bounded set of points that leads repeat
+        (most leads at a Novosibirsk expo say "Novosibirsk"), so their answer is
+        kept until the index is rebuilt; loads are checked by the caller every
+        time. Coordinates from a phone rarely repeat and are searched each time.
+        """
+        if location.source == SOURCE_COORDS:
+            point = prepare(location.latitude, location.longitude)
+            return point, self._tree.nearest_one(point)
+        key = (location.latitude, location.longitude)
+        known = self._place_memo.get(key)
+        if known is None:
+            point = prepare(*key)
+            known = point, self._tree.nearest_one(point)
+            if len(self._place_memo) >= PLACE_MEMO_SIZE:
+                self._place_memo.clear()
+            self._place_memo[key] = known
+        return known
 
     def claim(
         self, country: str | None, admin1: str | None, postal_code: str | None
@@ -496,9 +524,7 @@ def _by_territory(
 def _by_distance(
     index: OfficeIndex, location: ResolvedLocation, flags: list[str], unknown_prefix: str | None
 ) -> Decision | None:
-    # Resolved locations hold valid coordinates already: no re-check.
-    point = prepare(location.latitude, location.longitude)
-    hit = index._tree.nearest_one(point)
+    point, hit = index._nearest_any(location)
     if hit is None:
         return None
     km, office = hit

@@ -176,6 +176,28 @@ def test_loads_can_change_without_rebuilding_the_index():
     assert decide(lead, index).office_name == "Near"
 
 
+def test_loads_count_for_a_city_routed_again_through_the_same_index(gazetteer):
+    # Novosibirsk is 10 km from Near and 12 km from Next.
+    offices = [office(1, "Near", 54.93, 82.93, capacity=1), office(2, "Next", 55.13, 82.93)]
+    index = OfficeIndex(offices)
+    lead = LeadLocation(city="Новосибирск", country="RU")
+    assert decide(lead, index).office_name == "Near"
+    index.adjust_load(1, +1)
+    again = decide(lead, index)
+    assert (again.office_name, again.method) == ("Next", "capacity_spill")
+
+
+def test_an_index_remembers_a_bounded_number_of_places(monkeypatch):
+    from backend.routing import engine
+
+    monkeypatch.setattr(engine, "PLACE_MEMO_SIZE", 3)
+    index = OfficeIndex(russia())
+    for n in range(10):
+        venue = Venue(50.0 + n / 10, 30.0, f"venue {n}")
+        decide(LeadLocation(), index, venue)
+        assert len(index._place_memo) <= 3
+
+
 def test_unlimited_capacity_never_fills():
     index = OfficeIndex([office(1, "Only", *MOSCOW, capacity=None, open_load=10**6)])
     assert decide(LeadLocation(*TVER), index).flags == ()
@@ -384,6 +406,17 @@ def test_a_spill_never_goes_beyond_one_and_a_half_times_the_nearest(offices, lea
     chosen = next(o for o in offices if o.id == decision.office_id)
     assert chosen.has_room
     assert distance_km(*lead, chosen.latitude, chosen.longitude) <= 1.5 * nearest + 1e-9
+
+
+@given(offices_st, points, points)
+def test_a_remembered_place_gets_the_decision_a_fresh_index_gives(offices, venue, other):
+    # Venues (like gazetteer cities) are remembered per index: route through a warm index.
+    index = OfficeIndex(offices)
+    lead = LeadLocation()
+    decide(lead, index, Venue(*other))
+    first = decide(lead, index, Venue(*venue))
+    again = decide(lead, index, Venue(*venue))
+    assert first == again == decide(lead, OfficeIndex(offices), Venue(*venue))
 
 
 def test_a_decision_is_a_frozen_value():
