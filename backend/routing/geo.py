@@ -142,25 +142,28 @@ class SphereIndex(Generic[T]):
             payloads.append(payload)
         self._points = points
         self._payloads = payloads
-        self._root = self._build(list(range(len(points)))) if points else None
+        # x, y and z of every point, one list per axis, to split the tree on.
+        axes = [[p[axis] for p in points] for axis in range(3)]
+        self._root = self._build(list(range(len(points))), axes) if points else None
 
     def __len__(self) -> int:
         return len(self._points)
 
-    def _build(self, ids: list[int]) -> object:
-        pts = self._points
+    def _build(self, ids: list[int], axes: list[list[float]]) -> object:
         if len(ids) <= _LEAF_SIZE:
             # A leaf is a list; an inner node is a tuple. The search tells them
             # apart by type, which is cheaper than a tag field.
-            return [(pts[i][0], pts[i][1], pts[i][2], i) for i in ids]
-        axis = max(
-            range(3),
-            key=lambda a: max(pts[i][a] for i in ids) - min(pts[i][a] for i in ids),
-        )
-        ids.sort(key=lambda i: pts[i][axis])
+            x, y, z = axes
+            return [(x[i], y[i], z[i], i) for i in ids]
+        spreads = []
+        for values in axes:
+            these = [values[i] for i in ids]
+            spreads.append(max(these) - min(these))
+        axis = spreads.index(max(spreads))
+        ids.sort(key=axes[axis].__getitem__)
         mid = len(ids) // 2
-        split = pts[ids[mid]][axis]
-        return (axis, split, self._build(ids[:mid]), self._build(ids[mid:]))
+        split = axes[axis][ids[mid]]
+        return (axis, split, self._build(ids[:mid], axes), self._build(ids[mid:], axes))
 
     def nearest(
         self,
