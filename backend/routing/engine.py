@@ -272,7 +272,9 @@ class OfficeIndex:
     place through :meth:`adjust_load` / :meth:`set_load`. Paused offices, and
     offices without valid coordinates, are kept for lookup but never chosen.
     Territory claims that do not parse are ignored and listed in
-    ``invalid_territories``.
+    ``invalid_territories``. The index remembers the nearest office of the
+    last few thousand cities and venues it routed (never their loads), so
+    keeping one index for many leads is also the fast way.
     """
 
     def __init__(self, offices: Iterable[OfficeCandidate]):
@@ -365,6 +367,12 @@ class OfficeIndex:
                 self._place_memo.clear()
             self._place_memo[key] = known
         return known
+
+    def _nearest_with_room(
+        self, point: Prepared, max_km: float
+    ) -> tuple[float, OfficeCandidate] | None:
+        """The nearest office with room within ``max_km`` of a prepared point, or None."""
+        return self._tree.nearest_one(point, _has_room, max_km)
 
     def claim(
         self, country: str | None, admin1: str | None, postal_code: str | None
@@ -539,7 +547,7 @@ def _by_distance(
             office, method, km, location, f"{head}: {office.name}, {_km_text(km)}", flags
         )
     limit = km * SPILL_FACTOR
-    spill = index._tree.nearest_one(point, _has_room, limit)
+    spill = index._nearest_with_room(point, limit)
     full = f"{office.name} office full ({_load_text(office)})"
     if spill is not None:
         spill_km, spill_office = spill
