@@ -18,6 +18,8 @@ The definitions used everywhere in reports:
   **capture to touch minutes** — from ``captured_at``. Median and 90th percentile
   are continuous percentiles (linear interpolation, as PostgreSQL's
   ``percentile_cont``), computed the same way on SQLite with window functions.
+* **quality** — sales' verdicts on the event's sampled leads (``feedback_requested``, the
+  only leads a verdict can be given for); pending = sampled leads without a verdict.
 * **revenue won** — sum of ``deal_value`` of won leads whose deal currency is the
   event's (or unset); **pipeline value** — the same for open qualified leads.
   Deals in another currency are counted as won but left out of the sums, since
@@ -29,21 +31,31 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import cache
 
 from sqlalchemy import (
+    Integer,
+    Interval,
     Numeric,
+    Select,
+    String,
     and_,
+    bindparam,
     case,
     cast,
     delete,
     exists,
     func,
     literal,
+    null,
     or_,
     select,
-    tuple_,
+    true,
+    type_coerce,
+    union_all,
 )
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import CompoundSelect
 
 from backend.auth.models import User
 from backend.db_types import utcnow
@@ -84,6 +96,10 @@ def qualified_cond() -> ColumnElement:
 
 def within_sla_cond() -> ColumnElement:
     """Touched no later than the office's SLA hours after routing (wall-clock)."""
+    if dialect() == "postgresql":
+        # Intervals compare exactly and cost far less than numeric minutes per lead.
+        sla = func.make_interval(0, 0, 0, 0, Office.sla_hours, type_=Interval)
+        return Lead.first_touch_at - Lead.routed_at <= sla
     return and_(
         Lead.first_touch_at.is_not(None),
         Lead.routed_at.is_not(None),
@@ -128,61 +144,89 @@ def lead_counts(currency) -> list[ColumnElement]:
     ]
 
 
-def event_figures(event: Event) -> tuple[dict, list[dict]]:
-    """The event's totals and its per-office rows (see ``by_office``).
+def event_figures(event: Event) -> tuple[dict, list[dict], dict]:
+    """The event's totals, its per-office rows (see ``by_office``) and its quality
+    verdicts (see ``quality``).
 
     The totals row holds the counts and sums of ``lead_counts``, the pipeline value, the
     ratings, and the median and p90 minutes to first touch (``first_touch_minutes``,
-    ``capture_to_touch_minutes``: [median, p90]). On PostgreSQL all of it is one pass
-    over the event's leads (an index-only scan of ``ix_lead_event_report``) grouped by
-    ``GROUPING SETS`` (the event, each office); SQLite runs one query per part.
+    ``capture_to_touch_minutes``: [median, p90]). On PostgreSQL the three parts are one
+    statement (UNION ALL), each part an index-only scan of ``ix_lead_event_report``:
+    three scans of one event's leads cost less than one scan grouped by GROUPING SETS,
+    which would also compute the percentiles for every office. SQLite runs one query
+    per part.
     """
     if dialect() != "postgresql":
-        totals = dict(db.session.execute(_totals_query(event)).mappings().one())
+        query = _totals_query(event.id, event.currency)
+        totals = dict(db.session.execute(query).mappings().one())
         totals.update(event_touch_percentiles(event))
-        return totals, by_office(event)
-    office_cols = (Office.id, Office.code, Office.name)
-    whole = func.grouping(Office.id)
-    query = (
-        _totals_query(event, percentiles=True)
-        .add_columns(whole.label("whole"), *(c.label(f"office_{c.key}") for c in office_cols))
-        .group_by(func.grouping_sets(tuple_(), tuple_(*office_cols)))
-        .order_by(whole.desc(), func.count(Lead.id).desc(), Office.code)
-    )
-    rows = [dict(row) for row in db.session.execute(query).mappings()]
-    totals, offices = rows[0], rows[1:]
+        return totals, by_office(event), quality(event)
+    rows: dict[str, list[dict]] = {"totals": [], "office": [], "quality": []}
+    params = {"event_id": event.id, "currency": event.currency}
+    for row in db.session.execute(_report_statement(), params).mappings():
+        rows[row["part"]].append(dict(row))
+    totals = rows["totals"][0]
     for key, name in (("first_touch_minutes", "arrival"), ("capture_to_touch_minutes", "capture")):
-        totals[key] = [_float(totals[f"{name}_{p}"]) for p in (50, 90)]
-    return totals, [
-        {
-            "office_id": row["office_id"],
-            "code": row["office_code"],
-            "name": row["office_name"],
-            **{key: row[key] for key in LEAD_COUNT_KEYS},
-        }
-        for row in offices
+        totals[key] = [_minutes(totals[f"{name}_{p}"]) for p in (50, 90)]
+    offices = [
+        {name: row[name] for name in ("office_id", "code", "name", *LEAD_COUNT_KEYS)}
+        for row in sorted(
+            rows["office"], key=lambda r: (-r["leads"], r["code"] is None, r["code"] or "")
+        )
     ]
+    return totals, offices, _quality_from(rows["quality"])
 
 
-def _totals_query(event: Event, percentiles: bool = False):
+@cache
+def _report_statement() -> CompoundSelect:
+    """The PostgreSQL event report statement, on parameters ``event_id`` and ``currency``.
+
+    Built once: composing it (and its cache key) costs about as much as running it.
+    """
+    event_id = bindparam("event_id", type_=Integer)
+    currency = bindparam("currency", type_=String)
+    return union_all_padded(
+        {
+            "totals": _totals_query(event_id, currency, percentiles=True),
+            "office": _by_office_query(event_id, currency),
+            "quality": _quality_query(event_id),
+        }
+    )
+
+
+def union_all_padded(parts: dict[str, Select]) -> CompoundSelect:
+    """The ``parts`` as one UNION ALL: every row names its part in ``part`` and holds
+    NULL in the columns of the other parts (typed, so PostgreSQL can match them up)."""
+    types: dict[str, object] = {}
+    for query in parts.values():
+        for column in query.selected_columns:
+            types.setdefault(column.name, column.type)
+    padded = []
+    for part, query in parts.items():
+        have = {column.name: column for column in query.selected_columns}
+        columns = [literal(part).label("part")]
+        for name, type_ in types.items():
+            if name in have:
+                columns.append(have[name])
+            else:
+                columns.append(cast(null(), type_).label(name))
+        padded.append(query.with_only_columns(*columns, maintain_column_froms=True))
+    return union_all(*padded)
+
+
+def _totals_query(event_id, currency, percentiles: bool = False):
     pipeline = func.sum(Lead.deal_value).filter(
-        and_(Lead.status == "qualified", in_currency(event.currency))
+        and_(Lead.status == "qualified", in_currency(currency))
     )
     touch_cols = []
-    if percentiles:
+    if percentiles:  # PostgreSQL: intervals sort as exactly as minutes, and faster
         for name, since in (("arrival", Lead.received_at), ("capture", Lead.captured_at)):
-            value = minutes_between(Lead.first_touch_at, since)
             for p in (0.5, 0.9):
-                # The filter spares computing minutes for untouched leads.
-                percentile = func.percentile_cont(p).within_group(value)
-                touch_cols.append(
-                    percentile.filter(Lead.first_touch_at.is_not(None)).label(
-                        f"{name}_{int(p * 100)}"
-                    )
-                )
+                percentile = func.percentile_cont(p).within_group(Lead.first_touch_at - since)
+                touch_cols.append(type_coerce(percentile, Interval).label(f"{name}_{int(p * 100)}"))
     return (
         select(
-            *lead_counts(event.currency),
+            *lead_counts(currency),
             func.coalesce(pipeline, 0).label("pipeline_value"),
             count_if(Lead.rating == "hot").label("hot"),
             count_if(Lead.rating == "warm").label("warm"),
@@ -191,30 +235,36 @@ def _totals_query(event: Event, percentiles: bool = False):
         )
         .select_from(Lead)
         .outerjoin(Office, Office.id == Lead.office_id)
-        .where(Lead.event_id == event.id)
+        .where(Lead.event_id == event_id)
     )
 
 
-def _float(value) -> float | None:
-    return None if value is None else float(value)
+def _minutes(value: timedelta | None) -> float | None:
+    return None if value is None else value.total_seconds() / 60
 
 
 def by_office(event: Event) -> list[dict]:
-    """The event's leads per office (leads with no office are grouped under ``None``)."""
-    query = (
+    """The event's leads per office (leads with no office are grouped under ``None``),
+    most leads first."""
+    query = _by_office_query(event.id, event.currency).order_by(
+        func.count(Lead.id).desc(), Office.code
+    )
+    return [dict(row) for row in db.session.execute(query).mappings()]
+
+
+def _by_office_query(event_id, currency):
+    return (
         select(
             Office.id.label("office_id"),
-            Office.code,
-            Office.name,
-            *lead_counts(event.currency),
+            Office.code.label("code"),
+            Office.name.label("name"),
+            *lead_counts(currency),
         )
         .select_from(Lead)
         .outerjoin(Office, Office.id == Lead.office_id)
-        .where(Lead.event_id == event.id)
+        .where(Lead.event_id == event_id)
         .group_by(Office.id, Office.code, Office.name)
-        .order_by(func.count(Lead.id).desc(), Office.code)
     )
-    return [dict(row) for row in db.session.execute(query).mappings()]
 
 
 def percentiles(
@@ -296,39 +346,63 @@ def event_touch_percentiles(event: Event) -> dict[str, list[float | None]]:
 
 
 def quality(event: Event, top: int = 3) -> dict:
-    """Sales' verdicts on the event's leads; pending = sampled leads with no verdict yet.
+    """Sales' verdicts on the event's leads; pending = sampled leads with no verdict yet."""
+    return _quality_from(db.session.execute(_quality_query(event.id)).mappings(), top)
 
-    One pass over the event's leads and their verdicts, grouped by verdict and (for bad
-    verdicts) reason, in the order the top reasons are ranked: most frequent first.
+
+def _quality_query(event_id):
+    """The event's sampled leads grouped by verdict and (for bad verdicts) reason.
+
+    Only sampled leads (``feedback_requested``) can get a verdict (see
+    ``workspace.services.record_feedback``), so the others are left out.
     """
-    feedback = QualityFeedback
+    feedback = QualityFeedback.__table__
+    if dialect() == "postgresql":
+        # One probe of the unique lead_id index per sampled lead; left to itself the
+        # planner hashes the whole feedback table instead. OFFSET 0 keeps the subquery
+        # from being flattened into a plain join.
+        feedback = (
+            select(feedback.c.id, feedback.c.verdict, feedback.c.reason)
+            .where(feedback.c.lead_id == Lead.id)
+            .offset(0)
+            .lateral("feedback")
+        )
+        onclause = true()
+    else:
+        onclause = feedback.c.lead_id == Lead.id
     reason = case(
         (
-            feedback.verdict == "bad",
-            func.coalesce(func.nullif(feedback.reason, ""), "unspecified"),
+            feedback.c.verdict == "bad",
+            func.coalesce(func.nullif(feedback.c.reason, ""), "unspecified"),
         ),
         else_=None,
     )
-    groups = db.session.execute(
+    return (
         select(
-            feedback.verdict,
+            feedback.c.verdict.label("verdict"),
             reason.label("reason"),
-            func.count(feedback.id).label("count"),
-            count_if(and_(Lead.feedback_requested.is_(True), feedback.id.is_(None))).label(
-                "pending"
-            ),
+            func.count(feedback.c.id).label("verdicts"),
+            count_if(feedback.c.id.is_(None)).label("pending"),
         )
         .select_from(Lead)
-        .outerjoin(feedback, feedback.lead_id == Lead.id)
-        .where(Lead.event_id == event.id)
-        .group_by(feedback.verdict, reason)
-        .order_by(func.count(feedback.id).desc(), reason)
-    ).all()
-    bad = [(r, c) for verdict, r, c, _ in groups if verdict == "bad"]
+        .outerjoin(feedback, onclause)
+        .where(Lead.event_id == event_id, Lead.feedback_requested.is_(True))
+        .group_by(feedback.c.verdict, reason)
+    )
+
+
+def _quality_from(groups: Iterable, top: int = 3) -> dict:
+    """The quality figures from ``_quality_query``'s rows; top bad reasons are the most
+    frequent first (ties by name)."""
+    groups = list(groups)
+    bad = sorted(
+        ((row["reason"], row["verdicts"]) for row in groups if row["verdict"] == "bad"),
+        key=lambda item: (-item[1], item[0]),
+    )
     return {
-        "good": sum(c for verdict, _, c, _ in groups if verdict == "good"),
-        "bad": sum(c for _, c in bad),
-        "pending": sum(p for *_, p in groups),
+        "good": sum(row["verdicts"] for row in groups if row["verdict"] == "good"),
+        "bad": sum(count for _, count in bad),
+        "pending": sum(row["pending"] for row in groups),
         "top_bad_reasons": [{"reason": r, "count": c} for r, c in bad[:top]],
     }
 

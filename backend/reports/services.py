@@ -72,7 +72,7 @@ def event_report(event: Event) -> dict:
 
     See ``backend.reports.queries`` for the definition of each count.
     """
-    totals, offices = queries.event_figures(event)
+    totals, offices, quality = queries.event_figures(event)
     cost = Decimal(event.cost or 0)
     revenue = Decimal(totals["revenue_won"] or 0)
     leads, qualified, won = totals["leads"], totals["qualified"], totals["won"]
@@ -109,7 +109,7 @@ def event_report(event: Event) -> dict:
         "touched_within_sla_pct": pct(totals["within_sla"], totals["routed"]),
         "first_touch_minutes": _median_p90(totals["first_touch_minutes"]),
         "capture_to_touch_minutes": _median_p90(totals["capture_to_touch_minutes"]),
-        "quality": queries.quality(event),
+        "quality": quality,
         "cost_per_lead": money(ratio(cost, leads, 6)),
         "cost_per_qualified": money(ratio(cost, qualified, 6)),
         "cost_per_won": money(ratio(cost, won, 6)),

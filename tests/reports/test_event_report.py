@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 from backend.extensions import db
+from backend.reports import services
 from backend.reports.services import event_report
 from tests.factories import make_event, make_user
 
@@ -70,6 +72,18 @@ def test_the_report_splits_leads_by_office_with_each_offices_figures(hand_event)
     assert (b["code"], b["leads"], b["contacted"], b["qualified"], b["won"]) == ("SPB", 10, 5, 1, 1)
     assert b["revenue_won"] == 4000.0
     assert b["touched_within_sla_pct"] == 20.0  # 2 / 10
+
+
+def test_a_first_touch_right_at_the_sla_deadline_is_within_sla_a_second_later_is_not(hand_event):
+    on_time, late = hand_event.leads[37], hand_event.leads[38]  # St Petersburg, SLA 4 h
+    on_time.first_touch_at = on_time.routed_at + timedelta(hours=4)
+    late.first_touch_at = late.routed_at + timedelta(hours=4, seconds=1)
+    db.session.commit()
+    report = event_report(hand_event.event)
+    assert report["by_office"][1]["touched_within_sla_pct"] == 30.0  # 30, 31 and 37 of 10
+    assert report["touched_within_sla_pct"] == 57.5  # 23 / 40
+    league = {row["code"]: row for row in services.dashboard()["league"]}
+    assert league["SPB"]["touched_within_sla_pct"] == 30.0
 
 
 def test_the_json_report_has_exactly_the_documented_keys(hand_event, marketing, api):
