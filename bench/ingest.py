@@ -6,6 +6,10 @@ Creates its own database ``leadrelay_bench_ingest`` on 127.0.0.1:5432 (dropped a
 starts gunicorn, and prints in one run: requests/s and p50/p99 latency for
 ``POST /events/{id}/leads``, leads/s for ``POST /sync`` with batches of 100 and 500, and the
 same server's requests/s for a trivial endpoint (``/livez``) as the ceiling.
+
+Throughput depends on what else the machine runs, so it also prints the server's CPU
+time per request (gunicorn and the PostgreSQL backends, read from /proc): the cost of a
+request, whatever the load.
 """
 
 from __future__ import annotations
@@ -27,8 +31,12 @@ import tempfile
 import time
 import uuid
 
+import psutil
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+import contextlib
 
 from tests.live import LiveServer  # noqa: E402
 
@@ -107,12 +115,32 @@ def client_loop(args) -> list[float]:
     return latencies
 
 
-def run(port, token, event_id, connections, seconds, method, path, body_kind=None, batch=0):
-    jobs = [(port, token, method, path, body_kind, batch, event_id, seconds)] * connections
+def server_cpu(server) -> tuple[float, float]:
+    """CPU seconds used so far by gunicorn (master and workers) and by the PostgreSQL
+    backends of the bench database. Unlike requests/s, CPU per request does not depend
+    on what else the machine is running."""
+    gunicorn = psutil.Process(server.proc.pid)
+    web = sum(sum(p.cpu_times()[:2]) for p in [gunicorn, *gunicorn.children(recursive=True)])
+    pids = subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-d", "postgres", "-tAc",
+         f"SELECT pid FROM pg_stat_activity WHERE datname = '{DB_NAME}'"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    database = 0.0
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            database += sum(psutil.Process(int(pid)).cpu_times()[:2])
+    return web, database
+
+
+def run(server, token, event_id, connections, seconds, method, path, body_kind=None, batch=0):
+    jobs = [(server.port, token, method, path, body_kind, batch, event_id, seconds)] * connections
     with mp.Pool(connections) as pool:
+        web_before, db_before = server_cpu(server)
         started = time.perf_counter()
         results = pool.map(client_loop, jobs)
         elapsed = time.perf_counter() - started
+        web_after, db_after = server_cpu(server)
     latencies = sorted(x for r in results for x in r)
     count = len(latencies)
     return {
@@ -120,6 +148,8 @@ def run(port, token, event_id, connections, seconds, method, path, body_kind=Non
         "rps": count / elapsed,
         "p50_ms": 1000 * statistics.median(latencies),
         "p99_ms": 1000 * latencies[min(count - 1, int(count * 0.99))],
+        "web_cpu_ms": 1000 * (web_after - web_before) / count,
+        "db_cpu_ms": 1000 * (db_after - db_before) / count,
     }
 
 
@@ -143,15 +173,15 @@ def main() -> None:
     server = LiveServer(env, workers=args.workers).start()
     try:
         c, s = args.connections, args.seconds
-        ceiling = run(server.port, token, event_id, c, s, "GET", "/livez")
+        ceiling = run(server, token, event_id, c, s, "GET", "/livez")
         single = run(
-            server.port, token, event_id, c, s, "POST", f"/api/v1/events/{event_id}/leads", "lead"
+            server, token, event_id, c, s, "POST", f"/api/v1/events/{event_id}/leads", "lead"
         )
         sync100 = run(
-            server.port, token, event_id, max(2, c // 2), s, "POST", "/api/v1/sync", "sync", 100
+            server, token, event_id, max(2, c // 2), s, "POST", "/api/v1/sync", "sync", 100
         )
         sync500 = run(
-            server.port, token, event_id, max(2, c // 2), s, "POST", "/api/v1/sync", "sync", 500
+            server, token, event_id, max(2, c // 2), s, "POST", "/api/v1/sync", "sync", 500
         )
     finally:
         server.stop()
@@ -171,6 +201,26 @@ def main() -> None:
         print(
             f"POST /sync batch {label:<4}          {result['rps'] * size:8.0f} leads/s  p50 {result['p50_ms']:6.0f} ms  p99 {result['p99_ms']:6.0f} ms  (goal >= 5000 leads/s)"
         )
+    print(
+        f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}; server CPU per request (gunicorn + PostgreSQL):"
+    )
+    for label, result, per in (
+        ("GET /livez", ceiling, 1), ("POST one lead", single, 1),
+        ("POST /sync 100, per lead", sync100, 100), ("POST /sync 500, per lead", sync500, 500),
+    ):  # fmt: skip
+        print(
+            f"  {label:<26} {result['web_cpu_ms'] / per:6.2f} + {result['db_cpu_ms'] / per:5.2f} ms"
+        )
+    cost = lambda r: r["web_cpu_ms"] + r["db_cpu_ms"]  # noqa: E731
+    cores = os.cpu_count() or 1
+    print(
+        f"  CPU cost of /livez / one lead  {cost(ceiling) / cost(single):8.2f}"
+        "  (the single-lead / ceiling ratio the cores allow when nothing else runs)"
+    )
+    print(
+        f"  /sync 500 leads/s the {cores} cores allow  {1000 * cores / (cost(sync500) / 500):8.0f}"
+        "  (server CPU only; the load generator needs some too)"
+    )
 
 
 if __name__ == "__main__":

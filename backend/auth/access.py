@@ -8,6 +8,7 @@ from functools import wraps
 
 from flask import g, redirect, request, url_for
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
 from backend.auth.models import ApiToken, User, hash_token
 from backend.db_types import utcnow
@@ -38,9 +39,9 @@ def load_user_from_bearer(req) -> User | None:
     if scheme.lower() != "bearer" or not token:
         return None
     api_token = db.session.scalar(
-        db.select(ApiToken).where(
-            ApiToken.token_hash == hash_token(token.strip()), ApiToken.revoked_at.is_(None)
-        )
+        db.select(ApiToken)
+        .options(joinedload(ApiToken.user))
+        .where(ApiToken.token_hash == hash_token(token.strip()), ApiToken.revoked_at.is_(None))
     )
     if api_token is None or not api_token.user.active:
         return None

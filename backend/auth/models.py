@@ -33,7 +33,7 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     office = relationship("Office", lazy="joined")
-    events = relationship("Event", secondary=event_staff, back_populates="staff", lazy="selectin")
+    events = relationship("Event", secondary=event_staff, back_populates="staff")
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)

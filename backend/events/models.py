@@ -59,7 +59,7 @@ class Event(db.Model):
     visitor_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    staff = relationship("User", secondary=event_staff, back_populates="events", lazy="selectin")
+    staff = relationship("User", secondary=event_staff, back_populates="events")
 
     def __repr__(self) -> str:
         return f"<Event {self.id} {self.name!r}>"

@@ -1,8 +1,10 @@
 """Capturing leads: idempotent by client UUID, merging the same person, never losing one.
 
 ``capture_batch`` handles one lead or 500 the same way, with a fixed number of SQL
-round trips per step (load events, look up known UUIDs, look up known people, insert,
-route, plan follow-ups), not one per lead.
+round trips (load events, look up known UUIDs and people, insert leads, insert their
+routing decisions, plan follow-ups), not one per lead. New leads are routed in memory
+before they are written and inserted without the ORM's unit of work; the reply is
+built from what was written, so nothing is read back.
 """
 
 from __future__ import annotations
@@ -10,22 +12,27 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
+from flask import current_app
 from pydantic import ValidationError
-from sqlalchemy import or_, select, tuple_
+from sqlalchemy import Integer, String, Uuid, and_, null, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.auth.models import User
+from backend.db_bulk import in_values, insert_rows, without_nul
 from backend.db_types import utcnow
 from backend.errors import validation_fields
 from backend.events.models import Event
 from backend.extensions import db
-from backend.leads.models import RATINGS, Lead, MergedCapture
+from backend.leads.models import RATINGS, Lead, MergedCapture, RoutingDecision
 from backend.leads.normalize import Normalized, has_identity, normalize_lead
+from backend.leads.queries import last_decisions, lead_json
 from backend.leads.schemas import LeadIn
-from backend.messaging.services import enqueue_pending, plan_new_lead_messages
-from backend.routing.services import build_index, event_venue, route_lead
+from backend.messaging.models import Message
+from backend.messaging.services import enqueue_messages, new_lead_rows
+from backend.routing.engine import LeadLocation, decide
+from backend.routing.services import ROUTING_FLAGS, event_venue, office_index
 
 CREATED, DUPLICATE, MERGED, REJECTED = "created", "duplicate", "merged", "rejected"
 RATING_RANK = {rating: rank for rank, rating in enumerate(reversed(RATINGS), start=1)}
@@ -35,9 +42,16 @@ RATING_RANK = {rating: rank for rank, rating in enumerate(reversed(RATINGS), sta
 class CaptureResult:
     client_id: str | None
     status: str
-    lead: Lead | None = None
+    lead_id: int | None = None
+    #: The lead as the API shows it (``lead_json``'s shape), for every stored result.
+    reply: dict | None = None
     errors: list[dict] = field(default_factory=list)
     http_status: int = 422
+
+    @property
+    def lead(self) -> Lead | None:
+        """The stored lead, loaded on demand (the capture itself never needs it)."""
+        return db.session.get(Lead, self.lead_id) if self.lead_id is not None else None
 
 
 @dataclass
@@ -47,6 +61,17 @@ class _Item:
     lead_in: LeadIn
     event: Event
     normalized: Normalized
+
+
+@dataclass
+class _NewLead:
+    """A lead about to be inserted: its row, and what routing decided for it."""
+
+    row: dict
+    decision: object = None
+    lead_id: int | None = None
+    #: Later captures of the same person in this batch, folded into this lead.
+    merged: list[_Item] = field(default_factory=list)
 
 
 def may_capture(user: User | None, event: Event) -> bool:
@@ -132,23 +157,57 @@ def _event_id(payload: dict, default_event_id: int | None) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _known_client_ids(client_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, tuple[str, int]]:
-    """UUIDs already received: as a lead of their own, or merged into another lead."""
-    if not client_ids:
-        return {}
-    known = {
-        cid: (DUPLICATE, lead_id)
-        for cid, lead_id in db.session.execute(
-            select(Lead.client_id, Lead.id).where(Lead.client_id.in_(client_ids))
+def _known(items: Sequence[_Item]) -> tuple[dict[uuid.UUID, int], dict[tuple, int]]:
+    """What is already stored about this batch, in one query: the UUIDs received before
+    (as a lead of their own or merged into one) and the leads of the same events with
+    the same e-mail or phone. Returns ({uuid: lead id}, {(event, kind, value): lead id})."""
+    if not items:
+        return {}, {}
+    client_ids = [item.lead_in.client_id for item in items]
+    no_uuid, no_int, no_text = null().cast(Uuid), null().cast(Integer), null().cast(String)
+    parts = [
+        select(Lead.id, Lead.client_id, no_int, no_text, no_text).where(
+            in_values(Lead.client_id, client_ids)
+        ),
+        select(MergedCapture.lead_id, MergedCapture.client_id, no_int, no_text, no_text).where(
+            in_values(MergedCapture.client_id, client_ids)
+        ),
+    ]
+    contacts: dict[int, tuple[set, set]] = {}
+    for item in items:
+        emails, phones = contacts.setdefault(item.event.id, (set(), set()))
+        emails.add(item.normalized.fields["email_normalized"])
+        phones.add(item.normalized.fields["phone_normalized"])
+    same_person = []
+    for event_id, (emails, phones) in contacts.items():
+        emails.discard(None)
+        phones.discard(None)
+        if emails:
+            same_person.append(
+                and_(Lead.event_id == event_id, in_values(Lead.email_normalized, emails))
+            )
+        if phones:
+            same_person.append(
+                and_(Lead.event_id == event_id, in_values(Lead.phone_normalized, phones))
+            )
+    if same_person:
+        parts.append(
+            select(
+                Lead.id, no_uuid, Lead.event_id, Lead.email_normalized, Lead.phone_normalized
+            ).where(or_(*same_person))
         )
-    }
-    for cid, lead_id in db.session.execute(
-        select(MergedCapture.client_id, MergedCapture.lead_id).where(
-            MergedCapture.client_id.in_(client_ids)
-        )
-    ):
-        known[cid] = (DUPLICATE, lead_id)
-    return known
+    known: dict[uuid.UUID, int] = {}
+    people: dict[tuple, int] = {}
+    rows = db.session.execute(union_all(*parts)).all()
+    for lead_id, client_id, event_id, email, phone in sorted(rows, key=lambda row: row[0]):
+        if client_id is not None:
+            known[client_id] = lead_id
+            continue
+        if email:
+            people.setdefault((event_id, "email", email), lead_id)
+        if phone:
+            people.setdefault((event_id, "phone", phone), lead_id)
+    return known, people
 
 
 def _person_keys(item: _Item) -> list[tuple[int, str, str]]:
@@ -160,101 +219,172 @@ def _person_keys(item: _Item) -> list[tuple[int, str, str]]:
     return keys
 
 
-def _known_people(items: Sequence[_Item]) -> dict[tuple[int, str, str], Lead]:
-    """Stored leads of the same events matching these e-mails or phones."""
-    emails = {(i.event.id, i.normalized.fields["email_normalized"]) for i in items}
-    phones = {(i.event.id, i.normalized.fields["phone_normalized"]) for i in items}
-    emails = {pair for pair in emails if pair[1]}
-    phones = {pair for pair in phones if pair[1]}
-    if not emails and not phones:
-        return {}
-    conditions = []
-    if emails:
-        conditions.append(tuple_(Lead.event_id, Lead.email_normalized).in_(list(emails)))
-    if phones:
-        conditions.append(tuple_(Lead.event_id, Lead.phone_normalized).in_(list(phones)))
-    found: dict[tuple[int, str, str], Lead] = {}
-    for lead in db.session.scalars(select(Lead).where(or_(*conditions)).order_by(Lead.id)):
-        if lead.email_normalized:
-            found.setdefault((lead.event_id, "email", lead.email_normalized), lead)
-        if lead.phone_normalized:
-            found.setdefault((lead.event_id, "phone", lead.phone_normalized), lead)
-    return found
+MERGE_FILL = (
+    "first_name", "last_name", "company", "job_title", "city", "postal_code", "badge_raw", "language",
+)  # fmt: skip
 
 
-def merge_into(lead: Lead, item: _Item, user: User | None) -> MergedCapture:
-    """Fold a second capture of the same person into ``lead``; nothing stored is overwritten."""
-    fields = item.normalized.fields
-    for name in (
-        "first_name",
-        "last_name",
-        "company",
-        "job_title",
-        "city",
-        "postal_code",
-        "badge_raw",
-    ):
-        if not getattr(lead, name) and fields.get(name):
-            setattr(lead, name, fields[name])
-    if not lead.email and fields["email"]:
-        lead.email, lead.email_normalized = fields["email"], fields["email_normalized"]
-    if not lead.phone and fields["phone"]:
-        lead.phone, lead.phone_normalized = fields["phone"], fields["phone_normalized"]
-    if fields["notes"] and fields["notes"] not in (lead.notes or ""):
-        lead.notes = f"{lead.notes}\n---\n{fields['notes']}" if lead.notes else fields["notes"]
-    answers = dict(lead.answers or {})
+def merge_changes(current: dict, fields: dict) -> dict:
+    """What a second capture of the same person adds to the stored lead ``current``.
+
+    Nothing stored is overwritten: empty fields are filled, notes and answers are
+    added, a higher rating wins, consent given later is recorded.
+    """
+    changes: dict = {}
+    for name in MERGE_FILL:
+        if not current.get(name) and fields.get(name):
+            changes[name] = fields[name]
+    if not current.get("email") and fields["email"]:
+        changes.update(email=fields["email"], email_normalized=fields["email_normalized"])
+    if not current.get("phone") and fields["phone"]:
+        changes.update(phone=fields["phone"], phone_normalized=fields["phone_normalized"])
+    notes = current.get("notes") or ""
+    if fields["notes"] and fields["notes"] not in notes:
+        changes["notes"] = f"{notes}\n---\n{fields['notes']}" if notes else fields["notes"]
+    answers = dict(current.get("answers") or {})
     for key, value in fields["answers"].items():
         answers.setdefault(key, value)
-    lead.answers = answers
-    if RATING_RANK.get(fields["rating"] or "", 0) > RATING_RANK.get(lead.rating or "", 0):
-        lead.rating = fields["rating"]
-    if fields["consent_contact"] and not lead.consent_contact:
-        lead.consent_contact, lead.consent_at = True, fields["consent_at"]
-        lead.consent_text = fields["consent_text"]
-    lead.flags = list(dict.fromkeys([*(lead.flags or []), "merged"]))
-    merged = MergedCapture(
-        client_id=item.lead_in.client_id,
-        lead_id=lead.id,
-        captured_by_id=user.id if user else None,
-        payload=item.payload,
+    if answers != (current.get("answers") or {}):
+        changes["answers"] = answers
+    if RATING_RANK.get(fields["rating"] or "", 0) > RATING_RANK.get(current.get("rating") or "", 0):
+        changes["rating"] = fields["rating"]
+    if fields["consent_contact"] and not current.get("consent_contact"):
+        changes.update(
+            consent_contact=True,
+            consent_at=fields["consent_at"],
+            consent_text=fields["consent_text"],
+        )
+    flags = list(current.get("flags") or [])
+    if "merged" not in flags:
+        changes["flags"] = [*flags, "merged"]
+    return changes
+
+
+def _merge_into_stored(lead_id: int, item: _Item, user: User | None) -> None:
+    lead = db.session.get(Lead, lead_id)
+    current = {name: getattr(lead, name) for name in (*MERGE_FILL, "email", "phone", "notes",
+               "answers", "rating", "consent_contact", "flags")}  # fmt: skip
+    for name, value in merge_changes(current, item.normalized.fields).items():
+        setattr(lead, name, without_nul(value))
+    db.session.add(
+        MergedCapture(
+            client_id=item.lead_in.client_id,
+            lead_id=lead_id,
+            captured_by_id=user.id if user else None,
+            payload=without_nul(item.payload),
+        )
     )
-    db.session.add(merged)
-    return merged
 
 
-def _new_lead(item: _Item, user: User | None) -> Lead:
-    fields = dict(item.normalized.fields)
-    return Lead(
-        client_id=item.lead_in.client_id,
-        event_id=item.event.id,
-        event=item.event,
-        captured_by_id=user.id if user else None,
-        received_at=utcnow(),
-        flags=list(item.normalized.flags),
-        original=item.payload,
-        status="new",
-        **fields,
-    )
+def _new_lead_row(item: _Item, user: User | None, now) -> dict:
+    return {
+        **item.normalized.fields,
+        "client_id": item.lead_in.client_id,
+        "event_id": item.event.id,
+        "captured_by_id": user.id if user else None,
+        "received_at": now,
+        "updated_at": now,
+        "flags": list(item.normalized.flags),
+        "original": item.payload,
+        "status": "new",
+        "office_id": None,
+        "routed_at": None,
+        "feedback_requested": False,
+    }
 
 
-def _mark_feedback_sample(new_leads: list[Lead]) -> None:
+def _route(new_leads: list[_NewLead], events: dict[int, Event], now) -> None:
+    """Choose each new lead's office in memory, before anything is written."""
+    venues = {event_id: event_venue(event) for event_id, event in events.items()}
+    with office_index() as index:
+        for new in new_leads:
+            row = new.row
+            location = LeadLocation(
+                latitude=row["latitude"],
+                longitude=row["longitude"],
+                city=row["city"] or None,
+                country=row["country"] or None,
+                postal_code=row["postal_code"] or None,
+            )
+            decision = decide(location, index, venues[row["event_id"]])
+            if decision is None:
+                row["flags"] = [*row["flags"], "unroutable"]
+                continue
+            kept = [f for f in row["flags"] if f not in ROUTING_FLAGS]
+            row["flags"] = kept + [f for f in decision.flags if f not in kept]
+            row["office_id"], row["routed_at"] = decision.office_id, now
+            index.adjust_load(decision.office_id, +1)
+            new.decision = decision
+
+
+def _mark_feedback_sample(new_leads: list[_NewLead], events: dict[int, Event]) -> None:
     """The first N leads of each event are flagged for sales' quality feedback."""
-    by_event: dict[int, list[Lead]] = {}
-    for lead in new_leads:
-        by_event.setdefault(lead.event_id, []).append(lead)
+    full = current_app.extensions.setdefault("leadrelay.feedback_sample_full", set())
+    by_event: dict[int, list[_NewLead]] = {}
+    for new in new_leads:
+        by_event.setdefault(new.row["event_id"], []).append(new)
     for event_id, leads in by_event.items():
-        sample_size = leads[0].event.feedback_sample_size or 0
-        if sample_size <= 0:
+        sample_size = events[event_id].feedback_sample_size or 0
+        # Once an event's sample is complete it stays complete: later leads cost no count.
+        if sample_size <= 0 or (event_id, sample_size) in full:
             continue
-        # Counting stops at the sample size: a busy event's later leads cost no full count.
         sampled = (
             select(Lead.id)
             .where(Lead.event_id == event_id, Lead.feedback_requested.is_(True))
             .limit(sample_size)
         )
         already = db.session.scalar(select(db.func.count()).select_from(sampled.subquery()))
-        for lead in leads[: max(sample_size - already, 0)]:
-            lead.feedback_requested = True
+        room = max(sample_size - already, 0)
+        for new in leads[:room]:
+            new.row["feedback_requested"] = True
+        if room <= len(leads):
+            full.add((event_id, sample_size))
+
+
+def _decision_row(new: _NewLead) -> dict:
+    decision, location = new.decision, new.decision.location
+    return {
+        "lead_id": new.lead_id,
+        "office_id": decision.office_id,
+        "method": decision.method,
+        "distance_km": decision.distance_km,
+        "latitude": location.latitude if location else None,
+        "longitude": location.longitude if location else None,
+        "location_label": location.label if location else "",
+        "location_source": location.source if location else "",
+        "reason": decision.reason,
+        "flags": list(decision.flags),
+        "decided_by_id": None,
+        "at": new.row["routed_at"],
+    }
+
+
+def _reply(new: _NewLead, status: str) -> dict:
+    """The new lead as ``lead_json`` shows a stored one, from what was written."""
+    row, decision = new.row, new.decision
+    return {
+        "id": new.lead_id,
+        "client_id": str(row["client_id"]),
+        "event_id": row["event_id"],
+        "result": status,
+        "status": row["status"],
+        "office": {"code": decision.office_code, "name": decision.office_name}
+        if decision
+        else None,
+        "routing": {
+            "method": decision.method,
+            "distance_km": decision.distance_km,
+            "reason": decision.reason,
+        }
+        if decision
+        else None,
+        "flags": list(row["flags"]),
+        **{
+            name: row[name]
+            for name in ("first_name", "last_name", "email", "phone", "company", "job_title",
+                         "city", "country", "rating", "source", "captured_at", "received_at")
+        },
+    }  # fmt: skip
 
 
 def capture_batch(
@@ -268,86 +398,110 @@ def capture_batch(
 
     ``event_id`` fixes the event for every payload (the single-lead endpoint);
     otherwise each payload names its own. ``source_override`` is set for public
-    visitor forms (no user). Commits. Concurrent submissions of the same UUID make
-    one lead: the database's unique constraint decides, and the loser is retried
-    as a duplicate.
+    visitor forms (no user). Commits, then asks the workers to send the follow-ups.
+    Concurrent submissions of the same UUID make one lead: the database's unique
+    constraint decides, and the loser is retried as a duplicate.
     """
+    if user is not None and hasattr(user, "_get_current_object"):
+        user = user._get_current_object()  # current_user: resolve the proxy once, not per lead
     try:
-        results = _capture(payloads, user, event_id, source_override)
-        lead_ids = _lead_ids(results)
+        results, messages = _capture(payloads, user, event_id, source_override)
         db.session.commit()
     except IntegrityError:
-        # Another request stored one of these UUIDs or people first; the retry sees it.
+        # Another request stored one of these UUIDs first; the retry sees it.
         db.session.rollback()
-        results = _capture(payloads, user, event_id, source_override)
-        lead_ids = _lead_ids(results)
+        results, messages = _capture(payloads, user, event_id, source_override)
         db.session.commit()
-    _reload(lead_ids)
-    enqueue_pending([r.lead.id for r in results if r.status == CREATED])
+    _reply_for_stored(results)
+    enqueue_messages(sorted(messages), channels=messages)
     return results
 
 
-def _lead_ids(results: list[CaptureResult]) -> list[int]:
-    return list({r.lead.id for r in results if r.lead is not None})
+def _reply_for_stored(results: list[CaptureResult]) -> None:
+    """Replays and merges answer with the lead as stored (after the commit)."""
+    pending = [r for r in results if r.reply is None and r.lead_id is not None]
+    if not pending:
+        return
+    ids = list({r.lead_id for r in pending})
+    leads = {lead.id: lead for lead in db.session.scalars(select(Lead).where(Lead.id.in_(ids)))}
+    decisions = last_decisions(ids)
+    for result in pending:
+        lead = leads[result.lead_id]
+        result.reply = lead_json(lead, decisions.get(lead.id), result.status)
 
 
-def _reload(lead_ids: list[int]) -> None:
-    """Refresh the committed (expired) leads in one query instead of one per lead."""
-    if lead_ids:
-        db.session.scalars(
-            select(Lead).where(Lead.id.in_(lead_ids)).execution_options(populate_existing=True)
-        ).all()
-
-
-def _capture(payloads, user, event_id, source_override) -> list[CaptureResult]:
+def _capture(
+    payloads, user, event_id, source_override
+) -> tuple[list[CaptureResult], dict[int, str]]:
     results: list[CaptureResult | None] = [None] * len(payloads)
     items = _parse_items(payloads, event_id, user, source_override, results)
-    known = _known_client_ids([i.lead_in.client_id for i in items])
-    people = _known_people(items)
-    new_leads: list[Lead] = []
-    seen_in_batch: dict[uuid.UUID, Lead] = {}
-    merged_ids: dict[uuid.UUID, Lead] = {}
+    known, stored_people = _known(items)
+    people: dict[tuple, int | _NewLead] = dict(stored_people)
+    now = utcnow()
+    new_leads: list[_NewLead] = []
+    events: dict[int, Event] = {}
+    # Where each UUID of this batch went: a lead being created now, or a stored lead's id.
+    seen: dict[uuid.UUID, _NewLead | int] = {}
+    targets: list[tuple[CaptureResult, _NewLead | int]] = []
 
     for item in items:
         cid = item.lead_in.client_id
-        client_id = str(cid)
-        if cid in known:
-            results[item.index] = CaptureResult(
-                client_id, DUPLICATE, db.session.get(Lead, known[cid][1]), http_status=200
-            )
-            continue
-        if cid in seen_in_batch or cid in merged_ids:
-            lead = seen_in_batch.get(cid) or merged_ids[cid]
-            results[item.index] = CaptureResult(client_id, DUPLICATE, lead, http_status=200)
-            continue
-        match = next((people[k] for k in _person_keys(item) if k in people), None)
-        if match is not None:
-            if match.id is None:
-                db.session.flush()
-            merge_into(match, item, user)
-            merged_ids[cid] = match
-            results[item.index] = CaptureResult(client_id, MERGED, match, http_status=200)
-            continue
-        lead = _new_lead(item, user)
-        db.session.add(lead)
-        new_leads.append(lead)
-        seen_in_batch[cid] = lead
-        for key in _person_keys(item):
-            people.setdefault(key, lead)
-        results[item.index] = CaptureResult(client_id, CREATED, lead, http_status=201)
+        if cid in known or cid in seen:
+            target, status = known.get(cid) or seen[cid], DUPLICATE
+        else:
+            match = next((people[k] for k in _person_keys(item) if k in people), None)
+            if isinstance(match, _NewLead):
+                match.row.update(merge_changes(match.row, item.normalized.fields))
+                match.merged.append(item)
+                target, status = match, MERGED
+            elif match is not None:
+                _merge_into_stored(match, item, user)
+                target, status = match, MERGED
+            else:
+                target, status = _NewLead(_new_lead_row(item, user, now)), CREATED
+                new_leads.append(target)
+                events[item.event.id] = item.event
+                for key in _person_keys(item):
+                    people.setdefault(key, target)
+            seen[cid] = target
+        result = CaptureResult(str(cid), status, http_status=201 if status == CREATED else 200)
+        results[item.index] = result
+        targets.append((result, target))
 
-    if new_leads:
-        db.session.flush()
-        index = build_index()
-        venues = {}
-        for lead in new_leads:
-            if lead.event_id not in venues:
-                venues[lead.event_id] = event_venue(lead.event)
-            decision = route_lead(lead, index, venues[lead.event_id])
-            # A new lead's only decision is this one: say so, sparing a query per lead later.
-            set_committed_value(lead, "routing_decisions", [decision] if decision else [])
-        _mark_feedback_sample(new_leads)
-        db.session.flush()
-        plan_new_lead_messages(new_leads)
-        db.session.flush()
-    return results  # type: ignore[return-value]
+    messages = _store_new_leads(new_leads, events, user, now) if new_leads else {}
+    db.session.flush()
+    for result, target in targets:
+        if isinstance(target, _NewLead):
+            result.lead_id, result.reply = target.lead_id, _reply(target, result.status)
+        else:
+            result.lead_id = target
+    return results, messages  # type: ignore[return-value]
+
+
+def _store_new_leads(new_leads: list[_NewLead], events, user: User | None, now) -> dict[int, str]:
+    """Route, sample, insert the leads, their decisions and pending follow-ups.
+
+    Returns the new messages' channels by id, for the enqueue after the commit."""
+    _route(new_leads, events, now)
+    _mark_feedback_sample(new_leads, events)
+    ids = dict(insert_rows(Lead.__table__, [n.row for n in new_leads], ("client_id", "id")))
+    for new in new_leads:
+        new.lead_id = ids[new.row["client_id"]]
+    insert_rows(
+        RoutingDecision.__table__, [_decision_row(n) for n in new_leads if n.decision is not None]
+    )
+    insert_rows(
+        MergedCapture.__table__,
+        [
+            {
+                "client_id": item.lead_in.client_id,
+                "lead_id": new.lead_id,
+                "captured_by_id": user.id if user else None,
+                "payload": item.payload,
+            }
+            for new in new_leads
+            for item in new.merged
+        ],
+    )
+    rows = new_lead_rows([SimpleNamespace(id=n.lead_id, **n.row) for n in new_leads])
+    return dict(insert_rows(Message.__table__, rows, ("id", "channel")))

@@ -16,7 +16,6 @@ from backend.leads.queries import (
     last_decisions,
     lead_detail_json,
     lead_json,
-    routing_json,
 )
 from backend.leads.schemas import (
     LeadDetailOut,
@@ -48,8 +47,7 @@ def capture_lead(event_id: int, body: RawJson):
         code = {403: "forbidden", 404: "not_found"}.get(result.http_status, "invalid")
         message = result.errors[0]["message"] if result.errors else "invalid lead"
         raise ApiError(result.http_status, code, message, result.errors)
-    decision = last_decisions([result.lead.id]).get(result.lead.id)
-    return lead_json(result.lead, decision, result.status), result.http_status
+    return result.reply, result.http_status
 
 
 @bp.post("/sync")
@@ -59,16 +57,15 @@ def capture_lead(event_id: int, body: RawJson):
 def sync(body: SyncEnvelope):
     """A batch of up to 500 leads from one phone: one result per lead, in order."""
     results = capture_batch(body.leads, user=current_user)
-    decisions = last_decisions([r.lead.id for r in results if r.lead is not None])
     return {
         "results": [
             {
                 "client_id": r.client_id,
                 "status": r.status,
-                "lead_id": r.lead.id if r.lead else None,
-                "office": r.lead.office.as_ref() if r.lead and r.lead.office else None,
-                "routing": routing_json(decisions.get(r.lead.id)) if r.lead else None,
-                "flags": list(r.lead.flags or []) if r.lead else [],
+                "lead_id": r.lead_id,
+                "office": r.reply["office"] if r.reply else None,
+                "routing": r.reply["routing"] if r.reply else None,
+                "flags": r.reply["flags"] if r.reply else [],
                 "errors": r.errors,
             }
             for r in results

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from contextlib import contextmanager
+
+from flask import current_app
+from sqlalchemy import event as orm_event
 from sqlalchemy import func
 
 from backend.db_types import utcnow
@@ -48,20 +54,79 @@ def build_index() -> OfficeIndex:
     """An index of every office with its current load, built once per request or batch."""
     offices = db.session.scalars(db.select(Office)).all()
     loads = open_loads([o.id for o in offices if o.capacity is not None])
-    return OfficeIndex(
-        OfficeCandidate(
-            id=o.id,
-            code=o.code,
-            name=o.name,
-            latitude=o.latitude,
-            longitude=o.longitude,
-            territories=tuple(o.territories or ()),
-            capacity=o.capacity,
-            open_load=loads.get(o.id, 0),
-            paused=o.paused,
-        )
-        for o in offices
+    return OfficeIndex(_candidate(o, loads.get(o.id, 0)) for o in offices)
+
+
+def _candidate(office: Office, open_load: int = 0) -> OfficeCandidate:
+    return OfficeCandidate(
+        id=office.id,
+        code=office.code,
+        name=office.name,
+        latitude=office.latitude,
+        longitude=office.longitude,
+        territories=tuple(office.territories or ()),
+        capacity=office.capacity,
+        open_load=open_load,
+        paused=office.paused,
     )
+
+
+# --- the office index kept per process ----------------------------------------------
+#
+# Offices change a few times a year; leads arrive hundreds a second. Capture reuses one
+# index per process: a change made in this process is seen at once (the mapper events
+# below), one made in another process within INDEX_TTL seconds. Loads are not cached:
+# the offices with a capacity get their live count before every batch.
+
+INDEX_TTL = 5.0
+_office_generation = 0
+
+
+@orm_event.listens_for(Office, "after_insert")
+@orm_event.listens_for(Office, "after_update")
+@orm_event.listens_for(Office, "after_delete")
+def _offices_changed(mapper, connection, target) -> None:
+    global _office_generation
+    _office_generation += 1
+
+
+class _CachedIndex:
+    def __init__(self, index: OfficeIndex, generation: int):
+        self.index = index
+        self.generation = generation
+        self.built = time.monotonic()
+        self.lock = threading.Lock()
+
+
+def _cached_index() -> _CachedIndex:
+    cache = current_app.extensions.setdefault("leadrelay.office_index", {})
+    entry = cache.get("entry")
+    if (
+        entry is None
+        or entry.generation != _office_generation
+        or time.monotonic() - entry.built > INDEX_TTL
+    ):
+        generation = _office_generation
+        offices = db.session.scalars(db.select(Office)).all()
+        entry = _CachedIndex(OfficeIndex(_candidate(o) for o in offices), generation)
+        cache["entry"] = entry
+    return entry
+
+
+@contextmanager
+def office_index():
+    """The process's office index with live loads, held for one batch's routing.
+
+    Threads of one process share the index, so it is locked while a batch adjusts the
+    loads; routing a batch in memory takes microseconds per lead.
+    """
+    entry = _cached_index()
+    capped = [o.id for o in entry.index.offices.values() if o.capacity is not None]
+    loads = open_loads(capped) if capped else {}
+    with entry.lock:
+        for office_id in capped:
+            entry.index.set_load(office_id, loads.get(office_id, 0))
+        yield entry.index
 
 
 def event_venue(event: Event | None) -> Venue | None:

@@ -349,3 +349,79 @@ def test_events_are_created_and_edited_by_marketing(api, auth):
         json={"starts_on": "2026-05-02", "ends_on": "2026-05-01"},
     )
     assert bad.status_code == 422
+
+
+def test_the_same_person_twice_in_one_batch_is_one_lead(api, booth):
+    first = lead(email="pair@example.com", rating="cold", notes="first scan")
+    second = lead(email="PAIR@example.com", rating="hot", notes="second scan", company="Acme")
+    batch = [{**first, "event_id": booth.id}, {**second, "event_id": booth.id}]
+    results = api.post("/api/v1/sync", json={"leads": batch}).json["results"]
+    assert [r["status"] for r in results] == ["created", "merged"]
+    assert results[0]["lead_id"] == results[1]["lead_id"]
+    stored = db.session.get(Lead, results[0]["lead_id"])
+    assert stored.rating == "hot" and stored.company == "Acme"
+    assert "first scan" in stored.notes and "second scan" in stored.notes
+    assert "merged" in stored.flags
+    # The folded capture's UUID is remembered: its retry is a duplicate of the same lead.
+    replay = api.post("/api/v1/sync", json={"leads": [batch[1]]}).json["results"][0]
+    assert (replay["status"], replay["lead_id"]) == ("duplicate", results[0]["lead_id"])
+    assert count(Lead) == 1 and count(RoutingDecision) == 1
+    assert db.session.scalar(db.select(db.func.count()).where(Message.kind == "office_notice")) == 1
+
+
+def test_an_office_paused_between_two_captures_gets_no_more_leads(api, client, auth, booth):
+    near_novosibirsk = {"city": "Novosibirsk", "country": "RU"}
+    url = f"/api/v1/events/{booth.id}/leads"
+    first = api.post(url, json=lead(email="one@example.com", **near_novosibirsk))
+    assert first.json["office"]["code"] == "NSK"
+    make_user("admin", email="admin@example.com")
+    auth.login("admin@example.com")
+    client.get("/admin/offices")
+    with client.session_transaction() as session:
+        token = session.get("csrf_token")
+    paused = client.post("/admin/offices/NSK/pause", data={"paused": "1", "csrf_token": token})
+    assert paused.status_code in (302, 303)
+    second = api.post(url, json=lead(email="two@example.com", **near_novosibirsk))
+    assert (second.json["result"], second.json["office"]["code"]) == ("created", "MOW")
+
+
+def test_an_office_capacity_counts_the_leads_of_earlier_requests(api, booth):
+    from backend.offices.models import Office
+
+    office = db.session.scalar(db.select(Office).where(Office.code == "NSK"))
+    office.capacity = 2
+    db.session.commit()
+    url = f"/api/v1/events/{booth.id}/leads"
+    offices = [
+        api.post(url, json=lead(email=f"c{n}@example.com", city="Novosibirsk", country="RU"))
+        for n in range(3)
+    ]
+    body = offices[-1].json
+    assert [r.json["office"]["code"] for r in offices[:2]] == ["NSK", "NSK"]
+    # Moscow is far more than 1.5x the distance: the lead stays, flagged over capacity.
+    assert body["office"]["code"] == "NSK" and "over_capacity" in body["flags"]
+
+
+def test_a_larger_feedback_sample_is_honoured_after_the_first_was_filled(api, booth):
+    booth.feedback_sample_size = 1
+    db.session.commit()
+    url = f"/api/v1/events/{booth.id}/leads"
+    api.post(url, json=lead(email="a1@example.com"))
+    api.post(url, json=lead(email="a2@example.com"))
+    booth.feedback_sample_size = 3
+    db.session.commit()
+    api.post(url, json=lead(email="a3@example.com"))
+    flagged = db.session.scalars(db.select(Lead.feedback_requested).order_by(Lead.id)).all()
+    assert flagged == [True, False, True]
+
+
+def test_a_nul_character_never_loses_the_lead(api, booth):
+    response = api.post(
+        f"/api/v1/events/{booth.id}/leads",
+        json=lead(first_name="An\x00na", notes="scan\x00", answers={"q1": "a\x00b"}),
+    )
+    assert response.json["result"] == "created"
+    assert response.status_code == 201
+    stored = db.session.get(Lead, response.json["id"])
+    assert stored.first_name.replace("\x00", "") == "Anna"
+    assert stored.email == "anna@example.com"
