@@ -9,7 +9,7 @@ from geographiclib.geodesic import Geodesic
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backend.routing.geo import SphereIndex, distance_km, valid_coordinates
+from backend.routing.geo import SphereIndex, distance_km, prepare, valid_coordinates
 
 lats = st.floats(min_value=-90, max_value=90, allow_nan=False)
 lons = st.floats(min_value=-180, max_value=180, allow_nan=False)
@@ -88,6 +88,29 @@ def test_spatial_index_honours_the_distance_cap(items, query, max_km):
     hits = index.nearest(*query, k=len(items), max_km=max_km)
     expected = sorted(d for lat, lon in items if (d := distance_km(*query, lat, lon)) <= max_km)
     assert [d for d, _ in hits] == pytest.approx(expected, abs=1e-9)
+
+
+@settings(max_examples=200)
+@given(
+    st.lists(points, min_size=1, max_size=60).flatmap(
+        # Repeat some points so that exact ties happen too.
+        lambda items: st.lists(st.sampled_from(items), max_size=20).map(lambda extra: items + extra)
+    ),
+    points,
+    st.sets(st.integers(min_value=0, max_value=79)),
+    st.none() | st.floats(min_value=0, max_value=20_000),
+)
+def test_the_nearest_one_agrees_with_brute_force_ties_and_caps_included(
+    items, query, excluded, max_km
+):
+    index = SphereIndex((lat, lon, n) for n, (lat, lon) in enumerate(items))
+    hit = index.nearest_one(prepare(*query), lambda n: n not in excluded, max_km)
+    ranked = sorted(
+        (distance_km(*query, lat, lon), n)
+        for n, (lat, lon) in enumerate(items)
+        if n not in excluded and (max_km is None or distance_km(*query, lat, lon) <= max_km)
+    )
+    assert hit == (ranked[0] if ranked else None)
 
 
 def test_spatial_index_of_nothing_finds_nothing():
