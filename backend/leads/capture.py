@@ -25,6 +25,7 @@ from backend.db_types import utcnow
 from backend.errors import validation_fields
 from backend.events.models import Event
 from backend.extensions import db
+from backend.i18n import routing_reason
 from backend.leads.models import RATINGS, Lead, MergedCapture, RoutingDecision
 from backend.leads.normalize import Normalized, has_identity, normalize_lead
 from backend.leads.queries import last_decisions, lead_json
@@ -375,6 +376,7 @@ def _reply(new: _NewLead, status: str) -> dict:
             "method": decision.method,
             "distance_km": decision.distance_km,
             "reason": decision.reason,
+            "reason_display": routing_reason(decision.reason),
         }
         if decision
         else None,
