@@ -40,6 +40,7 @@ from backend.i18n import LANGUAGES, format_date_in
 from backend.leads.models import Lead, RoutingDecision
 from backend.messaging.models import Message, Unsubscribe
 from backend.offices.models import Office
+from backend.process_cache import ProcessCache
 
 log = logging.getLogger(__name__)
 
@@ -428,6 +429,25 @@ def _insert_unnest(rows: Sequence[dict], now: datetime) -> list[int]:
     return sorted(ids)
 
 
+class OfficeContacts:
+    """Who hears of an office's new leads: its notice recipients and webhook targets."""
+
+    def __init__(self, office: Office, staff: list[str]):
+        self.id = office.id
+        self.recipients = join_recipients([office.email], staff)
+        self.webhook_targets = webhook_targets(office)
+
+
+def _all_office_contacts() -> dict[int, OfficeContacts]:
+    offices = db.session.scalars(select(Office)).all()
+    staff = office_staff_emails(o.id for o in offices)
+    return {o.id: OfficeContacts(o, staff.get(o.id, [])) for o in offices}
+
+
+# Read per new lead, changed when an office or a user changes: kept per process.
+office_contacts = ProcessCache("office_contacts", (Office, User), _all_office_contacts)
+
+
 def new_lead_rows(leads: Sequence[Lead]) -> list[dict]:
     """The small pending rows of freshly routed leads: who gets what, rendered later.
 
@@ -435,18 +455,7 @@ def new_lead_rows(leads: Sequence[Lead]) -> list[dict]:
     the visitor will click); subjects and bodies are the delivery job's work.
     """
     blocked = unsubscribed(lead.email_normalized for lead in leads)
-    office_ids = {lead.office_id for lead in leads if lead.office_id is not None}
-    offices = (
-        {o.id: o for o in db.session.scalars(select(Office).where(Office.id.in_(office_ids)))}
-        if office_ids
-        else {}
-    )
-    staff = office_staff_emails(office_ids)
-    targets = {office_id: webhook_targets(office) for office_id, office in offices.items()}
-    recipients = {
-        office_id: join_recipients([office.email], staff.get(office_id, []))
-        for office_id, office in offices.items()
-    }
+    contacts = office_contacts.get()
     rows: list[dict] = []
     for lead in leads:
         ids = dict(lead_id=lead.id, office_id=lead.office_id, event_id=lead.event_id)
@@ -461,23 +470,23 @@ def new_lead_rows(leads: Sequence[Lead]) -> list[dict]:
                     **ids,
                 )
             )
-        if lead.office_id in offices:
-            if recipients[lead.office_id]:
+        office = contacts.get(lead.office_id)
+        if office is not None:
+            if office.recipients:
                 rows.append(
                     dict(
                         key=f"office_notice:lead:{lead.id}",
                         kind="office_notice",
-                        recipient=recipients[lead.office_id],
+                        recipient=office.recipients,
                         payload={RENDER: True},
                         **ids,
                     )
                 )
             rows.extend(
                 deferred_webhook_rows(
-                    "lead.routed", lead.id, lead.event_id, offices[lead.office_id],
-                    targets[lead.office_id],
+                    "lead.routed", lead.id, lead.event_id, office, office.webhook_targets
                 )
-            )  # fmt: skip
+            )
     return rows
 
 
@@ -707,7 +716,11 @@ def webhook_rows(event_name: str, lead: Lead, office: Office | None = None) -> l
 
 
 def deferred_webhook_rows(
-    event_name: str, lead_id: int, event_id: int | None, office: Office | None, targets=None
+    event_name: str,
+    lead_id: int,
+    event_id: int | None,
+    office: Office | OfficeContacts | None,
+    targets=None,
 ) -> list[dict]:
     """Webhook rows whose JSON the delivery job builds from the lead (bulk planning)."""
     if targets is None:

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import threading
-import time
 from contextlib import contextmanager
 
-from flask import current_app
-from sqlalchemy import event as orm_event
 from sqlalchemy import func
 
 from backend.db_types import utcnow
@@ -16,6 +13,7 @@ from backend.events.models import Event
 from backend.extensions import db
 from backend.leads.models import Lead, RoutingDecision
 from backend.offices.models import Office
+from backend.process_cache import ProcessCache
 from backend.routing.engine import (
     Decision,
     LeadLocation,
@@ -73,44 +71,21 @@ def _candidate(office: Office, open_load: int = 0) -> OfficeCandidate:
 
 # --- the office index kept per process ----------------------------------------------
 #
-# Offices change a few times a year; leads arrive hundreds a second. Capture reuses one
-# index per process: a change made in this process is seen at once (the mapper events
-# below), one made in another process within INDEX_TTL seconds. Loads are not cached:
-# the offices with a capacity get their live count before every batch.
-
-INDEX_TTL = 5.0
-_office_generation = 0
+# Capture reuses one index per process (see backend/process_cache.py). Loads are not
+# cached: the offices with a capacity get their live count before every batch.
 
 
-@orm_event.listens_for(Office, "after_insert")
-@orm_event.listens_for(Office, "after_update")
-@orm_event.listens_for(Office, "after_delete")
-def _offices_changed(mapper, connection, target) -> None:
-    global _office_generation
-    _office_generation += 1
-
-
-class _CachedIndex:
-    def __init__(self, index: OfficeIndex, generation: int):
+class _SharedIndex:
+    def __init__(self, index: OfficeIndex):
         self.index = index
-        self.generation = generation
-        self.built = time.monotonic()
         self.lock = threading.Lock()
 
 
-def _cached_index() -> _CachedIndex:
-    cache = current_app.extensions.setdefault("leadrelay.office_index", {})
-    entry = cache.get("entry")
-    if (
-        entry is None
-        or entry.generation != _office_generation
-        or time.monotonic() - entry.built > INDEX_TTL
-    ):
-        generation = _office_generation
-        offices = db.session.scalars(db.select(Office)).all()
-        entry = _CachedIndex(OfficeIndex(_candidate(o) for o in offices), generation)
-        cache["entry"] = entry
-    return entry
+_office_index = ProcessCache(
+    "office_index",
+    (Office,),
+    lambda: _SharedIndex(OfficeIndex(_candidate(o) for o in db.session.scalars(db.select(Office)))),
+)
 
 
 @contextmanager
@@ -120,7 +95,7 @@ def office_index():
     Threads of one process share the index, so it is locked while a batch adjusts the
     loads; routing a batch in memory takes microseconds per lead.
     """
-    entry = _cached_index()
+    entry = _office_index.get()
     capped = [o.id for o in entry.index.offices.values() if o.capacity is not None]
     loads = open_loads(capped) if capped else {}
     with entry.lock:

@@ -425,3 +425,23 @@ def test_a_nul_character_never_loses_the_lead(api, booth):
     stored = db.session.get(Lead, response.json["id"])
     assert stored.first_name.replace("\x00", "") == "Anna"
     assert stored.email == "anna@example.com"
+
+
+def test_a_rep_who_joins_an_office_hears_of_its_next_lead(api, booth):
+    from backend.offices.models import Office
+
+    def notice_recipients(response):
+        return db.session.scalar(
+            db.select(Message.recipient).where(
+                Message.kind == "office_notice", Message.lead_id == response.json["id"]
+            )
+        )
+
+    url = f"/api/v1/events/{booth.id}/leads"
+    before = api.post(url, json=lead(email="b1@example.com", city="Novosibirsk", country="RU"))
+    assert "new.rep@example.com" not in notice_recipients(before)
+    office = db.session.scalar(db.select(Office).where(Office.code == "NSK"))
+    make_user("office_rep", office=office, email="new.rep@example.com")
+    after = api.post(url, json=lead(email="b2@example.com", city="Novosibirsk", country="RU"))
+    assert "new.rep@example.com" in notice_recipients(after)
+    assert "nsk@offices.example.com" in notice_recipients(after)
