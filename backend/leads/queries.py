@@ -9,6 +9,7 @@ from backend.auth.models import OFFICE_ROLES, User
 from backend.errors import ApiError
 from backend.events.models import Event
 from backend.extensions import db
+from backend.i18n import routing_reason
 from backend.leads.models import Lead, RoutingDecision, Touch
 from backend.offices.models import Office
 
@@ -56,12 +57,15 @@ def last_decisions(lead_ids: list[int]) -> dict[int, RoutingDecision]:
 
 
 def routing_json(decision: RoutingDecision | None) -> dict | None:
+    """The decision as the API shows it: ``reason`` in English, ``reason_display`` in the
+    request's language."""
     if decision is None:
         return None
     return {
         "method": decision.method,
         "distance_km": decision.distance_km,
         "reason": decision.reason,
+        "reason_display": routing_reason(decision.reason),
     }
 
 
@@ -85,6 +89,7 @@ def lead_json(lead: Lead, decision: RoutingDecision | None, result: str | None =
         "country": lead.country,
         "rating": lead.rating,
         "source": lead.source,
+        "language": lead.language,
         "captured_at": lead.captured_at,
         "received_at": lead.received_at,
     }
@@ -135,6 +140,7 @@ def lead_detail_json(lead: Lead) -> dict:
                 "method": d.method,
                 "distance_km": d.distance_km,
                 "reason": d.reason,
+                "reason_display": routing_reason(d.reason),
                 "location_label": d.location_label,
                 "location_source": d.location_source,
                 "at": d.at,

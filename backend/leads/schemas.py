@@ -91,10 +91,20 @@ class SyncEnvelope(BaseModel):
     leads: list[Any] = Field(max_length=MAX_BATCH)
 
 
+ReasonDisplay = Annotated[
+    str,
+    Field(
+        description="The reason in the reader's language (their profile language, else "
+        "Accept-Language, else the instance default); `reason` stays in English."
+    ),
+]
+
+
 class RoutingOut(BaseModel):
     method: str
     distance_km: float | None
-    reason: str
+    reason: str = Field(description="Why the lead went there, in English (stable wording)")
+    reason_display: ReasonDisplay
 
 
 class LeadOut(BaseModel):
@@ -116,6 +126,11 @@ class LeadOut(BaseModel):
     country: str
     rating: str | None
     source: str
+    language: str | None = Field(
+        None,
+        description="The language the visitor's mails go in (one LeadRelay has mails in); "
+        "none: the event's default language.",
+    )
     captured_at: datetime
     received_at: datetime
 
@@ -125,6 +140,7 @@ class RoutingDecisionOut(BaseModel):
     method: str
     distance_km: float | None
     reason: str
+    reason_display: ReasonDisplay
     location_label: str
     location_source: str
     at: datetime

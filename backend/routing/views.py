@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field
 from backend.api.spec import ErrorOut, validated
 from backend.auth.access import roles_required
 from backend.auth.schemas import OfficeRef
+from backend.i18n import routing_reason
 from backend.routing.services import preview
 
 bp = Blueprint("routing", __name__, url_prefix="/api/v1")
@@ -32,7 +33,11 @@ class PreviewOut(BaseModel):
     method: str
     distance_km: float | None
     location: PreviewLocation | None
-    reason: str
+    reason: str = Field(description="Why it would go there, in English (stable wording)")
+    reason_display: str = Field(
+        description="The reason in the reader's language (their profile language, else "
+        "Accept-Language, else the instance default)"
+    )
     flags: list[str]
 
 
@@ -41,4 +46,5 @@ class PreviewOut(BaseModel):
 @validated(body=PreviewIn, response=PreviewOut, extra_responses={409: ErrorOut})
 def routing_preview(body: PreviewIn):
     """Where a lead from this place would be routed, and why (nothing is stored)."""
-    return preview(**body.model_dump())
+    result = preview(**body.model_dump())
+    return {**result, "reason_display": routing_reason(result["reason"])}
