@@ -360,7 +360,7 @@ def _decision_row(new: _NewLead) -> dict:
     }
 
 
-def _reply(new: _NewLead, status: str) -> dict:
+def _reply(new: _NewLead, status: str, reasons: dict[str, str]) -> dict:
     """The new lead as ``lead_json`` shows a stored one, from what was written."""
     row, decision = new.row, new.decision
     return {
@@ -376,7 +376,7 @@ def _reply(new: _NewLead, status: str) -> dict:
             "method": decision.method,
             "distance_km": decision.distance_km,
             "reason": decision.reason,
-            "reason_display": routing_reason(decision.reason),
+            "reason_display": reasons[decision.reason],
         }
         if decision
         else None,
@@ -472,9 +472,13 @@ def _capture(
 
     messages = _store_new_leads(new_leads, events, user, now) if new_leads else {}
     db.session.flush()
+    # Leads from one city share a reason: translate each distinct one once.
+    reasons = {n.decision.reason: "" for n in new_leads if n.decision is not None}
+    reasons = {reason: routing_reason(reason) for reason in reasons}
     for result, target in targets:
         if isinstance(target, _NewLead):
-            result.lead_id, result.reply = target.lead_id, _reply(target, result.status)
+            result.lead_id = target.lead_id
+            result.reply = _reply(target, result.status, reasons)
         else:
             result.lead_id = target
     return results, messages  # type: ignore[return-value]
