@@ -37,6 +37,9 @@ from backend.messaging.services import (
 # A batch stops claiming time well inside the job timeout (and the sweep's "stuck"
 # limit): what it has not sent by then goes back to pending and into a new job.
 BATCH_BUDGET = JOB_TIMEOUT / 2
+# A channel job keeps taking newly written rows this long, then leaves the rest to the
+# next job, so the webhook and escalation queues get the worker too.
+DRAIN_FOR = 2.0
 
 log = logging.getLogger(__name__)
 
@@ -259,35 +262,52 @@ def deliver_batch(message_ids: list[int], channel: str | None = None) -> dict:
 
     With ``channel`` (the queue's batch job), it also takes every other due pending
     row of that channel, up to BATCH_SIZE, and asks for another job when it found
-    that many. A row that fails waits for its retry (a scheduled ``deliver-<id>``
-    job); rows left when the time budget is spent go back to pending, to a new job.
+    that many; then, for up to DRAIN_FOR seconds, it goes on taking the rows written
+    while it was sending. A row that fails waits for its retry (a scheduled
+    ``deliver-<id>`` job); rows left when the time budget is spent go back to pending,
+    to a new job.
     """
     started = time.monotonic()
     if channel is not None:
         _clear_kick(channel)
     messages = claim_messages(message_ids, channel, BATCH_SIZE)
-    outcomes: dict[str, int] = {}
     if not messages:
         return {"not pending": len(set(message_ids))}
-    if channel is not None and len(messages) >= BATCH_SIZE:
-        _kick(channel)  # more are waiting: another worker may start on them now
+    outcomes: dict[str, int] = {}
     sender = _Sender()
     try:
-        prepared = _prepare(messages)
-        for index, message in enumerate(messages):
-            if time.monotonic() - started > BATCH_BUDGET:
-                _release([m.id for m in messages[index:]])
-                outcomes["released"] = len(messages) - index
+        while messages:
+            if channel is not None and len(messages) >= BATCH_SIZE:
+                _kick(channel)  # more are waiting: another worker may start on them now
+            if not _deliver_all(messages, sender, started, outcomes):
                 break
-            try:
-                outcome = _deliver(message, sender, prepared)
-            except DeliveryFailed:
-                outcome = "retry later"
-                _schedule_retry(message)
-            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+            if channel is None or time.monotonic() - started > DRAIN_FOR:
+                break
+            # Rows captured while this batch was sending: take them now, over the same
+            # SMTP session and database connection, instead of leaving them to wait for
+            # the next job's fork and connections (most of a short job's time).
+            messages = claim_messages([], channel, BATCH_SIZE)
     finally:
         sender.close()
     return outcomes
+
+
+def _deliver_all(messages: list[Message], sender: _Sender, started: float, outcomes) -> bool:
+    """Send claimed rows in order, counting outcomes; False when the time budget ran out
+    (the unsent rest is released to a new job)."""
+    prepared = _prepare(messages)
+    for index, message in enumerate(messages):
+        if time.monotonic() - started > BATCH_BUDGET:
+            _release([m.id for m in messages[index:]])
+            outcomes["released"] = outcomes.get("released", 0) + len(messages) - index
+            return False
+        try:
+            outcome = _deliver(message, sender, prepared)
+        except DeliveryFailed:
+            outcome = "retry later"
+            _schedule_retry(message)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return True
 
 
 def _queue_name(channel: str) -> str:
