@@ -7,7 +7,7 @@
 
 import { syncOutbox, SYNC_TAG } from './js/outbox.js';
 
-const VERSION = 'v3';
+const VERSION = 'v4';
 const CACHE_PREFIX = 'leadrelay-shell-';
 const SHELL_CACHE = `${CACHE_PREFIX}${VERSION}`;
 

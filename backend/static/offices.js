@@ -1,4 +1,5 @@
-// The "where would this go?" box: asks the routing preview API and shows the reason.
+// The "where would this go?" box: asks the routing preview API and shows the reason in the
+// reader's language (reason_display; reason is the stored English).
 const form = document.getElementById("route-preview");
 const output = document.getElementById("route-result");
 
@@ -19,5 +20,5 @@ form?.addEventListener("submit", async (event) => {
     return;
   }
   const flags = body.flags.length ? ` — flags: ${body.flags.join(", ")}` : "";
-  output.textContent = `${body.office.name} (${body.method}): ${body.reason}${flags}`;
+  output.textContent = `${body.office.name} (${body.method}): ${body.reason_display || body.reason}${flags}`;
 });

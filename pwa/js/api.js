@@ -1,6 +1,6 @@
 // JSON calls to /api/v1 from the pages (the outbox sends its own batches).
 
-import { t } from './i18n.js';
+import { language, t } from './i18n.js';
 
 export const API = '/api/v1';
 const TIMEOUT_MS = 15_000;
@@ -21,7 +21,8 @@ export class ApiError extends Error {
 export async function api(path, { method = 'GET', body, timeout = TIMEOUT_MS } = {}) {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeout);
-  const headers = { Accept: 'application/json' };
+  // The server's words for people (routing reasons) come in the app's language.
+  const headers = { Accept: 'application/json', 'Accept-Language': language() };
   if (method !== 'GET') headers['X-Requested-With'] = 'XMLHttpRequest';
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   let response;

@@ -494,12 +494,14 @@ function storeLanguage(code) {
 
 async function startLanguage(user) {
   await setLanguage(storedLanguage() || supported(user && user.language) || browserLanguage() || 'en');
+  await outbox.rememberLanguage(language());
   wireSwitcher(document.querySelector('.topbar .lang-switch'), async (code) => {
     storeLanguage(code);
     await setLanguage(code);
   });
   // Texts marked with data-i18n follow by themselves; composed ones are drawn again.
-  onLanguageChange(() => {
+  onLanguageChange((code) => {
+    outbox.rememberLanguage(code);
     refreshCounts();
     if (state.screen === 'signin') renderSigninNote();
   });

@@ -203,7 +203,16 @@ async function withLock(wait, fn) {
 
 // --- sending ----------------------------------------------------------------------------------
 
-async function post(fetchImpl, leads) {
+// The replies carry words for people (routing reasons) in the request's language. The app
+// keeps its language here because the service worker, which syncs too, cannot read the page's.
+const LANGUAGE_KV = 'language';
+
+/** Remember the app's language for the sync requests (the page calls this on each change). */
+export function rememberLanguage(code) {
+  return kvSet(LANGUAGE_KV, code);
+}
+
+async function post(fetchImpl, leads, language) {
   const controller = typeof AbortController === 'function' ? new AbortController() : null;
   const timer = controller ? setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS) : null;
   try {
@@ -215,6 +224,7 @@ async function post(fetchImpl, leads) {
         'Content-Type': 'application/json',
         Accept: 'application/json',
         'X-Requested-With': 'XMLHttpRequest',
+        ...(language ? { 'Accept-Language': language } : {}),
       },
       body: JSON.stringify({ leads }),
       signal: controller ? controller.signal : undefined,
@@ -316,12 +326,13 @@ async function runSync(fetchImpl) {
   }
   let confirmed = 0;
   let rejected = 0;
+  const language = await kvGet(LANGUAGE_KV);
   for (let start = 0; start < queued.length; start += BATCH_SIZE) {
     const batch = queued.slice(start, start + BATCH_SIZE);
     await markAttempt(batch);
     let response;
     try {
-      response = await post(fetchImpl, batch.map((entry) => entry.lead));
+      response = await post(fetchImpl, batch.map((entry) => entry.lead), language);
     } catch (err) {
       return failed(batch, 'network', 'sync.network', { name: err.name || 'error' }, state.failures);
     }

@@ -37,7 +37,10 @@ function reasonText(row, entry) {
   if (row.state === 'on_phone') return errorText(entry && entry.last_error);
   const routing = row.routing || {};
   const parts = [];
-  if (routing.reason) parts.push(routing.reason);
+  // reason_display is in the app's language at sync time (leads synced before the server sent
+  // it have only the English reason); the English one tells whether it names a distance.
+  const shown = routing.reason_display || routing.reason;
+  if (shown) parts.push(shown);
   const saysDistance = /\bkm\b/.test(routing.reason || '');
   if (typeof routing.distance_km === 'number' && !saysDistance) {
     parts.push(t('today.distance', { km: Math.round(routing.distance_km) }));

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -11,6 +12,7 @@ from sqlalchemy import select
 from backend.auth.models import User
 from backend.extensions import db
 from tests.browser.helpers import (
+    capture,
     expect_unsynced,
     requires_browser,
     server_leads,
@@ -150,6 +152,26 @@ def test_an_offline_reload_still_shows_russian_and_counts_in_russian(ru_phone, n
     page.get_by_role("button", name="Отправить сейчас").click()
     expect_unsynced(page, 0)
     expect(page.locator("#sync-status")).to_contain_text("Все лиды отправлены")
+    # Where each lead went, and why, in Russian (the server keeps the English reason).
+    reasons = page.locator("#today-list li.state-routed .reason")
+    expect(reasons).to_have_count(2)
+    for reason in reasons.all():
+        expect(reason).to_contain_text(re.compile(r"ближайший офис к месту мероприятия: .+ км"))
+        expect(reason).not_to_contain_text("nearest")
+    _shot(page, "ru-today-synced")
+
+
+def test_a_phone_switched_to_english_gets_routing_reasons_in_english(ru_phone, booth):
+    """The browser prefers Russian, but the app was switched to English: the sync asks the
+    server for English words, and the Today list does not mix languages."""
+    page = ru_phone
+    _sign_in_ru(page, booth)
+    page.get_by_role("button", name="EN", exact=True).click()
+    capture(page, 1)
+    expect_unsynced(page, 0)
+    page.get_by_role("navigation").get_by_role("button", name="Today").click()
+    reason = page.locator("#today-list li.state-routed .reason")
+    expect(reason).to_contain_text(re.compile(r"nearest office to the event venue: .+ km"))
 
 
 def test_russian_plural_forms_and_number_formats(ru_phone, live_server):
