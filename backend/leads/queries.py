@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask import g, has_request_context
+from flask_babel import get_locale
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
@@ -56,6 +58,18 @@ def last_decisions(lead_ids: list[int]) -> dict[int, RoutingDecision]:
     return {row.lead_id: row for row in rows}
 
 
+def reason_display(reason: str) -> str:
+    """``routing_reason`` remembered for the request: a page of 500 leads or a replayed
+    batch repeats a few reasons, and each translation runs a dozen regular expressions."""
+    if not has_request_context():
+        return routing_reason(reason)
+    memo = g.setdefault("reason_display", {})
+    key = (str(get_locale()), reason)
+    if key not in memo:
+        memo[key] = routing_reason(reason)
+    return memo[key]
+
+
 def routing_json(decision: RoutingDecision | None) -> dict | None:
     """The decision as the API shows it: ``reason`` in English, ``reason_display`` in the
     request's language."""
@@ -65,7 +79,7 @@ def routing_json(decision: RoutingDecision | None) -> dict | None:
         "method": decision.method,
         "distance_km": decision.distance_km,
         "reason": decision.reason,
-        "reason_display": routing_reason(decision.reason),
+        "reason_display": reason_display(decision.reason),
     }
 
 
@@ -140,7 +154,7 @@ def lead_detail_json(lead: Lead) -> dict:
                 "method": d.method,
                 "distance_km": d.distance_km,
                 "reason": d.reason,
-                "reason_display": routing_reason(d.reason),
+                "reason_display": reason_display(d.reason),
                 "location_label": d.location_label,
                 "location_source": d.location_source,
                 "at": d.at,
