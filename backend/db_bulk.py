@@ -61,7 +61,7 @@ def insert_rows(table: Table, rows: Sequence[dict], returning: Sequence[str] = (
     statement = insert(table).returning(
         *(table.c[name] for name in returning), sort_by_parameter_order=True
     )
-    return list(db.session.execute(statement, rows))
+    return list(db.session.connection().execute(statement, rows))
 
 
 def _insert_recordset(table: Table, names: list[str], rows: list[dict], returning) -> list:
@@ -69,7 +69,7 @@ def _insert_recordset(table: Table, names: list[str], rows: list[dict], returnin
     payload = json.dumps(rows, default=_json_default)
     if "\\u0000" in payload:  # rare: look closer only then
         payload = json.dumps(without_nul(rows), default=_json_default)
-    return list(db.session.execute(statement, {"rows": payload}))
+    return list(db.session.connection().execute(statement, {"rows": payload}))
 
 
 def without_nul(value):

@@ -36,6 +36,7 @@ from backend.routing.engine import LeadLocation, decide
 from backend.routing.services import ROUTING_FLAGS, event_venue, office_index
 
 CREATED, DUPLICATE, MERGED, REJECTED = "created", "duplicate", "merged", "rejected"
+MAX_ID = 2**63 - 1  # a BIGINT; a larger number is no id at all
 RATING_RANK = {rating: rank for rank, rating in enumerate(reversed(RATINGS), start=1)}
 
 
@@ -155,7 +156,9 @@ def _event_id(payload: dict, default_event_id: int | None) -> int | None:
     if default_event_id is not None:
         return default_event_id
     value = payload.get("event_id")
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID:
+        return value
+    return None  # no event can have it: the lead is answered "unknown event"
 
 
 def _known(items: Sequence[_Item]) -> tuple[dict[uuid.UUID, int], dict[tuple, int]]:
@@ -199,7 +202,8 @@ def _known(items: Sequence[_Item]) -> tuple[dict[uuid.UUID, int], dict[tuple, in
         )
     known: dict[uuid.UUID, int] = {}
     people: dict[tuple, int] = {}
-    rows = db.session.execute(union_all(*parts)).all()
+    # Core, not the ORM session: nothing to flush first, nothing to map.
+    rows = db.session.connection().execute(union_all(*parts)).all()
     for lead_id, client_id, event_id, email, phone in sorted(rows, key=lambda row: row[0]):
         if client_id is not None:
             known[client_id] = lead_id

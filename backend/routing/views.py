@@ -18,7 +18,7 @@ class PreviewIn(BaseModel):
     postal_code: str | None = Field(None, max_length=32)
     latitude: float | None = Field(None, ge=-90, le=90)
     longitude: float | None = Field(None, ge=-180, le=180)
-    event_id: int | None = None
+    event_id: int | None = Field(None, ge=1, le=2**63 - 1)
 
 
 class PreviewLocation(BaseModel):
