@@ -153,9 +153,7 @@ def _parse_items(payloads, default_event_id, user, source_override, results):
 
 
 def _event_id(payload: dict, default_event_id: int | None) -> int | None:
-    if default_event_id is not None:
-        return default_event_id
-    value = payload.get("event_id")
+    value = default_event_id if default_event_id is not None else payload.get("event_id")
     if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID:
         return value
     return None  # no event can have it: the lead is answered "unknown event"
@@ -385,6 +383,7 @@ def _reply(new: _NewLead, status: str, reasons: dict[str, str]) -> dict:
         if decision
         else None,
         "flags": list(row["flags"]),
+        "language": row["language"],
         **{
             name: row[name]
             for name in ("first_name", "last_name", "email", "phone", "company", "job_title",

@@ -445,3 +445,18 @@ def test_a_rep_who_joins_an_office_hears_of_its_next_lead(api, booth):
     after = api.post(url, json=lead(email="b2@example.com", city="Novosibirsk", country="RU"))
     assert "new.rep@example.com" in notice_recipients(after)
     assert "nsk@offices.example.com" in notice_recipients(after)
+
+
+def test_an_event_id_no_database_can_hold_is_an_unknown_event(api, booth):
+    huge = 2**70
+    batch = [{**lead(email="ok@example.com"), "event_id": booth.id}, {**lead(), "event_id": huge}]
+    results = api.post("/api/v1/sync", json={"leads": batch}).json["results"]
+    assert [r["status"] for r in results] == ["created", "rejected"]
+    assert results[1]["errors"][0]["message"] == "unknown event"
+    assert api.post(f"/api/v1/events/{huge}/leads", json=lead()).status_code == 404
+
+
+def test_the_reply_to_a_new_lead_carries_its_language(api, booth):
+    created = api.post(f"/api/v1/events/{booth.id}/leads", json=lead(language="ru-RU")).json
+    assert created["result"] == "created" and created["language"] == "ru"
+    assert api.get(f"/api/v1/leads/{created['id']}").json["language"] == "ru"

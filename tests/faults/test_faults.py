@@ -13,6 +13,7 @@ import os
 import pwd
 import shutil
 import signal
+import sqlite3
 import subprocess
 import tempfile
 import threading
@@ -22,6 +23,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from backend import create_app
@@ -197,6 +199,23 @@ def test_with_redis_unreachable_capture_still_answers_201_and_follow_ups_wait_in
 # --- a gunicorn worker killed during a batch sync --------------------------------------
 
 
+@contextlib.contextmanager
+def lead_table_locked(database_url: str):
+    """Hold a write lock on the leads so the server's batch waits mid-transaction: the
+    kill lands inside it however fast the server is (SQLite waits up to its busy timeout)."""
+    if database_url.startswith("sqlite"):
+        connection = sqlite3.connect(database_url.removeprefix("sqlite:///"))
+        connection.execute("BEGIN IMMEDIATE")
+    else:
+        connection = psycopg.connect(database_url)
+        connection.execute("LOCK TABLE lead IN SHARE ROW EXCLUSIVE MODE")
+    try:
+        yield
+    finally:
+        connection.rollback()
+        connection.close()
+
+
 def _sync_until_accepted(url: str, batch: list[dict], token: str, attempts: list) -> dict:
     """What the phone's outbox does: resend the same batch until the server answers 200."""
     deadline = time.monotonic() + 60
@@ -226,9 +245,10 @@ def test_a_worker_killed_during_a_batch_sync_loses_and_doubles_nothing(
         sender = threading.Thread(
             target=lambda: result.update(_sync_until_accepted(url, batch, booth["token"], attempts))
         )
-        sender.start()
-        time.sleep(0.25)  # the batch is being stored
-        os.kill(worker, signal.SIGKILL)
+        with lead_table_locked(database_url):
+            sender.start()
+            time.sleep(0.5)  # the batch has been read and waits to write its leads
+            os.kill(worker, signal.SIGKILL)
         sender.join(90)
         assert result, attempts
     finally:
