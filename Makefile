@@ -39,7 +39,7 @@ bench: $(STAMP)
 
 # Extract user-visible strings, merge them into every catalogue, compile.
 i18n: $(STAMP)
-	$(BIN)/pybabel extract -F backend/babel.cfg -k _l -o backend/translations/messages.pot .
+	$(BIN)/pybabel extract -F backend/babel.cfg -k _l -k _lp:1c,2 -o backend/translations/messages.pot .
 	$(BIN)/pybabel update -i backend/translations/messages.pot -d backend/translations --no-fuzzy-matching
 	$(BIN)/python -c "from backend.i18n import compile_catalogs; compile_catalogs()"
 

@@ -20,6 +20,7 @@ from babel import numbers as babel_numbers
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import Babel, get_locale
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 from flask_login import current_user
 
 LANGUAGES = {"en": "English", "ru": "Русский"}
@@ -281,8 +282,10 @@ def _reason_part(name: str, value: str) -> str:
     if name == "km":
         km = float(value.replace(",", ""))
         return str(_l("%(km)s km")) % {"km": format_number(km, 1 if km < 10 else 0)}
-    if name in ("city", "country") and value == "none":
-        return str(_l("none"))
+    if name == "city" and value == "none":
+        return str(_lp("city", "none"))  # the word agrees with its noun in some languages
+    if name == "country" and value == "none":
+        return str(_lp("country", "none"))
     return value
 
 

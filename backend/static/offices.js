@@ -2,6 +2,9 @@
 // reader's language (reason_display; reason is the stored English).
 const form = document.getElementById("route-preview");
 const output = document.getElementById("route-result");
+// The page's words for methods, flags and messages (the API answers in codes).
+const words = JSON.parse(form?.dataset.i18n || "{}");
+const word = (kind, code) => words[kind]?.[code] || code;
 
 form?.addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -16,9 +19,15 @@ form?.addEventListener("submit", async (event) => {
   });
   const body = await response.json();
   if (!response.ok) {
-    output.textContent = body.error?.message || `Error ${response.status}`;
+    output.textContent =
+      body.error?.message || (words.error || "Error {status}").replace("{status}", response.status);
     return;
   }
-  const flags = body.flags.length ? ` — flags: ${body.flags.join(", ")}` : "";
-  output.textContent = `${body.office.name} (${body.method}): ${body.reason_display || body.reason}${flags}`;
+  const flagged = (words.flagged || "flags: {flags}").replace(
+    "{flags}",
+    body.flags.map((flag) => word("flags", flag)).join(", "),
+  );
+  const flags = body.flags.length ? ` — ${flagged}` : "";
+  const method = word("methods", body.method);
+  output.textContent = `${body.office.name} (${method}): ${body.reason_display || body.reason}${flags}`;
 });

@@ -41,7 +41,8 @@ def test_a_russian_admin_reads_the_preview_reason_in_russian(app, browser, live_
         box.get_by_role("button", name="Проверить маршрутизацию").click()
         result = page.locator("#route-result")
         expect(result).to_contain_text(re.compile(r"ближайший офис: Novosibirsk office, [\d,]+ км"))
-        expect(result).not_to_contain_text("nearest office")
+        expect(result).to_contain_text("Novosibirsk office (ближайший)")  # the method, too
+        expect(result).not_to_contain_text("nearest")
         assert page.console_errors == []
     finally:
         context.close()
