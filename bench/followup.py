@@ -43,6 +43,8 @@ PACE = float(os.environ.get("BENCH_PACE", 20))  # leads per second
 SWEEP_LEADS = int(os.environ.get("BENCH_SWEEP_LEADS", 1_000_000))
 SWEEP_DUE = int(os.environ.get("BENCH_SWEEP_DUE", 10_000))
 PART = os.environ.get("BENCH_PART", "all")  # all | latency | sweep
+SWEEP_RUNS = int(os.environ.get("BENCH_SWEEP_RUNS", 5))
+PROFILE = os.environ.get("BENCH_PROFILE") == "1"  # cProfile the last sweep
 OFFICES = 20
 
 
@@ -259,17 +261,54 @@ def bench_sweep(instance: str) -> None:
         report = run_sweep(now=now, dry_run=True)
         dry = time.perf_counter() - started
         print(f"  dry run: {dry:.2f} s, would escalate {len(report['escalated']):,}")
-        started = time.perf_counter()
-        report = run_sweep(now=now)
-        took = time.perf_counter() - started
-        print(
-            f"  sweep: {took:.2f} s — escalated {len(report['escalated']):,}, "
-            f"reminded {len(report['reminded']):,}, messages enqueued {report['enqueued']:,}"
-        )
+        timings = []
+        for run in range(SWEEP_RUNS):
+            if run:
+                undo_sweep()
+            load = os.getloadavg()[0]
+            started = time.perf_counter()
+            if PROFILE and run == SWEEP_RUNS - 1:
+                profile(lambda: run_sweep(now=now))
+            else:
+                report = run_sweep(now=now)
+            took = time.perf_counter() - started
+            timings.append(took)
+            print(
+                f"  sweep {run + 1}: {took:.2f} s (load {load:.2f}) — escalated "
+                f"{len(report['escalated']):,}, reminded {len(report['reminded']):,}, "
+                f"messages enqueued {report['enqueued']:,}"
+            )
+        print(f"  sweep median of {len(timings)}: {statistics.median(timings):.2f} s")
         started = time.perf_counter()
         report = run_sweep(now=now + timedelta(minutes=2))
         print(f"  next sweep (nothing new due): {time.perf_counter() - started:.2f} s")
         db.session.remove()
+
+
+def undo_sweep() -> None:
+    """Make the due leads due again: no ladder step, no messages, empty queues."""
+    import redis
+
+    db.session.execute(
+        text(
+            "UPDATE lead SET escalation_level = 0, escalated_at = NULL, ladder_step = 0, "
+            "ladder_routed_at = NULL WHERE ladder_step > 0"
+        )
+    )
+    db.session.execute(text("DELETE FROM message"))
+    db.session.commit()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM ANALYZE lead, message"))
+    redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+def profile(call) -> None:
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.runcall(call)
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(35)
 
 
 def main() -> None:
