@@ -160,6 +160,7 @@ def bench_latency(app, inbox: Inbox, smtp_url: str, instance: str) -> None:
         )
         time.sleep(2)  # let the worker start
         accepted: dict[str, float] = {}
+        load = os.getloadavg()[0]
         started = time.perf_counter()
         for i in range(LEADS):
             email = f"visitor{i}@example.org"
@@ -188,7 +189,10 @@ def bench_latency(app, inbox: Inbox, smtp_url: str, instance: str) -> None:
             inbox.received[e] - t for e, t in accepted.items() if e in inbox.received
         )
         q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else latencies * 99
-        print(f"autoresponder latency, {LEADS} leads at {PACE:g}/s, one forking worker:")
+        print(
+            f"autoresponder latency, {LEADS} leads at {PACE:g}/s, one forking worker "
+            f"(load {load:.2f} before, {os.getloadavg()[0]:.2f} after):"
+        )
         print(f"  received {len(latencies)}/{LEADS}")
         print(
             f"  p50 {q[49] * 1000:.0f} ms   p99 {q[98] * 1000:.0f} ms   max {latencies[-1] * 1000:.0f} ms"
