@@ -20,6 +20,7 @@ module, and nothing is shrunk in ``make test``.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import traceback
@@ -54,8 +55,31 @@ REFUSED_EXAMPLES = 10
 FUZZ_PER_ROLE = os.environ.get("LEADRELAY_FUZZ_PER_ROLE") == "1"
 # make test stops at the first failing case; make fuzz shrinks it to the smallest one.
 PHASES = [Phase.explicit, Phase.generate] + ([Phase.shrink] if FUZZ_PER_ROLE else [])
+
+
+def _not_json(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+@schemathesis.check
+def standard_json(ctx, response, case):
+    """A JSON reply holds no NaN or Infinity (Python writes them; a browser cannot read
+    them). The schema checks cannot see it: Python reads them back as numbers."""
+    content_type = (response.headers.get("content-type") or [""])[0]
+    if "json" not in content_type:
+        return None
+    documents = response.content.splitlines() if "ndjson" in content_type else [response.content]
+    for document in documents:
+        try:
+            json.loads(document, parse_constant=_not_json)
+        except ValueError as exc:
+            raise AssertionError(f"the reply is not standard JSON: {exc}") from None
+    return None
+
+
 CHECKS = [
     not_a_server_error,
+    standard_json,
     status_code_conformance,
     content_type_conformance,
     response_headers_conformance,
