@@ -61,7 +61,7 @@ from backend.messaging.services import (
     webhook_targets,
 )
 from backend.offices.models import Office
-from backend.routing.engine import OfficeIndex
+from backend.routing.engine import METHOD_ESCALATION, OfficeIndex
 from backend.routing.services import build_index, reassign_to_next_nearest
 from backend.sla import DEFAULT_SLA_HOURS, working_start_before
 
@@ -379,7 +379,7 @@ def _excluding(index: OfficeIndex, office_ids: frozenset, cache: dict) -> Office
 def _next_office(lead: Lead, index: OfficeIndex, cache: dict, limit: int):
     """The escalation decision for a lead untouched for twice the SLA, or (None, why not)."""
     decisions = lead.routing_decisions
-    moves = sum(1 for d in decisions if d.method == "escalation")
+    moves = sum(1 for d in decisions if d.method == METHOD_ESCALATION)
     if moves >= limit:
         return None, (
             f"reassigned automatically {moves} times already, the limit; marketing decides"
