@@ -451,8 +451,8 @@ office_contacts = ProcessCache("office_contacts", (Office, User), _all_office_co
 def new_lead_rows(leads: Sequence[Lead]) -> list[dict]:
     """The small pending rows of freshly routed leads: who gets what, rendered later.
 
-    The autoresponder keeps its unsubscribe headers from the start (the link is what
-    the visitor will click); subjects and bodies are the delivery job's work.
+    Subjects, bodies and the autoresponder's unsubscribe headers are the delivery job's
+    work (the link depends only on the address and the secret key).
     """
     blocked = unsubscribed(lead.email_normalized for lead in leads)
     contacts = office_contacts.get()
@@ -460,13 +460,12 @@ def new_lead_rows(leads: Sequence[Lead]) -> list[dict]:
     for lead in leads:
         ids = dict(lead_id=lead.id, office_id=lead.office_id, event_id=lead.event_id)
         if lead.email_normalized and lead.consent_contact and lead.email_normalized not in blocked:
-            link = unsubscribe_url(lead.email_normalized)
             rows.append(
                 dict(
                     key=f"autoresponder:lead:{lead.id}",
                     kind="autoresponder",
                     recipient=lead.email,
-                    payload={RENDER: True, "headers": unsubscribe_headers(link)},
+                    payload={RENDER: True},
                     **ids,
                 )
             )
