@@ -16,6 +16,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app, render_template
+from flask_babel import force_locale, gettext
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -55,6 +56,7 @@ from backend.messaging.services import (
     insert_messages,
     join_recipients,
     marketing_emails,
+    office_languages,
     office_staff_emails,
     render_lead_mail,
     webhook_rows,
@@ -418,34 +420,45 @@ def reassign_leads(
     )
     rows, moved = [], []
     marketing = marketing_emails()
+    languages = office_languages([o.id for _, f, t, _, _ in plans for o in (f, t) if o is not None])
     for lead, from_office, to_office, decision, why_not in plans:
         reason = decision.reason if decision else why_not
-        body = render_lead_mail(
-            "reassigned", lead, from_office=from_office, to_office=to_office, reason=reason
-        )
-        subject = (
-            f"Reassigned: {_lead_name(lead)} from {from_office.name} to {to_office.name}"
-            if to_office
-            else f"Not reassigned: {_lead_name(lead)} stays at {from_office.name}"
-        )
         targets = [from_office] + ([to_office] if to_office else [])
         for office in targets:
             extra = [] if to_office else marketing
             recipients = join_recipients([office.email], staff.get(office.id, []), extra)
-            if recipients:
-                rows.append(
-                    dict(
-                        key=f"reassigned:lead:{lead.id}:routing:{stints[lead.id]}"
-                        f":office:{office.id}",
-                        kind="reassigned",
-                        lead_id=lead.id,
-                        office_id=office.id,
-                        event_id=lead.event_id,
-                        recipient=recipients,
-                        subject=subject,
-                        body_text=body,
+            if not recipients:
+                continue
+            # Each office reads the news in its own language.
+            language = languages.get(office.id, "en")
+            body = render_lead_mail(
+                "reassigned", lead, language=language,
+                from_office=from_office, to_office=to_office, reason=reason,
+            )  # fmt: skip
+            with force_locale(language):
+                subject = (
+                    gettext(
+                        "Reassigned: %(lead)s from %(source)s to %(target)s",
+                        lead=_lead_name(lead), source=from_office.name, target=to_office.name,
                     )
+                    if to_office
+                    else gettext(
+                        "Not reassigned: %(lead)s stays at %(source)s",
+                        lead=_lead_name(lead), source=from_office.name,
+                    )
+                )  # fmt: skip
+            rows.append(
+                dict(
+                    key=f"reassigned:lead:{lead.id}:routing:{stints[lead.id]}:office:{office.id}",
+                    kind="reassigned",
+                    lead_id=lead.id,
+                    office_id=office.id,
+                    event_id=lead.event_id,
+                    recipient=recipients,
+                    subject=subject,
+                    body_text=body,
                 )
+            )
         if to_office is not None:
             moved.append(lead.id)
             record_system(

@@ -3,9 +3,13 @@ autoresponder in the language of their form, the office notice in the office's."
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from backend.extensions import db
 from backend.messaging.services import render_autoresponder
 from tests.factories import make_event, make_user
+from tests.workers.conftest import messages
+from workers.sweep import run_sweep
 
 RUSSIAN = {
     "autoresponder_subject": "Спасибо за визит на {event}, {first_name}",
@@ -131,3 +135,19 @@ def test_an_office_whose_reps_read_english_gets_the_english_notice_with_the_engl
     assert "A new lead has been routed to Moscow office" in text
     # Marketing wrote the note in Russian only: sales still get it.
     assert "Предложите пилот на 30 дней." in text
+
+
+def test_each_office_reads_the_reassignment_in_its_own_language(capture, world):
+    for office in (world["mow"], world["spb"]):
+        office.working_days, office.timezone = "1234567", "UTC"
+    for user in (world["mow_manager"], world["mow_rep"]):
+        user.language = "ru"
+    db.session.commit()
+    [lead] = capture(first_name="Boris")
+    assert run_sweep(now=lead.routed_at + timedelta(hours=48))["reassigned"] == [lead.id]
+    moved = {m.office_id: m for m in messages(kind="reassigned")}
+    to_moscow, to_petersburg = moved[world["mow"].id], moved[world["spb"].id]
+    assert to_moscow.subject.startswith("Передан: Boris")
+    assert "и он передан в Saint Petersburg office" in to_moscow.body_text
+    assert to_petersburg.subject.startswith("Reassigned: Boris")
+    assert "has been reassigned to Saint Petersburg office" in to_petersburg.body_text

@@ -252,7 +252,8 @@ def test_an_automatic_reassignment_is_in_the_audit_log_as_the_systems(
     db.session.commit()
     assert auth.login("admin@example.com").status_code == 200
     page = client.get("/admin/audit?action=lead.reassigned").get_data(as_text=True)
-    assert "lead.reassigned</code>" in page and "system" in page and f"lead {lead.id}" in page
+    assert "lead.reassigned</code>" in page and f"lead {lead.id}" in page
+    assert "<em>LeadRelay (automatic)</em>" in page  # who did it: no person, the system
 
 
 def test_a_handed_over_lead_starts_a_fresh_ladder_at_its_new_office(every_day, capture):
