@@ -274,6 +274,12 @@ REASON_TEXTS = [
     (re.compile(rf"^nearest other office: (?P<office>.+), {_KM} \(full, {_LOAD}\)$"),
      _l("nearest other office: %(office)s, %(km)s (full, %(load)s)")),
     (re.compile(r"^no other office with room$"), _l("no other office with room")),
+    # Why the SLA sweep left a lead where it is (workers/sweep.py).
+    (re.compile(r"^reassigned automatically (?P<moves>\d+) times already, the limit$"),
+     _l("reassigned automatically %(moves)s times already, the limit")),
+    (re.compile(r"^marketing decides$"), _l("marketing decides")),
+    (re.compile(r"^no other office that has not had the lead can take it$"),
+     _l("no other office that has not had the lead can take it")),
 ]  # fmt: skip
 _HANDOVER = re.compile(r"^Handed over from (?P<source>.+?) by (?P<user>.+?): (?P<text>.*)$", re.S)
 

@@ -145,6 +145,8 @@ def test_every_reason_shape_the_router_writes_reads_in_russian(app):
         "escalation: no office with room after Moscow office; "
         "nearest other office: SPB office, 634 km (full, 3/3)",
         "no other office with room",
+        "reassigned automatically 2 times already, the limit; marketing decides",
+        "no other office that has not had the lead can take it",
         "Handed over from MOW by Anna: wrong region; they are in Kazan",
     ]
     with force_locale("ru"):
@@ -152,7 +154,8 @@ def test_every_reason_shape_the_router_writes_reads_in_russian(app):
     for reason, text in zip(reasons, russian, strict=True):
         # Office names are data and stay as they are ("Moscow office").
         english = {"nearest", "territory", "claimed", "room", "escalation", "full", "next",
-                   "unknown", "within", "km", "Handed"}  # fmt: skip
+                   "unknown", "within", "km", "Handed", "reassigned", "limit", "marketing",
+                   "decides", "lead"}  # fmt: skip
         left = english & set(text.replace(",", " ").replace("(", " ").split())
         assert not left, (reason, text)
     assert russian[2] == "ближайший офис: Novosibirsk office, 1\xa0234 км"
