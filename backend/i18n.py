@@ -221,6 +221,7 @@ ERROR_TEXTS = [
     (re.compile(r"^unknown time zone$"), _l("unknown time zone")),
     (re.compile(r"^must not be before starts_on$"), _l("must not be before the start date")),
     (re.compile(r"^Input should be a valid (?:number|decimal|integer)"), _l("must be a number")),
+    (re.compile(r"^Input should be a finite number$"), _l("must be a finite number")),
     (re.compile(r"^Input should be a valid date"), _l("must be a date (YYYY-MM-DD)")),
     (re.compile(r"^Input should be greater than or equal to (?P<n>\S+)$"), _l("must be at least %(n)s")),
     (re.compile(r"^Input should be greater than (?P<n>\S+)$"), _l("must be above %(n)s")),

@@ -39,11 +39,6 @@ class _NonFinite(str):
     """A NaN or infinite number read from a body (its text as sent)."""
 
 
-def _parse_float(text: str) -> float | _NonFinite:
-    value = float(text)
-    return value if math.isfinite(value) else _NonFinite(text)  # 1e400 reads as inf
-
-
 NON_FINITE = "NaN and Infinity are not JSON numbers; send null or a finite number."
 
 
@@ -78,11 +73,19 @@ def _json_body(*, keep_non_finite_as_text: bool) -> Any:
     """
     if not request.is_json:
         raise ApiError(422, "invalid_json", "The body must be a JSON document.")
+    seen: list[_NonFinite] = []  # the walk below is needed only when one was read
+
+    def non_finite(text: str) -> _NonFinite:
+        seen.append(_NonFinite(text))
+        return seen[-1]
+
+    def parse_float(text: str) -> float | _NonFinite:
+        value = float(text)
+        return value if math.isfinite(value) else non_finite(text)  # 1e400 reads as inf
+
     try:
         data = json.loads(
-            request.get_data(cache=True),
-            parse_float=_parse_float,
-            parse_constant=_NonFinite,
+            request.get_data(cache=True), parse_float=parse_float, parse_constant=non_finite
         )
     except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         raise ApiError(422, "invalid_json", "The body must be a JSON document.") from None
@@ -90,7 +93,7 @@ def _json_body(*, keep_non_finite_as_text: bool) -> Any:
         raise ApiError(422, "invalid_json", "The body must be a JSON document.")
     if isinstance(data, _NonFinite):
         raise ApiError(422, "invalid_json", NON_FINITE)
-    if isinstance(data, dict | list):
+    if seen and isinstance(data, dict | list):
         paths = _non_finite_paths(data, keep_non_finite_as_text)
         if paths and not keep_non_finite_as_text:
             fields = [{"field": path, "message": NON_FINITE} for path in paths[:20]]

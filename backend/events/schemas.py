@@ -54,7 +54,7 @@ class MailTemplate(BaseModel):
 
 
 class EventFields(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     venue_city: Short | None = None
     venue_country: Annotated[str, StringConstraints(max_length=100)] | None = None

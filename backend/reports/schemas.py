@@ -79,7 +79,7 @@ class EventReportOut(BaseModel):
 
 
 class PlanIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     revenue_target: float = Field(gt=0, le=1e12)
     event_id: int | None = None

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask import Blueprint
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from backend.api.spec import ErrorOut, validated
 from backend.auth.access import roles_required
@@ -13,6 +13,8 @@ bp = Blueprint("routing", __name__, url_prefix="/api/v1")
 
 
 class PreviewIn(BaseModel):
+    model_config = ConfigDict(allow_inf_nan=False)
+
     city: str | None = Field(None, max_length=200)
     country: str | None = Field(None, max_length=100)
     postal_code: str | None = Field(None, max_length=32)

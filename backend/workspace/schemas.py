@@ -29,7 +29,7 @@ Note = Annotated[str, StringConstraints(max_length=10_000, strip_whitespace=True
 class _Form(BaseModel):
     """HTML forms send empty strings for fields left blank; treat them as absent."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod

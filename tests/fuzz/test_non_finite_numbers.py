@@ -258,3 +258,15 @@ def test_a_body_of_nan_or_nested_beyond_reading_is_refused_with_422(app, world, 
             "invalid_json",
             "invalid",
         )
+
+
+@pytest.mark.parametrize("value", ['"NaN"', '"inf"', '"-Infinity"'])
+def test_a_non_finite_number_sent_as_a_string_is_refused_as_not_finite(app, world, value):
+    caller = Caller(app, world)
+    response = caller.send("marketing", "POST", "/api/v1/plan", f'{{"revenue_target": {value}}}')
+    assert response.status_code == 422
+    [field] = strict_json(response.get_data(as_text=True))["error"]["fields"]
+    assert field["field"] == "revenue_target"
+    assert "finite" in field["message"]  # not "less than or equal to 1e12"
+    preview = caller.send("admin", "POST", "/api/v1/routing/preview", f'{{"latitude": {value}}}')
+    assert preview.status_code == 422
