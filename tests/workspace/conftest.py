@@ -15,12 +15,15 @@ from tests.factories import make_event, make_office, make_user
 
 @pytest.fixture
 def office(app):
-    return make_office("MOW")
+    # Open every day: tests that age leads against the real clock must not depend on
+    # the weekday they run on (a Friday lead is not overdue on Saturday in a 5-day week).
+    # Working-day behaviour is tested with fixed times in test_queue.py and the sweep tests.
+    return make_office("MOW", working_days="1234567")
 
 
 @pytest.fixture
 def other_office(app):
-    return make_office("SPB")
+    return make_office("SPB", working_days="1234567")
 
 
 @pytest.fixture
