@@ -16,7 +16,7 @@ from types import SimpleNamespace
 
 from flask import current_app
 from pydantic import ValidationError
-from sqlalchemy import Integer, String, Uuid, and_, null, or_, select, union_all
+from sqlalchemy import Integer, String, Uuid, and_, literal, null, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 
 from backend.auth.models import User
@@ -30,8 +30,9 @@ from backend.leads.models import RATINGS, Lead, MergedCapture, RoutingDecision
 from backend.leads.normalize import Normalized, has_identity, normalize_lead
 from backend.leads.queries import last_decisions, lead_json
 from backend.leads.schemas import LeadIn
-from backend.messaging.models import Message
+from backend.messaging.models import Message, Unsubscribe
 from backend.messaging.services import enqueue_messages, new_lead_rows
+from backend.process_cache import ProcessCache
 from backend.routing.engine import LeadLocation, decide
 from backend.routing.services import ROUTING_FLAGS, event_venue, office_index
 
@@ -56,12 +57,43 @@ class CaptureResult:
         return db.session.get(Lead, self.lead_id) if self.lead_id is not None else None
 
 
+@dataclass(frozen=True)
+class EventSnapshot:
+    """What capturing a lead reads of its event (kept per process, see below)."""
+
+    id: int
+    name: str
+    venue_city: str
+    venue_country: str
+    venue_latitude: float | None
+    venue_longitude: float | None
+    feedback_sample_size: int
+
+    @classmethod
+    def of(cls, event: Event) -> EventSnapshot:
+        return cls(**{name: getattr(event, name) for name in cls.__dataclass_fields__})
+
+
+# Events are read by every capture and edited rarely: kept per process like the offices.
+_events = ProcessCache("capture_events", (Event,), dict)
+
+
+def capture_events(event_ids) -> dict[int, EventSnapshot]:
+    """The events of these ids that exist (one query for those not yet known here)."""
+    known: dict[int, EventSnapshot] = _events.get()
+    missing = [event_id for event_id in event_ids if event_id not in known]
+    if missing:
+        for event in db.session.scalars(select(Event).where(Event.id.in_(missing))):
+            known[event.id] = EventSnapshot.of(event)
+    return {event_id: known[event_id] for event_id in event_ids if event_id in known}
+
+
 @dataclass
 class _Item:
     index: int
     payload: dict
     lead_in: LeadIn
-    event: Event
+    event: EventSnapshot
     normalized: Normalized
 
 
@@ -76,7 +108,7 @@ class _NewLead:
     merged: list[_Item] = field(default_factory=list)
 
 
-def may_capture(user: User | None, event: Event) -> bool:
+def may_capture(user: User | None, event: Event | EventSnapshot) -> bool:
     """Staff capture only for events they staff; marketing and admin for any event."""
     if user is None:
         return False
@@ -124,9 +156,7 @@ def _parse_items(payloads, default_event_id, user, source_override, results):
 
     event_ids = {_event_id(p, default_event_id) for _, p, _ in parsed}
     event_ids.discard(None)
-    events = {
-        e.id: e for e in db.session.scalars(select(Event).where(Event.id.in_(event_ids))).all()
-    } if event_ids else {}  # fmt: skip
+    events = capture_events(event_ids)
 
     items: list[_Item] = []
     now = utcnow()
@@ -159,31 +189,64 @@ def _event_id(payload: dict, default_event_id: int | None) -> int | None:
     return None  # no event can have it: the lead is answered "unknown event"
 
 
-def _known(items: Sequence[_Item]) -> tuple[dict[uuid.UUID, int], dict[tuple, int]]:
-    """What is already stored about this batch, in one query: the UUIDs received before
-    (as a lead of their own or merged into one) and the leads of the same events with
-    the same e-mail or phone. Returns ({uuid: lead id}, {(event, kind, value): lead id})."""
+@dataclass
+class _Known:
+    """What is already stored about a batch."""
+
+    #: UUIDs received before, as a lead of their own or merged into one: the lead's id.
+    client_ids: dict[uuid.UUID, int] = field(default_factory=dict)
+    #: Leads of the same events with the same e-mail or phone: (event, kind, value) → id.
+    people: dict[tuple, int] = field(default_factory=dict)
+    #: E-mail addresses that unsubscribed: no autoresponder for them.
+    unsubscribed: set[str] = field(default_factory=set)
+
+
+def _known(items: Sequence[_Item]) -> _Known:
+    """What is already stored about this batch, in one query (a UNION ALL of indexed
+    lookups, each row tagged with what it answers)."""
+    known = _Known()
     if not items:
-        return {}, {}
+        return known
+    # Core, not the ORM session: nothing to flush first, nothing to map.
+    rows = db.session.connection().execute(_known_query(items)).all()
+    for kind, lead_id, client_id, event_id, email, phone in sorted(
+        rows, key=lambda row: (row[0], row[1] or 0)
+    ):
+        if kind == "uuid":
+            known.client_ids[client_id] = lead_id
+        elif kind == "unsubscribed":
+            known.unsubscribed.add(email)
+        else:
+            if email:
+                known.people.setdefault((event_id, "email", email), lead_id)
+            if phone:
+                known.people.setdefault((event_id, "phone", phone), lead_id)
+    return known
+
+
+def _known_query(items: Sequence[_Item]):
     client_ids = [item.lead_in.client_id for item in items]
     no_uuid, no_int, no_text = null().cast(Uuid), null().cast(Integer), null().cast(String)
     parts = [
-        select(Lead.id, Lead.client_id, no_int, no_text, no_text).where(
+        select(literal("uuid"), Lead.id, Lead.client_id, no_int, no_text, no_text).where(
             in_values(Lead.client_id, client_ids)
         ),
-        select(MergedCapture.lead_id, MergedCapture.client_id, no_int, no_text, no_text).where(
-            in_values(MergedCapture.client_id, client_ids)
-        ),
-    ]
+        select(
+            literal("uuid"), MergedCapture.lead_id, MergedCapture.client_id,
+            no_int, no_text, no_text,
+        ).where(in_values(MergedCapture.client_id, client_ids)),
+    ]  # fmt: skip
     contacts: dict[int, tuple[set, set]] = {}
     for item in items:
         emails, phones = contacts.setdefault(item.event.id, (set(), set()))
         emails.add(item.normalized.fields["email_normalized"])
         phones.add(item.normalized.fields["phone_normalized"])
     same_person = []
+    all_emails: set[str] = set()
     for event_id, (emails, phones) in contacts.items():
         emails.discard(None)
         phones.discard(None)
+        all_emails |= emails
         if emails:
             same_person.append(
                 and_(Lead.event_id == event_id, in_values(Lead.email_normalized, emails))
@@ -195,22 +258,17 @@ def _known(items: Sequence[_Item]) -> tuple[dict[uuid.UUID, int], dict[tuple, in
     if same_person:
         parts.append(
             select(
-                Lead.id, no_uuid, Lead.event_id, Lead.email_normalized, Lead.phone_normalized
+                literal("person"), Lead.id, no_uuid,
+                Lead.event_id, Lead.email_normalized, Lead.phone_normalized,
             ).where(or_(*same_person))
+        )  # fmt: skip
+    if all_emails:
+        parts.append(
+            select(
+                literal("unsubscribed"), no_int, no_uuid, no_int, Unsubscribe.email, no_text
+            ).where(in_values(Unsubscribe.email, all_emails))
         )
-    known: dict[uuid.UUID, int] = {}
-    people: dict[tuple, int] = {}
-    # Core, not the ORM session: nothing to flush first, nothing to map.
-    rows = db.session.connection().execute(union_all(*parts)).all()
-    for lead_id, client_id, event_id, email, phone in sorted(rows, key=lambda row: row[0]):
-        if client_id is not None:
-            known[client_id] = lead_id
-            continue
-        if email:
-            people.setdefault((event_id, "email", email), lead_id)
-        if phone:
-            people.setdefault((event_id, "phone", phone), lead_id)
-    return known, people
+    return union_all(*parts)
 
 
 def _person_keys(item: _Item) -> list[tuple[int, str, str]]:
@@ -296,7 +354,7 @@ def _new_lead_row(item: _Item, user: User | None, now) -> dict:
     }
 
 
-def _route(new_leads: list[_NewLead], events: dict[int, Event], now) -> None:
+def _route(new_leads: list[_NewLead], events: dict[int, EventSnapshot], now) -> None:
     """Choose each new lead's office in memory, before anything is written."""
     venues = {event_id: event_venue(event) for event_id, event in events.items()}
     with office_index() as index:
@@ -320,7 +378,7 @@ def _route(new_leads: list[_NewLead], events: dict[int, Event], now) -> None:
             new.decision = decision
 
 
-def _mark_feedback_sample(new_leads: list[_NewLead], events: dict[int, Event]) -> None:
+def _mark_feedback_sample(new_leads: list[_NewLead], events: dict[int, EventSnapshot]) -> None:
     """The first N leads of each event are flagged for sales' quality feedback."""
     full = current_app.extensions.setdefault("leadrelay.feedback_sample_full", set())
     by_event: dict[int, list[_NewLead]] = {}
@@ -440,11 +498,12 @@ def _capture(
 ) -> tuple[list[CaptureResult], dict[int, str]]:
     results: list[CaptureResult | None] = [None] * len(payloads)
     items = _parse_items(payloads, event_id, user, source_override, results)
-    known, stored_people = _known(items)
-    people: dict[tuple, int | _NewLead] = dict(stored_people)
+    stored = _known(items)
+    known = stored.client_ids
+    people: dict[tuple, int | _NewLead] = dict(stored.people)
     now = utcnow()
     new_leads: list[_NewLead] = []
-    events: dict[int, Event] = {}
+    events: dict[int, EventSnapshot] = {}
     # Where each UUID of this batch went: a lead being created now, or a stored lead's id.
     seen: dict[uuid.UUID, _NewLead | int] = {}
     targets: list[tuple[CaptureResult, _NewLead | int]] = []
@@ -473,7 +532,9 @@ def _capture(
         results[item.index] = result
         targets.append((result, target))
 
-    messages = _store_new_leads(new_leads, events, user, now) if new_leads else {}
+    messages = (
+        _store_new_leads(new_leads, events, user, now, stored.unsubscribed) if new_leads else {}
+    )
     db.session.flush()
     # Leads from one city share a reason: translate each distinct one once.
     reasons = {n.decision.reason: "" for n in new_leads if n.decision is not None}
@@ -487,7 +548,9 @@ def _capture(
     return results, messages  # type: ignore[return-value]
 
 
-def _store_new_leads(new_leads: list[_NewLead], events, user: User | None, now) -> dict[int, str]:
+def _store_new_leads(
+    new_leads: list[_NewLead], events, user: User | None, now, unsubscribed: set[str]
+) -> dict[int, str]:
     """Route, sample, insert the leads, their decisions and pending follow-ups.
 
     Returns the new messages' channels by id, for the enqueue after the commit."""
@@ -512,5 +575,7 @@ def _store_new_leads(new_leads: list[_NewLead], events, user: User | None, now) 
             for item in new.merged
         ],
     )
-    rows = new_lead_rows([SimpleNamespace(id=n.lead_id, **n.row) for n in new_leads])
+    rows = new_lead_rows(
+        [SimpleNamespace(id=n.lead_id, **n.row) for n in new_leads], unsubscribed=unsubscribed
+    )
     return dict(insert_rows(Message.__table__, rows, ("id", "channel")))

@@ -448,13 +448,18 @@ def _all_office_contacts() -> dict[int, OfficeContacts]:
 office_contacts = ProcessCache("office_contacts", (Office, User), _all_office_contacts)
 
 
-def new_lead_rows(leads: Sequence[Lead]) -> list[dict]:
+def unsubscribed_emails(leads: Sequence[Lead]) -> set[str]:
+    return unsubscribed(lead.email_normalized for lead in leads)
+
+
+def new_lead_rows(leads: Sequence[Lead], unsubscribed: set[str] | None = None) -> list[dict]:
     """The small pending rows of freshly routed leads: who gets what, rendered later.
 
     Subjects, bodies and the autoresponder's unsubscribe headers are the delivery job's
-    work (the link depends only on the address and the secret key).
+    work (the link depends only on the address and the secret key). ``unsubscribed``:
+    the leads' addresses that unsubscribed, when the caller has already looked them up.
     """
-    blocked = unsubscribed(lead.email_normalized for lead in leads)
+    blocked = unsubscribed if unsubscribed is not None else unsubscribed_emails(leads)
     contacts = office_contacts.get()
     rows: list[dict] = []
     for lead in leads:
