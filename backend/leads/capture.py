@@ -395,11 +395,12 @@ def _mark_feedback_sample(new_leads: list[_NewLead], events: dict[int, EventSnap
             .limit(sample_size)
         )
         already = db.session.scalar(select(db.func.count()).select_from(sampled.subquery()))
-        room = max(sample_size - already, 0)
-        for new in leads[:room]:
-            new.row["feedback_requested"] = True
-        if room <= len(leads):
+        if already >= sample_size:
+            # Seen full in what is committed (not in this batch, which may yet roll back).
             full.add((event_id, sample_size))
+            continue
+        for new in leads[: sample_size - already]:
+            new.row["feedback_requested"] = True
 
 
 def _decision_row(new: _NewLead) -> dict:
