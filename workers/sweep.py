@@ -366,20 +366,12 @@ def escalation_rows(
     return rows
 
 
-def _excluding(index: OfficeIndex, office_ids: frozenset, cache: dict) -> OfficeIndex:
-    """The index without offices the lead already had (no ping-pong between two offices).
+def _next_office(lead: Lead, index: OfficeIndex, limit: int, now: datetime):
+    """The escalation decision for a lead untouched for twice the SLA, or (None, why not).
 
-    Built from the same candidates, so a load moved in one is moved in all.
-    """
-    if not office_ids:
-        return index
-    if office_ids not in cache:
-        cache[office_ids] = OfficeIndex(o for o in index.offices.values() if o.id not in office_ids)
-    return cache[office_ids]
-
-
-def _next_office(lead: Lead, index: OfficeIndex, cache: dict, limit: int):
-    """The escalation decision for a lead untouched for twice the SLA, or (None, why not)."""
+    Never back to an office that had the lead (no ping-pong between two offices). The
+    move happens at the sweep's clock, not the wall clock: with an injected ``now``
+    (tests, ``sweep --now``) the new office's ladder counts on the same time line."""
     decisions = lead.routing_decisions
     moves = sum(1 for d in decisions if d.method == METHOD_ESCALATION)
     if moves >= limit:
@@ -387,7 +379,7 @@ def _next_office(lead: Lead, index: OfficeIndex, cache: dict, limit: int):
             f"reassigned automatically {moves} times already, the limit; marketing decides"
         )
     held = frozenset(d.office_id for d in decisions if d.office_id != lead.office_id)
-    decision = reassign_to_next_nearest(lead, _excluding(index, held, cache))
+    decision = reassign_to_next_nearest(lead, index, exclude_office_ids=held, at=now)
     return decision, "no other office that has not had the lead can take it"
 
 
@@ -402,16 +394,11 @@ def reassign_leads(
     """
     index = build_index()
     limit = current_app.config.get("MAX_AUTO_REASSIGNMENTS", MAX_AUTO_REASSIGNMENTS)
-    cache: dict = {}
     plans = []
     for lead in leads:
         from_office = lead.office
-        decision, why_not = _next_office(lead, index, cache, limit)
+        decision, why_not = _next_office(lead, index, limit, now)
         to_office = db.session.get(Office, decision.office_id) if decision else None
-        if decision is not None:
-            # The sweep's clock, not the wall clock: with an injected ``now`` (tests,
-            # ``sweep --now``) the new office's ladder counts from the same time line.
-            decision.at = lead.routed_at = now
         plans.append((lead, from_office, to_office, decision, why_not))
     db.session.flush()
     staff = office_staff_emails(

@@ -609,11 +609,15 @@ def decide(
 
 
 def next_nearest(
-    location: ResolvedLocation, index: OfficeIndex, exclude_office_id: int | None
+    location: ResolvedLocation,
+    index: OfficeIndex,
+    exclude_office_id: int | None,
+    also_exclude: frozenset[int] = frozenset(),
 ) -> Decision | None:
     """Pick the office to reassign an escalated lead to (method ``escalation``).
 
-    The nearest office other than ``exclude_office_id`` that is not paused
+    The nearest office other than ``exclude_office_id`` (the lead's current one)
+    and ``also_exclude`` (say, offices that had the lead before) that is not paused
     and has room; if none has room, the nearest other one, flagged
     ``over_capacity``. Territories are not considered. Returns None when no
     other office can take it. Raises ``ValueError`` if the location's
@@ -622,16 +626,17 @@ def next_nearest(
     lat, lon = location.latitude, location.longitude
     current = index.get(exclude_office_id) if exclude_office_id is not None else None
     after = f" after {current.name}" if current is not None else ""
+    excluded = also_exclude | {exclude_office_id}
 
     def other_with_room(office: OfficeCandidate) -> bool:
-        return office.id != exclude_office_id and _has_room(office)
+        return office.id not in excluded and _has_room(office)
 
     hits = index.nearest(lat, lon, eligible=other_with_room)
     if hits:
         km, office = hits[0]
         reason = f"escalation: next nearest office with room{after}: {office.name}, {_km_text(km)}"
         return _decision(office, METHOD_ESCALATION, km, location, reason, [])
-    hits = index.nearest(lat, lon, eligible=lambda o: o.id != exclude_office_id)
+    hits = index.nearest(lat, lon, eligible=lambda o: o.id not in excluded)
     if not hits:
         return None
     km, office = hits[0]

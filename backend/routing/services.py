@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
+from datetime import datetime
 
 from sqlalchemy import func
 
@@ -129,10 +130,17 @@ def lead_location(lead: Lead) -> LeadLocation:
 
 
 def apply_decision(
-    lead: Lead, decision: Decision, index: OfficeIndex, *, decided_by_id: int | None = None
+    lead: Lead,
+    decision: Decision,
+    index: OfficeIndex,
+    *,
+    decided_by_id: int | None = None,
+    at: datetime | None = None,
 ) -> RoutingDecision:
-    """Point the lead at the decided office and record why (the caller commits)."""
-    now = utcnow()
+    """Point the lead at the decided office and record why (the caller commits).
+
+    ``at`` is when it happened (default now; the SLA sweep passes its own clock)."""
+    now = at or utcnow()
     location = decision.location
     row = RoutingDecision(
         lead=lead,
@@ -171,9 +179,17 @@ def route_lead(lead: Lead, index: OfficeIndex, venue: Venue | None) -> RoutingDe
 
 
 def reassign_to_next_nearest(
-    lead: Lead, index: OfficeIndex, *, method: str = "escalation"
+    lead: Lead,
+    index: OfficeIndex,
+    *,
+    method: str = "escalation",
+    exclude_office_ids: frozenset[int] = frozenset(),
+    at: datetime | None = None,
 ) -> RoutingDecision | None:
-    """Move the lead to the next nearest office with room (escalation), or None if none."""
+    """Move the lead to the next nearest office with room (escalation), or None if none.
+
+    Never to its current office, nor to ``exclude_office_ids``; ``at`` as in
+    :func:`apply_decision`."""
     last = lead.routing_decisions[-1] if lead.routing_decisions else None
     if last is not None and last.latitude is not None:
         location = ResolvedLocation(
@@ -186,10 +202,12 @@ def reassign_to_next_nearest(
         location = ResolvedLocation(
             venue.latitude, venue.longitude, venue.label, "event", None, None
         )
-    decision = next_nearest(location, index, exclude_office_id=lead.office_id)
+    decision = next_nearest(
+        location, index, exclude_office_id=lead.office_id, also_exclude=exclude_office_ids
+    )
     if decision is None:
         return None
-    return apply_decision(lead, decision, index)
+    return apply_decision(lead, decision, index, at=at)
 
 
 def preview(
