@@ -13,7 +13,6 @@ read the numbers.
 from __future__ import annotations
 
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,6 +33,7 @@ from sqlalchemy import text  # noqa: E402
 from backend import create_app  # noqa: E402
 from backend.db_types import utcnow  # noqa: E402
 from backend.extensions import db  # noqa: E402
+from tests.live import free_port  # noqa: E402
 
 PG = os.environ.get("BENCH_PG", "postgresql://127.0.0.1:5432")
 DB_NAME = os.environ.get("BENCH_DB", "leadrelay_bench")
@@ -46,12 +46,6 @@ PART = os.environ.get("BENCH_PART", "all")  # all | latency | sweep
 SWEEP_RUNS = int(os.environ.get("BENCH_SWEEP_RUNS", 5))
 PROFILE = os.environ.get("BENCH_PROFILE") == "1"  # cProfile the last sweep
 OFFICES = 20
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def psql(sql: str) -> None:

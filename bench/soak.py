@@ -38,16 +38,12 @@ sys.path[0] = str(ROOT)  # bench/ holds a queue.py that would shadow the stdlib 
 
 from aiosmtpd.controller import Controller  # noqa: E402
 
+from tests.live import free_port  # noqa: E402
+
 PG = os.environ.get("BENCH_PG", "postgresql://127.0.0.1:5432")
 DB_NAME = "leadrelay_soak"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 CUT_REQUEST, DROP_RESPONSE = 0.08, 0.08  # share of syncs that go wrong on purpose
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def psql(sql: str) -> None:

@@ -35,6 +35,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import selectinload
 
 from backend.audit.services import record_system
+from backend.db_bulk import in_values
 from backend.db_types import utcnow
 from backend.events.models import Event
 from backend.extensions import db
@@ -52,7 +53,6 @@ from backend.messaging.services import (
     RENDER,
     deferred_webhook_rows,
     enqueue_messages,
-    in_list,
     insert_messages,
     join_recipients,
     marketing_emails,
@@ -282,7 +282,7 @@ def _stints(lead_ids: list[int]) -> dict[int, int]:
         found.update(
             db.session.execute(
                 select(RoutingDecision.lead_id, func.max(RoutingDecision.id))
-                .where(in_list(RoutingDecision.lead_id, chunk))
+                .where(in_values(RoutingDecision.lead_id, chunk))
                 .group_by(RoutingDecision.lead_id)
             ).all()
         )

@@ -25,7 +25,6 @@ from backend.db_types import utcnow
 from backend.errors import validation_fields
 from backend.events.models import Event
 from backend.extensions import db
-from backend.i18n import routing_reason
 from backend.leads.models import RATINGS, Lead, MergedCapture, RoutingDecision
 from backend.leads.normalize import Normalized, has_identity, normalize_lead
 from backend.leads.queries import last_decisions, lead_json
@@ -421,34 +420,15 @@ def _decision_row(new: _NewLead) -> dict:
     }
 
 
-def _reply(new: _NewLead, status: str, reasons: dict[str, str]) -> dict:
+def _reply(new: _NewLead, status: str) -> dict:
     """The new lead as ``lead_json`` shows a stored one, from what was written."""
-    row, decision = new.row, new.decision
-    return {
-        "id": new.lead_id,
-        "client_id": str(row["client_id"]),
-        "event_id": row["event_id"],
-        "result": status,
-        "status": row["status"],
-        "office": {"code": decision.office_code, "name": decision.office_name}
+    decision = new.decision
+    office = (
+        SimpleNamespace(as_ref=lambda: {"code": decision.office_code, "name": decision.office_name})
         if decision
-        else None,
-        "routing": {
-            "method": decision.method,
-            "distance_km": decision.distance_km,
-            "reason": decision.reason,
-            "reason_display": reasons[decision.reason],
-        }
-        if decision
-        else None,
-        "flags": list(row["flags"]),
-        "language": row["language"],
-        **{
-            name: row[name]
-            for name in ("first_name", "last_name", "email", "phone", "company", "job_title",
-                         "city", "country", "rating", "source", "captured_at", "received_at")
-        },
-    }  # fmt: skip
+        else None
+    )
+    return lead_json(SimpleNamespace(id=new.lead_id, office=office, **new.row), decision, status)
 
 
 def capture_batch(
@@ -537,13 +517,10 @@ def _capture(
         _store_new_leads(new_leads, events, user, now, stored.unsubscribed) if new_leads else {}
     )
     db.session.flush()
-    # Leads from one city share a reason: translate each distinct one once.
-    reasons = {n.decision.reason: "" for n in new_leads if n.decision is not None}
-    reasons = {reason: routing_reason(reason) for reason in reasons}
     for result, target in targets:
         if isinstance(target, _NewLead):
             result.lead_id = target.lead_id
-            result.reply = _reply(target, result.status, reasons)
+            result.reply = _reply(target, result.status)
         else:
             result.lead_id = target
     return results, messages  # type: ignore[return-value]

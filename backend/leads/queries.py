@@ -84,13 +84,16 @@ def routing_json(decision: RoutingDecision | None) -> dict | None:
 
 
 def lead_json(lead: Lead, decision: RoutingDecision | None, result: str | None = None) -> dict:
+    """The lead as the API shows it. Capture passes the row it has just written (not yet
+    an ORM object) and the engine's decision, which carries the office's code and name."""
+    office = getattr(lead, "office", None)
     return {
         "id": lead.id,
         "client_id": str(lead.client_id),
         "event_id": lead.event_id,
         "result": result,
         "status": lead.status,
-        "office": lead.office.as_ref() if lead.office else None,
+        "office": office.as_ref() if office else None,
         "routing": routing_json(decision),
         "flags": list(lead.flags or []),
         "first_name": lead.first_name,

@@ -26,12 +26,13 @@ from flask_babel import force_locale, get_locale, gettext
 from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import Markup, escape
 from redis.exceptions import RedisError
-from sqlalchemy import any_, bindparam, select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import defaultload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.auth.models import User
+from backend.db_bulk import in_values
 from backend.db_types import utcnow
 from backend.events.models import Event
 from backend.events.templates import OFFICE_NOTICE_FIELDS, autoresponder_language, pick_language
@@ -135,7 +136,7 @@ def unsubscribed(emails: Iterable[str]) -> set[str]:
     if not emails:
         return set()
     return set(
-        db.session.scalars(select(Unsubscribe.email).where(in_list(Unsubscribe.email, emails)))
+        db.session.scalars(select(Unsubscribe.email).where(in_values(Unsubscribe.email, emails)))
     )
 
 
@@ -791,19 +792,11 @@ def _without_live_jobs(queue, message_ids: list[int]) -> list[int]:
     return [m for m, status in zip(message_ids, statuses, strict=True) if status not in live]
 
 
-def in_list(column, values):
-    """``column IN values``; on PostgreSQL ``= ANY(array)``: one parameter, not thousands."""
-    values = list(values)
-    if db.session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
-    return column.in_(values)
-
-
 def _channels(message_ids: Sequence[int]) -> dict[int, str]:
     ids = list(message_ids)
     if not ids:
         return {}
-    rows = db.session.execute(select(Message.id, Message.channel).where(in_list(Message.id, ids)))
+    rows = db.session.execute(select(Message.id, Message.channel).where(in_values(Message.id, ids)))
     return {message_id: channel for message_id, channel in rows}
 
 
@@ -887,6 +880,6 @@ def enqueue_pending(lead_ids: Sequence[int]) -> int:
     if not lead_ids:
         return 0
     ids = db.session.scalars(
-        select(Message.id).where(in_list(Message.lead_id, lead_ids), Message.status == "pending")
+        select(Message.id).where(in_values(Message.lead_id, lead_ids), Message.status == "pending")
     ).all()
     return enqueue_messages(ids)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import email
 import http.server
-import socket
 import threading
 import time
 import uuid
@@ -21,13 +20,8 @@ from backend.leads.capture import capture_batch
 from backend.leads.models import Lead
 from backend.messaging.models import Message
 from tests.factories import make_event, make_office, make_user
+from tests.live import free_port
 from workers.queues import AppWorker, make_worker
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class MailBox:

