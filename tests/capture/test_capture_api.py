@@ -219,6 +219,50 @@ def test_a_batch_of_500_is_accepted(api, booth):
     assert too_many.status_code == 422
 
 
+@requires_postgres
+def test_a_batch_costs_the_database_as_few_statements_at_300_leads_as_at_30(api, booth):
+    """Replays, second scans of stored people and new people, a third each: the number of
+    SQL statements does not grow with the batch (no round trip per lead). SQLite, in the
+    process and without round trips, inserts row by row to learn each new id."""
+
+    def mixed_batch(size: int, tag: str) -> list[dict]:
+        stored = [
+            {**lead(email=f"{tag}{n}@example.com"), "event_id": booth.id} for n in range(size // 3)
+        ]
+        assert api.post("/api/v1/sync", json={"leads": stored}).status_code == 200
+        second_scans = [
+            {**item, "client_id": str(uuid.uuid4()), "notes": "second scan"} for item in stored
+        ]
+        new = [
+            {**lead(email=f"{tag}-new{n}@example.com"), "event_id": booth.id}
+            for n in range(size // 3)
+        ]
+        return stored + second_scans + new
+
+    def statements_for(batch: list[dict]) -> tuple[int, list[str]]:
+        executed = []
+        record = lambda *args: executed.append(args[2])  # noqa: E731
+        db.event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            response = api.post("/api/v1/sync", json={"leads": batch})
+        finally:
+            db.event.remove(db.engine, "before_cursor_execute", record)
+        assert response.status_code == 200
+        statuses = [r["status"] for r in response.json["results"]]
+        third = len(batch) // 3
+        assert statuses == ["duplicate"] * third + ["merged"] * third + ["created"] * third
+        return len(executed), executed
+
+    small, _ = statements_for(mixed_batch(30, "small"))
+    large, executed = statements_for(mixed_batch(300, "large"))
+    # (The smaller batch may also count the feedback sample, which the larger one filled.)
+    assert large <= small, executed
+    assert large <= 12, executed
+    merged = db.session.scalars(db.select(Lead).where(Lead.email == "large7@example.com")).one()
+    db.session.refresh(merged)
+    assert merged.notes == "second scan" and "merged" in merged.flags
+
+
 def test_the_first_leads_of_an_event_are_sampled_for_feedback(api, booth):
     booth.feedback_sample_size = 3
     db.session.commit()
