@@ -89,11 +89,14 @@ def capture_events(event_ids) -> dict[int, EventSnapshot]:
 
 @dataclass
 class _Item:
+    """A payload that passed validation and may be stored."""
+
     index: int
     payload: dict
     lead_in: LeadIn
     event: EventSnapshot
     normalized: Normalized
+    captured_by_id: int | None
 
 
 @dataclass
@@ -177,7 +180,7 @@ def _parse_items(payloads, default_event_id, user, source_override, results):
         if source_override:
             data["source"] = source_override
         normalized = normalize_lead(data, default_country=event.venue_country or None, now=now)
-        items.append(_Item(index, payload, lead_in, event, normalized))
+        items.append(_Item(index, payload, lead_in, event, normalized, user.id if user else None))
     return items
 
 
@@ -370,7 +373,7 @@ def merge_changes(current: dict, fields: dict) -> dict:
     return changes
 
 
-def _merge_into_stored(merges: list[tuple[int, _Item]], user: User | None) -> None:
+def _merge_into_stored(merges: list[tuple[int, _Item]]) -> None:
     """Fold later captures into their stored leads: one query loads every lead concerned,
     the changed leads are written back by the flush, the captures inserted at once."""
     if not merges:
@@ -385,25 +388,25 @@ def _merge_into_stored(merges: list[tuple[int, _Item]], user: User | None) -> No
             setattr(lead, name, without_nul(value))
     insert_rows(
         MergedCapture.__table__,
-        [_merged_capture_row(item, lead_id, user) for lead_id, item in merges],
+        [_merged_capture_row(item, lead_id) for lead_id, item in merges],
     )
 
 
-def _merged_capture_row(item: _Item, lead_id: int, user: User | None) -> dict:
+def _merged_capture_row(item: _Item, lead_id: int) -> dict:
     return {
         "client_id": item.lead_in.client_id,
         "lead_id": lead_id,
-        "captured_by_id": user.id if user else None,
+        "captured_by_id": item.captured_by_id,
         "payload": item.payload,
     }
 
 
-def _new_lead_row(item: _Item, user: User | None, now) -> dict:
+def _new_lead_row(item: _Item, now) -> dict:
     return {
         **item.normalized.fields,
         "client_id": item.lead_in.client_id,
         "event_id": item.event.id,
-        "captured_by_id": user.id if user else None,
+        "captured_by_id": item.captured_by_id,
         "received_at": now,
         "updated_at": now,
         "flags": list(item.normalized.flags),
@@ -505,19 +508,41 @@ def capture_batch(
     ``event_id`` fixes the event for every payload (the single-lead endpoint);
     otherwise each payload names its own. ``source_override`` is set for public
     visitor forms (no user). Commits, then asks the workers to send the follow-ups.
+    """
+    results: list[CaptureResult | None] = [None] * len(payloads)
+    items = _parse_items(payloads, event_id, _resolved(user), source_override, results)
+    for item, result in zip(items, _store_and_commit(items), strict=True):
+        results[item.index] = result
+    return results  # type: ignore[return-value]
+
+
+def _resolved(user):
+    if user is not None and hasattr(user, "_get_current_object"):
+        return user._get_current_object()  # current_user: resolve the proxy once, not per lead
+    return user
+
+
+def _store_and_commit(items: Sequence[_Item]) -> list[CaptureResult]:
+    """Store validated items in one transaction; one result per item, in order. Commits,
+    then asks the workers to send the follow-ups.
+
     Concurrent submissions of the same UUID make one lead: the database's unique
     constraint decides, and the loser is retried as a duplicate.
     """
-    if user is not None and hasattr(user, "_get_current_object"):
-        user = user._get_current_object()  # current_user: resolve the proxy once, not per lead
+    if not items:
+        return []
     try:
-        results, messages = _capture(payloads, user, event_id, source_override)
-        db.session.commit()
-    except IntegrityError:
-        # Another request stored one of these UUIDs first; the retry sees it.
+        try:
+            results, messages = _store(items)
+            db.session.commit()
+        except IntegrityError:
+            # Another request stored one of these UUIDs first; the retry sees it.
+            db.session.rollback()
+            results, messages = _store(items)
+            db.session.commit()
+    except BaseException:
         db.session.rollback()
-        results, messages = _capture(payloads, user, event_id, source_override)
-        db.session.commit()
+        raise
     _reply_for_stored(results)
     enqueue_messages(sorted(messages), channels=messages)
     return results
@@ -536,11 +561,7 @@ def _reply_for_stored(results: list[CaptureResult]) -> None:
         result.reply = lead_json(lead, decisions.get(lead.id), result.status)
 
 
-def _capture(
-    payloads, user, event_id, source_override
-) -> tuple[list[CaptureResult], dict[int, str]]:
-    results: list[CaptureResult | None] = [None] * len(payloads)
-    items = _parse_items(payloads, event_id, user, source_override, results)
+def _store(items: Sequence[_Item]) -> tuple[list[CaptureResult], dict[int, str]]:
     stored = _known(items)
     known = stored.client_ids
     people: dict[tuple, int | _NewLead] = dict(stored.people)
@@ -549,7 +570,8 @@ def _capture(
     events: dict[int, EventSnapshot] = {}
     # Where each UUID of this batch went: a lead being created now, or a stored lead's id.
     seen: dict[uuid.UUID, _NewLead | int] = {}
-    targets: list[tuple[CaptureResult, _NewLead | int]] = []
+    results: list[CaptureResult] = []
+    targets: list[_NewLead | int] = []
     stored_merges: list[tuple[int, _Item]] = []
 
     for item in items:
@@ -566,32 +588,31 @@ def _capture(
                 stored_merges.append((match, item))
                 target, status = match, MERGED
             else:
-                target, status = _NewLead(_new_lead_row(item, user, now)), CREATED
+                target, status = _NewLead(_new_lead_row(item, now)), CREATED
                 new_leads.append(target)
                 events[item.event.id] = item.event
                 for key in _person_keys(item):
                     people.setdefault(key, target)
             seen[cid] = target
-        result = CaptureResult(str(cid), status, http_status=201 if status == CREATED else 200)
-        results[item.index] = result
-        targets.append((result, target))
+        results.append(
+            CaptureResult(str(cid), status, http_status=201 if status == CREATED else 200)
+        )
+        targets.append(target)
 
-    _merge_into_stored(stored_merges, user)
-    messages = (
-        _store_new_leads(new_leads, events, user, now, stored.unsubscribed) if new_leads else {}
-    )
+    _merge_into_stored(stored_merges)
+    messages = _store_new_leads(new_leads, events, now, stored.unsubscribed) if new_leads else {}
     db.session.flush()
-    for result, target in targets:
+    for result, target in zip(results, targets, strict=True):
         if isinstance(target, _NewLead):
             result.lead_id = target.lead_id
             result.reply = _reply(target, result.status)
         else:
             result.lead_id = target
-    return results, messages  # type: ignore[return-value]
+    return results, messages
 
 
 def _store_new_leads(
-    new_leads: list[_NewLead], events, user: User | None, now, unsubscribed: set[str]
+    new_leads: list[_NewLead], events, now, unsubscribed: set[str]
 ) -> dict[int, str]:
     """Route, sample, insert the leads, their decisions and pending follow-ups.
 
@@ -606,7 +627,7 @@ def _store_new_leads(
     )
     insert_rows(
         MergedCapture.__table__,
-        [_merged_capture_row(item, new.lead_id, user) for new in new_leads for item in new.merged],
+        [_merged_capture_row(item, new.lead_id) for new in new_leads for item in new.merged],
     )
     rows = new_lead_rows(
         [SimpleNamespace(id=n.lead_id, **n.row) for n in new_leads], unsubscribed=unsubscribed

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import g, has_request_context
+from functools import lru_cache
+
+from flask import has_request_context
 from flask_babel import get_locale
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
@@ -59,15 +61,17 @@ def last_decisions(lead_ids: list[int]) -> dict[int, RoutingDecision]:
 
 
 def reason_display(reason: str) -> str:
-    """``routing_reason`` remembered for the request: a page of 500 leads or a replayed
-    batch repeats a few reasons, and each translation runs a dozen regular expressions."""
+    """``routing_reason`` remembered by the process: pages and batches repeat a few
+    reasons, and each translation runs a dozen regular expressions."""
     if not has_request_context():
         return routing_reason(reason)
-    memo = g.setdefault("reason_display", {})
-    key = (str(get_locale()), reason)
-    if key not in memo:
-        memo[key] = routing_reason(reason)
-    return memo[key]
+    return _reason_in(str(get_locale()), reason)
+
+
+@lru_cache(maxsize=4096)
+def _reason_in(locale: str, reason: str) -> str:
+    # Called only while ``locale`` is the request's: the catalogues never change in a process.
+    return routing_reason(reason)
 
 
 def routing_json(decision: RoutingDecision | None) -> dict | None:
