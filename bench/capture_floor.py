@@ -1,0 +1,176 @@
+"""The floor under the single-lead goal: the cheapest durable write this stack can serve.
+
+    python bench/capture_floor.py [--seconds 8] [--connections 8]
+
+``bench/ingest.py`` asks one captured lead to reach 40% of a trivial endpoint's
+requests/s. This bench serves, from the same gunicorn (3 workers × 4 threads) on the same
+PostgreSQL, a Flask app that does nothing but that trivial endpoint and the least a
+capture must do: take a JSON body and INSERT it into a one-index table, then COMMIT.
+No auth, no validation, no routing, no follow-ups. Three ways to write:
+
+* ``/sqlalchemy``: a Flask-SQLAlchemy session, as the app writes;
+* ``/psycopg``: psycopg alone, a connection per thread;
+* ``/psycopg-async-commit``: the same with ``synchronous_commit = off``, which the product
+  may not use (a lead acknowledged but not yet on disk could be lost), shown only to
+  tell the cost of the durable commit from the rest.
+
+It prints each one's requests/s and its ratio to ``/livez``. The database
+``leadrelay_bench_floor`` is created and dropped.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# bench/queue.py would shadow the standard library's ``queue`` module.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse
+import http.client
+import importlib.util
+import multiprocessing as mp
+import os
+import subprocess
+import tempfile
+import time
+
+ROOT = Path(__file__).resolve().parent.parent
+DB_NAME = "leadrelay_bench_floor"
+PG = f"postgresql://127.0.0.1:5432/{DB_NAME}"
+
+_spec = importlib.util.spec_from_file_location(
+    "bench_ingest", Path(__file__).with_name("ingest.py")
+)
+ingest = importlib.util.module_from_spec(_spec)
+sys.modules["bench_ingest"] = ingest  # its load generator is handed to worker processes
+_spec.loader.exec_module(ingest)
+
+from tests.live import free_port  # noqa: E402 - ingest put the project on the path
+
+APP = """
+import json, os, threading
+import psycopg
+from flask import Flask, request, jsonify
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import text
+
+URL = os.environ["FLOOR_DATABASE_URL"]
+app = Flask(__name__)
+app.config["SQLALCHEMY_DATABASE_URI"] = URL.replace("postgresql://", "postgresql+psycopg://")
+app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+db = SQLAlchemy(app)
+INSERT = "INSERT INTO floor_lead (client_id, payload) VALUES (%s, %s) RETURNING id"
+local = threading.local()
+
+@app.get("/livez")
+def livez():
+    return "ok"
+
+@app.post("/sqlalchemy")
+def with_sqlalchemy():
+    body = request.get_json()
+    new_id = db.session.execute(
+        text("INSERT INTO floor_lead (client_id, payload) VALUES (:c, CAST(:p AS jsonb)) RETURNING id"),
+        {"c": body["client_id"], "p": json.dumps(body)},
+    ).scalar_one()
+    db.session.commit()
+    return jsonify(id=new_id), 201
+
+def _connection(durable):
+    name = "durable" if durable else "async"
+    conn = getattr(local, name, None)
+    if conn is None:
+        conn = psycopg.connect(URL, options="" if durable else "-c synchronous_commit=off")
+        setattr(local, name, conn)
+    return conn
+
+def _write(durable):
+    body = request.get_json()
+    conn = _connection(durable)
+    with conn.cursor() as cur:
+        cur.execute(INSERT, (body["client_id"], json.dumps(body)), prepare=True)
+        new_id = cur.fetchone()[0]
+    conn.commit()
+    return jsonify(id=new_id), 201
+
+@app.post("/psycopg")
+def with_psycopg():
+    return _write(durable=True)
+
+@app.post("/psycopg-async-commit")
+def with_psycopg_async_commit():
+    return _write(durable=False)
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=3)
+    args = parser.parse_args()
+
+    ingest.psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
+    ingest.psql(f"CREATE DATABASE {DB_NAME}")
+    subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-d", DB_NAME, "-qc",
+         "CREATE TABLE floor_lead (id bigserial PRIMARY KEY, client_id uuid UNIQUE NOT NULL,"
+         " payload jsonb NOT NULL, received_at timestamptz NOT NULL DEFAULT now())"],
+        check=True,
+    )  # fmt: skip
+    app_dir = Path(tempfile.mkdtemp(prefix="leadrelay-floor-"))
+    (app_dir / "floor_app.py").write_text(APP)
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "floor_app:app", "--chdir", str(app_dir),
+         "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers), "--threads", "4"],
+        env={**os.environ, "FLOOR_DATABASE_URL": PG},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        wait_for(port)
+        results = {}
+        for path, kind in (
+            ("/livez", None), ("/sqlalchemy", "lead"), ("/psycopg", "lead"),
+            ("/psycopg-async-commit", "lead"),
+        ):  # fmt: skip
+            method = "GET" if kind is None else "POST"
+            with mp.Pool(args.connections) as pool:
+                # One unmeasured second first: workers start, connections open, plans cache.
+                warm_up = [(port, "-", method, path, kind, 0, 0, 1.0)] * args.connections
+                pool.map(ingest.client_loop, warm_up)
+                jobs = [(port, "-", method, path, kind, 0, 0, args.seconds)] * args.connections
+                started = time.perf_counter()
+                count = sum(len(r) for r in pool.map(ingest.client_loop, jobs))
+                results[path] = count / (time.perf_counter() - started)
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait()
+        ingest.psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
+
+    ceiling = results["/livez"]
+    print(
+        f"gunicorn workers={args.workers} threads=4, {args.connections} connections, "
+        f"{args.seconds}s each, PostgreSQL; load average "
+        + " ".join(f"{x:.1f}" for x in os.getloadavg())
+    )
+    for path, rps in results.items():
+        print(f"{path:<24} {rps:8.0f} req/s   / ceiling {rps / ceiling:5.2f}")
+
+
+def wait_for(port: int) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", "/livez")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("the floor app did not start")
+
+
+if __name__ == "__main__":
+    main()
