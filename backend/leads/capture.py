@@ -376,11 +376,16 @@ def merge_changes(current: dict, fields: dict) -> dict:
 
 def _merge_into_stored(merges: list[tuple[int, _Item]]) -> None:
     """Fold later captures into their stored leads: one query loads every lead concerned,
-    the changed leads are written back by the flush, the captures inserted at once."""
+    the changed leads are written back by the flush, the captures inserted at once.
+
+    The leads are locked as they are read (in id order, so two batches cannot deadlock):
+    two requests merging into one lead at once would otherwise each add to what they
+    read, and the later write would drop the earlier one's notes."""
     if not merges:
         return
-    ids = list({lead_id for lead_id, _ in merges})
-    leads = {lead.id: lead for lead in db.session.scalars(select(Lead).where(Lead.id.in_(ids)))}
+    ids = sorted({lead_id for lead_id, _ in merges})
+    locked = select(Lead).where(Lead.id.in_(ids)).order_by(Lead.id).with_for_update(of=Lead)
+    leads = {lead.id: lead for lead in db.session.scalars(locked)}
     for lead_id, item in merges:
         lead = leads[lead_id]
         current = {name: getattr(lead, name) for name in (*MERGE_FILL, "email", "phone",
@@ -398,7 +403,7 @@ def _merged_capture_row(item: _Item, lead_id: int) -> dict:
         "client_id": item.lead_in.client_id,
         "lead_id": lead_id,
         "captured_by_id": item.captured_by_id,
-        "payload": item.payload,
+        "payload": without_nul(item.payload),
     }
 
 

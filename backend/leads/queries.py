@@ -62,7 +62,8 @@ def last_decisions(lead_ids: list[int]) -> dict[int, RoutingDecision]:
 
 def reason_display(reason: str) -> str:
     """``routing_reason`` remembered by the process: pages and batches repeat a few
-    reasons, and each translation runs a dozen regular expressions."""
+    reasons, and each translation runs a dozen regular expressions. A recompiled
+    catalogue is seen here after a restart."""
     if not has_request_context():
         return routing_reason(reason)
     return _reason_in(str(get_locale()), reason)

@@ -1,4 +1,5 @@
 import threading
+import time
 import uuid
 
 import pytest
@@ -222,8 +223,9 @@ def test_a_batch_of_500_is_accepted(api, booth):
 @requires_postgres
 def test_a_batch_costs_the_database_as_few_statements_at_300_leads_as_at_30(api, booth):
     """Replays, second scans of stored people and new people, a third each: the number of
-    SQL statements does not grow with the batch (no round trip per lead). SQLite, in the
-    process and without round trips, inserts row by row to learn each new id."""
+    SQL statements does not grow with the batch (no round trip per lead; an executemany,
+    which psycopg pipelines, counts once). SQLite, in the process and without round trips,
+    inserts row by row to learn each new id."""
 
     def mixed_batch(size: int, tag: str) -> list[dict]:
         stored = [
@@ -333,6 +335,94 @@ def test_concurrent_submissions_of_one_client_id_make_one_lead(app, config, boot
     db.session.expire_all()
     assert count(Lead) == 1
     assert count(RoutingDecision) == 1
+
+
+def test_second_scans_in_one_batch_find_their_people_by_email_or_phone(api, booth):
+    """Stored: Anna (a@, phone A) and Boris (b@, phone B). One batch scans Anna by e-mail
+    with Boris's phone (the e-mail decides), Boris by phone alone, Anna again, and replays
+    the first scan."""
+    anna = {**lead(email="a@example.com", phone="+79120000001", notes="anna"), "event_id": booth.id}
+    boris = {
+        **lead(email="b@example.com", phone="+79120000002", notes="boris"),
+        "event_id": booth.id,
+    }
+    stored = api.post("/api/v1/sync", json={"leads": [anna, boris]}).json["results"]
+    anna_id, boris_id = stored[0]["lead_id"], stored[1]["lead_id"]
+    both = {
+        **lead(email="A@example.com", phone="+79120000002", notes="scan 1"),
+        "event_id": booth.id,
+    }
+    batch = [
+        both,
+        {**lead(email=None, first_name="Boris", phone="8 912 000-00-02", notes="scan 2"),
+         "event_id": booth.id},
+        {**lead(email="a@example.com", notes="scan 3"), "event_id": booth.id},
+        both,
+    ]  # fmt: skip
+    results = api.post("/api/v1/sync", json={"leads": batch}).json["results"]
+    assert [r["status"] for r in results] == ["merged", "merged", "merged", "duplicate"]
+    assert [r["lead_id"] for r in results] == [anna_id, boris_id, anna_id, anna_id]
+    db.session.expire_all()
+    anna_lead, boris_lead = db.session.get(Lead, anna_id), db.session.get(Lead, boris_id)
+    assert anna_lead.notes.split("\n---\n") == ["anna", "scan 1", "scan 3"]
+    assert anna_lead.phone_normalized == "+79120000001"  # nothing stored is overwritten
+    assert boris_lead.notes.split("\n---\n") == ["boris", "scan 2"]
+    assert count(MergedCapture) == 3
+
+
+@requires_postgres
+def test_two_requests_merging_into_one_lead_at_once_both_keep_their_notes(app, config, booth):
+    """Two colleagues rescan the same visitor while the stored lead is busy (a row lock
+    held here); when it frees, both requests go on, and neither scan's notes are lost."""
+    first = api_post_as_booth(config, f"/api/v1/events/{booth.id}/leads", lead(notes="first"))
+    assert first.status_code == 201
+    lead_id = first.json["id"]
+    statuses = []
+
+    def rescan(notes):
+        statuses.append(
+            api_post_as_booth(
+                config, f"/api/v1/events/{booth.id}/leads", lead(notes=notes)
+            ).status_code
+        )
+
+    with db.engine.connect() as holder:
+        transaction = holder.begin()
+        holder.execute(db.select(Lead.id).where(Lead.id == lead_id).with_for_update())
+        threads = [threading.Thread(target=rescan, args=(n,)) for n in ("scan one", "scan two")]
+        for thread in threads:
+            thread.start()
+        wait_until_sessions_wait_for_a_lock(2)
+        transaction.rollback()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200, 200]
+    db.session.expire_all()
+    notes = db.session.get(Lead, lead_id).notes.split("\n---\n")
+    assert sorted(notes) == ["first", "scan one", "scan two"]
+
+
+def api_post_as_booth(config, path, payload):
+    thread_app = create_app(config)
+    client = thread_app.test_client()
+    client.post("/api/v1/auth/login", json={"email": "booth@example.com", "password": "secret-pass"},
+                headers={"X-Requested-With": "t"})  # fmt: skip
+    return client.post(path, json=payload, headers={"X-Requested-With": "t"})
+
+
+def wait_until_sessions_wait_for_a_lock(count, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    waiting = 0
+    while time.monotonic() < deadline:
+        with db.engine.connect() as watcher:  # a new snapshot of pg_stat_activity each time
+            waiting = watcher.exec_driver_sql(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            ).scalar()
+        if waiting >= count:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{waiting} of {count} requests reached the locked lead")
 
 
 def test_joining_by_qr_token_makes_the_user_booth_staff(api, auth):
