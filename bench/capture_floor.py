@@ -26,7 +26,6 @@ from pathlib import Path
 # bench/queue.py would shadow the standard library's ``queue`` module.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-import argparse
 import http.client
 import importlib.util
 import multiprocessing as mp
@@ -105,11 +104,7 @@ def with_psycopg_async_commit():
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, default=8)
-    parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=3)
-    args = parser.parse_args()
+    args = ingest.parse_arguments()
 
     ingest.psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
     ingest.psql(f"CREATE DATABASE {DB_NAME}")

@@ -176,12 +176,17 @@ def run(server, token, event_id, connections, seconds, method, path, body_kind=N
     }
 
 
-def main() -> None:
+def parse_arguments() -> argparse.Namespace:
+    """The load: seconds per endpoint, client connections, gunicorn workers (× 4 threads)."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=3)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_arguments()
 
     instance = tempfile.mkdtemp(prefix="leadrelay-bench-")
     env = {

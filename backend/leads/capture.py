@@ -20,7 +20,7 @@ from sqlalchemy import Integer, String, Uuid, and_, literal, null, or_, select, 
 from sqlalchemy.exc import IntegrityError
 
 from backend.auth.models import User
-from backend.db_bulk import in_values, insert_rows, without_nul
+from backend.db_bulk import insert_rows, without_nul
 from backend.db_types import utcnow
 from backend.errors import validation_fields
 from backend.events.models import Event
@@ -262,10 +262,7 @@ _KNOWN_PG = text(
 
 
 def _known_pg_params(items: Sequence[_Item]) -> dict:
-    emails = {(i.event.id, i.normalized.fields["email_normalized"]) for i in items}
-    phones = {(i.event.id, i.normalized.fields["phone_normalized"]) for i in items}
-    emails = [pair for pair in emails if pair[1]]
-    phones = [pair for pair in phones if pair[1]]
+    emails, phones = list(_contacts(items, "email")), list(_contacts(items, "phone"))
     return {
         "client_ids": list({item.lead_in.client_id for item in items}),
         "email_events": [event_id for event_id, _ in emails],
@@ -282,32 +279,19 @@ def _known_query(items: Sequence[_Item]):
     no_uuid, no_int, no_text = null().cast(Uuid), null().cast(Integer), null().cast(String)
     parts = [
         select(literal("uuid"), Lead.id, Lead.client_id, no_int, no_text, no_text).where(
-            in_values(Lead.client_id, client_ids)
+            Lead.client_id.in_(client_ids)
         ),
         select(
             literal("uuid"), MergedCapture.lead_id, MergedCapture.client_id,
             no_int, no_text, no_text,
-        ).where(in_values(MergedCapture.client_id, client_ids)),
+        ).where(MergedCapture.client_id.in_(client_ids)),
     ]  # fmt: skip
-    contacts: dict[int, tuple[set, set]] = {}
-    for item in items:
-        emails, phones = contacts.setdefault(item.event.id, (set(), set()))
-        emails.add(item.normalized.fields["email_normalized"])
-        phones.add(item.normalized.fields["phone_normalized"])
     same_person = []
-    all_emails: set[str] = set()
-    for event_id, (emails, phones) in contacts.items():
-        emails.discard(None)
-        phones.discard(None)
-        all_emails |= emails
-        if emails:
-            same_person.append(
-                and_(Lead.event_id == event_id, in_values(Lead.email_normalized, emails))
-            )
-        if phones:
-            same_person.append(
-                and_(Lead.event_id == event_id, in_values(Lead.phone_normalized, phones))
-            )
+    for kind, column in (("email", Lead.email_normalized), ("phone", Lead.phone_normalized)):
+        by_event: dict[int, set[str]] = {}
+        for event_id, value in _contacts(items, kind):
+            by_event.setdefault(event_id, set()).add(value)
+        same_person += [and_(Lead.event_id == e, column.in_(v)) for e, v in by_event.items()]
     if same_person:
         parts.append(
             select(
@@ -315,13 +299,19 @@ def _known_query(items: Sequence[_Item]):
                 Lead.event_id, Lead.email_normalized, Lead.phone_normalized,
             ).where(or_(*same_person))
         )  # fmt: skip
+    all_emails = {email for _, email in _contacts(items, "email")}
     if all_emails:
         parts.append(
             select(
                 literal("unsubscribed"), no_int, no_uuid, no_int, Unsubscribe.email, no_text
-            ).where(in_values(Unsubscribe.email, all_emails))
+            ).where(Unsubscribe.email.in_(all_emails))
         )
     return union_all(*parts)
+
+
+def _contacts(items: Sequence[_Item], kind: str) -> set[tuple[int, str]]:
+    """Each item's (event id, normalised e-mail or phone), ``kind`` saying which."""
+    return {(key[0], key[2]) for item in items for key in _person_keys(item) if key[1] == kind}
 
 
 def _person_keys(item: _Item) -> list[tuple[int, str, str]]:

@@ -203,3 +203,21 @@ def messages(**where) -> list[Message]:
     for name, value in where.items():
         query = query.where(getattr(Message, name) == value)
     return list(db.session.scalars(query))
+
+
+def at_once(app, call, times: int) -> list:
+    """``call()`` in ``times`` threads at once, each in its own app context and session;
+    returns what each returned."""
+    results = []
+
+    def run():
+        with app.app_context():
+            results.append(call())
+            db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
 from decimal import Decimal
 
 import pytest
@@ -19,7 +18,7 @@ from backend.messaging.services import (
     unsubscribe_token,
 )
 from tests.factories import make_event, make_user
-from tests.workers.conftest import messages
+from tests.workers.conftest import at_once, messages
 from workers.jobs import DeliveryFailed, deliver_message
 
 
@@ -126,18 +125,7 @@ def test_a_job_run_twice_sends_once(capture, smtp, app):
 def test_two_workers_racing_on_the_same_message_send_it_once(capture, smtp, app):
     capture()
     [auto] = messages(kind="autoresponder")
-    results = []
-
-    def deliver():
-        with app.app_context():
-            results.append(deliver_message(auto.id))
-            db.session.remove()
-
-    threads = [threading.Thread(target=deliver) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = at_once(app, lambda: deliver_message(auto.id), 4)
     assert sorted(results) == ["not pending"] * 3 + ["sent"]
     assert len(smtp.to(auto.recipient)) == 1
 

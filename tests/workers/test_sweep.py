@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -12,7 +11,7 @@ from backend.audit.models import AuditEntry
 from backend.extensions import db
 from backend.leads.models import Lead, QualityFeedback, RoutingDecision
 from tests.factories import make_office, make_user
-from tests.workers.conftest import messages
+from tests.workers.conftest import at_once, messages
 from workers.sweep import run_sweep
 
 
@@ -123,18 +122,7 @@ def test_a_lead_untouched_for_thirty_days_goes_stale(every_day, capture):
 def test_two_overlapping_sweeps_notify_once(every_day, capture, app):
     leads = capture(5)
     now = leads[0].routed_at + timedelta(hours=25)
-    reports = []
-
-    def sweep():
-        with app.app_context():
-            reports.append(run_sweep(now=now))
-            db.session.remove()
-
-    threads = [threading.Thread(target=sweep) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    reports = at_once(app, lambda: run_sweep(now=now), 3)
     escalated = sorted(i for r in reports for i in r["escalated"])
     assert escalated == sorted(lead.id for lead in leads)
     assert len(messages(kind="escalation")) == 5
@@ -276,18 +264,7 @@ def test_two_overlapping_sweeps_remind_the_new_office_once(every_day, capture, a
     leads = capture(4)
     run_sweep(now=leads[0].routed_at + timedelta(hours=48))
     now = _reload(leads[0]).routed_at + timedelta(hours=19)
-    reports = []
-
-    def sweep():
-        with app.app_context():
-            reports.append(run_sweep(now=now))
-            db.session.remove()
-
-    threads = [threading.Thread(target=sweep) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    reports = at_once(app, lambda: run_sweep(now=now), 3)
     assert sorted(i for r in reports for i in r["reminded"]) == sorted(x.id for x in leads)
     spb = every_day["spb"].id
     assert len([m for m in messages(kind="sla_reminder") if m.office_id == spb]) == 4
