@@ -5,12 +5,17 @@ from __future__ import annotations
 import itertools
 from datetime import date
 
+from werkzeug.security import generate_password_hash
+
 from backend.auth.models import User
 from backend.events.models import Event
 from backend.extensions import db
 from backend.offices.models import Office
 
 PASSWORD = "secret-pass"
+# Made once, with a cheap work factor: scrypt costs ~0.2 s per user and again per login.
+# check_password_hash reads the method from the stored hash, so sign-in works unchanged.
+PASSWORD_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
 _seq = itertools.count(1)
 
 CITIES = {
@@ -53,7 +58,7 @@ def make_user(role: str = "staff", office: Office | None = None, **fields) -> Us
         office=office,
         **fields,
     )
-    user.set_password(PASSWORD)
+    user.password_hash = PASSWORD_HASH
     db.session.add(user)
     db.session.flush()
     return user

