@@ -70,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
     from backend.leads.views import bp as leads_bp
     from backend.messaging.views import bp as messaging_bp
     from backend.offices.views import bp as offices_bp
+    from backend.privacy.consent import bp as consent_bp
     from backend.privacy.views import bp as privacy_bp
     from backend.pwa_views import bp as pwa_bp
     from backend.reports.views import bp as reports_bp
@@ -89,6 +90,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(web_bp)
     app.register_blueprint(pwa_bp)
     app.register_blueprint(privacy_bp)
+    app.register_blueprint(consent_bp)
     app.register_blueprint(audit_bp)
 
 

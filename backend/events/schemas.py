@@ -163,5 +163,4 @@ class OfficeCard(BaseModel):
 
 
 class VisitorThanksOut(BaseModel):
-    lead_id: int
     office: OfficeCard | None

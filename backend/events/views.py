@@ -36,6 +36,7 @@ from backend.extensions import db
 from backend.leads.capture import REJECTED, capture_batch
 from backend.leads.queries import get_event_or_404
 from backend.leads.schemas import LeadIn, RawJson
+from backend.offices.models import Office
 from backend.ratelimit import limit
 
 bp = Blueprint("events", __name__, url_prefix="/api/v1")
@@ -129,7 +130,10 @@ def public_event(token: str):
 @limit("visitor_form", per_minute=20)
 @validated(body=LeadIn, parse_body=RawJson, response=VisitorThanksOut, status=201)
 def public_capture(token: str, body: RawJson):
-    """A visitor registers on their own phone; bots that fill the honeypot are refused."""
+    """A visitor registers on their own phone; bots that fill the honeypot are refused.
+
+    The reply is the same for a person already stored and a new one (the office the
+    submitted address routes to): the form is no way to learn who is known."""
     event = event_by_token(Event.visitor_token, token)
     payload = body.root
     if isinstance(payload, dict) and str(payload.get("website") or "").strip():
@@ -138,10 +142,10 @@ def public_capture(token: str, body: RawJson):
     if result.status == REJECTED:
         message = result.errors[0]["message"] if result.errors else "invalid"
         raise ApiError(422, "invalid", message, result.errors)
-    office = result.lead.office
+    office = db.session.get(Office, result.office_id) if result.office_id else None
     card = (
         {"name": office.name, "email": office.email, "phone": office.phone, "city": office.city}
         if office
         else None
     )
-    return {"lead_id": result.lead.id, "office": card}, 201
+    return {"office": card}, 201

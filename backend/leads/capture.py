@@ -9,6 +9,8 @@ built from what was written, so nothing is read back.
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,9 +27,9 @@ from backend.db_types import utcnow
 from backend.errors import validation_fields
 from backend.events.models import Event
 from backend.extensions import db
-from backend.leads.models import RATINGS, Lead, MergedCapture, RoutingDecision
+from backend.leads.models import CAPTURE_FORM, CAPTURE_MERGED, Lead, MergedCapture, RoutingDecision
 from backend.leads.normalize import Normalized, has_identity, normalize_lead
-from backend.leads.queries import last_decisions, lead_json
+from backend.leads.queries import last_decisions, lead_json, visible_leads
 from backend.leads.schemas import LeadIn
 from backend.messaging.models import Message, Unsubscribe
 from backend.messaging.services import enqueue_messages, new_lead_rows
@@ -36,8 +38,13 @@ from backend.routing.engine import LeadLocation, decide
 from backend.routing.services import ROUTING_FLAGS, event_venue, office_index
 
 CREATED, DUPLICATE, MERGED, REJECTED = "created", "duplicate", "merged", "rejected"
+CLIENT_ID_CONFLICT = "client_id_conflict"
 MAX_ID = 2**63 - 1  # a BIGINT; a larger number is no id at all
-RATING_RANK = {rating: rank for rank, rating in enumerate(reversed(RATINGS), start=1)}
+# What a reply may echo of the caller's own capture when the stored lead is not theirs.
+OWN_FIELDS = (
+    "first_name", "last_name", "email", "phone", "company", "job_title",
+    "city", "country", "rating", "source", "language",
+)  # fmt: skip
 
 
 @dataclass
@@ -49,6 +56,14 @@ class CaptureResult:
     reply: dict | None = None
     errors: list[dict] = field(default_factory=list)
     http_status: int = 422
+    #: The stored lead is not one the caller may read: the reply carries only the
+    #: ``client_id``, ``result``, ``event_id`` and the caller's own fields back.
+    hidden: bool = False
+    #: What the caller sent, as normalised (echoed back in a hidden reply).
+    own: dict = field(default_factory=dict)
+    event_id: int | None = None
+    #: The office the submitted data routes to (what the visitor form shows).
+    office_id: int | None = None
 
     @property
     def lead(self) -> Lead | None:
@@ -195,8 +210,9 @@ def _event_id(payload: dict, default_event_id: int | None) -> int | None:
 class _Known:
     """What is already stored about a batch."""
 
-    #: UUIDs received before, as a lead of their own or merged into one: the lead's id.
-    client_ids: dict[uuid.UUID, int] = field(default_factory=dict)
+    #: UUIDs received before, as a lead of their own or attached to one: the lead's id
+    #: and its event.
+    client_ids: dict[uuid.UUID, tuple[int, int]] = field(default_factory=dict)
     #: Leads of the same events with the same e-mail or phone: (event, kind, value) → id.
     people: dict[tuple, int] = field(default_factory=dict)
     #: E-mail addresses that unsubscribed: no autoresponder for them.
@@ -219,7 +235,7 @@ def _known(items: Sequence[_Item]) -> _Known:
         rows, key=lambda row: (row[0], row[1] or 0)
     ):
         if kind == "uuid":
-            known.client_ids[client_id] = lead_id
+            known.client_ids[client_id] = (lead_id, event_id)
         elif kind == "unsubscribed":
             known.unsubscribed.add(email)
         else:
@@ -238,13 +254,14 @@ def _known(items: Sequence[_Item]) -> _Known:
 # A join to ``unnest($1)`` stays a nested loop over the index whatever the table's size.
 _KNOWN_PG = text(
     """
-    SELECT 'uuid', l.id, l.client_id, NULL::bigint, NULL::text, NULL::text
+    SELECT 'uuid', l.id, l.client_id, l.event_id::bigint, NULL::text, NULL::text
       FROM unnest(CAST(:client_ids AS uuid[])) AS k(client_id)
       JOIN lead l ON l.client_id = k.client_id
     UNION ALL
-    SELECT 'uuid', m.lead_id, m.client_id, NULL, NULL, NULL
+    SELECT 'uuid', m.lead_id, m.client_id, ml.event_id, NULL, NULL
       FROM unnest(CAST(:client_ids AS uuid[])) AS k(client_id)
       JOIN merged_capture m ON m.client_id = k.client_id
+      JOIN lead ml ON ml.id = m.lead_id
     UNION ALL
     SELECT 'person', l.id, NULL, l.event_id, l.email_normalized, l.phone_normalized
       FROM unnest(CAST(:email_events AS bigint[]), CAST(:emails AS text[])) AS p(event_id, email)
@@ -278,13 +295,15 @@ def _known_query(items: Sequence[_Item]):
     client_ids = [item.lead_in.client_id for item in items]
     no_uuid, no_int, no_text = null().cast(Uuid), null().cast(Integer), null().cast(String)
     parts = [
-        select(literal("uuid"), Lead.id, Lead.client_id, no_int, no_text, no_text).where(
+        select(literal("uuid"), Lead.id, Lead.client_id, Lead.event_id, no_text, no_text).where(
             Lead.client_id.in_(client_ids)
         ),
         select(
             literal("uuid"), MergedCapture.lead_id, MergedCapture.client_id,
-            no_int, no_text, no_text,
-        ).where(MergedCapture.client_id.in_(client_ids)),
+            Lead.event_id, no_text, no_text,
+        )
+        .join(Lead, Lead.id == MergedCapture.lead_id)
+        .where(MergedCapture.client_id.in_(client_ids)),
     ]  # fmt: skip
     same_person = []
     for kind, column in (("email", Lead.email_normalized), ("phone", Lead.phone_normalized)):
@@ -329,10 +348,13 @@ MERGE_FILL = (
 
 
 def merge_changes(current: dict, fields: dict) -> dict:
-    """What a second capture of the same person adds to the stored lead ``current``.
+    """What a second capture of the same person by the event's staff adds to the stored
+    lead ``current``.
 
-    Nothing stored is overwritten: empty fields are filled, notes and answers are
-    added, a higher rating wins, consent given later is recorded.
+    Nothing stored is overwritten or lowered: empty fields are filled, notes and answers
+    are added. The rating and consent stay as stored: the second rating is recorded on
+    the merged capture, and consent is only ever given by the person (see the form's
+    double opt-in).
     """
     changes: dict = {}
     for name in MERGE_FILL:
@@ -350,14 +372,6 @@ def merge_changes(current: dict, fields: dict) -> dict:
         answers.setdefault(key, value)
     if answers != (current.get("answers") or {}):
         changes["answers"] = answers
-    if RATING_RANK.get(fields["rating"] or "", 0) > RATING_RANK.get(current.get("rating") or "", 0):
-        changes["rating"] = fields["rating"]
-    if fields["consent_contact"] and not current.get("consent_contact"):
-        changes.update(
-            consent_contact=True,
-            consent_at=fields["consent_at"],
-            consent_text=fields["consent_text"],
-        )
     flags = list(current.get("flags") or [])
     if "merged" not in flags:
         changes["flags"] = [*flags, "merged"]
@@ -379,7 +393,7 @@ def _merge_into_stored(merges: list[tuple[int, _Item]]) -> None:
     for lead_id, item in merges:
         lead = leads[lead_id]
         current = {name: getattr(lead, name) for name in (*MERGE_FILL, "email", "phone",
-                   "notes", "answers", "rating", "consent_contact", "flags")}  # fmt: skip
+                   "notes", "answers", "flags")}  # fmt: skip
         for name, value in merge_changes(current, item.normalized.fields).items():
             setattr(lead, name, without_nul(value))
     insert_rows(
@@ -388,12 +402,14 @@ def _merge_into_stored(merges: list[tuple[int, _Item]]) -> None:
     )
 
 
-def _merged_capture_row(item: _Item, lead_id: int) -> dict:
+def _merged_capture_row(item: _Item, lead_id: int, kind: str = CAPTURE_MERGED) -> dict:
     return {
         "client_id": item.lead_in.client_id,
         "lead_id": lead_id,
         "captured_by_id": item.captured_by_id,
         "payload": without_nul(item.payload),
+        "kind": kind,
+        "rating": item.normalized.fields.get("rating"),
     }
 
 
@@ -506,8 +522,9 @@ def capture_batch(
     visitor forms (no user). Commits, then asks the workers to send the follow-ups.
     """
     results: list[CaptureResult | None] = [None] * len(payloads)
-    items = _parse_items(payloads, event_id, _resolved(user), source_override, results)
-    for item, result in zip(items, _store_and_commit(items), strict=True):
+    user = _resolved(user)
+    items = _parse_items(payloads, event_id, user, source_override, results)
+    for item, result in zip(items, _store_and_commit(items, user), strict=True):
         results[item.index] = result
     return results  # type: ignore[return-value]
 
@@ -518,7 +535,7 @@ def _resolved(user):
     return user
 
 
-def _store_and_commit(items: Sequence[_Item]) -> list[CaptureResult]:
+def _store_and_commit(items: Sequence[_Item], user: User | None) -> list[CaptureResult]:
     """Store validated items in one transaction; one result per item, in order. Commits,
     then asks the workers to send the follow-ups.
 
@@ -539,22 +556,50 @@ def _store_and_commit(items: Sequence[_Item]) -> list[CaptureResult]:
     except BaseException:
         db.session.rollback()
         raise
-    _reply_for_stored(results)
+    _reply_for_stored(results, user)
     enqueue_messages(sorted(messages), channels=messages)
     return results
 
 
-def _reply_for_stored(results: list[CaptureResult]) -> None:
-    """Replays and merges answer with the lead as stored (after the commit)."""
+def _reply_for_stored(results: list[CaptureResult], user: User | None) -> None:
+    """Replays and merges answer with the lead as stored (after the commit), but only
+    when the caller may read that lead: a capture is no way to look a person up."""
     pending = [r for r in results if r.reply is None and r.lead_id is not None]
     if not pending:
         return
     ids = list({r.lead_id for r in pending})
-    leads = {lead.id: lead for lead in db.session.scalars(select(Lead).where(Lead.id.in_(ids)))}
-    decisions = last_decisions(ids)
+    leads: dict[int, Lead] = {}
+    if user is not None:  # one query: the leads among these that the caller may read
+        query = visible_leads(user).where(Lead.id.in_(ids))
+        leads = {lead.id: lead for lead in db.session.scalars(query)}
+    decisions = last_decisions(list(leads))
     for result in pending:
-        lead = leads[result.lead_id]
-        result.reply = lead_json(lead, decisions.get(lead.id), result.status)
+        lead = leads.get(result.lead_id)
+        if lead is None:
+            result.hidden = True
+            result.reply = hidden_reply(result)
+        else:
+            result.reply = lead_json(lead, decisions.get(lead.id), result.status)
+
+
+def hidden_reply(result: CaptureResult) -> dict:
+    """A duplicate or merge answered to a caller who may not read the stored lead: what
+    they sent, never what is stored."""
+    return {
+        "client_id": result.client_id,
+        "result": result.status,
+        "event_id": result.event_id,
+        **result.own,
+    }
+
+
+def _conflict(cid) -> CaptureResult:
+    return CaptureResult(
+        str(cid), REJECTED,
+        errors=[{"field": "client_id", "code": CLIENT_ID_CONFLICT,
+                 "message": "this client_id was already used for another lead"}],
+        http_status=409,
+    )  # fmt: skip
 
 
 def _store(items: Sequence[_Item]) -> tuple[list[CaptureResult], dict[int, str]]:
@@ -564,19 +609,30 @@ def _store(items: Sequence[_Item]) -> tuple[list[CaptureResult], dict[int, str]]
     now = utcnow()
     new_leads: list[_NewLead] = []
     events: dict[int, EventSnapshot] = {}
-    # Where each UUID of this batch went: a lead being created now, or a stored lead's id.
-    seen: dict[uuid.UUID, _NewLead | int] = {}
+    # Where each UUID of this batch went (a lead being created now, or a stored lead's
+    # id) and the event it went to.
+    seen: dict[uuid.UUID, tuple[_NewLead | int, int]] = {}
     results: list[CaptureResult] = []
-    targets: list[_NewLead | int] = []
+    targets: list[_NewLead | int | None] = []
     stored_merges: list[tuple[int, _Item]] = []
+    form_captures: list[tuple[_NewLead | int, _Item, CaptureResult]] = []
 
     for item in items:
         cid = item.lead_in.client_id
+        from_form = item.captured_by_id is None
         if cid in known or cid in seen:
-            target, status = known.get(cid) or seen[cid], DUPLICATE
+            target, target_event = known.get(cid) or seen[cid]
+            if target_event != item.event.id:
+                # Another event's UUID: answered as nothing, whoever stored it.
+                results.append(_conflict(cid))
+                targets.append(None)
+                continue
+            status = DUPLICATE
         else:
             match = next((people[k] for k in _person_keys(item) if k in people), None)
-            if isinstance(match, _NewLead):
+            if match is not None and from_form:
+                target, status = match, MERGED  # kept beside the lead, changing nothing
+            elif isinstance(match, _NewLead):
                 match.row.update(merge_changes(match.row, item.normalized.fields))
                 match.merged.append(item)
                 target, status = match, MERGED
@@ -589,22 +645,78 @@ def _store(items: Sequence[_Item]) -> tuple[list[CaptureResult], dict[int, str]]
                 events[item.event.id] = item.event
                 for key in _person_keys(item):
                     people.setdefault(key, target)
-            seen[cid] = target
-        results.append(
-            CaptureResult(str(cid), status, http_status=201 if status == CREATED else 200)
-        )
+            seen[cid] = (target, item.event.id)
+        result = CaptureResult(
+            str(cid), status, http_status=201 if status == CREATED else 200,
+            own={name: item.normalized.fields.get(name) for name in OWN_FIELDS},
+            event_id=item.event.id,
+        )  # fmt: skip
+        if from_form and status == MERGED:
+            form_captures.append((target, item, result))
+        elif from_form and status == DUPLICATE:
+            result.office_id = _office_for(item)  # a resent form: the same answer again
+        results.append(result)
         targets.append(target)
 
     _merge_into_stored(stored_merges)
     messages = _store_new_leads(new_leads, events, now, stored.unsubscribed) if new_leads else {}
+    messages.update(_store_form_captures(form_captures, now))
     db.session.flush()
     for result, target in zip(results, targets, strict=True):
         if isinstance(target, _NewLead):
             result.lead_id = target.lead_id
+            result.office_id = target.row["office_id"]
             result.reply = _reply(target, result.status)
-        else:
+        elif target is not None:
             result.lead_id = target
     return results, messages
+
+
+def _store_form_captures(form_captures, now) -> dict[int, str]:
+    """Keep what a visitor wrote on the public form beside the stored lead of that person,
+    changing nothing on it; a consent given there waits for the person to confirm it
+    from the link mailed to the lead's own address. Returns the new mails' channels."""
+    from backend.privacy.consent import consent_request_row
+
+    if not form_captures:
+        return {}
+    rows, mails = [], []
+    for target, item, result in form_captures:
+        lead_id = target.lead_id if isinstance(target, _NewLead) else target
+        row = _merged_capture_row(item, lead_id, CAPTURE_FORM)
+        fields = item.normalized.fields
+        if fields.get("consent_contact"):
+            token = secrets.token_urlsafe(32)
+            row.update(
+                consent_text=fields.get("consent_text") or "",
+                consent_token_hash=hashlib.sha256(token.encode()).hexdigest(),
+                consent_requested_at=now,
+            )
+            lead = db.session.get(Lead, lead_id)
+            mail = consent_request_row(lead, str(item.lead_in.client_id), token)
+            if mail is not None:
+                mails.append(mail)
+        rows.append(row)
+        result.office_id = _office_for(item)
+    insert_rows(MergedCapture.__table__, rows)
+    from backend.messaging.services import insert_messages
+
+    return {message_id: "email" for message_id in insert_messages(mails)}
+
+
+def _office_for(item: _Item) -> int | None:
+    """The office the submitted data routes to, as for a new lead (nothing is stored)."""
+    fields = item.normalized.fields
+    location = LeadLocation(
+        latitude=fields.get("latitude"),
+        longitude=fields.get("longitude"),
+        city=fields.get("city") or None,
+        country=fields.get("country") or None,
+        postal_code=fields.get("postal_code") or None,
+    )
+    with office_index() as index:
+        decision = decide(location, index, event_venue(item.event))
+    return decision.office_id if decision else None
 
 
 def _store_new_leads(

@@ -220,10 +220,19 @@ class QualityFeedback(db.Model):
     lead = relationship("Lead")
 
 
-class MergedCapture(db.Model):
-    """A second capture of a person already stored for the event, folded into that lead.
+CAPTURE_MERGED, CAPTURE_FORM = "merged", "form"
 
-    Its ``client_id`` is remembered so a replay of it is recognised as a duplicate.
+
+class MergedCapture(db.Model):
+    """A second capture of a person already stored for the event, attached to that lead.
+
+    ``kind`` says what it did: ``merged`` (the event's staff scanned the person again:
+    notes added and empty fields filled on the lead) or ``form`` (the visitor filled in
+    the public form: kept as written, nothing on the lead changed). Its ``client_id`` is
+    remembered so a replay of it is recognised as a duplicate.
+
+    A consent given through the form waits here until the person confirms it from the
+    link mailed to the lead's address (double opt-in): only the link's hash is kept.
     """
 
     __tablename__ = "merged_capture"
@@ -234,3 +243,10 @@ class MergedCapture(db.Model):
     captured_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    kind: Mapped[str] = mapped_column(String(16), default=CAPTURE_MERGED)
+    # The rating this capture gave; the lead's own rating never changes on a merge.
+    rating: Mapped[str | None] = mapped_column(String(8))
+    consent_text: Mapped[str] = mapped_column(Text, default="")
+    consent_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    consent_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    consent_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

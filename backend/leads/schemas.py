@@ -135,6 +135,26 @@ class LeadOut(BaseModel):
     received_at: datetime
 
 
+class LeadReplayOut(BaseModel):
+    """A replay or merge into a lead the caller may not read: what they sent, nothing
+    stored."""
+
+    client_id: uuid.UUID
+    result: Literal["duplicate", "merged"]
+    event_id: int
+    first_name: str = ""
+    last_name: str = ""
+    email: str = ""
+    phone: str = ""
+    company: str = ""
+    job_title: str = ""
+    city: str = ""
+    country: str = ""
+    rating: str | None = None
+    source: str = "staff"
+    language: str | None = None
+
+
 class RoutingDecisionOut(BaseModel):
     office: OfficeRef
     method: str

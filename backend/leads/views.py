@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, jsonify
 from flask_login import current_user
 
 from backend.api.spec import validated
@@ -23,6 +23,7 @@ from backend.leads.schemas import (
     LeadListOut,
     LeadListQuery,
     LeadOut,
+    LeadReplayOut,
     RawJson,
     SyncEnvelope,
     SyncIn,
@@ -41,12 +42,20 @@ CAPTURE_ROLES = ("staff", "marketing", "admin")
     body=LeadIn, parse_body=RawJson, response=LeadOut, status=201, extra_responses={200: LeadOut}
 )
 def capture_lead(event_id: int, body: RawJson):
-    """Store one captured lead: 201 when new, 200 with the same lead on a replay or merge."""
+    """Store one captured lead: 201 when new, 200 with the same lead on a replay or merge.
+
+    A replay or merge into a lead the caller may not read answers only ``client_id``,
+    ``result``, ``event_id`` and the caller's own fields (``LeadReplayOut``); a
+    ``client_id`` already used in another event is a 409 ``client_id_conflict``."""
     [result] = capture_batch([body.root], user=current_user, event_id=event_id)
     if result.status == REJECTED:
-        code = {403: "forbidden", 404: "not_found"}.get(result.http_status, "invalid")
+        code = (result.errors[0].get("code") if result.errors else None) or {
+            403: "forbidden", 404: "not_found"
+        }.get(result.http_status, "invalid")  # fmt: skip
         message = result.errors[0]["message"] if result.errors else "invalid lead"
         raise ApiError(result.http_status, code, message, result.errors)
+    if result.hidden:
+        return jsonify(LeadReplayOut.model_validate(result.reply).model_dump(mode="json")), 200
     return result.reply, result.http_status
 
 
@@ -62,10 +71,10 @@ def sync(body: SyncEnvelope):
             {
                 "client_id": r.client_id,
                 "status": r.status,
-                "lead_id": r.lead_id,
-                "office": r.reply["office"] if r.reply else None,
-                "routing": r.reply["routing"] if r.reply else None,
-                "flags": r.reply["flags"] if r.reply else [],
+                "lead_id": None if r.hidden else r.lead_id,
+                "office": r.reply["office"] if r.reply and not r.hidden else None,
+                "routing": r.reply["routing"] if r.reply and not r.hidden else None,
+                "flags": r.reply["flags"] if r.reply and not r.hidden else [],
                 "errors": r.errors,
             }
             for r in results

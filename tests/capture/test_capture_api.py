@@ -165,7 +165,9 @@ def test_the_same_person_captured_again_is_merged_into_the_first_lead(api, booth
     stored = db.session.get(Lead, first["id"])
     db.session.refresh(stored)
     assert stored.first_name == "Anna"  # nothing stored is overwritten
-    assert stored.rating == "hot"  # a higher rating wins
+    # The rating never changes silently: the second one is kept on the merged capture.
+    assert stored.rating == "cold"
+    assert db.session.scalar(db.select(MergedCapture.rating)) == "hot"
     assert "met Anna" in stored.notes and "wants a demo" in stored.notes
     assert stored.answers == {"budget": "<10k", "timeline": "yes"}
     assert count(Lead) == 1
@@ -451,7 +453,8 @@ def test_a_visitor_registers_through_the_public_form(client):
     )
     assert response.status_code == 201
     assert response.json["office"]["name"] == "Moscow office"
-    stored = db.session.get(Lead, response.json["lead_id"])
+    assert "lead_id" not in response.json  # the reply never tells a stored id
+    stored = db.session.scalar(db.select(Lead))
     assert (stored.source, stored.captured_by_id, stored.consent_contact) == ("kiosk", None, True)
     bot = client.post(
         f"/api/v1/public/visitor/{event.visitor_token}/leads",
@@ -493,7 +496,8 @@ def test_the_same_person_twice_in_one_batch_is_one_lead(api, booth):
     assert [r["status"] for r in results] == ["created", "merged"]
     assert results[0]["lead_id"] == results[1]["lead_id"]
     stored = db.session.get(Lead, results[0]["lead_id"])
-    assert stored.rating == "hot" and stored.company == "Acme"
+    assert stored.rating == "cold" and stored.company == "Acme"
+    assert db.session.scalar(db.select(MergedCapture.rating)) == "hot"
     assert "first scan" in stored.notes and "second scan" in stored.notes
     assert "merged" in stored.flags
     # The folded capture's UUID is remembered: its retry is a duplicate of the same lead.

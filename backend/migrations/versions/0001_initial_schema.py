@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 02:21:18.780005
+Create Date: 2026-12-06 22:36:16.832860
 
 """
 from alembic import op
@@ -252,10 +252,17 @@ def upgrade():
     sa.Column('captured_by_id', sa.Integer(), nullable=True),
     sa.Column('received_at', backend.db_types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('rating', sa.String(length=8), nullable=True),
+    sa.Column('consent_text', sa.Text(), nullable=False),
+    sa.Column('consent_token_hash', sa.String(length=64), nullable=True),
+    sa.Column('consent_requested_at', backend.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('consent_confirmed_at', backend.db_types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['captured_by_id'], ['user.id'], name=op.f('fk_merged_capture_captured_by_id_user'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['lead_id'], ['lead.id'], name=op.f('fk_merged_capture_lead_id_lead'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_merged_capture')),
-    sa.UniqueConstraint('client_id', name=op.f('uq_merged_capture_client_id'))
+    sa.UniqueConstraint('client_id', name=op.f('uq_merged_capture_client_id')),
+    sa.UniqueConstraint('consent_token_hash', name=op.f('uq_merged_capture_consent_token_hash'))
     )
     with op.batch_alter_table('merged_capture', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_merged_capture_lead_id'), ['lead_id'], unique=False)
