@@ -198,3 +198,23 @@ def event_leads_page(event: Event, user: User, *, status, rating, office_code, p
         query.order_by(Lead.id.desc()).limit(per_page).offset((page - 1) * per_page)
     ).all()
     return leads, total
+
+
+def form_captures_context(lead_id: int) -> dict:
+    """What the visitor wrote on the public form when they were already stored (kept
+    beside the lead, never applied to it), oldest first, and the labels of its fields."""
+    from flask_babel import lazy_gettext as _l
+
+    from backend.leads.models import CAPTURE_FORM, MergedCapture
+
+    captures = db.session.scalars(
+        select(MergedCapture)
+        .where(MergedCapture.lead_id == lead_id, MergedCapture.kind == CAPTURE_FORM)
+        .order_by(MergedCapture.id)
+    ).all()
+    fields = (
+        ("first_name", _l("First name")), ("last_name", _l("Last name")),
+        ("email", _l("E-mail")), ("phone", _l("Phone")), ("company", _l("Company")),
+        ("job_title", _l("Job title")), ("city", _l("City")), ("notes", _l("Notes")),
+    )  # fmt: skip
+    return {"form_captures": captures, "form_fields": fields}

@@ -22,7 +22,7 @@ from backend.db_types import utcnow
 from backend.errors import ApiError, validation_fields
 from backend.extensions import db
 from backend.i18n import format_datetime_in, label
-from backend.leads.queries import get_lead_or_404
+from backend.leads.queries import form_captures_context, get_lead_or_404
 from backend.workspace import queries, services
 from backend.workspace.schemas import (
     FEEDBACK_REASONS,
@@ -92,6 +92,7 @@ def lead_page(lead_id: int):
         may_work=current_user.role in WORKERS,
         manager=current_user.role in MANAGERS,
         **queries.lead_page_data(lead),
+        **form_captures_context(lead.id),
     )
 
 
