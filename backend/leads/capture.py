@@ -602,19 +602,47 @@ def _conflict(cid) -> CaptureResult:
     )  # fmt: skip
 
 
+@dataclass
+class _Plan:
+    """Where each item of a batch goes, decided before anything is written."""
+
+    now: object
+    people: dict
+    new_leads: list[_NewLead] = field(default_factory=list)
+    events: dict[int, EventSnapshot] = field(default_factory=dict)
+    stored_merges: list[tuple[int, _Item]] = field(default_factory=list)
+
+    def place(self, item: _Item) -> tuple[_NewLead | int, str]:
+        """A first sight of this UUID: a new lead, or the person's lead (stored or new)."""
+        people = self.people
+        match = next((people[k] for k in _person_keys(item) if k in people), None)
+        if match is not None and item.captured_by_id is None:
+            return match, MERGED  # the visitor form: kept beside the lead, changing nothing
+        if isinstance(match, _NewLead):
+            match.row.update(merge_changes(match.row, item.normalized.fields))
+            match.merged.append(item)
+            return match, MERGED
+        if match is not None:
+            self.stored_merges.append((match, item))
+            return match, MERGED
+        target = _NewLead(_new_lead_row(item, self.now))
+        self.new_leads.append(target)
+        self.events[item.event.id] = item.event
+        for key in _person_keys(item):
+            people.setdefault(key, target)
+        return target, CREATED
+
+
 def _store(items: Sequence[_Item]) -> tuple[list[CaptureResult], dict[int, str]]:
     stored = _known(items)
     known = stored.client_ids
-    people: dict[tuple, int | _NewLead] = dict(stored.people)
     now = utcnow()
-    new_leads: list[_NewLead] = []
-    events: dict[int, EventSnapshot] = {}
+    plan = _Plan(now, dict(stored.people))
     # Where each UUID of this batch went (a lead being created now, or a stored lead's
     # id) and the event it went to.
     seen: dict[uuid.UUID, tuple[_NewLead | int, int]] = {}
     results: list[CaptureResult] = []
     targets: list[_NewLead | int | None] = []
-    stored_merges: list[tuple[int, _Item]] = []
     form_captures: list[tuple[_NewLead | int, _Item, CaptureResult]] = []
 
     for item in items:
@@ -629,22 +657,7 @@ def _store(items: Sequence[_Item]) -> tuple[list[CaptureResult], dict[int, str]]
                 continue
             status = DUPLICATE
         else:
-            match = next((people[k] for k in _person_keys(item) if k in people), None)
-            if match is not None and from_form:
-                target, status = match, MERGED  # kept beside the lead, changing nothing
-            elif isinstance(match, _NewLead):
-                match.row.update(merge_changes(match.row, item.normalized.fields))
-                match.merged.append(item)
-                target, status = match, MERGED
-            elif match is not None:
-                stored_merges.append((match, item))
-                target, status = match, MERGED
-            else:
-                target, status = _NewLead(_new_lead_row(item, now)), CREATED
-                new_leads.append(target)
-                events[item.event.id] = item.event
-                for key in _person_keys(item):
-                    people.setdefault(key, target)
+            target, status = plan.place(item)
             seen[cid] = (target, item.event.id)
         result = CaptureResult(
             str(cid), status, http_status=201 if status == CREATED else 200,
@@ -658,8 +671,12 @@ def _store(items: Sequence[_Item]) -> tuple[list[CaptureResult], dict[int, str]]
         results.append(result)
         targets.append(target)
 
-    _merge_into_stored(stored_merges)
-    messages = _store_new_leads(new_leads, events, now, stored.unsubscribed) if new_leads else {}
+    _merge_into_stored(plan.stored_merges)
+    messages = (
+        _store_new_leads(plan.new_leads, plan.events, now, stored.unsubscribed)
+        if plan.new_leads
+        else {}
+    )
     messages.update(_store_form_captures(form_captures, now))
     db.session.flush()
     for result, target in zip(results, targets, strict=True):
