@@ -25,8 +25,8 @@ from backend.extensions import db
 from backend.leads.models import Lead, MergedCapture, QualityFeedback, RoutingDecision, Touch
 from backend.leads.normalize import normalize_email, normalize_phone
 from backend.messaging.models import Message, Unsubscribe
+from backend.privacy.erasure import ERASED, Person, eraser, run_erasers
 
-ERASED = "[erased]"
 ANONYMIZED_FLAG = "anonymized"
 # Lead text fields that describe the person; emptied on erasure.
 PERSONAL_TEXT = (
@@ -83,10 +83,40 @@ class PersonKey:
         _, key, _ = normalize_phone(value, region if region and len(region) == 2 else None)
         return value.strip() == self.raw or (key is not None and key == self.normalized)
 
+    def matches_value(self, value) -> bool:
+        """Whether one typed e-mail or phone (a corrected one, say) is this person's."""
+        return self.matches_payload({self.kind: value})
+
+
+def _corrected_leads(key: PersonKey) -> set[int]:
+    """Leads whose contact data a rep corrected away from (or to) this e-mail or phone:
+    the audit log keeps each change as ``{field: [old, new]}``."""
+    entries = db.session.execute(
+        select(AuditEntry.target_id, AuditEntry.detail).where(
+            AuditEntry.action == "lead.contact_fixed", AuditEntry.target_type == "lead"
+        )
+    )
+    found = set()
+    for target_id, detail in entries:
+        values = (detail or {}).get(key.kind) if isinstance(detail, dict) else None
+        listed = isinstance(values, list) and any(key.matches_value(v) for v in values)
+        if listed and str(target_id).isdigit():
+            found.add(int(target_id))
+    return found
+
 
 def find_person_leads(key: PersonKey) -> list[Lead]:
-    """Every lead of the person: matched on the lead itself, or on a capture merged into it."""
+    """Every lead of the person, by every e-mail or phone they ever had: matched on the
+    lead itself, on a capture merged into it, or on a contact correction of it."""
     leads = {lead.id: lead for lead in db.session.scalars(select(Lead).where(key.lead_condition()))}
+    corrected = _corrected_leads(key) - set(leads)
+    if corrected:
+        leads.update(
+            {
+                lead.id: lead
+                for lead in db.session.scalars(select(Lead).where(Lead.id.in_(corrected)))
+            }
+        )
     # A capture folded into another person's lead (matched there by phone, say) still
     # carries this e-mail: find it in the raw payloads. The LIKE only narrows the scan.
     needle = key.raw.lower() if key.kind == "email" else '"phone"'
@@ -136,13 +166,23 @@ def _lead_ids_children(lead_ids: Sequence[int], model) -> list:
     ).all()
 
 
+def _to_address(message: Message, email: str) -> bool:
+    return email in {r.strip().lower() for r in (message.recipient or "").split(",")}
+
+
 def _messages(key: PersonKey, lead_ids: Sequence[int]) -> list[Message]:
+    """Messages about the person's leads, and mails sent to exactly their address (a
+    ``%`` or ``_`` in the address is a character, not a wildcard)."""
     conditions = [Message.lead_id.in_(lead_ids)] if lead_ids else []
     if key.kind == "email":
-        conditions.append(func.lower(Message.recipient).contains(key.raw.lower()))
+        conditions.append(func.lower(Message.recipient).contains(key.raw.lower(), autoescape=True))
     if not conditions:
         return []
-    return db.session.scalars(select(Message).where(or_(*conditions)).order_by(Message.id)).all()
+    rows = db.session.scalars(select(Message).where(or_(*conditions)).order_by(Message.id))
+    return [
+        m for m in rows
+        if m.lead_id in lead_ids or (key.kind == "email" and _to_address(m, key.raw.lower()))
+    ]  # fmt: skip
 
 
 def export_person(*, email: str | None = None, phone: str | None = None) -> dict:
@@ -199,50 +239,159 @@ def export_person(*, email: str | None = None, phone: str | None = None) -> dict
     }
 
 
+def person_of(leads: Sequence[Lead], now: datetime) -> Person:
+    """Every e-mail, phone and name the leads ever carried: on the lead, in the capture as
+    it arrived, in captures merged into it or sent through the visitor form, and on both
+    sides of each contact correction. Read before anything is emptied."""
+    person = Person([lead.id for lead in leads], now)
+    for lead in leads:
+        person.add_contact({name: getattr(lead, name) for name in ("email", "phone",
+                            "first_name", "last_name")})  # fmt: skip
+        person.add_email(lead.email_normalized)
+        person.add_phone(lead.phone_normalized)
+        person.add_contact(lead.original or {})
+    if not person.lead_ids:
+        return person
+    for payload in db.session.scalars(
+        select(MergedCapture.payload).where(MergedCapture.lead_id.in_(person.lead_ids))
+    ):
+        person.add_contact(payload or {})
+    for detail in db.session.scalars(
+        select(AuditEntry.detail).where(
+            AuditEntry.action == "lead.contact_fixed",
+            AuditEntry.target_type == "lead",
+            AuditEntry.target_id.in_([str(i) for i in person.lead_ids]),
+        )
+    ):
+        for name, values in (detail or {}).items():
+            for value in values if isinstance(values, list) else []:
+                person.add_contact({name: value})
+    return person
+
+
 def anonymize_leads(leads: Sequence[Lead], now: datetime | None = None) -> int:
     """Drop the personal data of ``leads`` and everything attached to them; keep the numbers.
 
     Kept: event, office, status, rating, deal value and currency, timestamps, source,
     city and country (routing and reports), consent flags, time and the consent wording.
-    Emptied: names, e-mail, phone, company, job title, notes, badge text, postal code,
-    coordinates, answers, the raw capture, merged captures' payloads, touch and feedback
-    notes, and the recipients and bodies of messages (those not yet sent are skipped).
-    Returns how many leads were anonymised.
+    Emptied or anonymised by the registered erasers (``backend.privacy.erasure``): the
+    lead's names, contacts, notes, badge, postal code, coordinates, answers, raw capture
+    and lost reason; merged and form captures; touch notes and outcomes; feedback notes;
+    routing reasons; audit details; every message about the lead (mails, summaries that
+    name the person, webhook logs). Returns how many leads were anonymised.
     """
     now = now or utcnow()
-    ids = [lead.id for lead in leads]
-    for lead in leads:
+    if not leads:
+        return 0
+    person = person_of(leads, now)
+    run_erasers(person)
+    db.session.flush()
+    return len(person.lead_ids)
+
+
+@eraser
+def erase_lead_fields(person: Person) -> None:
+    for lead in db.session.scalars(select(Lead).where(Lead.id.in_(person.lead_ids))):
         for name in PERSONAL_TEXT:
             setattr(lead, name, "")
         lead.email_normalized = lead.phone_normalized = None
         lead.latitude = lead.longitude = None
         lead.answers, lead.original = {}, {}
+        if lead.lost_reason:
+            lead.lost_reason = ERASED
         lead.flags = list(dict.fromkeys([*(lead.flags or []), ANONYMIZED_FLAG]))
-        lead.anonymized_at = now
-    if not ids:
-        return 0
+        lead.anonymized_at = person.now
+
+
+@eraser
+def erase_captures(person: Person) -> None:
+    # The row stays: its client_id makes a replayed upload a duplicate, not a new lead.
     db.session.execute(
-        update(MergedCapture).where(MergedCapture.lead_id.in_(ids)).values(payload={})
+        update(MergedCapture)
+        .where(MergedCapture.lead_id.in_(person.lead_ids))
+        .values(payload={})
+        .execution_options(synchronize_session=False)
     )
-    db.session.execute(update(Touch).where(Touch.lead_id.in_(ids)).values(note=""))
+
+
+@eraser
+def erase_touches_and_feedback(person: Person) -> None:
+    ids = person.lead_ids
+    db.session.execute(
+        update(Touch).where(Touch.lead_id.in_(ids)).values(note="", outcome="")
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
     db.session.execute(
         update(QualityFeedback).where(QualityFeedback.lead_id.in_(ids)).values(note="")
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
+    for feedback in db.session.scalars(
+        select(QualityFeedback).where(QualityFeedback.lead_id.in_(ids))
+    ):
+        feedback.reason = person.scrub(feedback.reason)
+
+
+@eraser
+def erase_routing_reasons(person: Person) -> None:
+    """A hand-over's reason is what a rep typed: dropped. Other reasons are the engine's
+    words about places; whatever names the person in them is scrubbed too."""
+    for decision in db.session.scalars(
+        select(RoutingDecision).where(RoutingDecision.lead_id.in_(person.lead_ids))
+    ):
+        decision.latitude = decision.longitude = None
+        reason = decision.reason or ""
+        if decision.method == "handover" and ": " in reason:
+            reason = reason.split(": ", 1)[0] + ": " + ERASED
+        decision.reason = person.scrub(reason)
+
+
+@eraser
+def erase_audit_details(person: Person) -> None:
+    """The audit log keeps who did what to a lead, not the contact data or reasons typed."""
+    entries = db.session.scalars(
+        select(AuditEntry).where(
+            AuditEntry.target_type == "lead",
+            AuditEntry.target_id.in_([str(i) for i in person.lead_ids]),
+        )
     )
-    db.session.execute(
-        update(RoutingDecision)
-        .where(RoutingDecision.lead_id.in_(ids))
-        .values(latitude=None, longitude=None)
+    for entry in entries:
+        if entry.action == "lead.contact_fixed":
+            entry.detail = {"erased": True}
+            continue
+        detail = dict(entry.detail or {})
+        if "reason" in detail:
+            detail["reason"] = ERASED
+        entry.detail = person.scrub(detail)
+
+
+MESSAGE_TEXT = ("recipient", "subject", "body_text", "body_html", "last_error")
+
+
+@eraser
+def erase_messages(person: Person) -> None:
+    """Mails and webhook logs about the lead keep only their key (a retry must still see
+    them sent) and kind; mails about several leads (summaries, digests, alerts) and mails
+    to the person's address lose every mention of them."""
+    _redact_messages(select(Message.id).where(Message.lead_id.in_(person.lead_ids)))
+    if person.pattern is None:
+        return
+    addresses = person.emails
+    unlinked = db.session.scalars(
+        select(Message).where(Message.lead_id.is_(None)).execution_options(yield_per=500)
     )
-    _redact_messages(select(Message.id).where(Message.lead_id.in_(ids)))
-    # The audit log keeps who changed a lead, not the contact data they typed.
-    db.session.execute(
-        update(AuditEntry)
-        .where(AuditEntry.target_type == "lead", AuditEntry.target_id.in_([str(i) for i in ids]))
-        .where(AuditEntry.action == "lead.contact_fixed")
-        .values(detail={"erased": True})
-    )
-    db.session.flush()
-    return len(ids)
+    for message in unlinked:
+        if any(_to_address(message, email) for email in addresses):
+            message.recipient = ERASED
+            message.subject = message.body_text = message.body_html = ""
+            message.payload = {}
+        for name in MESSAGE_TEXT:
+            value = getattr(message, name) or ""
+            scrubbed = person.scrub(value)
+            if scrubbed != value:
+                setattr(message, name, scrubbed)
+        payload = person.scrub(message.payload or {})
+        if payload != (message.payload or {}):
+            message.payload = payload
 
 
 def _redact_messages(message_ids) -> None:
@@ -250,13 +399,20 @@ def _redact_messages(message_ids) -> None:
     db.session.execute(
         update(Message)
         .where(Message.id.in_(message_ids), Message.status.in_(("pending", "failed")))
-        .values(status="skipped", last_error="erased")
+        .values(status="skipped")
         .execution_options(synchronize_session=False)
     )
     db.session.execute(
         update(Message)
         .where(Message.id.in_(message_ids))
-        .values(recipient=ERASED, subject="", body_text="", body_html="", payload={})
+        .values(
+            recipient=ERASED,
+            subject="",
+            body_text="",
+            body_html="",
+            payload={},
+            last_error="erased",
+        )  # fmt: skip
         .execution_options(synchronize_session=False)
     )
 
@@ -269,9 +425,16 @@ def erase_person(*, email: str | None = None, phone: str | None = None) -> dict:
     """
     key = PersonKey(email=email, phone=phone)
     leads = find_person_leads(key)
-    count = anonymize_leads(leads)
-    if key.kind == "email":
-        _redact_messages(select(Message.id).where(func.lower(Message.recipient) == key.raw.lower()))
+    now = utcnow()
+    if leads:
+        count = anonymize_leads(leads, now)
+    else:
+        count = 0
+        person = Person([], now)
+        person.add_contact({key.kind: key.raw})
+        if key.normalized:
+            person.add_contact({key.kind: key.normalized})
+        erase_messages(person)  # mails to the address, even with no lead left
     db.session.flush()
     return {"key": key.kind, "fingerprint": key.fingerprint, "leads": count,
             "lead_ids": [lead.id for lead in leads]}  # fmt: skip
