@@ -171,3 +171,36 @@ def test_months_before_clamps_to_the_end_of_a_shorter_month():
     assert months_before(at, 1) == datetime(2027, 2, 28, 8, 30, tzinfo=UTC)
     assert months_before(at, 12) == datetime(2026, 3, 31, 8, 30, tzinfo=UTC)
     assert months_before(at, 15) - at < timedelta(days=-400)
+
+
+def test_the_export_matches_an_address_exactly_percent_and_underscore_are_characters(
+    client, world, person
+):
+    for pattern in ("%@example.com", "%", "olga.petrov_@example.com", "_lga.petrova@example.com"):
+        found = client.get("/api/v1/privacy/person", query_string={"email": pattern},
+                           headers=admin(world)).get_json()  # fmt: skip
+        assert (found["leads"], found["messages"]) == ([], []), pattern
+    exact = client.get("/api/v1/privacy/person", query_string={"email": "boris@example.com"},
+                       headers=admin(world)).get_json()  # fmt: skip
+    assert exact["messages"] and all("olga" not in str(m).lower() for m in exact["messages"])
+
+
+def test_a_room_registers_its_own_eraser_and_erasure_and_retention_run_it(world, person):
+    """How a future table (lead attachments) plugs in: one function, registered once."""
+    from backend.privacy import erasure
+    from backend.privacy.services import erase_person
+
+    seen = []
+
+    @erasure.eraser
+    def erase_attachments(who):
+        seen.append((list(who.lead_ids), "olga.petrova@example.com" in who.emails))
+
+    try:
+        erase_person(email="olga.petrova@example.com")
+        late = datetime.now(UTC) + timedelta(days=800)
+        anonymize_leads_older_than(12, now=late)
+    finally:
+        erasure._ERASERS.remove(erase_attachments)
+    assert seen[0] == ([person["lead"].id], True)
+    assert sorted(seen[1][0]) == [person["other"].id]  # the one not yet anonymised
