@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, g, request
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "media-src 'self' blob:; connect-src 'self'; worker-src 'self'; manifest-src 'self'; "
     "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
 )
+
+
+# Replies of these kinds can carry a person's data; images, scripts and styles cannot.
+PERSONAL_MIMETYPES = {
+    "text/html", "application/json", "text/csv", "application/x-ndjson", "text/plain",
+}  # fmt: skip
+# Public pages that show someone's address or consent without a sign-in.
+PUBLIC_PERSONAL_ENDPOINTS = {"messaging.unsubscribe_link", "consent.confirm_link"}
+
+
+def may_hold_personal_data(response) -> bool:
+    """A page or API reply to a signed-in user (session or token), or a public page that
+    names someone: no browser, proxy or shared cache may keep it."""
+    if response.mimetype not in PERSONAL_MIMETYPES:
+        return False
+    if request.endpoint in PUBLIC_PERSONAL_ENDPOINTS:
+        return True
+    # Only a user the request already loaded: a reply that never looked at who asks
+    # (the health checks, the PWA shell) shows nobody's data, and costs no extra query.
+    user = g.get("_login_user")
+    return bool(user is not None and user.is_authenticated)
 
 
 def init_security(app: Flask) -> None:
@@ -18,4 +39,6 @@ def init_security(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        if may_hold_personal_data(response):
+            response.headers.setdefault("Cache-Control", "no-store")
         return response

@@ -729,6 +729,8 @@ def wins(
             Lead.company,
             Lead.first_name,
             Lead.last_name,
+            Lead.office_id,
+            Lead.captured_by_id,
             Event.id.label("event_id"),
             Event.name.label("event_name"),
             Office.name.label("office_name"),

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from sqlalchemy import or_, select
 
+from backend.auth.models import OFFICE_ROLES
 from backend.events.models import Event
 from backend.extensions import db
 from backend.leads.models import Lead
@@ -313,7 +314,21 @@ def plan(revenue_target: float, event_id: int | None = None, currency: str | Non
 # --- wins and the weekly digest ------------------------------------------------------
 
 
-def wins_json(limit: int = 100) -> list[dict]:
+def may_see_contact(viewer, win: dict) -> bool:
+    """The wins board is public to the company; the contact person is not: only those
+    who may read the lead itself (its office, whoever captured it, marketing, admins)."""
+    if viewer is None:
+        return False
+    if viewer.role in ("admin", "marketing"):
+        return True
+    if viewer.role in OFFICE_ROLES:
+        return viewer.office_id is not None and viewer.office_id == win["office_id"]
+    return win["captured_by_id"] == viewer.id
+
+
+def wins_json(limit: int = 100, viewer=None) -> list[dict]:
+    """Won deals for ``viewer``: company, value, event, office and rep for everyone; the
+    contact's name only where ``may_see_contact``."""
     return [
         {
             "lead_id": w["lead_id"],
@@ -321,7 +336,9 @@ def wins_json(limit: int = 100) -> list[dict]:
             "value": money(w["deal_value"]),
             "currency": w["currency"],
             "company": w["company"],
-            "contact": " ".join(p for p in (w["first_name"], w["last_name"]) if p),
+            "contact": " ".join(p for p in (w["first_name"], w["last_name"]) if p)
+            if may_see_contact(viewer, w)
+            else "",
             "event": {"id": w["event_id"], "name": w["event_name"]},
             "office": w["office_name"],
             "rep": w["rep"],

@@ -13,6 +13,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext, lazy_gettext, ngettext
+from flask_login import current_user
 from pydantic import ValidationError
 
 from backend.api.spec import validated
@@ -232,7 +233,9 @@ def plan_page():
 @roles_required(*EVERYONE_IN_SALES)
 def wins_page():
     """The wins board: won deals from event leads, newest first."""
-    return render_template("reports/wins.html", wins=services.wins_json(limit=200))
+    return render_template(
+        "reports/wins.html", wins=services.wins_json(limit=200, viewer=current_user)
+    )
 
 
 # --- JSON API ------------------------------------------------------------------------
@@ -261,7 +264,7 @@ def plan_api(body: PlanIn):
 @validated(query=WinsQuery, response=WinsOut)
 def wins_api(query: WinsQuery):
     """Won deals from event leads, newest first."""
-    return {"items": services.wins_json(limit=query.limit)}
+    return {"items": services.wins_json(limit=query.limit, viewer=current_user)}
 
 
 def _export(query: ExportQuery, fmt: str, chunks, mimetype: str) -> Response:
