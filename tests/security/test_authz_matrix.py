@@ -52,6 +52,23 @@ def payload(w, **extra) -> dict:
             **extra}  # fmt: skip
 
 
+def consent_link(w) -> str:
+    """The double opt-in link of a fresh visitor-form capture of a new lead."""
+    import hashlib
+    import secrets
+
+    from backend.extensions import db
+    from backend.leads.models import MergedCapture
+
+    token = secrets.token_urlsafe(16)
+    db.session.add(MergedCapture(
+        client_id=uuid.uuid4(), lead_id=w.new_lead(), kind="form", consent_text="ok",
+        consent_token_hash=hashlib.sha256(token.encode()).hexdigest(),
+    ))  # fmt: skip
+    db.session.commit()
+    return f"/consent/{token}"
+
+
 E = "/api/v1/events/{}"
 
 TABLE: dict[str, list[Req]] = {
@@ -94,6 +111,10 @@ TABLE: dict[str, list[Req]] = {
             json=lambda w: payload(w, consent={"contact": True}),
         ),
     ],  # fmt: skip
+    "consent.confirm_link": [
+        Req("GET", lambda w: consent_link(w), ALL),
+        Req("POST", lambda w: consent_link(w), ALL),
+    ],
     "messaging.unsubscribe_link": [
         Req("GET", lambda w: f"/u/{unsubscribe_token('gone@example.com')}", ALL),
         Req("POST", lambda w: f"/u/{unsubscribe_token('gone@example.com')}", ALL),
