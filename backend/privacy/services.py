@@ -217,8 +217,12 @@ def export_person(*, email: str | None = None, phone: str | None = None) -> dict
             {
                 "lead_id": m.lead_id,
                 "client_id": str(m.client_id),
+                "kind": m.kind,
                 "received_at": _value(m.received_at),
                 "payload": m.payload,
+                "rating": m.rating,
+                "consent_text": m.consent_text,
+                "consent_confirmed_at": _value(m.consent_confirmed_at),
             }
             for m in _lead_ids_children(ids, MergedCapture)
         ],  # fmt: skip
