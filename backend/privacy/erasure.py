@@ -22,6 +22,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 ERASED = "[erased]"
 
@@ -80,10 +81,11 @@ class Person:
         )  # fmt: skip
         self.add_name(full)
 
-    @property
+    @cached_property
     def pattern(self) -> re.Pattern | None:
         """One expression matching any of their names, e-mails or phones (a phone in any
-        spacing: its last ten digits with separators between them)."""
+        spacing: its last ten digits with separators between them). Built once, on first
+        use: gather every identity before scrubbing anything."""
         parts = [re.escape(e) for e in sorted(self.emails, key=len, reverse=True)]
         for phone in self.phones:
             digits = _digits(phone)[-10:]
