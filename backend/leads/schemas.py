@@ -155,6 +155,11 @@ class LeadReplayOut(BaseModel):
     language: str | None = None
 
 
+class CaptureReplyOut(RootModel[LeadOut | LeadReplayOut]):
+    """A replay or merge: the stored lead when the caller may read it, else only what they
+    sent (``LeadReplayOut``)."""
+
+
 class RoutingDecisionOut(BaseModel):
     office: OfficeRef
     method: str

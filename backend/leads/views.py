@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint
 from flask_login import current_user
 
 from backend.api.spec import validated
@@ -18,12 +18,12 @@ from backend.leads.queries import (
     lead_json,
 )
 from backend.leads.schemas import (
+    CaptureReplyOut,
     LeadDetailOut,
     LeadIn,
     LeadListOut,
     LeadListQuery,
     LeadOut,
-    LeadReplayOut,
     RawJson,
     SyncEnvelope,
     SyncIn,
@@ -39,7 +39,11 @@ CAPTURE_ROLES = ("staff", "marketing", "admin")
 @bp.post("/events/<int:event_id>/leads")
 @roles_required(*CAPTURE_ROLES)
 @validated(
-    body=LeadIn, parse_body=RawJson, response=LeadOut, status=201, extra_responses={200: LeadOut}
+    body=LeadIn,
+    parse_body=RawJson,
+    response=LeadOut,
+    status=201,
+    extra_responses={200: CaptureReplyOut},
 )
 def capture_lead(event_id: int, body: RawJson):
     """Store one captured lead: 201 when new, 200 with the same lead on a replay or merge.
@@ -54,8 +58,6 @@ def capture_lead(event_id: int, body: RawJson):
         }.get(result.http_status, "invalid")  # fmt: skip
         message = result.errors[0]["message"] if result.errors else "invalid lead"
         raise ApiError(result.http_status, code, message, result.errors)
-    if result.hidden:
-        return jsonify(LeadReplayOut.model_validate(result.reply).model_dump(mode="json")), 200
     return result.reply, result.http_status
 
 
