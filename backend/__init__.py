@@ -40,6 +40,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from backend.auth.csrf import init_csrf
     from backend.errors import register_error_handlers
     from backend.i18n import init_i18n
+    from backend.links import init_links
     from backend.ratelimit import init_ratelimit
     from backend.security import init_security
 
@@ -53,6 +54,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_csrf(app)
     init_security(app)
     init_ratelimit(app)
+    init_links(app)
     register_error_handlers(app)
     register_blueprints(app)
 
@@ -63,6 +65,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def register_blueprints(app: Flask) -> None:
+    from backend.admin.views import bp as admin_bp
     from backend.api.views import bp as api_bp
     from backend.audit.views import bp as audit_bp
     from backend.auth.views import api_bp as auth_api_bp
@@ -90,6 +93,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(pwa_bp)
     app.register_blueprint(privacy_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(admin_bp)
 
 
 @event.listens_for(Engine, "connect")

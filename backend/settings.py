@@ -102,6 +102,8 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "JSON_SORT_KEYS": False,
         "DEFAULT_LANGUAGE": get("DEFAULT_LANGUAGE", "en"),
+        # Of the worker and cron (RQ logs a line per job at INFO); ``make run`` uses WARNING.
+        "LOG_LEVEL": (get("LOG_LEVEL") or "INFO").upper(),
     }
     settings.update(overrides)
     return settings

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import zoneinfo
 
-from flask import current_app
 from sqlalchemy import select
 
 from backend.auth.models import User
@@ -13,6 +12,7 @@ from backend.events.models import Event
 from backend.events.schemas import EventFields
 from backend.events.templates import AUTORESPONDER_FIELDS, set_templates, templates_by_language
 from backend.extensions import db
+from backend.links import public_url
 from backend.routing.gazetteer import normalize_country
 
 
@@ -117,11 +117,6 @@ def join_event(user: User, token: str) -> Event:
         raise ApiError(403, "forbidden", "Only booth staff join events.")
     db.session.flush()
     return event
-
-
-def public_url(path: str) -> str:
-    base = current_app.config.get("PUBLIC_BASE_URL") or ""
-    return f"{base}{path}"
 
 
 def join_url(event: Event) -> str:

@@ -39,6 +39,7 @@ from backend.events.templates import OFFICE_NOTICE_FIELDS, autoresponder_languag
 from backend.extensions import db
 from backend.i18n import LANGUAGES, format_date_in
 from backend.leads.models import Lead, RoutingDecision
+from backend.links import public_url
 from backend.messaging.models import Message, Unsubscribe
 from backend.offices.models import Office
 from backend.process_cache import ProcessCache
@@ -105,8 +106,7 @@ def email_from_token(token: str) -> str | None:
 
 
 def unsubscribe_url(email: str) -> str:
-    base = current_app.config.get("PUBLIC_BASE_URL") or "http://localhost:8000"
-    return f"{base}/u/{unsubscribe_token(email)}"
+    return public_url(f"/u/{unsubscribe_token(email)}")
 
 
 def unsubscribe(email: str) -> bool:
@@ -288,7 +288,7 @@ def render_lead_mail(template: str, lead: Lead, *, language: str = "en", **extra
         event=lead.event,
         brief=_brief(lead.event),
         reason=_routing_reason(lead),
-        base_url=current_app.config.get("PUBLIC_BASE_URL") or "",
+        lead_url=public_url(f"/office/leads/{lead.id}"),
     )
     context.update(extra)
     with force_locale(language):
@@ -667,6 +667,7 @@ def lead_payload(
             "escalation_level": lead.escalation_level,
             "deal_value": str(lead.deal_value) if lead.deal_value is not None else None,
             "deal_currency": lead.deal_currency,
+            "url": public_url(f"/office/leads/{lead.id}"),
         },
         "office": office.as_ref() if office else None,
         "event_ref": {"id": event.id, "name": event.name} if event else None,

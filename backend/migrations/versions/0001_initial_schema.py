@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 02:21:18.780005
+Create Date: 2026-12-06 22:36:19.302898
 
 """
 from alembic import op
@@ -71,6 +71,13 @@ def upgrade():
     sa.Column('created_at', backend.db_types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_office')),
     sa.UniqueConstraint('code', name=op.f('uq_office_code'))
+    )
+    op.create_table('site_setting',
+    sa.Column('key', sa.String(length=64), nullable=False),
+    sa.Column('value', sa.Text(), nullable=False),
+    sa.Column('source', sa.String(length=32), nullable=False),
+    sa.Column('updated_at', backend.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_site_setting'))
     )
     op.create_table('unsubscribe',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -396,6 +403,7 @@ def downgrade():
 
     op.drop_table('event_office_stats')
     op.drop_table('unsubscribe')
+    op.drop_table('site_setting')
     op.drop_table('office')
     op.drop_table('event')
     # ### end Alembic commands ###
