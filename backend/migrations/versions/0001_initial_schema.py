@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 22:36:19.302898
+Create Date: 2026-12-06 22:37:59.914540
 
 """
 from alembic import op
@@ -36,8 +36,10 @@ def upgrade():
     sa.Column('autoresponder_subject', sa.String(length=300), nullable=False),
     sa.Column('autoresponder_body', sa.Text(), nullable=False),
     sa.Column('mail_templates', sa.JSON(), server_default='{}', nullable=False),
+    sa.Column('briefs', sa.JSON(), server_default='{}', nullable=False),
     sa.Column('questions', sa.JSON(), nullable=False),
     sa.Column('consent_text', sa.Text(), nullable=False),
+    sa.Column('consent_texts', sa.JSON(), server_default='{}', nullable=False),
     sa.Column('feedback_sample_size', sa.Integer(), nullable=False),
     sa.Column('language', sa.String(length=8), nullable=False),
     sa.Column('join_token', sa.String(length=64), nullable=False),
