@@ -53,7 +53,16 @@ def openapi():
 @roles_required(PUBLIC)
 def docs():
     """A readable page of the OpenAPI document (no external viewer needed)."""
-    return render_template("api_docs.html", spec=_openapi_document())
+    from backend.api import docs as readable
+
+    return render_template(
+        "api_docs.html",
+        spec=_openapi_document(),
+        schema_rows=readable.schema_rows,
+        type_html=readable.type_html,
+        body_schema=readable.body_schema,
+        response_schema=readable.response_schema,
+    )
 
 
 def _openapi_document() -> dict:
