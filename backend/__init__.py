@@ -30,6 +30,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(load_settings(app.instance_path, config))
 
     app.json.sort_keys = False
+    proxies = app.config.get("TRUSTED_PROXIES") or 0
+    if proxies:
+        # Behind Caddy: the client's address (rate limits) and https:// come from it.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     login_manager.init_app(app)

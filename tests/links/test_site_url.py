@@ -25,7 +25,9 @@ def _decode_png(data: bytes) -> str:
 def config(instance_dir, database_url):
     from tests.conftest import base_config
 
-    return {**base_config(instance_dir, database_url), "PUBLIC_BASE_URL": ""}
+    # Behind one proxy (docker-compose's Caddy) as well; requests without its headers are
+    # read as they come.
+    return {**base_config(instance_dir, database_url), "PUBLIC_BASE_URL": "", "TRUSTED_PROXIES": 1}
 
 
 def test_with_no_public_base_url_the_first_admin_or_marketing_address_is_kept(app, auth):
@@ -96,3 +98,17 @@ def test_an_admin_sees_and_changes_the_site_url_with_a_banner_while_phones_canno
     )  # fmt: skip
     html = client.get("/admin/settings", base_url=local).get_data(as_text=True)
     assert "site-url-banner" not in html
+
+
+def test_behind_caddy_the_first_address_is_the_https_one_the_proxy_was_asked_for(app):
+    client = app.test_client()
+    admin = make_user("admin")
+    db.session.commit()
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "leads.example.com"}
+    client.post(
+        "/api/v1/auth/login", json={"email": admin.email, "password": "secret-pass"},
+        headers={"X-Requested-With": "XMLHttpRequest", **forwarded}, base_url="http://web:8000",
+    )  # fmt: skip
+    page = client.get("/admin/settings", headers=forwarded, base_url="http://web:8000")
+    assert site_url() == "https://leads.example.com"
+    assert "site-url-banner" not in page.get_data(as_text=True)
