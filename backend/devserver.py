@@ -192,6 +192,9 @@ def run() -> int:
 
 
 def main() -> int:
+    # Ctrl-C stops everything, even when started from a shell that ignores it for
+    # background jobs.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return run()
     except KeyboardInterrupt:

@@ -7,7 +7,10 @@ const add = document.getElementById("add-question");
 
 // Names follow the order on the page (q-0-…, q-1-…): the server reads them in that order.
 function renumber() {
-  list.querySelectorAll("[data-question]").forEach((row, n) => {
+  const rows = list.querySelectorAll("[data-question]");
+  rows.forEach((row, n) => {
+    row.querySelector('[data-move="-1"]').disabled = n === 0;
+    row.querySelector('[data-move="1"]').disabled = n === rows.length - 1;
     for (const field of row.querySelectorAll("[data-name]")) {
       field.name = `q-${n}-${field.dataset.name}`;
       field.id = field.name;
@@ -41,7 +44,7 @@ function wire(row) {
       if (up) list.insertBefore(row, other);
       else list.insertBefore(other, row);
       renumber();
-      button.focus();
+      (button.disabled ? row.querySelector("[data-move]:not(:disabled)") : button)?.focus();
     });
   }
 }

@@ -96,7 +96,10 @@ function questionField(q, i) {
     const options = q.type === 'yesno'
       ? [{ value: 'yes', i18n: 'answer.yes' }, { value: 'no', i18n: 'answer.no' }]
       : (q.options || []).map((o, j) => ({ value: o, text: words.labels[j] }));
-    return el('fieldset', { class: options.length <= 4 ? 'segmented' : 'choices' }, [
+    // Side by side only while every option fits a short button, in every language.
+    const long = [q.options || [], ...Object.values(q.translations || {}).map((t) => t.options || [])]
+      .some((list) => list.some((o) => o.length > 12));
+    return el('fieldset', { class: options.length <= 4 && !long ? 'segmented' : 'choices' }, [
       el('legend', { id: `v-q${i}-label`, text: words.label }),
       ...options.map((o, j) =>
         el('label', {}, [el('input', { type: 'radio', name, value: o.value, id: `v-q${i}-${j}` }), el('span', { id: `v-q${i}-${j}-text`, text: o.text, i18n: o.i18n })]),
