@@ -132,11 +132,18 @@ def store_consent(event: Event, texts: dict[str, str]) -> None:
     """Store ``{language: text}`` under the event's (possibly new) default language."""
     default = _default(event)
     texts = {k: v for k, v in texts.items() if k in LANGUAGES and (v or "").strip()}
-    if texts.get(default):
-        event.consent_text = texts[default]
-    elif not event.consent_text:
-        event.consent_text = DEFAULT_CONSENT_TEXT
-    event.consent_texts = {lang: text for lang, text in texts.items() if lang != default}
+    own = texts.get(default)
+    if own == DEFAULT_CONSENT_TEXTS.get(default) or not (own or event.consent_text):
+        event.consent_text = DEFAULT_CONSENT_TEXT  # the built-in text, in every language
+    elif own:
+        event.consent_text = own
+    # With the built-in text as the base, the built-in translations come by themselves.
+    builtin = event.consent_text == DEFAULT_CONSENT_TEXT
+    event.consent_texts = {
+        lang: text
+        for lang, text in texts.items()
+        if lang != default and not (builtin and text == DEFAULT_CONSENT_TEXTS.get(lang))
+    }
 
 
 def store_briefs(event: Event, found: dict[str, dict]) -> None:

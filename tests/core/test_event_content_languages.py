@@ -170,3 +170,16 @@ def _lead(event, office=None, **fields):
     db.session.add(lead)
     db.session.flush()
     return lead
+
+
+def test_an_event_with_the_built_in_consent_shows_it_in_every_language(api, auth):
+    _marketing(auth)
+    event = api.post("/api/v1/events", json={"name": "Plain", "language": "ru"}).get_json()
+    assert event["consent_texts"]["ru"].startswith("Я согласен(на)")
+    assert event["consent_texts"]["en"].startswith("I agree that the exhibitor")
+    api.patch(f"/api/v1/events/{event['id']}", json={"name": "Plain 2"})
+    from backend.events.models import Event
+
+    stored = db.session.get(Event, event["id"])
+    db.session.refresh(stored)
+    assert stored.consent_texts == {}  # the built-in words are not copied into the event
