@@ -689,6 +689,8 @@ def lead_payload(
 def slack_text(payload: dict) -> str:
     lead, office = payload["lead"], payload.get("office") or {}
     who = lead.get("name") or lead.get("company") or f"lead {lead['id']}"
+    if lead.get("url"):  # Slack's link markup: the name opens the lead
+        who = f"<{lead['url']}|{who}>"
     where = office.get("name", "no office")
     event = (payload.get("event_ref") or {}).get("name", "")
     if payload["event"] == "lead.won":
