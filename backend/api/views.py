@@ -8,6 +8,7 @@ from sqlalchemy import text
 from backend.api.spec import build_openapi
 from backend.auth.access import PUBLIC, roles_required
 from backend.extensions import db
+from backend.links import public_url
 from backend.redis_conn import get_redis
 
 bp = Blueprint("api", __name__)
@@ -62,6 +63,7 @@ def docs():
         type_html=readable.type_html,
         body_schema=readable.body_schema,
         response_schema=readable.response_schema,
+        events_url=public_url("/api/v1/events"),
     )
 
 
