@@ -97,3 +97,27 @@ def test_make_run_finds_the_lan_address_through_the_default_route():
 
     address = lan_address()
     assert address is not None and not ipaddress.ip_address(address).is_loopback
+
+
+def test_make_run_keeps_request_logs_off_unless_asked_and_prints_the_qr_of_the_site_url(
+    monkeypatch, capsys
+):
+    from backend import devserver
+
+    monkeypatch.delenv("REQUEST_LOG", raising=False)
+    web = devserver.commands(None)["web"]
+    assert "--access-logfile" not in web and web[web.index("--log-level") + 1] == "warning"
+    monkeypatch.setenv("REQUEST_LOG", "1")
+    assert "--access-logfile" in devserver.commands(None)["web"]
+    tls = devserver.commands(("cert.pem", "key.pem"))["web"]
+    assert tls[tls.index("--certfile") + 1] == "cert.pem"
+
+    assert devserver.base_url("192.168.1.20", tls=False) == f"http://192.168.1.20:{devserver.PORT}"
+    assert devserver.base_url("fe80::1", tls=True).startswith("https://[fe80::1]:")
+    devserver.print_welcome(
+        [("admin", "admin@x", "pw")], "TOKEN", "http://192.168.1.20:8000", tls=False
+    )
+    out = capsys.readouterr().out
+    assert "from phones:      http://192.168.1.20:8000/" in out
+    assert "http://192.168.1.20:8000/app/?join=TOKEN" in out
+    assert out.index("admin@x") < out.index("Scan to open") < out.rindex("Ctrl-C stops")
