@@ -30,6 +30,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(load_settings(app.instance_path, config))
 
     app.json.sort_keys = False
+    proxies = app.config.get("TRUSTED_PROXIES") or 0
+    if proxies:
+        # Behind Caddy: the client's address (rate limits) and https:// come from it.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     login_manager.init_app(app)
@@ -40,6 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from backend.auth.csrf import init_csrf
     from backend.errors import register_error_handlers
     from backend.i18n import init_i18n
+    from backend.links import init_links
     from backend.ratelimit import init_ratelimit
     from backend.security import init_security
 
@@ -53,6 +60,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_csrf(app)
     init_security(app)
     init_ratelimit(app)
+    init_links(app)
     register_error_handlers(app)
     register_blueprints(app)
 
@@ -63,6 +71,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def register_blueprints(app: Flask) -> None:
+    from backend.admin.views import bp as admin_bp
     from backend.api.views import bp as api_bp
     from backend.audit.views import bp as audit_bp
     from backend.auth.views import api_bp as auth_api_bp
@@ -92,6 +101,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(privacy_bp)
     app.register_blueprint(consent_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(admin_bp)
 
 
 @event.listens_for(Engine, "connect")

@@ -24,6 +24,16 @@ from flask_babel import lazy_pgettext as _lp
 from flask_login import current_user
 
 LANGUAGES = {"en": "English", "ru": "Русский"}
+# Visitors from these countries get Russian mails when nobody chose a language for them
+# (the booth app proposes the same); others get the event's default language.
+RUSSIAN_MAIL_COUNTRIES = frozenset({"RU", "BY", "KZ", "KG"})
+
+
+def mail_language_for_country(country: str | None) -> str | None:
+    """The language a lead from ``country`` is mailed in when the capture named none:
+    ``"ru"`` for Russia, Belarus, Kazakhstan and Kyrgyzstan, else None (the event's)."""
+    return "ru" if (country or "").upper() in RUSSIAN_MAIL_COUNTRIES else None
+
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 
 babel = Babel()

@@ -1,5 +1,6 @@
 """Every model, imported in one place for Alembic and the shell."""
 
+from backend.admin.models import SiteSetting
 from backend.audit.models import AuditEntry
 from backend.auth.models import ApiToken, User
 from backend.events.models import Event, event_staff
@@ -20,6 +21,7 @@ __all__ = [
     "OfficeTouchMedian",
     "QualityFeedback",
     "RoutingDecision",
+    "SiteSetting",
     "Touch",
     "Unsubscribe",
     "User",

@@ -102,6 +102,11 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "JSON_SORT_KEYS": False,
         "DEFAULT_LANGUAGE": get("DEFAULT_LANGUAGE", "en"),
+        # Of the worker and cron (RQ logs a line per job at INFO); ``make run`` uses WARNING.
+        "LOG_LEVEL": (get("LOG_LEVEL") or "INFO").upper(),
+        # Reverse proxies in front of the app (docker-compose's Caddy: 1) whose
+        # X-Forwarded-For/-Proto/-Host are believed; 0 believes none.
+        "TRUSTED_PROXIES": parse_int(get("TRUSTED_PROXIES"), 0),
     }
     settings.update(overrides)
     return settings

@@ -29,7 +29,9 @@ SCHEDULE = [
 
 def make_cron(app: Flask, schedule=SCHEDULE) -> CronScheduler:
     """A CronScheduler on the app's Redis with every entry of ``schedule`` registered."""
-    cron = CronScheduler(connection=connect(app))
+    cron = CronScheduler(
+        connection=connect(app), logging_level=app.config.get("LOG_LEVEL") or "INFO"
+    )
     for entry in schedule:
         cron.register(
             entry["func"],

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from backend.api.spec import build_openapi
 from backend.auth.access import PUBLIC, roles_required
 from backend.extensions import db
+from backend.links import public_url
 from backend.redis_conn import get_redis
 
 bp = Blueprint("api", __name__)
@@ -59,7 +60,17 @@ def openapi():
 @roles_required(PUBLIC)
 def docs():
     """A readable page of the OpenAPI document (no external viewer needed)."""
-    return render_template("api_docs.html", spec=_openapi_document())
+    from backend.api import docs as readable
+
+    return render_template(
+        "api_docs.html",
+        spec=_openapi_document(),
+        schema_rows=readable.schema_rows,
+        type_html=readable.type_html,
+        body_schema=readable.body_schema,
+        response_schema=readable.response_schema,
+        events_url=public_url("/api/v1/events"),
+    )
 
 
 def _openapi_document() -> dict:

@@ -49,9 +49,15 @@ class Event(db.Model):
     # {"ru": {"autoresponder_subject", "autoresponder_body", "office_notice_subject",
     #         "office_notice_body"}, ...}: blank texts are left out.
     mail_templates: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
-    # [{"id": "budget", "label": "...", "type": "text|choice|yesno", "options": [...]}]
+    # The brief in the other languages: {"ru": {"offer", ...}} (see events.content).
+    briefs: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
+    # [{"id": "budget", "label": "...", "type": "text|choice|yesno", "options": [...],
+    #   "translations": {"ru": {"label": "...", "options": [...]}}}]: label and options in
+    # the default language, the other languages in translations.
     questions: Mapped[list] = mapped_column(JSON, default=list)
     consent_text: Mapped[str] = mapped_column(Text, default=DEFAULT_CONSENT_TEXT)
+    # The consent text in the other languages: {"ru": "..."}.
+    consent_texts: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
     feedback_sample_size: Mapped[int] = mapped_column(Integer, default=20)
     # The default language of the event's mails and visitor form (a key of i18n.LANGUAGES).
     language: Mapped[str] = mapped_column(String(8), default="en")

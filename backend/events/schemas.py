@@ -27,13 +27,40 @@ class Brief(BaseModel):
     talking_points: Long = ""
 
 
+Option = Annotated[str, StringConstraints(max_length=200)]
+ConsentText = Annotated[str, StringConstraints(max_length=4_000)]
+
+
+class QuestionText(BaseModel):
+    """A question's words in one language; options in the same order as the base's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    label: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+    options: list[Option] = Field(default_factory=list, max_length=50)
+
+
 class Question(BaseModel):
     id: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[\w-]+$")]
-    label: Annotated[str, StringConstraints(min_length=1, max_length=300)]
-    type: Literal["text", "choice", "yesno"] = "text"
-    options: list[Annotated[str, StringConstraints(max_length=200)]] = Field(
-        default_factory=list, max_length=50
+    label: Annotated[str, StringConstraints(min_length=1, max_length=300)] = Field(
+        description="In the event's default language"
     )
+    type: Literal["text", "choice", "yesno"] = "text"
+    options: list[Option] = Field(default_factory=list, max_length=50)
+    translations: dict[Language, QuestionText] = Field(
+        default_factory=dict,
+        description="Label and options by language; a language not given shows the base. "
+        "The default language's entry is the base itself.",
+    )
+
+    @field_validator("translations")
+    @classmethod
+    def options_line_up(cls, translations, info):
+        options = info.data.get("options") or []
+        for lang, text in translations.items():
+            if text.options and len(text.options) != len(options):
+                raise ValueError(f"{lang}: give as many options as the question has ({len(options)})")
+        return translations
 
 
 class MailTemplate(BaseModel):
@@ -79,7 +106,20 @@ class EventFields(BaseModel):
         "for the default language.",
     )
     questions: list[Question] | None = Field(None, max_length=50)
-    consent_text: Annotated[str, StringConstraints(max_length=4_000)] | None = None
+    consent_text: ConsentText | None = Field(
+        None, description="The consent text in the event's default language"
+    )
+    consent_texts: dict[Language, ConsentText] | None = Field(
+        None,
+        description="The consent text by language; each language given replaces that "
+        "language's text (blank: removed). consent_text, when also given, wins for the "
+        "default language.",
+    )
+    briefs: dict[Language, Brief] | None = Field(
+        None,
+        description="The brief by language (as consent_texts); brief, when also given, is "
+        "the default language's.",
+    )
     feedback_sample_size: int | None = Field(None, ge=0, le=1000)
     language: Language | None = Field(
         None, description="The default language of the visitor form and of the mails"
@@ -116,11 +156,13 @@ class EventOut(BaseModel):
     cost: Decimal
     currency: str
     brief: Brief
+    briefs: dict[str, Brief]
     autoresponder_subject: str
     autoresponder_body: str
     mail_templates: dict[str, MailTemplate]
     questions: list[Question]
     consent_text: str
+    consent_texts: dict[str, str]
     feedback_sample_size: int
     language: str
     join_url: str | None = None
@@ -147,6 +189,7 @@ class PublicEvent(BaseModel):
     name: str
     venue_country: str
     consent_text: str
+    consent_texts: dict[str, str]
     questions: list[Question]
     language: str
 

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import zoneinfo
 
-from flask import current_app
 from sqlalchemy import select
 
 from backend.auth.models import User
 from backend.errors import ApiError
+from backend.events.content import (
+    briefs,
+    consent_texts,
+    content_views,
+    questions_view,
+    store_briefs,
+    store_consent,
+    store_questions,
+)
 from backend.events.models import Event
 from backend.events.schemas import EventFields
 from backend.events.templates import AUTORESPONDER_FIELDS, set_templates, templates_by_language
 from backend.extensions import db
+from backend.links import public_url
 from backend.routing.gazetteer import normalize_country
 
 
@@ -30,11 +39,44 @@ def _apply_templates(event: Event, fields: EventFields, data: dict) -> None:
     set_templates(event, templates)
 
 
+def _apply_content(event: Event, fields: EventFields, views: dict, consent: str | None) -> None:
+    """Questions, consent text and brief per language, stored under the (new) default
+    language; the flat fields, when given, are the default language's."""
+    default = event.language or "en"
+    texts = dict(views["consent"])
+    texts.update(fields.consent_texts or {})
+    if consent is not None:
+        texts[default] = consent
+    store_consent(event, texts)
+    found = dict(views["briefs"])
+    found.update({k: v.model_dump() for k, v in (fields.briefs or {}).items()})
+    if fields.brief is not None:
+        found[default] = fields.brief.model_dump()
+    store_briefs(event, found)
+    if fields.questions is None:
+        store_questions(event, views["questions"])
+        return
+    questions = []
+    for question in fields.questions:
+        row = question.model_dump()
+        row["translations"] = {
+            **row.get("translations", {}),
+            default: {"label": row["label"], "options": row["options"]},
+        }
+        questions.append(row)
+    store_questions(event, questions)
+
+
 def _apply(event: Event, fields: EventFields) -> None:
-    data = fields.model_dump(exclude_unset=True, exclude={"brief", "questions", "mail_templates"})
+    views = content_views(event)  # in the default language before it may change
+    data = fields.model_dump(
+        exclude_unset=True,
+        exclude={"brief", "questions", "mail_templates", "consent_texts", "briefs"},
+    )
     _apply_templates(event, fields, data)
     for name in ("language", *AUTORESPONDER_FIELDS):
         data.pop(name, None)
+    consent = data.pop("consent_text", None)
     if "venue_country" in data and data["venue_country"]:
         code = normalize_country(data["venue_country"])
         if code is None:
@@ -61,10 +103,7 @@ def _apply(event: Event, fields: EventFields) -> None:
             "ends_on",
         ):
             setattr(event, name, value)
-    if fields.brief is not None:
-        event.brief = fields.brief.model_dump()
-    if fields.questions is not None:
-        event.questions = [q.model_dump() for q in fields.questions]
+    _apply_content(event, fields, views, consent)
     if event.starts_on and event.ends_on and event.ends_on < event.starts_on:
         raise ApiError(
             422, "invalid", "the event ends before it starts",
@@ -119,11 +158,6 @@ def join_event(user: User, token: str) -> Event:
     return event
 
 
-def public_url(path: str) -> str:
-    base = current_app.config.get("PUBLIC_BASE_URL") or ""
-    return f"{base}{path}"
-
-
 def join_url(event: Event) -> str:
     return public_url(f"/app/?join={event.join_token}")
 
@@ -146,11 +180,13 @@ def event_json(event: Event, *, with_tokens: bool = False) -> dict:
         "cost": event.cost,
         "currency": event.currency,
         "brief": {"offer": "", "promo_conditions": "", "talking_points": "", **(event.brief or {})},
+        "briefs": briefs(event),
         "autoresponder_subject": event.autoresponder_subject,
         "autoresponder_body": event.autoresponder_body,
         "mail_templates": templates_by_language(event),
-        "questions": event.questions or [],
+        "questions": questions_view(event),
         "consent_text": event.consent_text,
+        "consent_texts": consent_texts(event),
         "feedback_sample_size": event.feedback_sample_size,
         "language": event.language,
     }

@@ -12,6 +12,7 @@ from backend.auth.access import ANY_SIGNED_IN, PUBLIC, roles_required
 from backend.auth.schemas import UserOut
 from backend.auth.services import user_json
 from backend.errors import ApiError
+from backend.events.content import consent_texts, questions_view
 from backend.events.models import Event
 from backend.events.schemas import (
     EventIn,
@@ -119,7 +120,8 @@ def public_event(token: str):
             "name": event.name,
             "venue_country": event.venue_country,
             "consent_text": event.consent_text,
-            "questions": event.questions or [],
+            "consent_texts": consent_texts(event),
+            "questions": questions_view(event),
             "language": event.language,
         }
     }

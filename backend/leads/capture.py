@@ -34,8 +34,7 @@ from backend.leads.schemas import LeadIn
 from backend.messaging.models import Message, Unsubscribe
 from backend.messaging.services import enqueue_messages, new_lead_rows
 from backend.process_cache import ProcessCache
-from backend.routing.engine import LeadLocation, decide
-from backend.routing.services import ROUTING_FLAGS, event_venue, office_index
+from backend.routing.services import ROUTING_FLAGS, event_venue, office_index, route_place
 
 CREATED, DUPLICATE, MERGED, REJECTED = "created", "duplicate", "merged", "rejected"
 CLIENT_ID_CONFLICT = "client_id_conflict"
@@ -436,14 +435,7 @@ def _route(new_leads: list[_NewLead], events: dict[int, EventSnapshot], now) -> 
     with office_index() as index:
         for new in new_leads:
             row = new.row
-            location = LeadLocation(
-                latitude=row["latitude"],
-                longitude=row["longitude"],
-                city=row["city"] or None,
-                country=row["country"] or None,
-                postal_code=row["postal_code"] or None,
-            )
-            decision = decide(location, index, venues[row["event_id"]])
+            decision = route_place(row, index, venues[row["event_id"]])
             if decision is None:
                 row["flags"] = [*row["flags"], "unroutable"]
                 continue

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import phonenumbers
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
-from backend.i18n import LANGUAGES
+from backend.i18n import LANGUAGES, mail_language_for_country
 from backend.leads.models import RATINGS
 from backend.routing.gazetteer import normalize_country
 
@@ -167,7 +167,14 @@ def normalize_lead(data: dict, *, default_country: str | None, now: datetime) ->
     )
     out["answers"] = dict(data.get("answers") or {})
     out["source"] = data.get("source") or "staff"
-    out["language"] = normalize_language(data.get("language"))
+    # None sent (booth staff did not choose): the visitor's country decides
+    # (i18n.mail_language_for_country); else, and for a language we have no mails in,
+    # the lead keeps None and gets the event's default language.
+    out["language"] = (
+        normalize_language(data.get("language"))
+        if clean_text(data.get("language"))
+        else mail_language_for_country(out["country"])
+    )
     return Normalized(out, flags)
 
 

@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import string
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -34,11 +35,13 @@ from sqlalchemy.orm.attributes import set_committed_value
 from backend.auth.models import User
 from backend.db_bulk import in_values
 from backend.db_types import utcnow
+from backend.events.content import agreed_consent, answer_rows, brief_in
 from backend.events.models import Event
 from backend.events.templates import OFFICE_NOTICE_FIELDS, autoresponder_language, pick_language
 from backend.extensions import db
 from backend.i18n import LANGUAGES, format_date_in
 from backend.leads.models import Lead, RoutingDecision
+from backend.links import public_url
 from backend.messaging.models import Message, Unsubscribe
 from backend.offices.models import Office
 from backend.process_cache import ProcessCache
@@ -105,8 +108,7 @@ def email_from_token(token: str) -> str | None:
 
 
 def unsubscribe_url(email: str) -> str:
-    base = current_app.config.get("PUBLIC_BASE_URL") or "http://localhost:8000"
-    return f"{base}/u/{unsubscribe_token(email)}"
+    return public_url(f"/u/{unsubscribe_token(email)}")
 
 
 def unsubscribe(email: str) -> bool:
@@ -170,9 +172,10 @@ def _event_dates(event: Event | None) -> str:
 
 
 def placeholder_values(lead: Lead, office: Office | None = None) -> dict[str, str]:
-    """The values of a template's placeholders; dates in the current (mail's) locale."""
+    """The values of a template's placeholders; dates and the brief's offer in the
+    current (mail's) language."""
     event, office = lead.event, office or lead.office
-    brief = (event.brief or {}) if event else {}
+    brief = brief_in(event, str(get_locale() or ""))
     return {
         "first_name": lead.first_name or "",
         "company": lead.company or "",
@@ -213,6 +216,15 @@ def _default_autoresponder(lead: Lead) -> tuple[str, str]:
     return subject, body
 
 
+# A greeting's name with the comma or space before it: "Hello {first_name}," and
+# "Здравствуйте, {first_name}!" become "Hello," and "Здравствуйте!" for a nameless visitor.
+_NAME_IN_GREETING = re.compile(r"[ \t]*,?[ \t]*\{first_name\}")
+
+
+def _without_missing_name(template: str, lead: Lead) -> str:
+    return template if (lead.first_name or "").strip() else _NAME_IN_GREETING.sub("", template)
+
+
 def render_autoresponder(lead: Lead, office: Office | None = None) -> dict:
     """Subject, text, HTML and headers of the visitor's follow-up mail.
 
@@ -225,12 +237,17 @@ def render_autoresponder(lead: Lead, office: Office | None = None) -> dict:
     with force_locale(language):
         values = placeholder_values(lead, office)
         default_subject, default_body = _default_autoresponder(lead)
-        subject = fill_placeholders(texts.get("autoresponder_subject") or default_subject, values)
-        body = fill_placeholders(texts.get("autoresponder_body") or default_body, values)
+        subject = texts.get("autoresponder_subject") or default_subject
+        body = texts.get("autoresponder_body") or default_body
+        subject = fill_placeholders(_without_missing_name(subject, lead), values)
+        body = fill_placeholders(_without_missing_name(body, lead), values)
         link = unsubscribe_url(lead.email_normalized or lead.email)
         context = dict(
-            lead=lead, office=office, body=body, body_html=_paragraphs_html(body), link=link
-        )
+            lead=lead, office=office, body=body, body_html=_paragraphs_html(body), link=link,
+            answers=answer_rows(lead.event, lead.answers, language),
+            consent=agreed_consent(lead.event, lead.consent_text, language)
+            if lead.consent_contact else "",
+        )  # fmt: skip
         body_text = render_template("messaging/mail/autoresponder.txt", **context)
         body_html = render_template("messaging/mail/autoresponder.html", **context)
     return {
@@ -239,11 +256,6 @@ def render_autoresponder(lead: Lead, office: Office | None = None) -> dict:
         "body_html": body_html,
         "payload": {"headers": unsubscribe_headers(link), "language": language},
     }
-
-
-def _brief(event) -> dict:
-    brief = (event.brief or {}) if event else {}
-    return {k: str(brief.get(k) or "") for k in ("offer", "promo_conditions", "talking_points")}
 
 
 def _routing_reason(lead: Lead) -> str:
@@ -286,9 +298,9 @@ def render_lead_mail(template: str, lead: Lead, *, language: str = "en", **extra
         lead=lead,
         office=office,
         event=lead.event,
-        brief=_brief(lead.event),
+        brief=brief_in(lead.event, language),
         reason=_routing_reason(lead),
-        base_url=current_app.config.get("PUBLIC_BASE_URL") or "",
+        lead_url=public_url(f"/office/leads/{lead.id}"),
     )
     context.update(extra)
     with force_locale(language):
@@ -667,6 +679,7 @@ def lead_payload(
             "escalation_level": lead.escalation_level,
             "deal_value": str(lead.deal_value) if lead.deal_value is not None else None,
             "deal_currency": lead.deal_currency,
+            "url": public_url(f"/office/leads/{lead.id}"),
         },
         "office": office.as_ref() if office else None,
         "event_ref": {"id": event.id, "name": event.name} if event else None,
@@ -676,6 +689,8 @@ def lead_payload(
 def slack_text(payload: dict) -> str:
     lead, office = payload["lead"], payload.get("office") or {}
     who = lead.get("name") or lead.get("company") or f"lead {lead['id']}"
+    if lead.get("url"):  # Slack's link markup: the name opens the lead
+        who = f"<{lead['url']}|{who}>"
     where = office.get("name", "no office")
     event = (payload.get("event_ref") or {}).get("name", "")
     if payload["event"] == "lead.won":

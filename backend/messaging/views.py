@@ -13,7 +13,8 @@ from backend.messaging.services import email_from_token, render_messages, unsubs
 
 bp = Blueprint("messaging", __name__)
 
-OUTBOX_PAGE = 100
+# Rows show a subject and body each: 25 keep a page short enough to scan.
+OUTBOX_PAGE = 25
 
 
 @bp.route("/u/<token>", methods=["GET", "POST"])
@@ -49,11 +50,13 @@ def outbox():
     for row in rows:
         db.session.expunge(row)
     render_messages(rows)
+    total = counts.get(status, 0) if status in MESSAGE_STATUSES else sum(counts.values())
     return render_template(
         "messaging/outbox.html",
         messages=rows[:OUTBOX_PAGE],
         has_next=len(rows) > OUTBOX_PAGE,
         page=page,
+        pages=max(1, -(-total // OUTBOX_PAGE)),
         status=status,
         statuses=MESSAGE_STATUSES,
         counts=counts,

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from backend.audit.services import record
 from backend.auth.access import roles_required
+from backend.events.models import Event
 from backend.extensions import db
 from backend.offices.models import Office
 from backend.routing.services import open_loads
@@ -20,7 +21,8 @@ bp = Blueprint("offices", __name__)
 def office_list():
     """Every office with its territories, capacity, load and paused state."""
     offices = db.session.scalars(select(Office).order_by(Office.country, Office.name)).all()
-    return render_template("offices/list.html", offices=offices, loads=open_loads())
+    events = db.session.execute(select(Event.id, Event.name).order_by(Event.id.desc())).all()
+    return render_template("offices/list.html", offices=offices, loads=open_loads(), events=events)
 
 
 @bp.post("/admin/offices/<code>/pause")

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from backend.events.forms import parse_template_form, template_values
+from backend.events.forms import (
+    content_values,
+    parse_content_form,
+    parse_questions,
+    parse_template_form,
+    question_rows,
+    template_values,
+)
 from backend.events.models import Event
 
 TEXT_FIELDS = (
     "name", "venue_city", "venue_country", "timezone", "currency",
-    "autoresponder_subject", "autoresponder_body", "consent_text", "language",
+    "autoresponder_subject", "autoresponder_body", "language",
 )  # fmt: skip
 OPTIONAL_FIELDS = (
     "venue_latitude", "venue_longitude", "starts_on", "ends_on", "cost", "feedback_sample_size",
@@ -22,37 +29,6 @@ class FormError(Exception):
         self.fields = [{"field": field, "message": message}]
 
 
-def questions_text(questions: list[dict]) -> str:
-    """Questions as lines of ``id | label | type | option, option``."""
-    lines = []
-    for q in questions or []:
-        parts = [q["id"], q["label"], q.get("type", "text")]
-        if q.get("options"):
-            parts.append(", ".join(q["options"]))
-        lines.append(" | ".join(parts))
-    return "\n".join(lines)
-
-
-def parse_questions(text: str) -> list[dict]:
-    """Parse ``id | label | type | options`` lines; raises FormError on a short line."""
-    questions = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        parts = [p.strip() for p in line.split("|")]
-        if len(parts) < 2:
-            raise FormError("questions", f"line {number}: write id | label | type | options")
-        question = {
-            "id": parts[0],
-            "label": parts[1],
-            "type": (parts[2] if len(parts) > 2 else "") or "text",
-        }
-        if len(parts) > 3 and parts[3]:
-            question["options"] = [o.strip() for o in parts[3].split(",") if o.strip()]
-        questions.append(question)
-    return questions
-
-
 def event_values(event: Event | None) -> dict:
     """The form's initial values for ``event`` (or a new event)."""
     if event is None:
@@ -61,17 +37,23 @@ def event_values(event: Event | None) -> dict:
             "timezone": "UTC",
             "feedback_sample_size": "20",
             "language": "en",
+            **content_values(None),
         }
     values = {name: getattr(event, name) for name in TEXT_FIELDS + OPTIONAL_FIELDS}
     values = {k: "" if v is None else str(v) for k, v in values.items()}
-    for name in BRIEF_FIELDS:
-        values[name] = (event.brief or {}).get(name, "")
-    values["questions"] = questions_text(event.questions)
     values.update(template_values(event))
+    values.update(content_values(event))
     return values
 
 
-def parse_event_form(form) -> dict:
+def form_values(form) -> dict:
+    """A posted form's values, to show it again with its errors."""
+    values = form.to_dict()
+    values["question_rows"] = question_rows(form)
+    return values
+
+
+def parse_event_form(form, event: Event | None = None) -> dict:
     """Turn the posted form into the fields of EventIn / EventPatch (blank = unset)."""
     data: dict = {}
     for name in TEXT_FIELDS:
@@ -83,9 +65,17 @@ def parse_event_form(form) -> dict:
     for name in OPTIONAL_FIELDS:
         if name in form:
             data[name] = form[name].strip() or None
-    data["brief"] = {name: form.get(name, "").strip() for name in BRIEF_FIELDS}
-    data["questions"] = parse_questions(form.get("questions", ""))
+    # The flat brief and consent fields (the default language's) are the API's; the form
+    # has one block per language.
+    if any(name in form for name in BRIEF_FIELDS):
+        data["brief"] = {name: form.get(name, "").strip() for name in BRIEF_FIELDS}
+    if form.get("consent_text", "").strip():
+        data["consent_text"] = form["consent_text"].strip()
+    if "questions-editor" in form:  # the editor was on the page: its rows are the questions
+        default = data.get("language") or (event.language if event else None) or "en"
+        data["questions"] = parse_questions(form, default)
     data.update(parse_template_form(form))
+    data.update(parse_content_form(form))
     return data
 
 

@@ -155,11 +155,11 @@ def event_edit(event_id: int):
 
 
 def _event_form(event: Event | None):
-    values = forms.event_values(event) if request.method == "GET" else request.form.to_dict()
+    values = forms.event_values(event) if request.method == "GET" else forms.form_values(request.form)
     errors: list[dict] = []
     if request.method == "POST":
         try:
-            data = forms.parse_event_form(request.form)
+            data = forms.parse_event_form(request.form, event)
             if event is None:
                 event = create_event(EventIn.model_validate(data))
             else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from contextlib import contextmanager
 from datetime import datetime
 
@@ -129,6 +130,20 @@ def lead_location(lead: Lead) -> LeadLocation:
     )
 
 
+def route_place(fields: Mapping, index: OfficeIndex, venue: Venue | None) -> Decision | None:
+    """The routing decision for a new lead's place (its normalised fields: latitude,
+    longitude, city, country, postal_code): what capture stores and the preview shows.
+    None when no office can take it."""
+    location = LeadLocation(
+        latitude=fields.get("latitude"),
+        longitude=fields.get("longitude"),
+        city=fields.get("city") or None,
+        country=fields.get("country") or None,
+        postal_code=fields.get("postal_code") or None,
+    )
+    return decide(location, index, venue)
+
+
 def apply_decision(
     lead: Lead,
     decision: Decision,
@@ -219,19 +234,26 @@ def preview(
     longitude: float | None = None,
     event_id: int | None = None,
 ) -> dict:
-    """Where a lead from this place would go, without storing anything.
+    """Where a lead from this place, captured at this event, would go, without storing
+    anything: the place is normalised as capture does (the venue's country when none is
+    given) and decided by the same ``route_place``, so an unknown place shows the event
+    venue's fallback, flagged. Raises ApiError(404) for an unknown event and (409) when no
+    office can take it."""
+    from backend.leads.normalize import normalize_lead
 
-    Raises ApiError(404) for an unknown event and (409) when no office can take it.
-    """
     event = None
     if event_id is not None:
         event = db.session.get(Event, event_id)
         if event is None:
             raise ApiError(404, "not_found", f"no event {event_id}")
-    location = LeadLocation(
-        latitude=latitude, longitude=longitude, city=city, country=country, postal_code=postal_code
+    raw = dict(
+        city=city, country=country, postal_code=postal_code, latitude=latitude, longitude=longitude
     )
-    decision = decide(location, build_index(), event_venue(event))
+    fields = normalize_lead(
+        raw, default_country=(event.venue_country if event else None) or None, now=utcnow()
+    ).fields
+    with office_index() as index:
+        decision = route_place(fields, index, event_venue(event))
     if decision is None:
         raise ApiError(409, "no_office", "No office can take this lead (none, or all paused).")
     result = decision.as_dict()

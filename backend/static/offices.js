@@ -10,6 +10,7 @@ form?.addEventListener("submit", async (event) => {
   event.preventDefault();
   const data = Object.fromEntries(new FormData(form));
   for (const key of Object.keys(data)) if (!data[key]) delete data[key];
+  if (data.event_id) data.event_id = Number(data.event_id);
   output.textContent = "…";
   const response = await fetch("/api/v1/routing/preview", {
     method: "POST",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.orm import joinedload
 
@@ -20,6 +20,7 @@ from backend.audit.models import AuditEntry
 from backend.auth.models import OFFICE_ROLES, User
 from backend.db_types import utcnow
 from backend.errors import ApiError
+from backend.events.content import brief_in, question_labels
 from backend.extensions import db
 from backend.i18n import format_datetime_in
 from backend.leads.models import (
@@ -359,7 +360,8 @@ def lead_page_data(lead: Lead) -> dict:
         )
         .order_by(AuditEntry.id)
     ).all()
-    questions = {q.get("id"): q.get("label") for q in (lead.event.questions or [])}
+    reader = str(get_locale() or "")
+    questions = question_labels(lead.event, reader)
     answers = [(questions.get(key) or key, value) for key, value in (lead.answers or {}).items()]
     return {
         "decisions": decisions,
@@ -368,7 +370,7 @@ def lead_page_data(lead: Lead) -> dict:
         "feedback": feedback,
         "contact_changes": contact_changes,
         "answers": answers,
-        "brief": lead.event.brief or {},
+        "brief": brief_in(lead.event, reader),
         "members": office_members(lead.office_id),
         "offices": db.session.scalars(
             select(Office).where(Office.id != lead.office_id).order_by(Office.name)

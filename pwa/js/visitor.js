@@ -75,30 +75,65 @@ function countryField() {
   ]);
 }
 
+// The event's texts in the visitor's language, else in the event's default language
+// (the base fields). A choice keeps its base option as the value, so answers compare
+// across languages; only the words shown change.
+function shown(q) {
+  const own = (q.translations || {})[language()] || {};
+  const options = q.options || [];
+  const labels = own.options && own.options.length === options.length ? own.options : options;
+  return { label: own.label || q.label, labels };
+}
+
+function consentText() {
+  return (event.consent_texts || {})[language()] || event.consent_text || '';
+}
+
 function questionField(q, i) {
   const name = `q:${q.id}`;
+  const words = shown(q);
   if (q.type === 'choice' || q.type === 'yesno') {
     const options = q.type === 'yesno'
       ? [{ value: 'yes', i18n: 'answer.yes' }, { value: 'no', i18n: 'answer.no' }]
-      : (q.options || []).map((o) => ({ value: o, text: o }));
-    return el('fieldset', { class: options.length <= 4 ? 'segmented' : 'choices' }, [
-      el('legend', { text: q.label }),
+      : (q.options || []).map((o, j) => ({ value: o, text: words.labels[j] }));
+    // Side by side only while every option fits a short button, in every language.
+    const long = [q.options || [], ...Object.values(q.translations || {}).map((t) => t.options || [])]
+      .some((list) => list.some((o) => o.length > 12));
+    return el('fieldset', { class: options.length <= 4 && !long ? 'segmented' : 'choices' }, [
+      el('legend', { id: `v-q${i}-label`, text: words.label }),
       ...options.map((o, j) =>
-        el('label', {}, [el('input', { type: 'radio', name, value: o.value, id: `v-q${i}-${j}` }), el('span', { text: o.text, i18n: o.i18n })]),
+        el('label', {}, [el('input', { type: 'radio', name, value: o.value, id: `v-q${i}-${j}` }), el('span', { id: `v-q${i}-${j}-text`, text: o.text, i18n: o.i18n })]),
       ),
     ]);
   }
   return el('div', { class: 'field' }, [
-    el('label', { for: `v-q${i}`, text: q.label }),
+    el('label', { for: `v-q${i}`, id: `v-q${i}-label`, text: words.label }),
     el('input', { id: `v-q${i}`, name, autocomplete: 'off' }),
   ]);
+}
+
+// A language switch re-words the questions and consent in place, keeping the answers.
+function rewordEventTexts() {
+  if (!event || $('v-form').hidden) return;
+  const text = document.querySelector('#v-form .consent-text');
+  if (text) text.textContent = consentText();
+  (event.questions || []).forEach((q, i) => {
+    const words = shown(q);
+    const label = $(`v-q${i}-label`);
+    if (label) label.textContent = words.label;
+    if (q.type !== 'choice') return;
+    words.labels.forEach((word, j) => {
+      const option = $(`v-q${i}-${j}-text`);
+      if (option) option.textContent = word;
+    });
+  });
 }
 
 function buildForm() {
   const form = $('v-form');
   const consent = el('fieldset', { class: 'consent' }, [
     el('legend', { i18n: 'consent.legend' }),
-    el('p', { class: 'consent-text', text: event.consent_text || '' }),
+    el('p', { class: 'consent-text', text: consentText() }),
     el('label', { class: 'check' }, [
       el('input', { type: 'checkbox', name: 'consent_contact', id: 'v-consent_contact', 'aria-describedby': 'v-consent_contact-error' }),
       el('span', { i18n: 'visitor.consentContact' }),
@@ -135,7 +170,7 @@ function lead(form) {
     language: language(),
     website: f.website.value,
     answers: {},
-    consent: { contact: f.consent_contact.checked, marketing: f.consent_marketing.checked, text: event.consent_text || '' },
+    consent: { contact: f.consent_contact.checked, marketing: f.consent_marketing.checked, text: consentText() },
   };
   for (const { name } of FIELDS) {
     const value = f[name].value.trim();
@@ -290,6 +325,7 @@ async function startLanguage() {
   });
   // The country names come from the browser (Intl.DisplayNames) in the chosen language.
   onLanguageChange(() => {
+    rewordEventTexts();
     const select = $('v-country');
     if (!select) return;
     const chosen = select.value;

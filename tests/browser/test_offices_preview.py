@@ -64,3 +64,38 @@ def test_an_english_admin_reads_the_preview_reason_in_english(app, browser, live
         )
     finally:
         context.close()
+
+
+@requires_browser
+def test_marketing_reaches_the_preview_from_its_menu_and_sees_the_venue_fallback(
+    app, browser, live_server
+):
+    from tests.factories import make_event
+
+    make_office("MOW")
+    make_office("NSK")
+    make_event(name="Sibir Expo", venue_city="Novosibirsk", venue_latitude=55.03,
+               venue_longitude=82.92)  # fmt: skip
+    make_user("marketing", email="marketing@example.com")
+    db.session.commit()
+    context = browser.new_context(base_url=live_server.url, locale="en-US")
+    page = watch_console(context.new_page())
+    try:
+        page.goto("/login")
+        page.get_by_label("Email").fill("marketing@example.com")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("navigation", name="Main").get_by_role(
+            "link", name="Routing preview"
+        ).click()
+        box = page.get_by_role("region", name="Where would this lead go?")
+        expect(box.get_by_label("Lead from the event")).to_have_value(re.compile(r"\d+"))
+        box.get_by_label("City").fill("Nowhere-upon-Sea")
+        box.get_by_role("button", name="Preview routing").click()
+        result = page.locator("#route-result")
+        expect(result).to_contain_text("Novosibirsk office")
+        expect(result).to_contain_text("nearest office to the event venue")
+        expect(result).to_contain_text("location unknown")
+        assert page.console_errors == []
+    finally:
+        context.close()

@@ -81,4 +81,4 @@ def test_the_audit_page_lists_entries_newest_first_for_admins_only(client, world
 
 
 def _n(n: int) -> str:
-    return '{"n": ' + str(n) + "}"
+    return f"<dt>n</dt><dd>{n}</dd>"  # the detail as a readable list

@@ -296,6 +296,13 @@ TABLE: dict[str, list[Req]] = {
     ],
     "messaging.outbox": [Req("GET", lambda w: "/admin/outbox", ADMIN)],
     "audit.audit_log": [Req("GET", lambda w: "/admin/audit", ADMIN)],
+    "admin.settings": [
+        Req("GET", lambda w: "/admin/settings", ADMIN),
+        Req(
+            "POST", lambda w: "/admin/settings", ADMIN,
+            form=lambda w: {"site_url": "https://leads.example.com"},
+        ),
+    ],  # fmt: skip
     "privacy.export_person": [
         Req("GET", lambda w: "/api/v1/privacy/person?email=vera@example.com", ADMIN)
     ],

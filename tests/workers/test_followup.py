@@ -189,11 +189,13 @@ class TestWebhooks:
         data = json.loads(body)
         assert data["event"] == "lead.routed"
         assert data["lead"]["id"] == lead.id and data["office"]["code"] == "MOW"
+        assert data["lead"]["url"] == f"http://leadrelay.test/office/leads/{lead.id}"
         headers, body = hits["/global"]
         expected = hmac.new(b"global-secret", body, hashlib.sha256).hexdigest()
         assert headers["x-leadrelay-signature"] == f"sha256={expected}"
         assert json.loads(body) == {
-            "text": "New lead: Olga Petrova (Innoprom) routed to Moscow office"
+            "text": f"New lead: <http://leadrelay.test/office/leads/{lead.id}|Olga Petrova> "
+            "(Innoprom) routed to Moscow office"
         }
 
     def test_a_won_lead_is_announced_once(self, app, world, capture, run_worker, receiver):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 22:36:16.832860
+Create Date: 2026-12-06 23:40:25.202728
 
 """
 from alembic import op
@@ -36,8 +36,10 @@ def upgrade():
     sa.Column('autoresponder_subject', sa.String(length=300), nullable=False),
     sa.Column('autoresponder_body', sa.Text(), nullable=False),
     sa.Column('mail_templates', sa.JSON(), server_default='{}', nullable=False),
+    sa.Column('briefs', sa.JSON(), server_default='{}', nullable=False),
     sa.Column('questions', sa.JSON(), nullable=False),
     sa.Column('consent_text', sa.Text(), nullable=False),
+    sa.Column('consent_texts', sa.JSON(), server_default='{}', nullable=False),
     sa.Column('feedback_sample_size', sa.Integer(), nullable=False),
     sa.Column('language', sa.String(length=8), nullable=False),
     sa.Column('join_token', sa.String(length=64), nullable=False),
@@ -71,6 +73,13 @@ def upgrade():
     sa.Column('created_at', backend.db_types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_office')),
     sa.UniqueConstraint('code', name=op.f('uq_office_code'))
+    )
+    op.create_table('site_setting',
+    sa.Column('key', sa.String(length=64), nullable=False),
+    sa.Column('value', sa.Text(), nullable=False),
+    sa.Column('source', sa.String(length=32), nullable=False),
+    sa.Column('updated_at', backend.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_site_setting'))
     )
     op.create_table('unsubscribe',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -403,6 +412,7 @@ def downgrade():
 
     op.drop_table('event_office_stats')
     op.drop_table('unsubscribe')
+    op.drop_table('site_setting')
     op.drop_table('office')
     op.drop_table('event')
     # ### end Alembic commands ###

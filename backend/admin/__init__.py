@@ -1,0 +1,1 @@
+"""The install's own settings, kept in the database and edited by an admin."""

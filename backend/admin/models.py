@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.db_types import UTCDateTime, utcnow
+from backend.extensions import db
+
+
+class SiteSetting(db.Model):
+    """One setting of the install that an admin may change at run time (the site's
+    public URL, ...): a key, its value and where the value came from."""
+
+    __tablename__ = "site_setting"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, default="")
+    # "admin" (typed on the settings page), "first_visit" (the address an admin or
+    # marketing user first reached the app on) or "make_run" (the LAN address).
+    source: Mapped[str] = mapped_column(String(32), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
