@@ -715,16 +715,8 @@ def _store_form_captures(form_captures, now) -> dict[int, str]:
 
 def _office_for(item: _Item) -> int | None:
     """The office the submitted data routes to, as for a new lead (nothing is stored)."""
-    fields = item.normalized.fields
-    location = LeadLocation(
-        latitude=fields.get("latitude"),
-        longitude=fields.get("longitude"),
-        city=fields.get("city") or None,
-        country=fields.get("country") or None,
-        postal_code=fields.get("postal_code") or None,
-    )
     with office_index() as index:
-        decision = decide(location, index, event_venue(item.event))
+        decision = route_place(item.normalized.fields, index, event_venue(item.event))
     return decision.office_id if decision else None
 
 
