@@ -6,6 +6,7 @@ from backend.events.models import Event, event_staff
 from backend.leads.models import Lead, MergedCapture, QualityFeedback, RoutingDecision, Touch
 from backend.messaging.models import Message, Unsubscribe
 from backend.offices.models import Office
+from backend.rates.models import ExchangeRate, MoneySetting
 from backend.reports.models import EventOfficeStats, OfficeTouchMedian
 
 __all__ = [
@@ -13,9 +14,11 @@ __all__ = [
     "AuditEntry",
     "Event",
     "EventOfficeStats",
+    "ExchangeRate",
     "Lead",
     "MergedCapture",
     "Message",
+    "MoneySetting",
     "Office",
     "OfficeTouchMedian",
     "QualityFeedback",

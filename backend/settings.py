@@ -102,6 +102,8 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "JSON_SORT_KEYS": False,
         "DEFAULT_LANGUAGE": get("DEFAULT_LANGUAGE", "en"),
+        # Reports sum money in this currency (an admin may choose another on /admin/rates).
+        "REPORTING_CURRENCY": (get("REPORTING_CURRENCY") or "RUB").strip().upper(),
     }
     settings.update(overrides)
     return settings

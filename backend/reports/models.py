@@ -8,10 +8,10 @@ event has changed (``lead.updated_at``) or an office's SLA moved since the last 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Float, ForeignKey, Integer, Numeric, String
+from sqlalchemy import Date, Float, ForeignKey, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db_types import UTCDateTime
@@ -20,7 +20,8 @@ from backend.extensions import db
 
 class EventOfficeStats(db.Model):
     """Counts and sums of one event's leads routed to one office (or none), per deal
-    currency, so revenue can be matched to the event's currency even after it changes."""
+    currency and day won (won leads only; NULL for the others), so each sum converts at
+    the rate of its own day into whatever the reporting currency is at read time."""
 
     __tablename__ = "event_office_stats"
 
@@ -30,6 +31,7 @@ class EventOfficeStats(db.Model):
         ForeignKey("office.id", ondelete="CASCADE"), index=True
     )
     deal_currency: Mapped[str | None] = mapped_column(String(3))
+    won_on: Mapped[date | None] = mapped_column(Date)
     # The office's SLA when the row was built: within_sla depends on it.
     sla_hours: Mapped[int | None] = mapped_column(Integer)
     leads: Mapped[int] = mapped_column(Integer, default=0)
@@ -52,8 +54,12 @@ class EventOfficeStats(db.Model):
     # with ``touched`` they tell whether an office's median may have moved.
     touch_minutes: Mapped[Decimal] = mapped_column(Numeric(28, 6), default=0)
     touch_minutes_sq: Mapped[Decimal] = mapped_column(Numeric(28, 6), default=0)
-    # Sum of deal_value of won leads in this deal currency.
+    # Sum of deal_value of won leads in this deal currency, and how many had a value.
     revenue_won: Mapped[Decimal] = mapped_column(Numeric(16, 2), default=0)
+    won_valued: Mapped[int] = mapped_column(Integer, default=0)
+    # The same for open qualified leads with a deal value (the pipeline).
+    pipeline_value: Mapped[Decimal] = mapped_column(Numeric(16, 2), default=0)
+    pipeline_deals: Mapped[int] = mapped_column(Integer, default=0)
     # Lead changes stamped (updated_at) after this moment may be missing from the row.
     covers_until: Mapped[datetime] = mapped_column(UTCDateTime)
 

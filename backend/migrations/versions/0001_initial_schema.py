@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 02:21:18.780005
+Create Date: 2026-12-06 22:38:03.942482
 
 """
 from alembic import op
@@ -47,6 +47,23 @@ def upgrade():
     sa.UniqueConstraint('join_token', name=op.f('uq_event_join_token')),
     sa.UniqueConstraint('visitor_token', name=op.f('uq_event_visitor_token'))
     )
+    op.create_table('exchange_rate',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('quote', sa.String(length=3), nullable=False),
+    sa.Column('rate', sa.Numeric(precision=20, scale=10), nullable=False),
+    sa.Column('source', sa.String(length=20), nullable=False),
+    sa.Column('imported_at', backend.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_exchange_rate')),
+    sa.UniqueConstraint('currency', 'quote', 'day', name='uq_exchange_rate')
+    )
+    op.create_table('money_setting',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('reporting_currency', sa.String(length=3), nullable=False),
+    sa.Column('changed_at', backend.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_money_setting'))
+    )
     op.create_table('office',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=32), nullable=False),
@@ -84,6 +101,7 @@ def upgrade():
     sa.Column('event_id', sa.Integer(), nullable=False),
     sa.Column('office_id', sa.Integer(), nullable=True),
     sa.Column('deal_currency', sa.String(length=3), nullable=True),
+    sa.Column('won_on', sa.Date(), nullable=True),
     sa.Column('sla_hours', sa.Integer(), nullable=True),
     sa.Column('leads', sa.Integer(), nullable=False),
     sa.Column('contacted', sa.Integer(), nullable=False),
@@ -103,6 +121,9 @@ def upgrade():
     sa.Column('touch_minutes', sa.Numeric(precision=28, scale=6), nullable=False),
     sa.Column('touch_minutes_sq', sa.Numeric(precision=28, scale=6), nullable=False),
     sa.Column('revenue_won', sa.Numeric(precision=16, scale=2), nullable=False),
+    sa.Column('won_valued', sa.Integer(), nullable=False),
+    sa.Column('pipeline_value', sa.Numeric(precision=16, scale=2), nullable=False),
+    sa.Column('pipeline_deals', sa.Integer(), nullable=False),
     sa.Column('covers_until', backend.db_types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['event_id'], ['event.id'], name=op.f('fk_event_office_stats_event_id_event'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['office_id'], ['office.id'], name=op.f('fk_event_office_stats_office_id_office'), ondelete='CASCADE'),
@@ -238,7 +259,7 @@ def upgrade():
     with op.batch_alter_table('lead', schema=None) as batch_op:
         batch_op.create_index('ix_lead_event_email', ['event_id', 'email_normalized'], unique=False)
         batch_op.create_index('ix_lead_event_phone', ['event_id', 'phone_normalized'], unique=False)
-        batch_op.create_index('ix_lead_event_report', ['event_id', 'updated_at'], unique=False, postgresql_include=['id', 'office_id', 'status', 'rating', 'escalation_level', 'routed_at', 'first_touch_at', 'received_at', 'captured_at', 'deal_value', 'deal_currency', 'feedback_requested'])
+        batch_op.create_index('ix_lead_event_report', ['event_id', 'updated_at'], unique=False, postgresql_include=['id', 'office_id', 'status', 'rating', 'escalation_level', 'routed_at', 'first_touch_at', 'received_at', 'captured_at', 'deal_value', 'deal_currency', 'won_at', 'feedback_requested'])
         batch_op.create_index('ix_lead_event_status', ['event_id', 'status'], unique=False)
         batch_op.create_index('ix_lead_office_touched', ['office_id', 'first_touch_at', 'received_at'], unique=False, postgresql_where=sa.text('first_touch_at IS NOT NULL'), sqlite_where=sa.text('first_touch_at IS NOT NULL'))
         batch_op.create_index('ix_lead_queue', ['office_id', 'status', 'escalation_level', 'rating', 'routed_at'], unique=False)
@@ -370,7 +391,7 @@ def downgrade():
         batch_op.drop_index('ix_lead_queue')
         batch_op.drop_index('ix_lead_office_touched', postgresql_where=sa.text('first_touch_at IS NOT NULL'), sqlite_where=sa.text('first_touch_at IS NOT NULL'))
         batch_op.drop_index('ix_lead_event_status')
-        batch_op.drop_index('ix_lead_event_report', postgresql_include=['id', 'office_id', 'status', 'rating', 'escalation_level', 'routed_at', 'first_touch_at', 'received_at', 'captured_at', 'deal_value', 'deal_currency', 'feedback_requested'])
+        batch_op.drop_index('ix_lead_event_report', postgresql_include=['id', 'office_id', 'status', 'rating', 'escalation_level', 'routed_at', 'first_touch_at', 'received_at', 'captured_at', 'deal_value', 'deal_currency', 'won_at', 'feedback_requested'])
         batch_op.drop_index('ix_lead_event_phone')
         batch_op.drop_index('ix_lead_event_email')
 
@@ -397,5 +418,7 @@ def downgrade():
     op.drop_table('event_office_stats')
     op.drop_table('unsubscribe')
     op.drop_table('office')
+    op.drop_table('money_setting')
+    op.drop_table('exchange_rate')
     op.drop_table('event')
     # ### end Alembic commands ###
