@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from backend.events.forms import parse_template_form, template_values
 from backend.events.models import Event
+from backend.formatting import money_field
 
 TEXT_FIELDS = (
     "name", "venue_city", "venue_country", "timezone", "currency",
@@ -83,6 +84,8 @@ def parse_event_form(form) -> dict:
     for name in OPTIONAL_FIELDS:
         if name in form:
             data[name] = form[name].strip() or None
+    if data.get("cost") is not None:
+        data["cost"] = money_field(data["cost"])  # "500 000", "500,000.50", "500 000,50"
     data["brief"] = {name: form.get(name, "").strip() for name in BRIEF_FIELDS}
     data["questions"] = parse_questions(form.get("questions", ""))
     data.update(parse_template_form(form))
@@ -90,7 +93,7 @@ def parse_event_form(form) -> dict:
 
 
 def parse_plan_form(form) -> dict:
-    data: dict = {"revenue_target": form.get("revenue_target", "").strip() or None}
+    data: dict = {"revenue_target": money_field(form.get("revenue_target", "").strip() or None)}
     if form.get("event_id"):
         data["event_id"] = form["event_id"]
     if form.get("currency", "").strip():

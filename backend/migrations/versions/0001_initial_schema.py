@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 22:38:03.942482
+Create Date: 2026-12-06 22:44:23.044969
 
 """
 from alembic import op
@@ -76,6 +76,7 @@ def upgrade():
     sa.Column('working_days', sa.String(length=7), nullable=False),
     sa.Column('email', sa.String(length=320), nullable=False),
     sa.Column('phone', sa.String(length=64), nullable=False),
+    sa.Column('address', sa.String(length=300), nullable=False),
     sa.Column('territories', sa.JSON(), nullable=False),
     sa.Column('capacity', sa.Integer(), nullable=True),
     sa.Column('monthly_lead_order', sa.Integer(), nullable=True),
