@@ -40,10 +40,10 @@ CHAR_W = 6.6
 LABEL_MIN, LABEL_MAX = 110, 200
 
 
-def _label_width(labels: list[str]) -> int:
-    """Room for the row labels: the longest line once wrapped, within bounds."""
-    longest = max([len(line) for text in labels for line in _wrap(text, 99)] + [0])
-    return int(min(LABEL_MAX, max(LABEL_MIN, longest * CHAR_W + 12)))
+def _label_width(labels: list[str], minimum: int = LABEL_MIN) -> int:
+    """Room for the row labels (the longest one), within bounds: longer ones wrap."""
+    longest = max([len(text) for text in labels] + [0])
+    return int(min(LABEL_MAX, max(minimum, longest * CHAR_W + 12)))
 
 
 def _wrap(text: str, width: int, lines: int = 2) -> list[str]:
@@ -114,17 +114,18 @@ def funnel(title: str, stages: list[tuple[str, int]]) -> Markup:
     row_h, gap = 34, 6
     height = len(stages) * (row_h + gap) + 10
     peak = max([c for _, c in stages] + [1])
-    usable = WIDTH - 160
+    label_w = _label_width([label for label, _ in stages], minimum=90)
+    usable = WIDTH - label_w - 70
     body = []
     for i, (label, count) in enumerate(stages):
         w = max(2.0, usable * count / peak)
-        x = 90 + (usable - w) / 2
+        x = label_w + (usable - w) / 2
         y = 5 + i * (row_h + gap)
         body.append(
             f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{row_h}" class="chart-funnel-{i}"/>'
         )
-        body.append(_text(82, y + row_h / 2 + 4, label.capitalize(), anchor="end"))
-        body.append(_text(90 + usable + 8, y + row_h / 2 + 4, f"{count:,}", "chart-value"))
+        body.append(_row_label(label_w - 8, y + row_h / 2 + 4, label.capitalize(), label_w))
+        body.append(_text(label_w + usable + 8, y + row_h / 2 + 4, f"{count:,}", "chart-value"))
     return _svg(height, title, body)
 
 
