@@ -7,13 +7,14 @@ from backend.leads.models import Lead, MergedCapture, QualityFeedback, RoutingDe
 from backend.messaging.models import Message, Unsubscribe
 from backend.offices.models import Office
 from backend.rates.models import ExchangeRate, MoneySetting
-from backend.reports.models import EventOfficeStats, OfficeTouchMedian
+from backend.reports.models import EventOfficeStats, EventOfficeWonDay, OfficeTouchMedian
 
 __all__ = [
     "ApiToken",
     "AuditEntry",
     "Event",
     "EventOfficeStats",
+    "EventOfficeWonDay",
     "ExchangeRate",
     "Lead",
     "MergedCapture",

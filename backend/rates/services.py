@@ -223,26 +223,31 @@ class Series:
 class Converter:
     """Converts amounts into one currency at the rate of each amount's date.
 
-    Loads each (currency, quote) series once, on first use, so a report converting a
-    few hundred grouped sums reads the rates table a handful of times.
+    Reads nothing while every amount is already in the target currency, and each
+    (currency, quote) series once, on first use, so a report converting a few hundred
+    grouped sums reads the rates table a handful of times.
     """
 
     def __init__(self, target: str | None = None):
         self.target = (target or reporting_currency()).upper()
         self._series: dict[tuple[str, str], Series] = {}
-        self._quotes: dict[str, set[str]] | None = None
+        self._quotes: dict[str, list[str]] = {}
 
-    def _pairs(self) -> dict[str, set[str]]:
-        if self._quotes is None:
-            self._quotes = {}
-            for currency, quote in db.session.execute(
-                select(ExchangeRate.currency, ExchangeRate.quote).distinct()
-            ):
-                self._quotes.setdefault(currency, set()).add(quote)
-        return self._quotes
+    def _quotes_of(self, currency: str) -> list[str]:
+        """The currencies ``currency`` has rates into (an index range of the unique key)."""
+        if currency not in self._quotes:
+            self._quotes[currency] = list(
+                db.session.scalars(
+                    select(ExchangeRate.quote)
+                    .where(ExchangeRate.currency == currency)
+                    .distinct()
+                    .order_by(ExchangeRate.quote)
+                )
+            )
+        return self._quotes[currency]
 
     def _rate(self, currency: str, quote: str, day: date) -> Decimal | None:
-        if quote not in self._pairs().get(currency, ()):
+        if quote not in self._quotes_of(currency):
             return None
         key = (currency, quote)
         if key not in self._series:
@@ -269,7 +274,7 @@ class Converter:
         simple = self._simple(currency, self.target, day)
         if simple is not None:
             return simple
-        for quote in sorted(self._pairs().get(currency, ())):
+        for quote in self._quotes_of(currency):
             there = self._rate(currency, quote, day)
             onward = self._simple(quote, self.target, day) if there is not None else None
             if onward is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from backend.events.forms import parse_template_form, template_values
 from backend.events.models import Event
 from backend.formatting import money_field
+from backend.rates.services import reporting_currency
 
 TEXT_FIELDS = (
     "name", "venue_city", "venue_country", "timezone", "currency",
@@ -58,7 +59,7 @@ def event_values(event: Event | None) -> dict:
     """The form's initial values for ``event`` (or a new event)."""
     if event is None:
         return {
-            "currency": "EUR",
+            "currency": reporting_currency(),
             "timezone": "UTC",
             "feedback_sample_size": "20",
             "language": "en",

@@ -20,8 +20,8 @@ from backend.extensions import db
 
 class EventOfficeStats(db.Model):
     """Counts and sums of one event's leads routed to one office (or none), per deal
-    currency and day won (won leads only; NULL for the others), so each sum converts at
-    the rate of its own day into whatever the reporting currency is at read time."""
+    currency; the won deal values are also kept per day won (``EventOfficeWonDay``), so
+    a sum in another currency than the reporting one converts at its own day's rate."""
 
     __tablename__ = "event_office_stats"
 
@@ -31,7 +31,6 @@ class EventOfficeStats(db.Model):
         ForeignKey("office.id", ondelete="CASCADE"), index=True
     )
     deal_currency: Mapped[str | None] = mapped_column(String(3))
-    won_on: Mapped[date | None] = mapped_column(Date)
     # The office's SLA when the row was built: within_sla depends on it.
     sla_hours: Mapped[int | None] = mapped_column(Integer)
     leads: Mapped[int] = mapped_column(Integer, default=0)
@@ -62,6 +61,25 @@ class EventOfficeStats(db.Model):
     pipeline_deals: Mapped[int] = mapped_column(Integer, default=0)
     # Lead changes stamped (updated_at) after this moment may be missing from the row.
     covers_until: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class EventOfficeWonDay(db.Model):
+    """Won deal values of one event's leads at one office (or none) in one deal currency,
+    per UTC day won: what conversion at the rate of each deal's day needs, built with
+    ``EventOfficeStats`` (``queries.refresh_event_stats``). Only won leads with a value
+    make rows, so this stays far smaller than the leads."""
+
+    __tablename__ = "event_office_won_day"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    office_id: Mapped[int | None] = mapped_column(
+        ForeignKey("office.id", ondelete="CASCADE"), index=True
+    )
+    deal_currency: Mapped[str | None] = mapped_column(String(3))
+    won_on: Mapped[date] = mapped_column(Date)
+    revenue: Mapped[Decimal] = mapped_column(Numeric(16, 2), default=0)
+    deals: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class OfficeTouchMedian(db.Model):

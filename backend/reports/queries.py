@@ -65,7 +65,7 @@ from backend.events.models import Event
 from backend.extensions import db
 from backend.leads.models import Lead, QualityFeedback, Touch
 from backend.offices.models import Office
-from backend.reports.models import EventOfficeStats, OfficeTouchMedian
+from backend.reports.models import EventOfficeStats, EventOfficeWonDay, OfficeTouchMedian
 
 CONTACTED_STATUSES = ("contacted", "qualified", "won", "lost")
 QUALIFIED_STATUSES = ("qualified", "won")
@@ -114,14 +114,12 @@ def routed_cond() -> ColumnElement:
 
 
 def won_day() -> ColumnElement:
-    """The UTC day a won lead was won (its last change if the moment was not kept);
-    NULL for other leads. Deal values convert at this day's rate."""
+    """The UTC day a won lead was won (its last change if the moment was not kept).
+    Deal values convert at this day's rate."""
     moment = func.coalesce(Lead.won_at, Lead.updated_at)
     if dialect() == "postgresql":
-        day = cast(func.timezone("UTC", moment), Date)
-    else:
-        day = func.date(moment)
-    return case((Lead.status == "won", day), else_=None)
+        return cast(func.timezone("UTC", moment), Date)
+    return func.date(moment)
 
 
 def valued_cond(status: str) -> ColumnElement:
@@ -282,7 +280,7 @@ def money(event: Event) -> list[dict]:
 
 
 def _money_query(event_id):
-    day = won_day()
+    day = case((Lead.status == "won", won_day()), else_=None)
     return (
         select(
             Lead.office_id.label("office_id"),
@@ -528,12 +526,11 @@ def refresh_event_stats(event_ids: Iterable[int] | None = None) -> list[int]:
     db.session.execute(delete(stats).where(stats.event_id.in_(ids)))
     touch = minutes_between(Lead.first_touch_at, Lead.received_at)
     won = Lead.status == "won"
-    day = won_day()
+    db.session.execute(delete(EventOfficeWonDay).where(EventOfficeWonDay.event_id.in_(ids)))
     columns = {
         "event_id": Lead.event_id,
         "office_id": Lead.office_id,
         "deal_currency": Lead.deal_currency,
-        "won_on": day,
         "sla_hours": Office.sla_hours,
         "leads": func.count(),
         "contacted": count_if(contacted_cond()),
@@ -561,9 +558,24 @@ def refresh_event_stats(event_ids: Iterable[int] | None = None) -> list[int]:
         .select_from(Lead)
         .outerjoin(Office, Office.id == Lead.office_id)
         .where(Lead.event_id.in_(ids))
-        .group_by(Lead.event_id, Lead.office_id, Lead.deal_currency, day, Office.sla_hours)
+        .group_by(Lead.event_id, Lead.office_id, Lead.deal_currency, Office.sla_hours)
     )
     db.session.execute(stats.__table__.insert().from_select(list(columns), rows))
+    day = won_day()
+    won_days = {
+        "event_id": Lead.event_id,
+        "office_id": Lead.office_id,
+        "deal_currency": Lead.deal_currency,
+        "won_on": day,
+        "revenue": func.sum(Lead.deal_value),
+        "deals": func.count(),
+    }
+    rows = (
+        select(*won_days.values())
+        .where(Lead.event_id.in_(ids), valued_cond("won"))
+        .group_by(Lead.event_id, Lead.office_id, Lead.deal_currency, day)
+    )
+    db.session.execute(EventOfficeWonDay.__table__.insert().from_select(list(won_days), rows))
     db.session.flush()
     return ids
 
@@ -614,20 +626,19 @@ def events_side_by_side(refresh: bool = True) -> list[dict]:
 def money_rows(by: str, target: str) -> list[dict]:
     """Won deal values (``revenue``, ``deals``) and open pipeline (``pipeline``,
     ``pipeline_deals``) from the rollup, summed per ``by`` ("event" or "office"; key
-    ``key``), currency (a deal with none is in its event's) and day won.
+    ``key``), currency (a deal with none is in its event's) and ``day`` won.
 
-    Sums already in ``target`` need no rate, so their days are merged (``day`` NULL):
-    the services convert only the other currencies' rows. Call after a refresh.
+    Sums already in ``target`` need no rate: they come from the rollup's totals with
+    ``day`` NULL; only the other currencies' won deals are read per day (from
+    ``event_office_won_day``). Call after a refresh.
     """
-    stats = EventOfficeStats
+    stats, days = EventOfficeStats, EventOfficeWonDay
     key = stats.event_id if by == "event" else stats.office_id
     currency = func.coalesce(stats.deal_currency, Event.currency)
-    day = case((currency == target, None), else_=stats.won_on)
-    query = (
+    totals = (
         select(
             key.label("key"),
             currency.label("currency"),
-            day.label("day"),
             func.sum(stats.revenue_won).label("revenue"),
             func.sum(stats.won_valued).label("deals"),
             func.sum(stats.pipeline_value).label("pipeline"),
@@ -635,9 +646,31 @@ def money_rows(by: str, target: str) -> list[dict]:
         )
         .join(Event, Event.id == stats.event_id)
         .where(or_(stats.won_valued > 0, stats.pipeline_deals > 0))
-        .group_by(key, currency, day)
+        .group_by(key, currency)
     )
-    return [dict(row) for row in db.session.execute(query).mappings()]
+    rows = []
+    for row in db.session.execute(totals).mappings():
+        row = {**row, "day": None}
+        if row["currency"] != target:  # its won deals come per day below
+            row["revenue"], row["deals"] = 0, 0
+        rows.append(row)
+    day_key = days.event_id if by == "event" else days.office_id
+    day_currency = func.coalesce(days.deal_currency, Event.currency)
+    per_day = (
+        select(
+            day_key.label("key"),
+            day_currency.label("currency"),
+            days.won_on.label("day"),
+            func.sum(days.revenue).label("revenue"),
+            func.sum(days.deals).label("deals"),
+        )
+        .join(Event, Event.id == days.event_id)
+        .where(day_currency != target)
+        .group_by(day_key, day_currency, days.won_on)
+    )
+    for row in db.session.execute(per_day).mappings():
+        rows.append({**row, "pipeline": 0, "pipeline_deals": 0})
+    return rows
 
 
 def office_league(refresh: bool = True) -> list[dict]:

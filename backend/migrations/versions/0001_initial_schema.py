@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 22:44:23.044969
+Create Date: 2026-12-06 23:03:33.791384
 
 """
 from alembic import op
@@ -76,7 +76,7 @@ def upgrade():
     sa.Column('working_days', sa.String(length=7), nullable=False),
     sa.Column('email', sa.String(length=320), nullable=False),
     sa.Column('phone', sa.String(length=64), nullable=False),
-    sa.Column('address', sa.String(length=300), nullable=False),
+    sa.Column('address', sa.String(length=300), server_default='', nullable=False),
     sa.Column('territories', sa.JSON(), nullable=False),
     sa.Column('capacity', sa.Integer(), nullable=True),
     sa.Column('monthly_lead_order', sa.Integer(), nullable=True),
@@ -102,7 +102,6 @@ def upgrade():
     sa.Column('event_id', sa.Integer(), nullable=False),
     sa.Column('office_id', sa.Integer(), nullable=True),
     sa.Column('deal_currency', sa.String(length=3), nullable=True),
-    sa.Column('won_on', sa.Date(), nullable=True),
     sa.Column('sla_hours', sa.Integer(), nullable=True),
     sa.Column('leads', sa.Integer(), nullable=False),
     sa.Column('contacted', sa.Integer(), nullable=False),
@@ -133,6 +132,22 @@ def upgrade():
     with op.batch_alter_table('event_office_stats', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_event_office_stats_event_id'), ['event_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_event_office_stats_office_id'), ['office_id'], unique=False)
+
+    op.create_table('event_office_won_day',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.Column('office_id', sa.Integer(), nullable=True),
+    sa.Column('deal_currency', sa.String(length=3), nullable=True),
+    sa.Column('won_on', sa.Date(), nullable=False),
+    sa.Column('revenue', sa.Numeric(precision=16, scale=2), nullable=False),
+    sa.Column('deals', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['event_id'], ['event.id'], name=op.f('fk_event_office_won_day_event_id_event'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['office_id'], ['office.id'], name=op.f('fk_event_office_won_day_office_id_office'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_event_office_won_day'))
+    )
+    with op.batch_alter_table('event_office_won_day', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_event_office_won_day_event_id'), ['event_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_event_office_won_day_office_id'), ['office_id'], unique=False)
 
     op.create_table('office_touch_median',
     sa.Column('office_id', sa.Integer(), nullable=False),
@@ -412,6 +427,11 @@ def downgrade():
 
     op.drop_table('user')
     op.drop_table('office_touch_median')
+    with op.batch_alter_table('event_office_won_day', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_event_office_won_day_office_id'))
+        batch_op.drop_index(batch_op.f('ix_event_office_won_day_event_id'))
+
+    op.drop_table('event_office_won_day')
     with op.batch_alter_table('event_office_stats', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_event_office_stats_office_id'))
         batch_op.drop_index(batch_op.f('ix_event_office_stats_event_id'))
