@@ -90,7 +90,13 @@ def _decimal(text: str | None, where: str) -> Decimal:
 def parse_cbr_xml(data: bytes) -> list[ParsedRate]:
     """Rates from the CBR's daily XML (``ValCurs Date="dd.mm.yyyy"`` with ``Valute``
     entries of ``CharCode``, ``Nominal`` and a comma-decimal ``Value`` in roubles per
-    ``Nominal`` units). Raises RatesFileError when the file is not in that format."""
+    ``Nominal`` units). Raises RatesFileError when the file is not in that format.
+
+    A document type declaration is refused: the bank's files have none, and entities
+    are how XML files blow up (billion laughs) or reach for other files.
+    """
+    if b"<!DOCTYPE" in data.upper() or b"<!ENTITY" in data.upper():
+        raise RatesFileError("XML with a DOCTYPE or entities is not accepted")
     try:
         root = ElementTree.fromstring(data)
     except ElementTree.ParseError as exc:

@@ -119,3 +119,15 @@ def test_the_admin_imports_rates_and_changes_the_reporting_currency_on_the_rates
     )
     assert "Reports now sum money in EUR." in response.get_data(as_text=True)
     assert reporting_currency() == "EUR"
+
+
+def test_xml_with_entities_is_refused_before_parsing(runner, tmp_path):
+    path = tmp_path / "laughs.xml"
+    path.write_text(
+        '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">]>'
+        '<ValCurs Date="03.12.2026"><Valute><CharCode>EUR</CharCode><Nominal>1</Nominal>'
+        "<Value>&lol;</Value></Valute></ValCurs>"
+    )
+    result = runner.invoke(args=["rates", "import", str(path)])
+    assert result.exit_code != 0
+    assert "DOCTYPE or entities is not accepted" in result.output
