@@ -29,6 +29,7 @@ from backend.extensions import db
 from backend.rates.models import ExchangeRate, MoneySetting
 
 CURRENCY = re.compile(r"^[A-Z]{3}$")
+ONE, CENT = Decimal(1), Decimal("0.01")
 CBR_QUOTE = "RUB"
 
 
@@ -238,6 +239,7 @@ class Converter:
         self.target = (target or reporting_currency()).upper()
         self._series: dict[tuple[str, str], Series] = {}
         self._quotes: dict[str, list[str]] = {}
+        self._cache: dict[tuple[str, date], Decimal | None] = {}
 
     def _quotes_of(self, currency: str) -> list[str]:
         """The currencies ``currency`` has rates into (an index range of the unique key)."""
@@ -273,10 +275,16 @@ class Converter:
         (today when None), or None when no rate covers it."""
         currency = (currency or self.target).upper()
         if currency == self.target:
-            return Decimal(1)
+            return ONE
         if isinstance(day, datetime):
             day = day.date()
         day = day or utcnow().date()
+        key = (currency, day)
+        if key not in self._cache:  # a report converts many sums of the same day
+            self._cache[key] = self._lookup(currency, day)
+        return self._cache[key]
+
+    def _lookup(self, currency: str, day: date) -> Decimal | None:
         simple = self._simple(currency, self.target, day)
         if simple is not None:
             return simple
@@ -289,7 +297,7 @@ class Converter:
 
     def _simple(self, currency: str, target: str, day: date) -> Decimal | None:
         if currency == target:
-            return Decimal(1)
+            return ONE
         direct = self._rate(currency, target, day)
         if direct is not None:
             return direct
@@ -301,7 +309,9 @@ class Converter:
         if amount is None:
             return None
         rate = self.rate(currency, day)
-        return None if rate is None else (Decimal(amount) * rate).quantize(Decimal("0.01"))
+        if rate is None:
+            return None
+        return amount if rate is ONE else (Decimal(amount) * rate).quantize(CENT)
 
 
 @dataclass
@@ -320,10 +330,11 @@ class Total:
         if amount is None:
             return
         code = (currency or converter.target).upper()
-        _add_to(self.originals, code, Decimal(amount))
+        amount = amount if isinstance(amount, Decimal) else Decimal(amount)
+        _add_to(self.originals, code, amount)
         converted = converter.convert(amount, code, day)
         if converted is None:
-            _add_to(self.missing, code, Decimal(amount))
+            _add_to(self.missing, code, amount)
             self.missing_deals += deals
         else:
             self.amount += converted
