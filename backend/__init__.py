@@ -82,6 +82,7 @@ def register_blueprints(app: Flask) -> None:
     from backend.privacy.consent import bp as consent_bp
     from backend.privacy.views import bp as privacy_bp
     from backend.pwa_views import bp as pwa_bp
+    from backend.rates.views import bp as rates_bp
     from backend.reports.views import bp as reports_bp
     from backend.routing.views import bp as routing_bp
     from backend.web.views import bp as web_bp
@@ -97,6 +98,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(messaging_bp)
     app.register_blueprint(offices_bp)
     app.register_blueprint(web_bp)
+    app.register_blueprint(rates_bp)
     app.register_blueprint(pwa_bp)
     app.register_blueprint(privacy_bp)
     app.register_blueprint(consent_bp)

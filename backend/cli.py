@@ -29,7 +29,7 @@ def register_cli(app) -> None:
     """Add the operator commands to the app's CLI (so ``flask --app backend`` has them too)."""
     for command in (
         demo_command, users_group, tokens_group, offices_group, route_command,
-        worker_command, cron_command, sweep_command, serve_command,
+        worker_command, cron_command, sweep_command, serve_command, rates_group,
     ):  # fmt: skip
         app.cli.add_command(command)
 
@@ -181,6 +181,31 @@ def offices_import(file: Path) -> None:
         click.echo(f"  line {line}: {message}", err=True)
     if result.errors:
         sys.exit(1)
+
+
+@click.group("rates")
+def rates_group() -> None:
+    """Exchange rates for reports."""
+
+
+@rates_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def rates_import(file: Path) -> None:
+    """Import rates: the Central Bank of Russia's daily XML (ValCurs) or a CSV with the
+    header date,currency,rate_to_reporting."""
+    from backend.rates.services import RatesFileError, import_rates, reporting_currency
+
+    try:
+        result = import_rates(file.read_bytes(), file.name)
+    except RatesFileError as exc:
+        _fail(f"{file}: {exc}")
+    db.session.commit()
+    first, last = result["days"]
+    click.echo(
+        f"{result['rates']} rates imported ({first} – {last}, {result['source']}); "
+        f"reports sum money in {reporting_currency()}"
+    )
 
 
 @click.command("route")

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel import Locale
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
 from flask import Flask, current_app, has_request_context, request, session
@@ -22,6 +20,8 @@ from flask_babel import Babel, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext as _lp
 from flask_login import current_user
+
+from backend.formatting import format_number, init_formatting
 
 LANGUAGES = {"en": "English", "ru": "Русский"}
 # Visitors from these countries get Russian mails when nobody chose a language for them
@@ -184,36 +184,6 @@ def format_date_in(value: date | datetime | None, zone=None, format: str = "medi
     return babel_dates.format_date(value, format, locale=_locale())
 
 
-def format_number(value, digits: int | None = None, group: bool = True) -> str:
-    """A number with the locale's grouping and decimal sign (``digits`` fixes the decimals)."""
-    if value is None:
-        return ""
-    if digits is None and group:
-        return babel_numbers.format_decimal(value, locale=_locale())
-    digits = 0 if digits is None else digits
-    pattern = ("#,##0" if group else "0") + ("." + "0" * digits if digits else "")
-    return babel_numbers.format_decimal(
-        round(Decimal(str(value)), digits), format=pattern, locale=_locale()
-    )
-
-
-def format_money(value, currency: str | None = None, digits: int | None = None) -> str:
-    """An amount of money in ``currency`` per the page's locale ("1 234,50 €", "€1,234.50")."""
-    if value is None:
-        return ""
-    if not currency:
-        return format_number(value, digits)
-    locale = _locale()
-    if digits is None:
-        return babel_numbers.format_currency(value, currency.upper(), locale=locale)
-    pattern = Locale.parse(locale).currency_formats["standard"].pattern.split(";")[0]
-    pattern = pattern.replace("#,##0.00", "#,##0" + ("." + "0" * digits if digits else ""))
-    return babel_numbers.format_currency(
-        round(Decimal(str(value)), digits), currency.upper(), format=pattern,
-        locale=locale, currency_digits=False,
-    )  # fmt: skip
-
-
 def format_percent(value, digits: int = 0) -> str:
     """A share (0.25) as a percentage per the page's locale ("25 %", "25%")."""
     if value is None:
@@ -359,6 +329,5 @@ def init_i18n(app: Flask) -> None:
     app.jinja_env.globals["labels"] = labels
     app.jinja_env.filters["datetime_in"] = format_datetime_in
     app.jinja_env.filters["date_in"] = format_date_in
-    app.jinja_env.filters["number"] = format_number
-    app.jinja_env.filters["money"] = format_money
+    init_formatting(app)
     app.jinja_env.filters["percent"] = format_percent

@@ -7,13 +7,16 @@ from backend.events.models import Event, event_staff
 from backend.leads.models import Lead, MergedCapture, QualityFeedback, RoutingDecision, Touch
 from backend.messaging.models import Message, Unsubscribe
 from backend.offices.models import Office
-from backend.reports.models import EventOfficeStats, OfficeTouchMedian
+from backend.rates.models import ExchangeRate
+from backend.reports.models import EventOfficeStats, EventOfficeWonDay, OfficeTouchMedian
 
 __all__ = [
     "ApiToken",
     "AuditEntry",
     "Event",
     "EventOfficeStats",
+    "EventOfficeWonDay",
+    "ExchangeRate",
     "Lead",
     "MergedCapture",
     "Message",

@@ -107,6 +107,8 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
         # Reverse proxies in front of the app (docker-compose's Caddy: 1) whose
         # X-Forwarded-For/-Proto/-Host are believed; 0 believes none.
         "TRUSTED_PROXIES": parse_int(get("TRUSTED_PROXIES"), 0),
+        # Reports sum money in this currency (an admin may choose another on /admin/rates).
+        "REPORTING_CURRENCY": (get("REPORTING_CURRENCY") or "RUB").strip().upper(),
     }
     settings.update(overrides)
     return settings

@@ -70,6 +70,7 @@ class Lead(db.Model):
                 "captured_at",
                 "deal_value",
                 "deal_currency",
+                "won_at",
                 "feedback_requested",
             ],
         ),

@@ -26,6 +26,8 @@ class Office(db.Model):
     working_days: Mapped[str] = mapped_column(String(7), default="12345")
     email: Mapped[str] = mapped_column(String(320), default="")
     phone: Mapped[str] = mapped_column(String(64), default="")
+    # Street address for visitors and mails ("ul. Tverskaya 7, Moscow 125009").
+    address: Mapped[str] = mapped_column(String(300), default="", server_default="")
     territories: Mapped[list[str]] = mapped_column(JSON, default=list)
     capacity: Mapped[int | None] = mapped_column(Integer)
     monthly_lead_order: Mapped[int | None] = mapped_column(Integer)

@@ -16,7 +16,7 @@ CSV_COLUMNS = (
     "code", "name", "city", "country", "latitude", "longitude",
     "timezone", "email", "phone", "territories", "capacity",
 )  # fmt: skip
-OPTIONAL_COLUMNS = ("working_days", "sla_hours", "monthly_lead_order", "paused")
+OPTIONAL_COLUMNS = ("working_days", "sla_hours", "monthly_lead_order", "paused", "address")
 
 
 @dataclass
@@ -88,6 +88,8 @@ def clean_office_fields(row: dict) -> dict:
         "sla_hours": _optional_int(row.get("sla_hours"), "sla_hours") or 24,
         "monthly_lead_order": _optional_int(row.get("monthly_lead_order"), "monthly_lead_order"),
     }
+    if "address" in row:
+        fields["address"] = (row.get("address") or "").strip()[:300]
     if "paused" in row and row["paused"] not in (None, ""):
         fields["paused"] = str(row["paused"]).strip().lower() in ("1", "true", "yes")
     return fields

@@ -12,12 +12,13 @@ import json
 import re
 from collections.abc import Iterator
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 
 from backend.events.models import Event
 from backend.extensions import db
 from backend.leads.models import Lead
 from backend.offices.models import Office
+from backend.rates.services import Converter
 
 BATCH = 2000
 
@@ -43,6 +44,10 @@ COLUMNS = (
     ("Captured At", "captured_at"),
     ("Deal Value", "deal_value"),
     ("Deal Currency", "deal_currency"),
+    # The deal value in the install's reporting currency at the rate of the day it was
+    # won (open deals: today's); empty when no rate covers it.
+    ("Deal Value (Reporting Currency)", "reporting_value"),
+    ("Reporting Currency", "reporting_currency"),
     ("Notes", "notes"),
     ("LeadRelay ID", "id"),
 )
@@ -74,7 +79,11 @@ def lead_rows(filters: dict) -> Iterator[dict]:
             Lead.consent_at,
             Lead.captured_at,
             Lead.deal_value,
-            Lead.deal_currency,
+            case(
+                (Lead.deal_value.is_not(None), func.coalesce(Lead.deal_currency, Event.currency)),
+                else_=Lead.deal_currency,
+            ).label("deal_currency"),
+            Lead.won_at,
             Lead.notes,
         )
         .select_from(Lead)
@@ -90,14 +99,24 @@ def lead_rows(filters: dict) -> Iterator[dict]:
         query = query.where(Lead.status.in_(filters["status"]))
     if filters.get("rating"):
         query = query.where(Lead.rating == filters["rating"])
+    converter = Converter()
     for row in db.session.execute(query).mappings():
-        yield dict(row)
+        row = dict(row)
+        row["reporting_currency"] = converter.target
+        row["reporting_value"] = None
+        if row["deal_value"] is not None:
+            row["reporting_value"] = converter.convert(
+                row["deal_value"], row["deal_currency"], row.pop("won_at")
+            )
+        else:
+            row.pop("won_at")
+        yield row
 
 
 def safe_cell(value) -> str:
     """Text for one CSV cell; formula-like text is prefixed with ' so spreadsheets do
     not execute it (phone numbers such as +49 30 … are left alone)."""
-    if value is None:
+    if value is None or value == "":
         return ""
     if isinstance(value, bool):
         return "Yes" if value else "No"

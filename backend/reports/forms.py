@@ -11,6 +11,8 @@ from backend.events.forms import (
     template_values,
 )
 from backend.events.models import Event
+from backend.formatting import money_field
+from backend.rates.services import reporting_currency
 
 TEXT_FIELDS = (
     "name", "venue_city", "venue_country", "timezone", "currency",
@@ -33,7 +35,7 @@ def event_values(event: Event | None) -> dict:
     """The form's initial values for ``event`` (or a new event)."""
     if event is None:
         return {
-            "currency": "EUR",
+            "currency": reporting_currency(),
             "timezone": "UTC",
             "feedback_sample_size": "20",
             "language": "en",
@@ -65,6 +67,8 @@ def parse_event_form(form, event: Event | None = None) -> dict:
     for name in OPTIONAL_FIELDS:
         if name in form:
             data[name] = form[name].strip() or None
+    if data.get("cost") is not None:
+        data["cost"] = money_field(data["cost"])  # "500 000", "500,000.50", "500 000,50"
     # The flat brief and consent fields (the default language's) are the API's; the form
     # has one block per language.
     if any(name in form for name in BRIEF_FIELDS):
@@ -80,7 +84,7 @@ def parse_event_form(form, event: Event | None = None) -> dict:
 
 
 def parse_plan_form(form) -> dict:
-    data: dict = {"revenue_target": form.get("revenue_target", "").strip() or None}
+    data: dict = {"revenue_target": money_field(form.get("revenue_target", "").strip() or None)}
     if form.get("event_id"):
         data["event_id"] = form["event_id"]
     if form.get("currency", "").strip():

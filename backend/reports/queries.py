@@ -20,10 +20,12 @@ The definitions used everywhere in reports:
   ``percentile_cont``), computed the same way on SQLite with window functions.
 * **quality** — sales' verdicts on the event's sampled leads (``feedback_requested``, the
   only leads a verdict can be given for); pending = sampled leads without a verdict.
-* **revenue won** — sum of ``deal_value`` of won leads whose deal currency is the
-  event's (or unset); **pipeline value** — the same for open qualified leads.
-  Deals in another currency are counted as won but left out of the sums, since
-  no exchange rates are kept.
+* **revenue won** — ``deal_value`` of won leads, each converted into the reporting
+  currency at the rate of the day it was won (a deal with no currency of its own is in
+  the event's); **pipeline value** — the same for open qualified leads, at today's rate.
+  The queries return the sums per deal currency and day (``money``); the services
+  convert them (``backend.rates.services.Converter``) and count deals with no rate
+  apart ("not converted"), never as zero.
 """
 
 from __future__ import annotations
@@ -34,11 +36,11 @@ from decimal import Decimal
 from functools import cache
 
 from sqlalchemy import (
+    Date,
     Integer,
     Interval,
     Numeric,
     Select,
-    String,
     and_,
     bindparam,
     case,
@@ -63,7 +65,7 @@ from backend.events.models import Event
 from backend.extensions import db
 from backend.leads.models import Lead, QualityFeedback, Touch
 from backend.offices.models import Office
-from backend.reports.models import EventOfficeStats, OfficeTouchMedian
+from backend.reports.models import EventOfficeStats, EventOfficeWonDay, OfficeTouchMedian
 
 CONTACTED_STATUSES = ("contacted", "qualified", "won", "lost")
 QUALIFIED_STATUSES = ("qualified", "won")
@@ -111,8 +113,17 @@ def routed_cond() -> ColumnElement:
     return and_(Lead.routed_at.is_not(None), Lead.office_id.is_not(None))
 
 
-def in_currency(currency) -> ColumnElement:
-    return or_(Lead.deal_currency.is_(None), Lead.deal_currency == currency)
+def won_day() -> ColumnElement:
+    """The UTC day a won lead was won (its last change if the moment was not kept).
+    Deal values convert at this day's rate."""
+    moment = func.coalesce(Lead.won_at, Lead.updated_at)
+    if dialect() == "postgresql":
+        return cast(func.timezone("UTC", moment), Date)
+    return func.date(moment)
+
+
+def valued_cond(status: str) -> ColumnElement:
+    return and_(Lead.status == status, Lead.deal_value.is_not(None))
 
 
 def count_if(cond) -> ColumnElement:
@@ -121,11 +132,11 @@ def count_if(cond) -> ColumnElement:
 
 LEAD_COUNT_KEYS = (
     "leads", "contacted", "qualified", "won", "lost", "stale", "escalated", "routed",
-    "within_sla", "revenue_won",
+    "within_sla",
 )  # fmt: skip
 
 
-def lead_counts(currency) -> list[ColumnElement]:
+def lead_counts() -> list[ColumnElement]:
     """The aggregate columns shared by the event report, the dashboard and the league."""
     won = Lead.status == "won"
     return [
@@ -138,15 +149,12 @@ def lead_counts(currency) -> list[ColumnElement]:
         count_if(Lead.escalation_level >= 2).label("escalated"),
         count_if(routed_cond()).label("routed"),
         count_if(within_sla_cond()).label("within_sla"),
-        func.coalesce(func.sum(Lead.deal_value).filter(and_(won, in_currency(currency))), 0).label(
-            "revenue_won"
-        ),
     ]
 
 
-def event_figures(event: Event) -> tuple[dict, list[dict], dict]:
-    """The event's totals, its per-office rows (see ``by_office``) and its quality
-    verdicts (see ``quality``).
+def event_figures(event: Event) -> tuple[dict, list[dict], dict, list[dict]]:
+    """The event's totals, its per-office rows (see ``by_office``), its quality
+    verdicts (see ``quality``) and its money rows (see ``money``).
 
     The totals row holds the counts and sums of ``lead_counts``, the pipeline value, the
     ratings, and the median and p90 minutes to first touch (``first_touch_minutes``,
@@ -157,12 +165,12 @@ def event_figures(event: Event) -> tuple[dict, list[dict], dict]:
     per part.
     """
     if dialect() != "postgresql":
-        query = _totals_query(event.id, event.currency)
+        query = _totals_query(event.id)
         totals = dict(db.session.execute(query).mappings().one())
         totals.update(event_touch_percentiles(event))
-        return totals, by_office(event), quality(event)
-    rows: dict[str, list[dict]] = {"totals": [], "office": [], "quality": []}
-    params = {"event_id": event.id, "currency": event.currency}
+        return totals, by_office(event), quality(event), money(event)
+    rows: dict[str, list[dict]] = {"totals": [], "office": [], "quality": [], "money": []}
+    params = {"event_id": event.id}
     for row in db.session.execute(_report_statement(), params).mappings():
         rows[row["part"]].append(dict(row))
     totals = rows["totals"][0]
@@ -174,22 +182,26 @@ def event_figures(event: Event) -> tuple[dict, list[dict], dict]:
             rows["office"], key=lambda r: (-r["leads"], r["code"] is None, r["code"] or "")
         )
     ]
-    return totals, offices, _quality_from(rows["quality"])
+    money_rows = [
+        {name: row[name] for name in ("office_id", "status", "currency", "day", "amount", "deals")}
+        for row in rows["money"]
+    ]
+    return totals, offices, _quality_from(rows["quality"]), money_rows
 
 
 @cache
 def _report_statement() -> CompoundSelect:
-    """The PostgreSQL event report statement, on parameters ``event_id`` and ``currency``.
+    """The PostgreSQL event report statement, on the parameter ``event_id``.
 
     Built once: composing it (and its cache key) costs about as much as running it.
     """
     event_id = bindparam("event_id", type_=Integer)
-    currency = bindparam("currency", type_=String)
     return union_all_padded(
         {
-            "totals": _totals_query(event_id, currency, percentiles=True),
-            "office": _by_office_query(event_id, currency),
+            "totals": _totals_query(event_id, percentiles=True),
+            "office": _by_office_query(event_id),
             "quality": _quality_query(event_id),
+            "money": _money_query(event_id),
         }
     )
 
@@ -214,10 +226,7 @@ def union_all_padded(parts: dict[str, Select]) -> CompoundSelect:
     return union_all(*padded)
 
 
-def _totals_query(event_id, currency, percentiles: bool = False):
-    pipeline = func.sum(Lead.deal_value).filter(
-        and_(Lead.status == "qualified", in_currency(currency))
-    )
+def _totals_query(event_id, percentiles: bool = False):
     touch_cols = []
     if percentiles:  # PostgreSQL: intervals sort as exactly as minutes, and faster
         for name, since in (("arrival", Lead.received_at), ("capture", Lead.captured_at)):
@@ -226,8 +235,7 @@ def _totals_query(event_id, currency, percentiles: bool = False):
                 touch_cols.append(type_coerce(percentile, Interval).label(f"{name}_{int(p * 100)}"))
     return (
         select(
-            *lead_counts(currency),
-            func.coalesce(pipeline, 0).label("pipeline_value"),
+            *lead_counts(),
             count_if(Lead.rating == "hot").label("hot"),
             count_if(Lead.rating == "warm").label("warm"),
             count_if(Lead.rating == "cold").label("cold"),
@@ -246,24 +254,48 @@ def _minutes(value: timedelta | None) -> float | None:
 def by_office(event: Event) -> list[dict]:
     """The event's leads per office (leads with no office are grouped under ``None``),
     most leads first."""
-    query = _by_office_query(event.id, event.currency).order_by(
-        func.count(Lead.id).desc(), Office.code
-    )
+    query = _by_office_query(event.id).order_by(func.count(Lead.id).desc(), Office.code)
     return [dict(row) for row in db.session.execute(query).mappings()]
 
 
-def _by_office_query(event_id, currency):
+def _by_office_query(event_id):
     return (
         select(
             Office.id.label("office_id"),
             Office.code.label("code"),
             Office.name.label("name"),
-            *lead_counts(currency),
+            *lead_counts(),
         )
         .select_from(Lead)
         .outerjoin(Office, Office.id == Lead.office_id)
         .where(Lead.event_id == event_id)
         .group_by(Office.id, Office.code, Office.name)
+    )
+
+
+def money(event: Event) -> list[dict]:
+    """The event's deal values summed per office, status (won, or qualified for the
+    pipeline), deal currency (NULL: the event's) and day won (NULL for the pipeline)."""
+    return [dict(row) for row in db.session.execute(_money_query(event.id)).mappings()]
+
+
+def _money_query(event_id):
+    day = case((Lead.status == "won", won_day()), else_=None)
+    return (
+        select(
+            Lead.office_id.label("office_id"),
+            Lead.status.label("status"),
+            Lead.deal_currency.label("currency"),
+            day.label("day"),
+            func.sum(Lead.deal_value).label("amount"),
+            func.count().label("deals"),
+        )
+        .where(
+            Lead.event_id == event_id,
+            Lead.status.in_(("won", "qualified")),
+            Lead.deal_value.is_not(None),
+        )
+        .group_by(Lead.office_id, Lead.status, Lead.deal_currency, day)
     )
 
 
@@ -494,6 +526,7 @@ def refresh_event_stats(event_ids: Iterable[int] | None = None) -> list[int]:
     db.session.execute(delete(stats).where(stats.event_id.in_(ids)))
     touch = minutes_between(Lead.first_touch_at, Lead.received_at)
     won = Lead.status == "won"
+    db.session.execute(delete(EventOfficeWonDay).where(EventOfficeWonDay.event_id.in_(ids)))
     columns = {
         "event_id": Lead.event_id,
         "office_id": Lead.office_id,
@@ -513,6 +546,11 @@ def refresh_event_stats(event_ids: Iterable[int] | None = None) -> list[int]:
         "touch_minutes": func.coalesce(func.sum(touch), 0),
         "touch_minutes_sq": func.coalesce(func.sum(touch * touch), 0),
         "revenue_won": func.coalesce(func.sum(Lead.deal_value).filter(won), 0),
+        "won_valued": count_if(valued_cond("won")),
+        "pipeline_value": func.coalesce(
+            func.sum(Lead.deal_value).filter(Lead.status == "qualified"), 0
+        ),
+        "pipeline_deals": count_if(valued_cond("qualified")),
         "covers_until": literal(covers_until, stats.covers_until.type),
     }
     rows = (
@@ -523,6 +561,21 @@ def refresh_event_stats(event_ids: Iterable[int] | None = None) -> list[int]:
         .group_by(Lead.event_id, Lead.office_id, Lead.deal_currency, Office.sla_hours)
     )
     db.session.execute(stats.__table__.insert().from_select(list(columns), rows))
+    day = won_day()
+    won_days = {
+        "event_id": Lead.event_id,
+        "office_id": Lead.office_id,
+        "deal_currency": Lead.deal_currency,
+        "won_on": day,
+        "revenue": func.sum(Lead.deal_value),
+        "deals": func.count(),
+    }
+    rows = (
+        select(*won_days.values())
+        .where(Lead.event_id.in_(ids), valued_cond("won"))
+        .group_by(Lead.event_id, Lead.office_id, Lead.deal_currency, day)
+    )
+    db.session.execute(EventOfficeWonDay.__table__.insert().from_select(list(won_days), rows))
     db.session.flush()
     return ids
 
@@ -542,9 +595,6 @@ def events_side_by_side(refresh: bool = True) -> list[dict]:
     if refresh:
         refresh_event_stats()
     stats = EventOfficeStats
-    revenue = func.sum(stats.revenue_won).filter(
-        or_(stats.deal_currency.is_(None), stats.deal_currency == Event.currency)
-    )
     query = (
         select(
             Event.id,
@@ -552,6 +602,7 @@ def events_side_by_side(refresh: bool = True) -> list[dict]:
             Event.starts_on,
             Event.cost,
             Event.currency,
+            Event.created_at,
             *_summed(
                 "leads",
                 "contacted",
@@ -563,7 +614,6 @@ def events_side_by_side(refresh: bool = True) -> list[dict]:
                 "routed",
                 "within_sla",
             ),  # fmt: skip
-            func.coalesce(revenue, 0).label("revenue_won"),
         )
         .select_from(Event)
         .outerjoin(stats, stats.event_id == Event.id)
@@ -571,6 +621,56 @@ def events_side_by_side(refresh: bool = True) -> list[dict]:
         .order_by(Event.starts_on.desc().nulls_last(), Event.id.desc())
     )
     return [dict(row) for row in db.session.execute(query).mappings()]
+
+
+def money_rows(by: str, target: str) -> list[dict]:
+    """Won deal values (``revenue``, ``deals``) and open pipeline (``pipeline``,
+    ``pipeline_deals``) from the rollup, summed per ``by`` ("event" or "office"; key
+    ``key``), currency (a deal with none is in its event's) and ``day`` won.
+
+    Sums already in ``target`` need no rate: they come from the rollup's totals with
+    ``day`` NULL; only the other currencies' won deals are read per day (from
+    ``event_office_won_day``). Call after a refresh.
+    """
+    stats, days = EventOfficeStats, EventOfficeWonDay
+    key = stats.event_id if by == "event" else stats.office_id
+    currency = func.coalesce(stats.deal_currency, Event.currency)
+    totals = (
+        select(
+            key.label("key"),
+            currency.label("currency"),
+            func.sum(stats.revenue_won).label("revenue"),
+            func.sum(stats.won_valued).label("deals"),
+            func.sum(stats.pipeline_value).label("pipeline"),
+            func.sum(stats.pipeline_deals).label("pipeline_deals"),
+        )
+        .join(Event, Event.id == stats.event_id)
+        .where(or_(stats.won_valued > 0, stats.pipeline_deals > 0))
+        .group_by(key, currency)
+    )
+    rows = []
+    for row in db.session.execute(totals).mappings():
+        row = {**row, "day": None}
+        if row["currency"] != target:  # its won deals come per day below
+            row["revenue"], row["deals"] = 0, 0
+        rows.append(row)
+    day_key = days.event_id if by == "event" else days.office_id
+    day_currency = func.coalesce(days.deal_currency, Event.currency)
+    per_day = (
+        select(
+            day_key.label("key"),
+            day_currency.label("currency"),
+            days.won_on.label("day"),
+            func.sum(days.revenue).label("revenue"),
+            func.sum(days.deals).label("deals"),
+        )
+        .join(Event, Event.id == days.event_id)
+        .where(day_currency != target)
+        .group_by(day_key, day_currency, days.won_on)
+    )
+    for row in db.session.execute(per_day).mappings():
+        rows.append({**row, "pipeline": 0, "pipeline_deals": 0})
+    return rows
 
 
 def office_league(refresh: bool = True) -> list[dict]:

@@ -21,6 +21,18 @@ class Ratings(BaseModel):
     cold: int
 
 
+class Amount(BaseModel):
+    amount: float
+    currency: str
+
+
+class NotConverted(BaseModel):
+    """Deals in a currency with no exchange rate for their day: counted here, never as 0."""
+
+    deals: int
+    amounts: list[Amount] = Field(description="the unconverted sums in their own currencies")
+
+
 class OfficeResult(BaseModel):
     office_id: int | None
     code: str | None
@@ -30,6 +42,7 @@ class OfficeResult(BaseModel):
     qualified: int
     won: int
     revenue_won: float
+    not_converted_deals: int
     touched_within_sla_pct: float | None
 
 
@@ -52,11 +65,22 @@ class FunnelStage(BaseModel):
 
 
 class EventReportOut(BaseModel):
-    """Figures with no data are null. Money is in the event's currency."""
+    """Figures with no data are null. Money is in the reporting currency (``currency``):
+    deal values at the rate of the day they were won, the pipeline at today's rate, the
+    cost at the rate of the event's first day (null when it has no rate)."""
 
     revenue_won: float
-    cost: float
+    cost: float | None
     currency: str
+    event_currency: str
+    cost_original: Amount | None = Field(
+        description="the cost as entered, when its currency differs"
+    )
+    revenue_original: list[Amount] = Field(
+        description="won deal values entered in other currencies, before conversion"
+    )
+    not_converted: NotConverted
+    pipeline_not_converted: NotConverted
     roi: float | None
     pipeline_value: float
     leads: int
@@ -81,9 +105,11 @@ class EventReportOut(BaseModel):
 class PlanIn(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    revenue_target: float = Field(gt=0, le=1e12)
+    revenue_target: float = Field(gt=0, le=1e12, description="in ``currency``")
     event_id: int | None = None
-    currency: str | None = Field(None, pattern=r"^[A-Za-z]{3}$")
+    currency: str | None = Field(
+        None, pattern=r"^[A-Za-z]{3}$", description="default: the reporting currency"
+    )
 
 
 class PlanRates(BaseModel):
@@ -118,11 +144,18 @@ class PlanCompare(BaseModel):
     rates: PlanRates
     defaults_used: dict[str, float]
     based_on_events: list[EventRef]
+    not_converted_deals: int
 
 
 class PlanOut(BaseModel):
+    """Money is in ``currency``, the currency the plan was asked in."""
+
     revenue_target: float
     currency: str
+    reporting_currency: str
+    events_left_out: list[EventRef] = Field(
+        description="events with leads whose cost has no exchange rate"
+    )
     deals_needed: int
     qualified_needed: int
     leads_needed: int
@@ -133,6 +166,9 @@ class PlanOut(BaseModel):
         description="rates the system had no history for, with the default used"
     )
     based_on_events: list[EventRef]
+    not_converted_deals: int = Field(
+        description="won deals left out of the average deal for want of an exchange rate"
+    )
     sensitivity: list[Sensitivity]
     compare: PlanCompare | None
 
@@ -142,6 +178,10 @@ class Win(BaseModel):
     won_at: datetime | None
     value: float | None
     currency: str
+    reporting_value: float | None = Field(
+        description="the value in the reporting currency at the rate of the day won"
+    )
+    reporting_currency: str
     company: str
     contact: str
     event: EventRef

@@ -1,14 +1,21 @@
 """Reports: the event report, the dashboard, the funnel planner and the weekly digest.
 
-Every figure comes from the SQL aggregates in ``queries``; these functions only divide,
-round and shape. A ratio whose denominator is zero (or whose data is missing) is
+Every figure comes from the SQL aggregates in ``queries``; these functions only convert,
+divide, round and shape. A ratio whose denominator is zero (or whose data is missing) is
 ``None``, never a division error. Counts and money sums are 0 when nothing matched.
+
+Money is in the install's reporting currency (``backend.rates.services``): deal values
+at the rate of the day they were won, the pipeline at today's rate, an event's cost at
+the rate of its first day. What has no rate is never counted as zero: deals go into
+``not_converted`` (their count and original amounts), a cost into ``cost`` None with
+``cost_original`` kept.
 """
 
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from collections import defaultdict
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import or_, select
@@ -17,6 +24,7 @@ from backend.auth.models import OFFICE_ROLES
 from backend.events.models import Event
 from backend.extensions import db
 from backend.leads.models import Lead
+from backend.rates.services import Converter, Total
 from backend.reports import queries
 
 # Used by the planner for any rate the system has not measured yet.
@@ -68,23 +76,78 @@ def funnel(leads: int, contacted: int, qualified: int, won: int) -> list[dict]:
     return out
 
 
+def _day(value) -> date | None:
+    """A day from the database (SQLite hands dates back as ISO text)."""
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def cost_day(starts_on, created_at) -> date | None:
+    """The day an event's cost converts at: its first day, else the day it was created."""
+    return _day(starts_on) or (_day(created_at) if created_at else None)
+
+
+def converted_cost(
+    converter: Converter, cost, currency: str, day
+) -> tuple[Decimal | None, dict | None]:
+    """An event's cost in the reporting currency (None without a rate) and the original
+    amount when its currency differs."""
+    cost = Decimal(cost or 0)
+    original = None
+    if (currency or converter.target).upper() != converter.target:
+        original = {"amount": money(cost), "currency": currency.upper()}
+    if cost == 0:
+        return cost, original
+    return converter.convert(cost, currency, day), original
+
+
+def original_amounts(total: Total, converter: Converter) -> list[dict]:
+    """The amounts of ``total`` in other currencies than the reporting one, converted or not."""
+    return [
+        {"currency": code, "amount": float(value)}
+        for code, value in sorted(total.originals.items())
+        if code != converter.target
+    ]
+
+
 def event_report(event: Event) -> dict:
     """The event report: revenue won first, then cost, ROI, volume, speed and quality.
 
-    See ``backend.reports.queries`` for the definition of each count.
+    See ``backend.reports.queries`` for the definition of each count; money is in the
+    reporting currency (see the module docstring).
     """
-    totals, offices, quality = queries.event_figures(event)
-    cost = Decimal(event.cost or 0)
-    revenue = Decimal(totals["revenue_won"] or 0)
+    totals, offices, quality, money_rows = queries.event_figures(event)
+    converter = Converter()
+    revenue, pipeline = Total(), Total()
+    office_revenue: dict = defaultdict(Total)
+    for row in money_rows:
+        currency = row["currency"] or event.currency
+        if row["status"] == "won":
+            day = _day(row["day"])
+            revenue.add(converter, row["amount"], currency, day, row["deals"])
+            office_revenue[row["office_id"]].add(
+                converter, row["amount"], currency, day, row["deals"]
+            )
+        else:
+            pipeline.add(converter, row["amount"], currency, None, row["deals"])
+    cost, cost_original = converted_cost(
+        converter, event.cost, event.currency, cost_day(event.starts_on, event.created_at)
+    )
     leads, qualified, won = totals["leads"], totals["qualified"], totals["won"]
     return {
         "event_id": event.id,
         "event_name": event.name,
-        "revenue_won": money(revenue),
+        "revenue_won": money(revenue.amount),
         "cost": money(cost),
-        "currency": event.currency,
-        "roi": ratio(revenue - cost, cost),
-        "pipeline_value": money(totals["pipeline_value"] or 0),
+        "currency": converter.target,
+        "event_currency": event.currency,
+        "cost_original": cost_original,
+        "revenue_original": original_amounts(revenue, converter),
+        "not_converted": revenue.not_converted(),
+        "pipeline_not_converted": pipeline.not_converted(),
+        "roi": None if cost is None else ratio(revenue.amount - cost, cost),
+        "pipeline_value": money(pipeline.amount),
         "leads": leads,
         "by_rating": {r: totals[r] for r in ("hot", "warm", "cold")},
         "by_office": [
@@ -96,7 +159,8 @@ def event_report(event: Event) -> dict:
                 "contacted": row["contacted"],
                 "qualified": row["qualified"],
                 "won": row["won"],
-                "revenue_won": money(row["revenue_won"] or 0),
+                "revenue_won": money(office_revenue[row["office_id"]].amount),
+                "not_converted_deals": office_revenue[row["office_id"]].missing_deals,
                 "touched_within_sla_pct": pct(row["within_sla"], row["routed"]),
             }
             for row in offices
@@ -122,18 +186,39 @@ def _median_p90(values: list) -> dict:
     return {"median": minutes(values[0]), "p90": minutes(values[1])}
 
 
-def event_row(row: dict) -> dict:
-    """Derived figures for one event of the side-by-side table."""
-    cost = Decimal(row["cost"] or 0)
-    revenue = Decimal(row["revenue_won"] or 0)
+def money_by(by: str, converter: Converter) -> dict:
+    """Converted revenue and pipeline per event or office (``queries.money_rows``):
+    ``{key: (revenue Total, pipeline Total)}``."""
+    result: dict = defaultdict(lambda: (Total(), Total()))
+    for row in queries.money_rows(by, converter.target):
+        revenue, pipeline = result[row["key"]]
+        if row["deals"]:
+            revenue.add(converter, row["revenue"], row["currency"], _day(row["day"]), row["deals"])
+        if row["pipeline_deals"]:
+            pipeline.add(converter, row["pipeline"], row["currency"], None, row["pipeline_deals"])
+    return result
+
+
+def event_row(row: dict, converter: Converter, money_of: dict) -> dict:
+    """Derived figures for one event of the side-by-side table, money converted."""
+    revenue, pipeline = money_of.get(row["id"], (Total(), Total()))
+    cost, cost_original = converted_cost(
+        converter, row["cost"], row["currency"], cost_day(row["starts_on"], row["created_at"])
+    )
     return {
         "id": row["id"],
         "name": row["name"],
         "starts_on": row["starts_on"],
-        "currency": row["currency"],
-        "revenue_won": money(revenue),
+        "currency": converter.target,
+        "event_currency": row["currency"],
+        "revenue_won": money(revenue.amount),
+        "revenue_original": original_amounts(revenue, converter),
+        "not_converted": revenue.not_converted(),
+        "pipeline_value": money(pipeline.amount),
         "cost": money(cost),
-        "roi": ratio(revenue - cost, cost),
+        "cost_original": cost_original,
+        "deals_converted": revenue.deals,
+        "roi": None if cost is None else ratio(revenue.amount - cost, cost),
         "leads": row["leads"],
         "contacted": row["contacted"],
         "qualified": row["qualified"],
@@ -145,7 +230,8 @@ def event_row(row: dict) -> dict:
     }
 
 
-def league_row(row: dict) -> dict:
+def league_row(row: dict, revenue: Total | None = None) -> dict:
+    revenue = revenue or Total()
     return {
         "office_id": row["office_id"],
         "code": row["code"],
@@ -155,6 +241,8 @@ def league_row(row: dict) -> dict:
         "touched_within_sla_pct": pct(row["within_sla"], row["routed"]),
         "won": row["won"],
         "win_rate": ratio(row["won"], row["leads"]),
+        "revenue_won": money(revenue.amount),
+        "not_converted_deals": revenue.missing_deals,
         "buckets": [row[f"bucket_{i}"] for i in range(len(queries.TOUCH_BUCKETS))],
         "untouched": row["leads"] - row["touched"],
     }
@@ -166,7 +254,9 @@ def office_league(refresh: bool = True) -> list[dict]:
     win_rate = won / leads routed to the office. Rebuilds stale rollup rows first unless
     ``refresh=False``; flushes, so the caller should commit.
     """
-    rows = [league_row(row) for row in queries.office_league(refresh)]
+    rows = queries.office_league(refresh)
+    revenue = money_by("office", Converter())
+    rows = [league_row(row, revenue.get(row["office_id"], (None,))[0]) for row in rows]
     return sorted(
         rows,
         key=lambda r: (
@@ -182,14 +272,25 @@ def dashboard(day_event_id: int | None = None) -> dict:
     events whose leads changed) and the chosen event's leads per day. Flushes, so the
     caller should commit."""
     queries.refresh_event_stats()
-    events = [event_row(row) for row in queries.events_side_by_side(refresh=False)]
+    converter = Converter()
+    money_of = money_by("event", converter)
+    events = [
+        event_row(row, converter, money_of) for row in queries.events_side_by_side(refresh=False)
+    ]
     totals = {
         key: sum(e[key] for e in events) for key in ("leads", "contacted", "qualified", "won")
     }
+    revenue = Total()
+    for event_revenue, _ in money_of.values():
+        revenue.merge(event_revenue)
     if day_event_id is None:
         day_event_id = next((e["id"] for e in events if e["leads"]), None)
     day_event = next((e for e in events if e["id"] == day_event_id), None)
     return {
+        "currency": converter.target,
+        "revenue_won": money(revenue.amount),
+        "not_converted": revenue.not_converted(),
+        "costs_not_converted": [e["name"] for e in events if e["cost"] is None],
         "events": events,
         "funnel": funnel(totals["leads"], totals["contacted"], totals["qualified"], totals["won"]),
         "league": office_league(refresh=False),
@@ -221,16 +322,20 @@ def refresh_rollup(chunk: int = 20) -> dict:
 # --- the funnel planner --------------------------------------------------------------
 
 
-def measured_rates(events: list[dict]) -> tuple[dict, list[str]]:
-    """Pooled rates over ``events`` (aggregate rows): sums first, then one division each,
-    so a big event weighs more than a small one. Returns (rates, names of defaults used)."""
+def measured_rates(events: list[dict], rate: Decimal = Decimal(1)) -> tuple[dict, list[str]]:
+    """Pooled rates over ``events`` (converted rows of ``event_row``): sums first, then
+    one division each, so a big event weighs more than a small one. The average deal
+    counts only deals that converted; money rates are divided by ``rate`` (what one unit
+    of the plan's currency is worth in the reporting currency). Returns (rates, names of
+    defaults used)."""
     leads = sum(e["leads"] for e in events)
     qualified = sum(e["qualified"] for e in events)
     won = sum(e["won"] for e in events)
-    revenue = sum(Decimal(e["revenue_won"] or 0) for e in events)
-    cost = sum(Decimal(e["cost"] or 0) for e in events)
+    deals = sum(e["deals_converted"] for e in events)
+    revenue = sum(Decimal(str(e["revenue_won"] or 0)) for e in events) / rate
+    cost = sum(Decimal(str(e["cost"] or 0)) for e in events) / rate
     measured = {
-        "avg_deal_value": ratio(revenue, won, 6) if won else None,
+        "avg_deal_value": ratio(revenue, deals, 6) if deals else None,
         "win_rate": ratio(won, qualified, 6) if won else None,
         "qualification_rate": ratio(qualified, leads, 6) if qualified else None,
         "cost_per_lead": ratio(cost, leads, 6) if leads else None,
@@ -255,8 +360,8 @@ def decompose(target: float, rates: dict) -> dict:
     }
 
 
-def _plan_from(target: float, rows: list[dict]) -> dict:
-    rates, defaults = measured_rates(rows)
+def _plan_from(target: float, rows: list[dict], rate: Decimal) -> dict:
+    rates, defaults = measured_rates(rows, rate)
     plan = decompose(target, rates)
     sensitivity = []
     for change in SENSITIVITY:
@@ -268,12 +373,14 @@ def _plan_from(target: float, rows: list[dict]) -> dict:
                 **decompose(target, moved),
             }
         )
+    not_converted = sum(r["not_converted"]["deals"] for r in rows)
     return {
         **plan,
         "expected_cost": plan["budget_needed"],
         "rates": {k: round(v, 6) for k, v in rates.items()},
         "defaults_used": {name: PLAN_DEFAULTS[name] for name in defaults},
         "based_on_events": [{"id": e["id"], "name": e["name"]} for e in rows],
+        "not_converted_deals": not_converted,
         "sensitivity": sensitivity,
     }
 
@@ -281,27 +388,50 @@ def _plan_from(target: float, rows: list[dict]) -> dict:
 def plan(revenue_target: float, event_id: int | None = None, currency: str | None = None) -> dict:
     """Plan down the funnel from a revenue target, using rates measured at past events.
 
-    Past events are those in the plan's currency that produced at least one lead. When
-    ``event_id`` is given, its currency is used and a ``compare`` plan built from that
-    event's rates alone is added. Any rate with no history falls back to
-    ``PLAN_DEFAULTS`` and is named in ``defaults_used``.
+    The target and the answer are in ``currency`` (default: the reporting currency). The
+    history is every event with leads whose cost converts into the reporting currency
+    (the others are named in ``events_left_out``); deal values convert at the rate of
+    the day they were won, deals without a rate are left out of the average deal
+    (``not_converted_deals``). The plan's currency converts at today's rate. When
+    ``event_id`` is given, a ``compare`` plan built from that event's rates alone is
+    added. Any rate with no history falls back to ``PLAN_DEFAULTS`` and is named in
+    ``defaults_used``. Raises ApiError 404 for an unknown event, 422 for a currency
+    with no rate.
     """
-    rows = queries.events_side_by_side()
+    from backend.errors import ApiError
+
+    queries.refresh_event_stats()
+    converter = Converter()
+    money_of = money_by("event", converter)
+    rows = [event_row(r, converter, money_of) for r in queries.events_side_by_side(refresh=False)]
     compare_row = None
     if event_id is not None:
         compare_row = next((r for r in rows if r["id"] == event_id), None)
         if compare_row is None:
-            from backend.errors import ApiError
-
             raise ApiError(404, "not_found", "No such event.")
-        currency = compare_row["currency"]
-    currency = (currency or "EUR").upper()
-    history = [r for r in rows if r["currency"] == currency and r["leads"] > 0]
-    result = {"revenue_target": round(float(revenue_target), 2), "currency": currency}
-    result.update(_plan_from(float(revenue_target), history))
+    currency = (currency or converter.target).upper()
+    rate = converter.rate(currency, None)
+    if rate is None:
+        raise ApiError(
+            422, "no_exchange_rate",
+            f"No exchange rate from {currency} to {converter.target}.",
+            [{"field": "currency", "message": f"no exchange rate to {converter.target}"}],
+        )  # fmt: skip
+    with_leads = [r for r in rows if r["leads"] > 0]
+    history = [r for r in with_leads if r["cost"] is not None]
+    result = {
+        "revenue_target": round(float(revenue_target), 2),
+        "currency": currency,
+        "reporting_currency": converter.target,
+        "events_left_out": [
+            {"id": r["id"], "name": r["name"]} for r in with_leads if r["cost"] is None
+        ],
+    }
+    result.update(_plan_from(float(revenue_target), history, rate))
     result["compare"] = None
     if compare_row is not None:
-        compare = _plan_from(float(revenue_target), [compare_row] if compare_row["leads"] else [])
+        usable = compare_row["leads"] and compare_row["cost"] is not None
+        compare = _plan_from(float(revenue_target), [compare_row] if usable else [], rate)
         compare.pop("sensitivity")
         result["compare"] = {
             "event_id": compare_row["id"],
@@ -326,15 +456,26 @@ def may_see_contact(viewer, win: dict) -> bool:
     return win["captured_by_id"] == viewer.id
 
 
+def converted_wins(rows: list[dict], converter: Converter) -> list[dict]:
+    """Each win with ``reporting_value`` (in the reporting currency at the rate of the
+    day it was won; None without a rate)."""
+    for w in rows:
+        w["reporting_value"] = converter.convert(w["deal_value"], w["currency"], w["won_at"])
+    return rows
+
+
 def wins_json(limit: int = 100, viewer=None) -> list[dict]:
     """Won deals for ``viewer``: company, value, event, office and rep for everyone; the
     contact's name only where ``may_see_contact``."""
+    converter = Converter()
     return [
         {
             "lead_id": w["lead_id"],
             "won_at": w["won_at"],
             "value": money(w["deal_value"]),
             "currency": w["currency"],
+            "reporting_value": money(w["reporting_value"]),
+            "reporting_currency": converter.target,
             "company": w["company"],
             "contact": " ".join(p for p in (w["first_name"], w["last_name"]) if p)
             if may_see_contact(viewer, w)
@@ -343,7 +484,7 @@ def wins_json(limit: int = 100, viewer=None) -> list[dict]:
             "office": w["office_name"],
             "rep": w["rep"],
         }
-        for w in queries.wins(limit=limit)
+        for w in converted_wins(queries.wins(limit=limit), converter)
     ]
 
 
@@ -351,14 +492,28 @@ def _fmt_money(value, currency: str) -> str:
     return f"{float(value or 0):,.0f} {currency}"
 
 
+def _win_value(w: dict, target: str) -> str:
+    if w["deal_value"] is None:
+        return "no value"
+    if w["currency"] == target:
+        return _fmt_money(w["deal_value"], target)
+    original = _fmt_money(w["deal_value"], w["currency"])
+    if w["reporting_value"] is None:
+        return f"{original} (not converted: no rate)"
+    return f"{_fmt_money(w['reporting_value'], target)} ({original})"
+
+
 def weekly_digest(now: datetime) -> tuple[str, str]:
     """The weekly digest mail: the past seven days' wins, then results of the events that
-    had leads arriving or deals won in that week. Returns (subject, plain text).
+    had leads arriving or deals won in that week. Returns (subject, plain text). Money is
+    in the reporting currency, with the original amount where it differs.
 
     Sending and scheduling belong to the workers; this only builds the content.
     """
     since = now - timedelta(days=7)
-    week_wins = queries.wins(limit=1000, since=since, until=now)
+    converter = Converter()
+    target = converter.target
+    week_wins = converted_wins(queries.wins(limit=1000, since=since, until=now), converter)
     active = set(
         db.session.scalars(
             select(Lead.event_id)
@@ -371,13 +526,19 @@ def weekly_digest(now: datetime) -> tuple[str, str]:
             .distinct()
         )
     )
-    events = [event_row(r) for r in queries.events_side_by_side() if r["id"] in active]
-    totals: dict[str, Decimal] = {}
+    queries.refresh_event_stats()
+    money_of = money_by("event", converter)
+    events = [
+        event_row(r, converter, money_of)
+        for r in queries.events_side_by_side(refresh=False)
+        if r["id"] in active
+    ]
+    revenue = Total()
     for w in week_wins:
-        totals[w["currency"]] = totals.get(w["currency"], Decimal(0)) + Decimal(
-            w["deal_value"] or 0
-        )
-    won_text = ", ".join(_fmt_money(v, c) for c, v in sorted(totals.items())) or "0"
+        revenue.add(converter, w["deal_value"], w["currency"], w["won_at"])
+    won_text = _fmt_money(revenue.amount, target)
+    if revenue.missing_deals:
+        won_text += f" (not converted: {revenue.missing_deals} deal(s))"
     subject = f"LeadRelay weekly: {len(week_wins)} win(s), {won_text} won from event leads"
     lines = [
         f"Week {since:%Y-%m-%d} – {now:%Y-%m-%d}",
@@ -390,7 +551,7 @@ def weekly_digest(now: datetime) -> tuple[str, str]:
         lines.append("  No deals were won this week.")
     for w in week_wins:
         lines.append(
-            f"  {w['won_at']:%a %d %b}: {_fmt_money(w['deal_value'], w['currency'])}"
+            f"  {w['won_at']:%a %d %b}: {_win_value(w, target)}"
             f" — {w['company'] or 'unnamed company'} ({w['event_name']}; "
             f"{w['office_name'] or 'no office'}; {w['rep'] or 'no rep'})"
         )
@@ -400,9 +561,12 @@ def weekly_digest(now: datetime) -> tuple[str, str]:
     for e in events:
         roi = "n/a" if e["roi"] is None else f"{e['roi'] * 100:.0f}%"
         sla = "n/a" if e["touched_within_sla_pct"] is None else f"{e['touched_within_sla_pct']}%"
+        cost = "not converted" if e["cost"] is None else _fmt_money(e["cost"], target)
+        missing = e["not_converted"]["deals"]
         lines.append(
-            f"  {e['name']}: revenue {_fmt_money(e['revenue_won'], e['currency'])}, "
-            f"cost {_fmt_money(e['cost'], e['currency'])}, ROI {roi}; "
+            f"  {e['name']}: revenue {_fmt_money(e['revenue_won'], target)}"
+            + (f" (not converted: {missing} deal(s))" if missing else "")
+            + f", cost {cost}, ROI {roi}; "
             f"{e['leads']} leads, {e['qualified']} qualified, {e['won']} won; within SLA {sla}"
         )
     return subject, "\n".join(lines) + "\n"

@@ -35,13 +35,55 @@ def _text(x: float, y: float, label: str, cls: str = "chart-label", anchor: str 
     )
 
 
+# Rough width of one character of a 12 px label; enough to size the label column.
+CHAR_W = 6.6
+LABEL_MIN, LABEL_MAX = 110, 200
+
+
+def _label_width(labels: list[str], minimum: int = LABEL_MIN) -> int:
+    """Room for the row labels (the longest one), within bounds: longer ones wrap."""
+    longest = max([len(text) for text in labels] + [0])
+    return int(min(LABEL_MAX, max(minimum, longest * CHAR_W + 12)))
+
+
+def _wrap(text: str, width: int, lines: int = 2) -> list[str]:
+    """``text`` in at most ``lines`` lines of about ``width`` characters, broken at spaces;
+    what still does not fit ends in an ellipsis."""
+    words, out = text.split(), [""]
+    for word in words:
+        candidate = f"{out[-1]} {word}".strip()
+        if len(candidate) <= width or not out[-1]:
+            out[-1] = candidate
+        elif len(out) < lines:
+            out.append(word)
+        else:
+            out[-1] = candidate
+    if len(out[-1]) > width:
+        out[-1] = out[-1][: width - 1].rstrip() + "…"
+    return out
+
+
+def _row_label(x: float, y: float, label: str, width: int) -> str:
+    """A right-aligned row label centred on ``y``, wrapped onto two lines when long; the
+    full text is its tooltip."""
+    lines = _wrap(label, max(4, int((width - 12) / CHAR_W)))
+    top = y - (len(lines) - 1) * FONT / 2
+    spans = "".join(
+        f'<tspan x="{x:.1f}" y="{top + i * FONT:.1f}">{escape(line)}</tspan>'
+        for i, line in enumerate(lines)
+    )
+    return (
+        f'<text class="chart-label" text-anchor="end"><title>{escape(label)}</title>{spans}</text>'
+    )
+
+
 def grouped_bars(title: str, categories: list[str], series: list[tuple[str, str, list]]) -> Markup:
     """Horizontal groups of bars: one group per category, one bar per series.
 
     ``series`` is ``[(name, css class, values)]``; None values draw nothing.
     """
-    label_w, right, row_h, bar_h = 110, 40, 16, 13
-    group_h = len(series) * row_h + 10
+    label_w, right, row_h, bar_h = _label_width(categories), 40, 16, 13
+    group_h = max(len(series) * row_h + 10, 2 * FONT + 10)
     legend_h = 24
     height = legend_h + max(1, len(categories)) * group_h + 10
     peak = max([v for _, _, vals in series for v in vals if v is not None] + [1])
@@ -53,7 +95,7 @@ def grouped_bars(title: str, categories: list[str], series: list[tuple[str, str,
         body.append(_text(x + 16, 16, name))
     for gi, category in enumerate(categories):
         top = legend_h + gi * group_h
-        body.append(_text(label_w - 6, top + group_h / 2, category[:16], anchor="end"))
+        body.append(_row_label(label_w - 6, top + group_h / 2, category, label_w))
         for si, (_, cls, values) in enumerate(series):
             value = values[gi]
             if value is None:
@@ -72,23 +114,24 @@ def funnel(title: str, stages: list[tuple[str, int]]) -> Markup:
     row_h, gap = 34, 6
     height = len(stages) * (row_h + gap) + 10
     peak = max([c for _, c in stages] + [1])
-    usable = WIDTH - 160
+    label_w = _label_width([label for label, _ in stages], minimum=90)
+    usable = WIDTH - label_w - 70
     body = []
     for i, (label, count) in enumerate(stages):
         w = max(2.0, usable * count / peak)
-        x = 90 + (usable - w) / 2
+        x = label_w + (usable - w) / 2
         y = 5 + i * (row_h + gap)
         body.append(
             f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{row_h}" class="chart-funnel-{i}"/>'
         )
-        body.append(_text(82, y + row_h / 2 + 4, label.capitalize(), anchor="end"))
-        body.append(_text(90 + usable + 8, y + row_h / 2 + 4, f"{count:,}", "chart-value"))
+        body.append(_row_label(label_w - 8, y + row_h / 2 + 4, label.capitalize(), label_w))
+        body.append(_text(label_w + usable + 8, y + row_h / 2 + 4, f"{count:,}", "chart-value"))
     return _svg(height, title, body)
 
 
 def stacked_shares(title: str, legend: list[str], rows: list[tuple[str, list[int]]]) -> Markup:
     """One 100% bar per row split into the legend's buckets (e.g. time to first touch)."""
-    label_w, row_h, gap, legend_h = 110, 18, 8, 26
+    label_w, row_h, gap, legend_h = _label_width([label for label, _ in rows]), 26, 8, 26
     height = legend_h + max(1, len(rows)) * (row_h + gap) + 6
     usable = WIDTH - label_w - 10
     body = []
@@ -98,7 +141,7 @@ def stacked_shares(title: str, legend: list[str], rows: list[tuple[str, list[int
         body.append(_text(x + 16, 16, name))
     for ri, (label, counts) in enumerate(rows):
         y = legend_h + ri * (row_h + gap)
-        body.append(_text(label_w - 6, y + row_h - 4, label[:16], anchor="end"))
+        body.append(_row_label(label_w - 6, y + row_h / 2 + 4, label, label_w))
         total = sum(counts)
         x = float(label_w)
         if total == 0:

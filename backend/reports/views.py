@@ -25,6 +25,7 @@ from backend.events.models import Event
 from backend.events.schemas import EventIn, EventPatch
 from backend.events.services import create_event, join_url, update_event, visitor_url
 from backend.extensions import db
+from backend.rates.services import reporting_currency
 from backend.reports import export, forms, qr, services, svg
 from backend.reports.schemas import (
     EventReportOut,
@@ -114,7 +115,7 @@ def league():
     """The office league table: speed to lead, share within SLA, win rate."""
     league = services.office_league()
     db.session.commit()  # keep the rollup rows rebuilt for this page
-    return render_template("reports/league.html", league=league)
+    return render_template("reports/league.html", league=league, currency=reporting_currency())
 
 
 @bp.get("/events/<int:event_id>/report")
@@ -225,8 +226,9 @@ def plan_page():
             errors = [{"field": "form", "message": exc.message}]
     events = db.session.execute(db.select(Event.id, Event.name).order_by(Event.id.desc())).all()
     return render_template(
-        "reports/plan.html", result=result, errors=errors, events=events, v=request.form
-    ), (422 if errors else 200)
+        "reports/plan.html", result=result, errors=errors, events=events, v=request.form,
+        reporting_currency=reporting_currency(),
+    ), (422 if errors else 200)  # fmt: skip
 
 
 @bp.get("/wins")

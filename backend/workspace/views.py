@@ -21,6 +21,7 @@ from backend.auth.access import roles_required
 from backend.db_types import utcnow
 from backend.errors import ApiError, validation_fields
 from backend.extensions import db
+from backend.formatting import money_field
 from backend.i18n import format_datetime_in, label
 from backend.leads.queries import form_captures_context, get_lead_or_404
 from backend.workspace import queries, services
@@ -178,6 +179,8 @@ def _form_touch(lead, form):
 
 
 def _form_status(lead, form):
+    # Typed as people write it: "500 000", "500,000.50", "500 000,50".
+    form = {**form, "deal_value": money_field(form.get("deal_value") or None)}
     data = StatusIn.model_validate(form)
     services.change_status(lead, current_user, **data.model_dump())
     return _("Marked %(status)s.", status=label(data.status, "status"))

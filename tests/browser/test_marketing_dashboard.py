@@ -5,7 +5,7 @@ from __future__ import annotations
 from backend.extensions import db
 from tests.conftest import requires_browser
 from tests.factories import PASSWORD, make_user
-from tests.reports.conftest import hand_event  # noqa: F401 - the seeded event
+from tests.reports.conftest import eur_reporting, hand_event  # noqa: F401 - the seeded event, reported in EUR
 
 
 @requires_browser
@@ -32,7 +32,7 @@ def test_the_marketing_dashboard_renders_its_charts_with_no_console_errors(
     assert charts.count() == 4
     assert page.locator("svg.chart rect").count() > 10
     assert page.get_by_role("cell", name="Hand Expo").count() == 1
-    assert "24,500.00 EUR" in page.locator(".kpi").inner_text()
+    assert "€24,500.00" in page.locator(".kpi").inner_text()
 
     # The events table sorts when a heading is clicked.
     page.locator("#events th button", has_text="Leads").click()

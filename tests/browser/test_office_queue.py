@@ -79,7 +79,7 @@ def test_a_rep_sees_a_new_lead_arrive_without_reloading_and_works_it_to_a_win(
     page.get_by_label("Deal value (when won)").fill("5000")
     page.get_by_role("button", name="Save status").click()
     expect(page.locator("#lead-status")).to_have_text("won")
-    expect(page.locator(".ws-won")).to_contain_text("5000.00 EUR")
+    expect(page.locator(".ws-won")).to_contain_text("€5,000.00")
     page.screenshot(path=str(artifacts_dir / "office-lead-won.png"), full_page=True)
 
     db.session.expire_all()

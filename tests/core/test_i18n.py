@@ -201,7 +201,7 @@ def test_marketing_pages_render_in_russian(client, auth):
         response = client.get(url)
         assert response.status_code == 200, url
         assert heading in response.get_data(as_text=True), url
-    assert "12\xa0500,00 EUR" in client.get(f"/events/{event.id}/report").get_data(as_text=True)
+    assert "12\xa0500,00\xa0€" in client.get(f"/events/{event.id}/report").get_data(as_text=True)
     with client.session_transaction() as session:
         token = session["csrf_token"]
     refused = client.post(f"/events/{event.id}/edit", data={"csrf_token": token, "name": "Expo",

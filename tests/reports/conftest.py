@@ -1,6 +1,8 @@
 """A fixture event whose every report figure is computed by hand in the tests.
 
-Event: cost 10,000 EUR, 40 leads (i = 0..39), all routed on arrival.
+Event: cost 10,000 EUR, 40 leads (i = 0..39), all routed on arrival. Every test here
+runs on an install that reports in EUR (``eur_reporting``), so no amount needs a rate;
+conversion has its own tests in ``tests/money``.
 * Offices: A (SLA 24 h) gets leads 0–29, B (SLA 4 h) gets leads 30–39.
 * Arrival: T0 + i minutes; capture is 30 min before arrival for leads 0–9
   (offline booth), 5 min before for the rest.
@@ -23,6 +25,7 @@ import pytest
 
 from backend.extensions import db
 from backend.leads.models import Lead, QualityFeedback, Touch
+from backend.rates.services import set_reporting_currency
 from tests.factories import make_event, make_office, make_user
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -56,6 +59,13 @@ def make_lead(event, office, i: int, **fields) -> Lead:
         setattr(lead, name, value)
     db.session.add(lead)
     return lead
+
+
+@pytest.fixture(autouse=True)
+def eur_reporting(app):
+    """The install reports in EUR, the currency of this module's events."""
+    set_reporting_currency("EUR")
+    db.session.commit()
 
 
 @pytest.fixture

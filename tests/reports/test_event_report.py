@@ -91,7 +91,8 @@ def test_the_json_report_has_exactly_the_documented_keys(hand_event, marketing, 
     assert response.status_code == 200
     body = response.get_json()
     assert list(body) == [
-        "revenue_won", "cost", "currency", "roi", "pipeline_value", "leads", "by_rating",
+        "revenue_won", "cost", "currency", "event_currency", "cost_original", "revenue_original",
+        "not_converted", "pipeline_not_converted", "roi", "pipeline_value", "leads", "by_rating",
         "by_office", "contacted", "qualified", "won", "lost", "stale", "escalated",
         "touched_within_sla_pct", "first_touch_minutes", "capture_to_touch_minutes", "quality",
         "cost_per_lead", "cost_per_qualified", "cost_per_won", "funnel",

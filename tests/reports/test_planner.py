@@ -103,4 +103,4 @@ def test_the_plan_page_shows_the_decomposition(hand_event, marketing, client):
     response = client.post("/plan", data={"revenue_target": "100000", "csrf_token": token})
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "176" in html and "44,000.00 EUR" in html and "Hand Expo" in html
+    assert "176" in html and "€44,000.00" in html and "Hand Expo" in html

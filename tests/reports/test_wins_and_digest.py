@@ -27,7 +27,7 @@ def test_office_reps_see_the_wins_board_and_the_league_table(hand_event, auth, a
     auth.login(rep.email)
     assert len(api.get("/api/v1/wins").get_json()["items"]) == 3
     page = client.get("/wins").get_data(as_text=True)
-    assert "8,500.00 EUR" in page and "Rep 1" in page
+    assert "€8,500.00" in page and "Rep 1" in page
     league = client.get("/league")
     assert league.status_code == 200 and "Saint Petersburg office" in league.get_data(as_text=True)
     assert client.get("/marketing").status_code == 403

@@ -295,6 +295,16 @@ TABLE: dict[str, list[Req]] = {
         Req("POST", lambda w: "/admin/offices/SPB/pause", ADMIN, form=lambda w: {"paused": "0"})
     ],
     "messaging.outbox": [Req("GET", lambda w: "/admin/outbox", ADMIN)],
+    "rates.rates_page": [Req("GET", lambda w: "/admin/rates", ADMIN)],
+    "rates.rates_import": [Req("POST", lambda w: "/admin/rates/import", ADMIN)],
+    "rates.reporting_currency_update": [
+        Req(
+            "POST",
+            lambda w: "/admin/rates/currency",
+            ADMIN,
+            form=lambda w: {"reporting_currency": "RUB"},
+        )
+    ],
     "audit.audit_log": [Req("GET", lambda w: "/admin/audit", ADMIN)],
     "admin.settings": [
         Req("GET", lambda w: "/admin/settings", ADMIN),

@@ -67,6 +67,6 @@ def test_money_and_times_on_the_lead_page_follow_the_russian_locale(make_lead, r
 
     html = client.get(f"/office/leads/{lead.id}").get_data(as_text=True)
 
-    assert "Сделка: 12345,50 EUR" in html  # the decimal comma
+    assert "Сделка: 12\u00a0345,50\u00a0€" in html  # grouped by spaces, the decimal comma
     assert "2 мар. 2026\u202fг., 09:30 UTC" in html  # CLDR puts a narrow no-break space
     assert ">выигран<" in html and "Контакт" in html

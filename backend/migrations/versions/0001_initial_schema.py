@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 23:40:25.202728
+Create Date: 2026-12-06 23:43:52.387355
 
 """
 from alembic import op
@@ -49,6 +49,17 @@ def upgrade():
     sa.UniqueConstraint('join_token', name=op.f('uq_event_join_token')),
     sa.UniqueConstraint('visitor_token', name=op.f('uq_event_visitor_token'))
     )
+    op.create_table('exchange_rate',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('quote', sa.String(length=3), nullable=False),
+    sa.Column('rate', sa.Numeric(precision=20, scale=10), nullable=False),
+    sa.Column('source', sa.String(length=20), nullable=False),
+    sa.Column('imported_at', backend.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_exchange_rate')),
+    sa.UniqueConstraint('currency', 'quote', 'day', name='uq_exchange_rate')
+    )
     op.create_table('office',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=32), nullable=False),
@@ -61,6 +72,7 @@ def upgrade():
     sa.Column('working_days', sa.String(length=7), nullable=False),
     sa.Column('email', sa.String(length=320), nullable=False),
     sa.Column('phone', sa.String(length=64), nullable=False),
+    sa.Column('address', sa.String(length=300), server_default='', nullable=False),
     sa.Column('territories', sa.JSON(), nullable=False),
     sa.Column('capacity', sa.Integer(), nullable=True),
     sa.Column('monthly_lead_order', sa.Integer(), nullable=True),
@@ -112,6 +124,9 @@ def upgrade():
     sa.Column('touch_minutes', sa.Numeric(precision=28, scale=6), nullable=False),
     sa.Column('touch_minutes_sq', sa.Numeric(precision=28, scale=6), nullable=False),
     sa.Column('revenue_won', sa.Numeric(precision=16, scale=2), nullable=False),
+    sa.Column('won_valued', sa.Integer(), nullable=False),
+    sa.Column('pipeline_value', sa.Numeric(precision=16, scale=2), nullable=False),
+    sa.Column('pipeline_deals', sa.Integer(), nullable=False),
     sa.Column('covers_until', backend.db_types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['event_id'], ['event.id'], name=op.f('fk_event_office_stats_event_id_event'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['office_id'], ['office.id'], name=op.f('fk_event_office_stats_office_id_office'), ondelete='CASCADE'),
@@ -120,6 +135,22 @@ def upgrade():
     with op.batch_alter_table('event_office_stats', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_event_office_stats_event_id'), ['event_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_event_office_stats_office_id'), ['office_id'], unique=False)
+
+    op.create_table('event_office_won_day',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.Column('office_id', sa.Integer(), nullable=True),
+    sa.Column('deal_currency', sa.String(length=3), nullable=True),
+    sa.Column('won_on', sa.Date(), nullable=False),
+    sa.Column('revenue', sa.Numeric(precision=16, scale=2), nullable=False),
+    sa.Column('deals', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['event_id'], ['event.id'], name=op.f('fk_event_office_won_day_event_id_event'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['office_id'], ['office.id'], name=op.f('fk_event_office_won_day_office_id_office'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_event_office_won_day'))
+    )
+    with op.batch_alter_table('event_office_won_day', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_event_office_won_day_event_id'), ['event_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_event_office_won_day_office_id'), ['office_id'], unique=False)
 
     op.create_table('office_touch_median',
     sa.Column('office_id', sa.Integer(), nullable=False),
@@ -247,7 +278,7 @@ def upgrade():
     with op.batch_alter_table('lead', schema=None) as batch_op:
         batch_op.create_index('ix_lead_event_email', ['event_id', 'email_normalized'], unique=False)
         batch_op.create_index('ix_lead_event_phone', ['event_id', 'phone_normalized'], unique=False)
-        batch_op.create_index('ix_lead_event_report', ['event_id', 'updated_at'], unique=False, postgresql_include=['id', 'office_id', 'status', 'rating', 'escalation_level', 'routed_at', 'first_touch_at', 'received_at', 'captured_at', 'deal_value', 'deal_currency', 'feedback_requested'])
+        batch_op.create_index('ix_lead_event_report', ['event_id', 'updated_at'], unique=False, postgresql_include=['id', 'office_id', 'status', 'rating', 'escalation_level', 'routed_at', 'first_touch_at', 'received_at', 'captured_at', 'deal_value', 'deal_currency', 'won_at', 'feedback_requested'])
         batch_op.create_index('ix_lead_event_status', ['event_id', 'status'], unique=False)
         batch_op.create_index('ix_lead_office_touched', ['office_id', 'first_touch_at', 'received_at'], unique=False, postgresql_where=sa.text('first_touch_at IS NOT NULL'), sqlite_where=sa.text('first_touch_at IS NOT NULL'))
         batch_op.create_index('ix_lead_queue', ['office_id', 'status', 'escalation_level', 'rating', 'routed_at'], unique=False)
@@ -386,7 +417,7 @@ def downgrade():
         batch_op.drop_index('ix_lead_queue')
         batch_op.drop_index('ix_lead_office_touched', postgresql_where=sa.text('first_touch_at IS NOT NULL'), sqlite_where=sa.text('first_touch_at IS NOT NULL'))
         batch_op.drop_index('ix_lead_event_status')
-        batch_op.drop_index('ix_lead_event_report', postgresql_include=['id', 'office_id', 'status', 'rating', 'escalation_level', 'routed_at', 'first_touch_at', 'received_at', 'captured_at', 'deal_value', 'deal_currency', 'feedback_requested'])
+        batch_op.drop_index('ix_lead_event_report', postgresql_include=['id', 'office_id', 'status', 'rating', 'escalation_level', 'routed_at', 'first_touch_at', 'received_at', 'captured_at', 'deal_value', 'deal_currency', 'won_at', 'feedback_requested'])
         batch_op.drop_index('ix_lead_event_phone')
         batch_op.drop_index('ix_lead_event_email')
 
@@ -406,6 +437,11 @@ def downgrade():
 
     op.drop_table('user')
     op.drop_table('office_touch_median')
+    with op.batch_alter_table('event_office_won_day', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_event_office_won_day_office_id'))
+        batch_op.drop_index(batch_op.f('ix_event_office_won_day_event_id'))
+
+    op.drop_table('event_office_won_day')
     with op.batch_alter_table('event_office_stats', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_event_office_stats_office_id'))
         batch_op.drop_index(batch_op.f('ix_event_office_stats_event_id'))
@@ -414,5 +450,6 @@ def downgrade():
     op.drop_table('unsubscribe')
     op.drop_table('site_setting')
     op.drop_table('office')
+    op.drop_table('exchange_rate')
     op.drop_table('event')
     # ### end Alembic commands ###
