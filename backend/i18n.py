@@ -92,6 +92,13 @@ LABELS = {
         "quality_summary": _l("quality summary"),
         "order_shortfall": _l("order shortfall"),
     },
+    "role": {
+        "admin": _l("admin"),
+        "marketing": _l("marketing"),
+        "office_manager": _l("office manager"),
+        "office_rep": _l("office rep"),
+        "staff": _l("booth staff"),
+    },
     "message_status": {
         "pending": _l("pending"),
         "sending": _l("sending"),
