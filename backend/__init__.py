@@ -67,6 +67,7 @@ def register_blueprints(app: Flask) -> None:
     from backend.audit.views import bp as audit_bp
     from backend.auth.admin_views import bp as users_bp
     from backend.auth.views import api_bp as auth_api_bp
+    from backend.events.pages import bp as event_pages_bp
     from backend.events.views import bp as events_bp
     from backend.leads.views import bp as leads_bp
     from backend.messaging.views import bp as messaging_bp
@@ -92,6 +93,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(privacy_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(users_bp)
+    app.register_blueprint(event_pages_bp)
 
 
 @event.listens_for(Engine, "connect")

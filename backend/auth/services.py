@@ -67,7 +67,8 @@ def password_problem(password: str, *, user_inputs: tuple[str, ...] = ()) -> str
             "The password needs at least %(count)s characters.", count=MIN_PASSWORD_LENGTH
         )
     # zxcvbn's cost grows with the length; beyond 100 characters the first 100 decide.
-    inputs = [part for value in user_inputs for part in (value or "").replace("@", " ").split()]
+    inputs = [v for v in user_inputs if v]
+    inputs += [part for value in inputs for part in value.replace("@", " ").split()]
     if zxcvbn(password[:100], user_inputs=inputs)["score"] < MIN_PASSWORD_SCORE:
         return gettext(
             "This password is too easy to guess: avoid common words, names, dates and "
