@@ -237,6 +237,8 @@ ERROR_TEXTS = [
     (re.compile(r"^String should have at most (?P<n>\d+) characters?$"), _l("must have at most %(n)s characters")),
     (re.compile(r"^line (?P<n>\d+): write id \| label \| type \| options$"), _l("line %(n)s: write id | label | type | options")),
     (re.compile(r"^Input should be (?P<n>'.*')$"), _l("must be one of: %(n)s")),
+    (re.compile(r"^Value error, unknown or malformed placeholder: (?P<p>.+)$"),
+     _l("unknown or malformed placeholder: %(p)s (it would be sent as typed)")),
 ]  # fmt: skip
 
 

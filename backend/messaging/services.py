@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import json
 import logging
-import string
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -35,7 +35,12 @@ from backend.auth.models import User
 from backend.db_bulk import in_values
 from backend.db_types import utcnow
 from backend.events.models import Event
-from backend.events.templates import OFFICE_NOTICE_FIELDS, autoresponder_language, pick_language
+from backend.events.templates import (
+    OFFICE_NOTICE_FIELDS,
+    autoresponder_language,
+    fill_placeholders,
+    pick_language,
+)
 from backend.extensions import db
 from backend.i18n import LANGUAGES, format_date_in
 from backend.leads.models import Lead, RoutingDecision
@@ -143,20 +148,13 @@ def unsubscribed(emails: Iterable[str]) -> set[str]:
 # --- rendering ---------------------------------------------------------------------
 
 
-class _Blank(dict):
-    def __missing__(self, key: str) -> str:
-        return ""
+_HEADER_BREAKS = re.compile(r"[\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029]+")
 
 
-def fill_placeholders(template: str, values: dict[str, str]) -> str:
-    """Replace ``{first_name}``-style placeholders; unknown ones become empty.
-
-    A template marketing typed with stray braces is sent as written, not dropped.
-    """
-    try:
-        return string.Formatter().vformat(template or "", (), _Blank(values))
-    except (ValueError, IndexError, AttributeError, KeyError):
-        return template or ""
+def header_text(value: str | None, limit: int = 500) -> str:
+    """``value`` fit for a mail header (a subject, a name): every line break folded to a
+    space, runs of spaces made one, at most ``limit`` characters."""
+    return " ".join(_HEADER_BREAKS.sub(" ", value or "").split())[:limit]
 
 
 def _event_dates(event: Event | None) -> str:
@@ -234,7 +232,7 @@ def render_autoresponder(lead: Lead, office: Office | None = None) -> dict:
         body_text = render_template("messaging/mail/autoresponder.txt", **context)
         body_html = render_template("messaging/mail/autoresponder.html", **context)
     return {
-        "subject": subject.replace("\n", " ").strip()[:500],
+        "subject": header_text(subject),
         "body_text": body_text,
         "body_html": body_html,
         "payload": {"headers": unsubscribe_headers(link), "language": language},
@@ -313,7 +311,7 @@ def render_office_notice(lead: Lead, office: Office | None, language: str) -> di
         )
         note = fill_placeholders(texts.get("office_notice_body", ""), values)
     return dict(
-        subject=subject.replace("\n", " ").strip()[:500],
+        subject=header_text(subject),
         body_text=render_lead_mail(
             "office_notice", lead, office=office, language=language, note=note.strip()
         ),
@@ -545,7 +543,7 @@ def _render_one(message: Message, lead: Lead, office: Office | None, language: s
                 "Reminder: %(name)s is waiting for a first touch", name=_lead_name(lead)
             )
         return dict(
-            subject=subject,
+            subject=header_text(subject),
             body_text=render_lead_mail(
                 "sla_reminder", lead, office=office, language=language,
                 percent=payload.get("percent", 75), sla_hours=hours, due_at=due,
@@ -559,7 +557,7 @@ def _render_one(message: Message, lead: Lead, office: Office | None, language: s
                 name=_lead_name(lead), office=office.name if office else gettext("its office"),
             )  # fmt: skip
         return dict(
-            subject=subject,
+            subject=header_text(subject),
             body_text=render_lead_mail(
                 "escalation", lead, office=office, language=language, sla_hours=_sla_hours(office)
             ),
