@@ -71,6 +71,7 @@ def register_blueprints(app: Flask) -> None:
     from backend.events.views import bp as events_bp
     from backend.leads.views import bp as leads_bp
     from backend.messaging.views import bp as messaging_bp
+    from backend.messaging.webhook_views import bp as webhooks_bp
     from backend.offices.views import bp as offices_bp
     from backend.privacy.views import bp as privacy_bp
     from backend.pwa_views import bp as pwa_bp
@@ -94,6 +95,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit_bp)
     app.register_blueprint(users_bp)
     app.register_blueprint(event_pages_bp)
+    app.register_blueprint(webhooks_bp)
 
 
 @event.listens_for(Engine, "connect")

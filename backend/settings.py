@@ -88,6 +88,8 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
         "WEBHOOK_URL": get("WEBHOOK_URL") or None,
         "WEBHOOK_SECRET": get("WEBHOOK_SECRET") or None,
         "WEBHOOK_FORMAT": get("WEBHOOK_FORMAT", "json"),
+        # Webhooks to loopback, private and link-local addresses are refused unless set.
+        "WEBHOOK_ALLOW_PRIVATE": parse_bool(get("WEBHOOK_ALLOW_PRIVATE"), False),
         "DEFAULT_SLA_HOURS": parse_int(get("DEFAULT_SLA_HOURS"), 24),
         "STALE_AFTER_DAYS": parse_int(get("STALE_AFTER_DAYS"), 30),
         "RETENTION_MONTHS": parse_int(get("RETENTION_MONTHS"), 0),

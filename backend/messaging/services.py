@@ -11,8 +11,6 @@ so the admin Outbox shows what was (or, with no SMTP configured, would have been
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import re
@@ -44,7 +42,8 @@ from backend.events.templates import (
 from backend.extensions import db
 from backend.i18n import LANGUAGES, format_date_in
 from backend.leads.models import Lead, RoutingDecision
-from backend.messaging.models import Message, Unsubscribe
+from backend.messaging.models import AppSetting, Message, Unsubscribe
+from backend.messaging.webhooks import global_webhook
 from backend.offices.models import Office
 from backend.process_cache import ProcessCache
 
@@ -68,7 +67,6 @@ def kick_key(queue_name: str) -> str:
 
 RETRY_INTERVALS = [10, 30, 60, 300, 900]
 MAX_ATTEMPTS = len(RETRY_INTERVALS) + 1
-SIGNATURE_HEADER = "X-LeadRelay-Signature"
 OFFICE_ROLES = ("office_manager", "office_rep")
 PLACEHOLDERS = (
     "first_name",
@@ -444,7 +442,9 @@ def _all_office_contacts() -> dict[int, OfficeContacts]:
 
 
 # Read per new lead, changed when an office or a user changes: kept per process.
-office_contacts = ProcessCache("office_contacts", (Office, User), _all_office_contacts)
+office_contacts = ProcessCache(
+    "office_contacts", (Office, User, AppSetting), _all_office_contacts
+)
 
 
 def unsubscribed_emails(leads: Sequence[Lead]) -> set[str]:
@@ -689,9 +689,9 @@ def webhook_targets(office: Office | None) -> list[tuple[str, str, str]]:
     targets = []
     if office is not None and office.webhook_url:
         targets.append((f"office:{office.id}", office.webhook_url, office.webhook_format or "json"))
-    url = current_app.config.get("WEBHOOK_URL")
-    if url:
-        targets.append(("global", url, current_app.config.get("WEBHOOK_FORMAT") or "json"))
+    hook = global_webhook()
+    if hook["url"]:
+        targets.append(("global", hook["url"], hook["format"] or "json"))
     return targets
 
 
@@ -753,17 +753,12 @@ def webhook_body(message: Message) -> bytes:
 
 
 def webhook_secret(message: Message) -> str | None:
-    """The office's secret for its webhook, WEBHOOK_SECRET for the global one."""
+    """The office's secret for its webhook, the global webhook's for the global one."""
     scope = (message.payload or {}).get("scope", "")
     if scope.startswith("office:"):
         office = db.session.get(Office, int(scope.split(":", 1)[1]))
         return office.webhook_secret if office else None
-    return current_app.config.get("WEBHOOK_SECRET")
-
-
-def sign(body: bytes, secret: str) -> str:
-    """The ``X-LeadRelay-Signature`` value: ``sha256=`` + hex HMAC of the raw body."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return global_webhook()["secret"]
 
 
 def plan_lead_won(lead: Lead) -> list[int]:
