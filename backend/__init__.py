@@ -12,11 +12,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from backend.extensions import db, login_manager, migrate
+from backend.params import MAX_ID
 from backend.settings import load_settings
 
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
-# Ids in URLs are database INTEGERs: a larger number names no object.
-MAX_ID = 2**31 - 1
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from backend.auth.access import PUBLIC, roles_required
 from backend.auth.csrf import csrf_exempt
 from backend.extensions import db
+from backend.params import MAX_PAGE, int_arg
 from backend.messaging.models import MESSAGE_STATUSES, Message
 from backend.messaging.services import email_from_token, render_messages, unsubscribe
 
@@ -36,7 +37,7 @@ def unsubscribe_link(token: str):
 def outbox():
     """Every message, newest first, with its status, attempts and last error."""
     status = request.args.get("status", "")
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = int_arg("page", 1, maximum=MAX_PAGE)
     query = select(Message).order_by(Message.id.desc())
     if status in MESSAGE_STATUSES:
         query = query.where(Message.status == status)
