@@ -18,6 +18,8 @@ from backend.i18n import LANGUAGES
 
 Short = Annotated[str, StringConstraints(max_length=200)]
 Long = Annotated[str, StringConstraints(max_length=20_000)]
+
+
 def _known_placeholders(text: str) -> str:
     problems = placeholder_problems(text)
     if problems:
@@ -27,12 +29,8 @@ def _known_placeholders(text: str) -> str:
 
 # Mail texts: only the documented placeholders (events.templates.PLACEHOLDERS); anything
 # else in braces is refused before saving rather than sent as typed.
-Subject = Annotated[
-    str, StringConstraints(max_length=300), AfterValidator(_known_placeholders)
-]
-MailText = Annotated[
-    str, StringConstraints(max_length=20_000), AfterValidator(_known_placeholders)
-]
+Subject = Annotated[str, StringConstraints(max_length=300), AfterValidator(_known_placeholders)]
+MailText = Annotated[str, StringConstraints(max_length=20_000), AfterValidator(_known_placeholders)]
 # The languages mails and forms come in (i18n.LANGUAGES).
 Language = Literal[tuple(LANGUAGES)]
 PLACEHOLDER_HELP = (

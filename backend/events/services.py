@@ -7,9 +7,9 @@ import zoneinfo
 from flask import current_app
 from sqlalchemy import select
 
+from backend.audit.services import record
 from backend.auth.models import User
 from backend.errors import ApiError
-from backend.audit.services import record
 from backend.events.models import Event, RetiredToken, new_token
 from backend.events.schemas import EventFields
 from backend.events.templates import AUTORESPONDER_FIELDS, set_templates, templates_by_language

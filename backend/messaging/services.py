@@ -442,9 +442,7 @@ def _all_office_contacts() -> dict[int, OfficeContacts]:
 
 
 # Read per new lead, changed when an office or a user changes: kept per process.
-office_contacts = ProcessCache(
-    "office_contacts", (Office, User, AppSetting), _all_office_contacts
-)
+office_contacts = ProcessCache("office_contacts", (Office, User, AppSetting), _all_office_contacts)
 
 
 def unsubscribed_emails(leads: Sequence[Lead]) -> set[str]:

@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 from backend.auth.access import PUBLIC, roles_required
 from backend.auth.csrf import csrf_exempt
 from backend.extensions import db
-from backend.params import MAX_PAGE, int_arg
 from backend.messaging.models import MESSAGE_STATUSES, Message
 from backend.messaging.services import email_from_token, render_messages, unsubscribe
+from backend.params import MAX_PAGE, int_arg
 
 bp = Blueprint("messaging", __name__)
 

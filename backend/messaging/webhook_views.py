@@ -18,9 +18,7 @@ bp = Blueprint("webhooks", __name__)
 def _page(status: int = 200, **result):
     offices = db.session.scalars(select(Office).order_by(Office.code)).all()
     rows = [(webhooks.GLOBAL, _("Global (every lead)"), webhooks.global_webhook())]
-    rows += [
-        (o.code, f"{o.code} · {o.name}", webhooks.webhook_settings(o.code)) for o in offices
-    ]
+    rows += [(o.code, f"{o.code} · {o.name}", webhooks.webhook_settings(o.code)) for o in offices]
     return render_template(
         "messaging/webhooks.html", rows=rows, formats=webhooks.FORMATS, **result
     ), status

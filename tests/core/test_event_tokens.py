@@ -29,7 +29,9 @@ def _csrf(client) -> str:
 
 
 @pytest.mark.parametrize("language", ["en", "ru"])
-def test_an_old_visitor_code_shows_that_it_was_replaced(app, client, api, marketing, event, language):
+def test_an_old_visitor_code_shows_that_it_was_replaced(
+    app, client, api, marketing, event, language
+):
     old = event.visitor_token
     response = api.post(f"/api/v1/events/{event.id}/tokens/visitor/rotate")
     assert response.status_code == 200
@@ -68,7 +70,9 @@ def test_an_old_staff_code_cannot_join_and_says_it_was_replaced(app, client, api
     assert refused.status_code == 410 and refused.get_json()["error"]["code"] == "code_replaced"
     page = booth.get(f"/app/?join={old}")
     assert page.status_code == 410 and "This code was replaced" in page.get_data(as_text=True)
-    assert booth.post("/api/v1/join", json={"token": event.join_token}, headers=xhr).status_code == 200
+    assert (
+        booth.post("/api/v1/join", json={"token": event.join_token}, headers=xhr).status_code == 200
+    )
     db.session.refresh(staff)
     assert event in staff.events
 
@@ -122,6 +126,7 @@ def test_removed_staff_no_longer_see_the_event(app, auth, api, event):
         headers={"X-Requested-With": "XMLHttpRequest"},
     )
     boss.delete(
-        f"/api/v1/events/{event.id}/staff/{staff.id}", headers={"X-Requested-With": "XMLHttpRequest"}
+        f"/api/v1/events/{event.id}/staff/{staff.id}",
+        headers={"X-Requested-With": "XMLHttpRequest"},
     )
     assert api.get(f"/api/v1/events/{event.id}").status_code in (403, 404)

@@ -55,7 +55,9 @@ class TestSignInLimit:
         return {**config, "RATELIMIT_ENABLED": True}
 
     def test_thirty_wrong_passwords_on_the_form_do_not_let_the_right_one_in(self, client, world):
-        answers = [_form_login(client, "marketing@example.com", "wrong").status_code for _ in range(30)]
+        answers = [
+            _form_login(client, "marketing@example.com", "wrong").status_code for _ in range(30)
+        ]
         assert answers[:10] == [200] * 10  # the page again, with "wrong e-mail or password"
         assert set(answers[10:]) == {429}
         right = _form_login(client, "marketing@example.com")

@@ -79,6 +79,7 @@ def reset_path(w) -> str:
     db.session.commit()
     return f"/reset/{token}"
 
+
 TABLE: dict[str, list[Req]] = {
     # --- public --------------------------------------------------------------------
     "web.home": [Req("GET", lambda w: "/", ALL, check="public")],
@@ -97,8 +98,13 @@ TABLE: dict[str, list[Req]] = {
     ],
     "users.reset_password": [
         Req("GET", reset_path, ALL, check="public"),
-        Req("POST", reset_path, ALL, form=lambda w: {"password": "a", "confirm": "b"},
-            check="public"),
+        Req(
+            "POST",
+            reset_path,
+            ALL,
+            form=lambda w: {"password": "a", "confirm": "b"},
+            check="public",
+        ),
     ],  # fmt: skip
     "api.docs": [Req("GET", lambda w: "/api/docs", ALL)],
     "api.healthz": [Req("GET", lambda w: "/healthz", ALL)],
@@ -214,12 +220,18 @@ TABLE: dict[str, list[Req]] = {
         Req("POST", lambda w: f"/events/{w.other_event.id}/qr/visitor/rotate", MARKETING)
     ],
     "event_pages.remove_staff_member": [
-        Req("POST", lambda w: f"/events/{w.other_event.id}/staff/"
-            f"{spare_staff_of_other_event(w)}/remove", MARKETING),
+        Req(
+            "POST",
+            lambda w: f"/events/{w.other_event.id}/staff/{spare_staff_of_other_event(w)}/remove",
+            MARKETING,
+        ),
     ],  # fmt: skip
     "events.delete_staff": [
-        Req("DELETE", lambda w: E.format(w.other_event.id)
-            + f"/staff/{spare_staff_of_other_event(w)}", MARKETING),
+        Req(
+            "DELETE",
+            lambda w: E.format(w.other_event.id) + f"/staff/{spare_staff_of_other_event(w)}",
+            MARKETING,
+        ),
     ],  # fmt: skip
     "events.post_rotate_token": [
         Req("POST", lambda w: E.format(w.other_event.id) + "/tokens/join/rotate", MARKETING)
@@ -320,12 +332,20 @@ TABLE: dict[str, list[Req]] = {
     "messaging.outbox": [Req("GET", lambda w: "/admin/outbox", ADMIN)],
     "users.user_list": [Req("GET", lambda w: "/admin/users", ADMIN)],
     "users.user_create": [
-        Req("POST", lambda w: "/admin/users", ADMIN,
-            form=lambda w: {"email": f"new.{uuid.uuid4().hex[:8]}@example.com", "role": "staff"}),
+        Req(
+            "POST",
+            lambda w: "/admin/users",
+            ADMIN,
+            form=lambda w: {"email": f"new.{uuid.uuid4().hex[:8]}@example.com", "role": "staff"},
+        ),
     ],  # fmt: skip
     "users.user_role": [
-        Req("POST", lambda w: f"/admin/users/{spare_user(w).id}/role", ADMIN,
-            form=lambda w: {"role": "marketing"}),
+        Req(
+            "POST",
+            lambda w: f"/admin/users/{spare_user(w).id}/role",
+            ADMIN,
+            form=lambda w: {"role": "marketing"},
+        ),
     ],  # fmt: skip
     "users.user_deactivate": [
         Req("POST", lambda w: f"/admin/users/{spare_user(w).id}/deactivate", ADMIN)
@@ -336,7 +356,12 @@ TABLE: dict[str, list[Req]] = {
     "users.user_reset": [Req("POST", lambda w: f"/admin/users/{spare_user(w).id}/reset", ADMIN)],
     "webhooks.webhook_list": [Req("GET", lambda w: "/admin/webhooks", ADMIN)],
     "webhooks.webhook_save": [
-        Req("POST", lambda w: "/admin/webhooks/SPB", ADMIN, form=lambda w: {"url": "", "format": "json"})
+        Req(
+            "POST",
+            lambda w: "/admin/webhooks/SPB",
+            ADMIN,
+            form=lambda w: {"url": "", "format": "json"},
+        )
     ],
     "webhooks.webhook_test": [Req("POST", lambda w: "/admin/webhooks/SPB/test", ADMIN)],
     "audit.audit_log": [Req("GET", lambda w: "/admin/audit", ADMIN)],

@@ -186,7 +186,9 @@ class TestWebhooks:
         headers, body = hits["/office"]
         # Standard Webhooks: the receiver's own library verifies id, timestamp and body.
         data = Webhook(b"office-secret").verify(body, headers)
-        assert headers["webhook-id"] == f"webhook:lead.routed:lead:{lead.id}:office:{world['mow'].id}"
+        assert (
+            headers["webhook-id"] == f"webhook:lead.routed:lead:{lead.id}:office:{world['mow'].id}"
+        )
         assert data["event"] == "lead.routed"
         assert data["lead"]["id"] == lead.id and data["office"]["code"] == "MOW"
         with pytest.raises(WebhookVerificationError):

@@ -16,7 +16,9 @@ def _text(mail) -> str:
     return mail.get_body(preferencelist=("plain",)).get_content()
 
 
-def test_a_stored_template_cannot_reach_attributes_or_pad_the_mail(capture, run_worker, smtp, world):
+def test_a_stored_template_cannot_reach_attributes_or_pad_the_mail(
+    capture, run_worker, smtp, world
+):
     # Stored directly, as a text saved before the form checked placeholders would be.
     world["event"].autoresponder_subject = "Hi {first_name} {first_name.__class__}"
     world["event"].autoresponder_body = f"Hello {{first_name}}, {NASTY} {{{{literal}}}}"
