@@ -109,11 +109,12 @@ def delete_staff(event_id: int, user_id: int):
     return {"ok": True}
 
 
-@bp.post("/events/<int:event_id>/tokens/<any(join, visitor):kind>/rotate")
+@bp.post("/events/<int:event_id>/tokens/<kind>/rotate")
 @roles_required(*WRITERS)
 @validated(response=EventOut)
 def post_rotate_token(event_id: int, kind: str):
-    """Replace the event's join or visitor token: the old QR code then says it was replaced."""
+    """Replace the event's ``join`` or ``visitor`` token: the old QR code then says it was
+    replaced."""
     event = rotate_token(get_event_or_404(event_id, current_user), kind)
     db.session.commit()
     return event_json(event, with_tokens=True)

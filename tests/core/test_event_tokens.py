@@ -55,6 +55,7 @@ def test_an_old_visitor_code_shows_that_it_was_replaced(
 
 def test_an_old_staff_code_cannot_join_and_says_it_was_replaced(app, client, api, marketing, event):
     old = event.join_token
+    assert api.post(f"/api/v1/events/{event.id}/tokens/other/rotate").status_code == 404
     assert api.post(f"/api/v1/events/{event.id}/tokens/join/rotate").status_code == 200
     db.session.refresh(event)
     staff = make_user("staff", email="booth@example.com")
