@@ -13,6 +13,7 @@ import pytest
 from werkzeug.security import generate_password_hash
 
 from backend.auth.models import ApiToken, PasswordReset, User, UserSession
+from backend.db_types import utcnow
 from backend.extensions import db
 from tests.factories import PASSWORD
 
@@ -156,7 +157,9 @@ def test_remember_me_is_a_choice_on_the_sign_in_form(client, world):
     assert client.get_cookie("remember_token") is None
     other = client.application.test_client()
     assert _form_login(other, "marketing@example.com", remember=True).status_code == 302
-    assert other.get_cookie("remember_token") is not None
+    remember = other.get_cookie("remember_token")
+    assert remember is not None
+    assert remember.expires - utcnow() < timedelta(days=31)
 
 
 # --- /admin/users ----------------------------------------------------------------------
