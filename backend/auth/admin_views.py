@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -18,6 +19,19 @@ from backend.offices.models import Office
 from backend.ratelimit import limit
 
 bp = Blueprint("users", __name__)
+
+# The services' refusals (worded for the CLI and the API) as the page says them.
+REFUSALS = {
+    "invalid_email": _l("That is not an e-mail address."),
+    "exists": _l("A user with this e-mail already exists."),
+    "invalid_role": _l("Choose one of the roles."),
+    "unknown_office": _l("There is no such office."),
+    "office_required": _l("Office managers and reps need an office."),
+}
+
+
+def _refusal(exc: ApiError) -> str:
+    return str(REFUSALS.get(exc.code, exc.message))
 
 
 def _user_or_404(user_id: int) -> User:
@@ -59,7 +73,7 @@ def user_create():
         )  # fmt: skip
     except ApiError as exc:
         db.session.rollback()
-        return _page(422, error=exc.message, v=form)
+        return _page(422, error=_refusal(exc), v=form)
     link = _reset_link(user)
     db.session.commit()
     return _page(reset_user=user, reset_link=link)
@@ -77,7 +91,7 @@ def user_role(user_id: int):
         )  # fmt: skip
     except ApiError as exc:
         db.session.rollback()
-        flash(exc.message, "error")
+        flash(_refusal(exc), "error")
         return redirect(url_for("users.user_list"))
     db.session.commit()
     flash(_("%(email)s: role and office saved.", email=user.email), "info")

@@ -3,6 +3,7 @@ revocation."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import timedelta
 from functools import cache
@@ -158,6 +159,8 @@ def create_user(
     password, (409) if the e-mail is taken. Without a password the user can sign in
     only after a reset link (``issue_reset``)."""
     email = email.strip().lower()
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email) or len(email) > 320:
+        raise ApiError(422, "invalid_email", f"not an e-mail address: {email!r}")
     if password is not None:
         check_password_policy(password, email=email)
     if role not in ROLES:

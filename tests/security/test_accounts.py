@@ -193,7 +193,12 @@ def test_an_admin_creates_a_user_who_sets_a_password_through_a_one_time_link(app
         "/admin/users",
         data={"email": "new.rep@example.com", "role": "office_rep", "csrf_token": token},
     )
-    assert refused.status_code == 422 and "needs an office" in refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert "Office managers and reps need an office." in refused.get_data(as_text=True)
+    not_an_address = client.post(
+        "/admin/users", data={"email": "nina", "role": "staff", "csrf_token": token}
+    )
+    assert "That is not an e-mail address." in not_an_address.get_data(as_text=True)
     created = client.post(
         "/admin/users",
         data={"email": "New.Rep@example.com", "name": "Nina", "role": "office_rep",
