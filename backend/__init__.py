@@ -12,11 +12,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from backend.extensions import db, login_manager, migrate
+from backend.params import MAX_ID
 from backend.settings import load_settings
 
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
-# Ids in URLs are database INTEGERs: a larger number names no object.
-MAX_ID = 2**31 - 1
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -74,10 +73,13 @@ def register_blueprints(app: Flask) -> None:
     from backend.admin.views import bp as admin_bp
     from backend.api.views import bp as api_bp
     from backend.audit.views import bp as audit_bp
+    from backend.auth.admin_views import bp as users_bp
     from backend.auth.views import api_bp as auth_api_bp
+    from backend.events.pages import bp as event_pages_bp
     from backend.events.views import bp as events_bp
     from backend.leads.views import bp as leads_bp
     from backend.messaging.views import bp as messaging_bp
+    from backend.messaging.webhook_views import bp as webhooks_bp
     from backend.offices.views import bp as offices_bp
     from backend.privacy.consent import bp as consent_bp
     from backend.privacy.views import bp as privacy_bp
@@ -104,6 +106,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(consent_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(users_bp)
+    app.register_blueprint(event_pages_bp)
+    app.register_blueprint(webhooks_bp)
 
 
 @event.listens_for(Engine, "connect")

@@ -101,6 +101,44 @@ def users_role(email, role, office_code) -> None:
     click.echo(f"{user.email} is now {user.role}")
 
 
+@users_group.command("password")
+@click.argument("email")
+@click.option(
+    "--password", prompt=True, hide_input=True, confirmation_prompt=True,
+    help="asked for (hidden) when omitted",
+)  # fmt: skip
+@with_appcontext
+def users_password(email, password) -> None:
+    """Set a user's password (at least 12 characters, hard to guess); their sessions end
+    and their API tokens are revoked."""
+    from backend.auth.services import change_password, find_user
+
+    user = find_user(email)
+    if user is None:
+        _fail(f"no user {email}")
+    try:
+        change_password(user, password)
+    except ApiError as exc:
+        _fail(exc.message)
+    db.session.commit()
+    click.echo(f"password of {user.email} changed; their sessions and API tokens ended")
+
+
+@users_group.command("deactivate")
+@click.argument("email")
+@with_appcontext
+def users_deactivate(email) -> None:
+    """Deactivate a user: no more sign-ins, sessions end, API tokens revoked."""
+    from backend.auth.services import deactivate, find_user
+
+    user = find_user(email)
+    if user is None:
+        _fail(f"no user {email}")
+    deactivate(user)
+    db.session.commit()
+    click.echo(f"{user.email} is deactivated; their sessions and API tokens ended")
+
+
 @click.group("tokens")
 def tokens_group() -> None:
     """Manage API tokens."""

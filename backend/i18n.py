@@ -102,6 +102,13 @@ LABELS = {
         "quality_summary": _l("quality summary"),
         "order_shortfall": _l("order shortfall"),
     },
+    "role": {
+        "admin": _l("admin"),
+        "marketing": _l("marketing"),
+        "office_manager": _l("office manager"),
+        "office_rep": _l("office rep"),
+        "staff": _l("booth staff"),
+    },
     "message_status": {
         "pending": _l("pending"),
         "sending": _l("sending"),
@@ -210,6 +217,8 @@ ERROR_TEXTS = [
     (re.compile(r"^String should have at most (?P<n>\d+) characters?$"), _l("must have at most %(n)s characters")),
     (re.compile(r"^line (?P<n>\d+): write id \| label \| type \| options$"), _l("line %(n)s: write id | label | type | options")),
     (re.compile(r"^Input should be (?P<n>'.*')$"), _l("must be one of: %(n)s")),
+    (re.compile(r"^Value error, unknown or malformed placeholder: (?P<p>.+)$"),
+     _l("unknown or malformed placeholder: %(p)s (it would be sent as typed)")),
 ]  # fmt: skip
 
 

@@ -2,8 +2,8 @@
 
 from backend.admin.models import SiteSetting
 from backend.audit.models import AuditEntry
-from backend.auth.models import ApiToken, User
-from backend.events.models import Event, event_staff
+from backend.auth.models import ApiToken, PasswordReset, User, UserSession
+from backend.events.models import Event, RetiredToken, event_staff
 from backend.leads.models import Lead, MergedCapture, QualityFeedback, RoutingDecision, Touch
 from backend.messaging.models import Message, Unsubscribe
 from backend.offices.models import Office
@@ -22,11 +22,14 @@ __all__ = [
     "Message",
     "Office",
     "OfficeTouchMedian",
+    "PasswordReset",
     "QualityFeedback",
+    "RetiredToken",
     "RoutingDecision",
     "SiteSetting",
     "Touch",
     "Unsubscribe",
     "User",
+    "UserSession",
     "event_staff",
 ]

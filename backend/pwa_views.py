@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, abort, send_from_directory
+from flask import Blueprint, abort, render_template, request, send_from_directory
 
 from backend.auth.access import PUBLIC, roles_required
+from backend.events.services import retired_token
 
 PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
 
@@ -28,7 +29,10 @@ def _send(path: str):
 @bp.get("/app/")
 @roles_required(PUBLIC)
 def app_shell():
-    """The booth app's page (it signs in through the API)."""
+    """The booth app's page (it signs in through the API); an old staff QR code
+    (``?join=`` with a replaced token) gets a page saying so."""
+    if retired_token("join", request.args.get("join", "")) is not None:
+        return render_template("events/code_replaced.html", kind="join"), 410
     return _send("index.html")
 
 
@@ -42,5 +46,8 @@ def app_file(path: str):
 @bp.get("/v/<token>")
 @roles_required(PUBLIC)
 def visitor_form(token: str):
-    """The visitor self-registration form opened from the booth's visitor QR code."""
+    """The visitor self-registration form opened from the booth's visitor QR code; an old
+    code replaced by a new one gets a page saying so."""
+    if retired_token("visitor", token) is not None:
+        return render_template("events/code_replaced.html", kind="visitor"), 410
     return _send("visitor.html")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -34,3 +34,24 @@ def init_ratelimit(app: Flask) -> None:
 def limit(scope: str, *, per_minute: int):
     """Limit a view to ``per_minute`` calls per client address."""
     return limiter.limit(f"{per_minute}/minute", scope=scope)
+
+
+SIGN_IN_PER_MINUTE = 10
+
+
+def _sign_in_account() -> str:
+    """The account a sign-in names (JSON or form), as the key of its own limit."""
+    data = request.get_json(silent=True) if request.is_json else request.form
+    email = data.get("email", "") if hasattr(data, "get") else ""
+    return "account:" + str(email or "").strip().lower()[:320]
+
+
+def sign_in_limits(view):
+    """The one sign-in limit the API login and the web form share: ``SIGN_IN_PER_MINUTE``
+    attempts per client address and, separately, per account, so neither a second door nor
+    a second address adds guesses. Only POSTs count (the form page itself is free)."""
+    per_minute = f"{SIGN_IN_PER_MINUTE}/minute"
+    view = limiter.shared_limit(per_minute, scope="login", methods=["POST"])(view)
+    return limiter.shared_limit(
+        per_minute, scope="login_account", key_func=_sign_in_account, methods=["POST"]
+    )(view)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,8 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
         "WEBHOOK_URL": get("WEBHOOK_URL") or None,
         "WEBHOOK_SECRET": get("WEBHOOK_SECRET") or None,
         "WEBHOOK_FORMAT": get("WEBHOOK_FORMAT", "json"),
+        # Webhooks to loopback, private and link-local addresses are refused unless set.
+        "WEBHOOK_ALLOW_PRIVATE": parse_bool(get("WEBHOOK_ALLOW_PRIVATE"), False),
         "DEFAULT_SLA_HOURS": parse_int(get("DEFAULT_SLA_HOURS"), 24),
         "STALE_AFTER_DAYS": parse_int(get("STALE_AFTER_DAYS"), 30),
         "RETENTION_MONTHS": parse_int(get("RETENTION_MONTHS"), 0),
@@ -98,6 +101,8 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
+        # "Keep me signed in" (and the booth app) lasts a month, not Flask-Login's year.
+        "REMEMBER_COOKIE_DURATION": timedelta(days=parse_int(get("REMEMBER_DAYS"), 30)),
         "RATELIMIT_ENABLED": parse_bool(get("RATELIMIT_ENABLED"), True),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "JSON_SORT_KEYS": False,

@@ -65,6 +65,8 @@ def base_config(instance_dir: Path, database_url: str) -> dict:
         "SMTP_URL": None,
         "RATELIMIT_ENABLED": False,
         "MARKETING_EMAILS": "marketing@example.com",
+        # Test receivers listen on 127.0.0.1.
+        "WEBHOOK_ALLOW_PRIVATE": True,
     }
 
 

@@ -15,6 +15,7 @@ from email.utils import formatdate, make_msgid
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from backend.messaging.models import Message
+from backend.messaging.services import header_text
 
 SMTP_TIMEOUT = 20
 
@@ -58,14 +59,15 @@ def build_email(message: Message, sender: str) -> EmailMessage:
     mail = EmailMessage()
     mail["From"] = sender
     mail["To"] = ", ".join(recipients(message))
-    mail["Subject"] = message.subject
+    # A line break in a header (a visitor's name in a subject, say) would fail the mail.
+    mail["Subject"] = header_text(message.subject)
     mail["Date"] = formatdate(localtime=False)
     # An explicit domain: make_msgid's default asks DNS for our FQDN on every mail.
     domain = sender.rpartition("@")[2].strip(" >") or "leadrelay.invalid"
     mail["Message-ID"] = make_msgid(idstring=f"leadrelay.{message.id}", domain=domain)
     mail["X-LeadRelay-Key"] = message.key
     for name, value in ((message.payload or {}).get("headers") or {}).items():
-        mail[name] = value
+        mail[name] = header_text(value, limit=2000)
     mail.set_content(message.body_text or "")
     if message.body_html:
         mail.add_alternative(message.body_html, subtype="html")

@@ -10,8 +10,10 @@ from backend.extensions import db
 
 
 class SiteSetting(db.Model):
-    """One setting of the install that an admin may change at run time (the site's
-    public URL, ...): a key, its value and where the value came from."""
+    """One setting of the install that an admin may change at run time, winning over the
+    environment's: the site's public URL (``site_url``), the reporting currency
+    (``reporting_currency``) and the global webhook (``webhook``, JSON). A key, its value
+    and where the value came from."""
 
     __tablename__ = "site_setting"
 

@@ -9,6 +9,7 @@ from backend.audit.models import AuditEntry
 from backend.auth.access import roles_required
 from backend.auth.models import User
 from backend.extensions import db
+from backend.params import MAX_PAGE, int_arg
 
 bp = Blueprint("audit", __name__)
 
@@ -19,7 +20,7 @@ PER_PAGE = 50
 @roles_required("admin")
 def audit_log():
     """Every audit entry, newest first, 50 a page; ``?action=`` narrows to one action."""
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = int_arg("page", 1, maximum=MAX_PAGE)
     action = request.args.get("action", "").strip()
     query = select(AuditEntry, User.email).outerjoin(User, User.id == AuditEntry.user_id)
     if action:

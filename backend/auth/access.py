@@ -22,14 +22,14 @@ ANY_SIGNED_IN = "signed_in"
 
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
-    """Load the session's user; a session from before a password change is refused."""
-    user_id, _, version = session_id.partition(":")
-    if not user_id.isdigit():
+    """Load the session's user from a live sign-in; one ended by sign-out, a password
+    change or reset, a role change or deactivation is refused."""
+    from backend.auth.services import session_user
+
+    user_id, version, key = (session_id.split(":") + ["", ""])[:3]
+    if not user_id.isdigit() or int(user_id) > 2**31 - 1:
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.active or str(user.session_version) != version:
-        return None
-    return user
+    return session_user(int(user_id), version, key)
 
 
 @login_manager.request_loader

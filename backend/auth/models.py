@@ -47,7 +47,8 @@ class User(UserMixin, db.Model):
         return self.active
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+        # The sign-in's own key rides along, so signing out can end that one sign-in.
+        return f"{self.id}:{self.session_version}:{getattr(self, 'session_key', '')}"
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role}>"
@@ -76,3 +77,32 @@ class ApiToken(db.Model):
     @staticmethod
     def generate() -> str:
         return "lr_" + secrets.token_urlsafe(32)
+
+
+class UserSession(db.Model):
+    """One sign-in (web or API cookie). Its key travels in the session and remember-me
+    cookies; the server ends it on sign-out, so a copied cookie stops working at once."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    remember: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PasswordReset(db.Model):
+    """A one-time link to set a new password: only its SHA-256 is stored; valid for a day."""
+
+    __tablename__ = "password_reset"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user = relationship("User")

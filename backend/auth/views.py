@@ -7,10 +7,10 @@ from pydantic import BaseModel, Field
 from backend.api.spec import ErrorOut, validated
 from backend.auth.access import ANY_SIGNED_IN, PUBLIC, roles_required
 from backend.auth.schemas import MeOut
-from backend.auth.services import authenticate, user_json
+from backend.auth.services import authenticate, end_session, start_session, user_json
 from backend.errors import ApiError
 from backend.extensions import db
-from backend.ratelimit import limit
+from backend.ratelimit import sign_in_limits
 
 api_bp = Blueprint("auth_api", __name__, url_prefix="/api/v1")
 
@@ -18,19 +18,25 @@ api_bp = Blueprint("auth_api", __name__, url_prefix="/api/v1")
 class LoginIn(BaseModel):
     email: str = Field(max_length=320)
     password: str = Field(max_length=500)
+    remember: bool = Field(
+        True, description="Keep the booth phone signed in (a remember-me cookie) for the show"
+    )
 
 
 @api_bp.post("/auth/login")
 @roles_required(PUBLIC)
-@limit("login", per_minute=10)
+@sign_in_limits
 @validated(body=LoginIn, response=MeOut, extra_responses={401: ErrorOut})
 def login(body: LoginIn):
-    """Sign in with e-mail and password; the session cookie lasts the whole show."""
+    """Sign in with e-mail and password. Shares its rate limit with the sign-in form
+    (per client address and per account)."""
     user = authenticate(body.email, body.password)
+    if user is not None:
+        start_session(user, remember=body.remember)
     db.session.commit()
     if user is None:
         raise ApiError(401, "invalid_credentials", "Wrong e-mail or password.")
-    login_user(user, remember=True)
+    login_user(user, remember=body.remember)
     return {"user": user_json(user)}
 
 
@@ -38,7 +44,10 @@ def login(body: LoginIn):
 @roles_required(PUBLIC)
 @validated(response=None)
 def logout():
-    """End the session."""
+    """End the session on the server: its session and remember-me cookies stop working."""
+    if current_user.is_authenticated:
+        end_session(current_user)
+        db.session.commit()
     logout_user()
     return {"ok": True}
 

@@ -69,3 +69,16 @@ class Event(db.Model):
 
     def __repr__(self) -> str:
         return f"<Event {self.id} {self.name!r}>"
+
+
+class RetiredToken(db.Model):
+    """A join or visitor token an event used before it was rotated: an old QR code then
+    shows "this code was replaced" instead of a bare "not found"."""
+
+    __tablename__ = "retired_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "join" | "visitor"
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    retired_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -4,13 +4,33 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
+from backend.events.templates import placeholder_problems
 from backend.i18n import LANGUAGES
 
 Short = Annotated[str, StringConstraints(max_length=200)]
 Long = Annotated[str, StringConstraints(max_length=20_000)]
-Subject = Annotated[str, StringConstraints(max_length=300)]
+
+
+def _known_placeholders(text: str) -> str:
+    problems = placeholder_problems(text)
+    if problems:
+        raise ValueError(f"unknown or malformed placeholder: {', '.join(problems)}")
+    return text
+
+
+# Mail texts: only the documented placeholders (events.templates.PLACEHOLDERS); anything
+# else in braces is refused before saving rather than sent as typed.
+Subject = Annotated[str, StringConstraints(max_length=300), AfterValidator(_known_placeholders)]
+MailText = Annotated[str, StringConstraints(max_length=20_000), AfterValidator(_known_placeholders)]
 # The languages mails and forms come in (i18n.LANGUAGES).
 Language = Literal[tuple(LANGUAGES)]
 PLACEHOLDER_HELP = (
@@ -71,13 +91,22 @@ class MailTemplate(BaseModel):
     autoresponder_subject: Subject = Field(
         "", description="The visitor's mail. " + PLACEHOLDER_HELP
     )
-    autoresponder_body: Long = ""
+    autoresponder_body: MailText = ""
     office_notice_subject: Subject = Field(
         "", description='The office\'s new-lead notice (blank: "New lead: …")'
     )
-    office_notice_body: Long = Field(
+    office_notice_body: MailText = Field(
         "", description="A note for sales above the lead in the office notice"
     )
+
+
+class MailTemplateOut(BaseModel):
+    """Stored mail texts as they are (texts saved before the placeholder check included)."""
+
+    autoresponder_subject: str = ""
+    autoresponder_body: str = ""
+    office_notice_subject: str = ""
+    office_notice_body: str = ""
 
 
 class EventFields(BaseModel):
@@ -96,7 +125,7 @@ class EventFields(BaseModel):
     autoresponder_subject: Subject | None = Field(
         None, description="The autoresponder subject in the event's default language"
     )
-    autoresponder_body: Long | None = Field(
+    autoresponder_body: MailText | None = Field(
         None, description="The autoresponder body in the event's default language"
     )
     mail_templates: dict[Language, MailTemplate] | None = Field(
@@ -159,7 +188,7 @@ class EventOut(BaseModel):
     briefs: dict[str, Brief]
     autoresponder_subject: str
     autoresponder_body: str
-    mail_templates: dict[str, MailTemplate]
+    mail_templates: dict[str, MailTemplateOut]
     questions: list[Question]
     consent_text: str
     consent_texts: dict[str, str]

@@ -6,6 +6,7 @@ import zoneinfo
 
 from sqlalchemy import select
 
+from backend.audit.services import record
 from backend.auth.models import User
 from backend.errors import ApiError
 from backend.events.content import (
@@ -17,7 +18,7 @@ from backend.events.content import (
     store_consent,
     store_questions,
 )
-from backend.events.models import Event
+from backend.events.models import Event, RetiredToken, new_token
 from backend.events.schemas import EventFields
 from backend.events.templates import AUTORESPONDER_FIELDS, set_templates, templates_by_language
 from backend.extensions import db
@@ -139,9 +140,54 @@ def add_staff(event: Event, user_id: int) -> User:
     return user
 
 
+def remove_staff(event: Event, user_id: int) -> User:
+    """Take a staff member off the event's booth (they no longer see or capture for it);
+    raises ApiError(404) for an unknown user or one not on this event."""
+    user = db.session.get(User, user_id)
+    if user is None or event not in user.events:
+        raise ApiError(404, "not_found", f"user {user_id} is not staff of this event")
+    user.events.remove(event)
+    record("event.staff_removed", target=event, detail={"user_id": user.id})
+    db.session.flush()
+    return user
+
+
+TOKEN_KINDS = {"join": "join_token", "visitor": "visitor_token"}
+
+
+def rotate_token(event: Event, kind: str) -> Event:
+    """Give the event a new join or visitor token. The old one is kept as retired, so an
+    old QR code shows "this code was replaced". Raises ApiError(404) for another kind."""
+    column = TOKEN_KINDS.get(kind)
+    if column is None:
+        raise ApiError(404, "not_found", "kind must be join or visitor")
+    db.session.add(RetiredToken(event_id=event.id, kind=kind, token=getattr(event, column)))
+    setattr(event, column, new_token())
+    record("event.token_rotated", target=event, detail={"kind": kind})
+    db.session.flush()
+    return event
+
+
+def retired_token(kind: str, token: str) -> RetiredToken | None:
+    """The retired ``kind`` token ``token``, if an event used it before a rotation."""
+    if not token or len(token) > 64:
+        return None
+    return db.session.scalar(
+        select(RetiredToken).where(RetiredToken.token == token, RetiredToken.kind == kind)
+    )
+
+
 def event_by_token(column, token: str) -> Event:
+    """The event of a join or visitor token. Raises ApiError(410, "code_replaced") for a
+    token replaced by a rotation, (404) for one never used."""
     event = db.session.scalar(select(Event).where(column == token))
     if event is None:
+        kind = "join" if column is Event.join_token else "visitor"
+        if retired_token(kind, token) is not None:
+            raise ApiError(
+                410, "code_replaced",
+                "This code was replaced by a new one: scan the code shown at the booth now.",
+            )  # fmt: skip
         raise ApiError(404, "not_found", "This code is not valid (any more).")
     return event
 

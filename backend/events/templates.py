@@ -8,6 +8,7 @@ rest, by language. ``templates_by_language`` is the one view of both that reader
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from backend.events.models import Event
@@ -17,6 +18,46 @@ AUTORESPONDER_FIELDS = ("autoresponder_subject", "autoresponder_body")
 OFFICE_NOTICE_FIELDS = ("office_notice_subject", "office_notice_body")
 TEMPLATE_FIELDS = AUTORESPONDER_FIELDS + OFFICE_NOTICE_FIELDS
 FALLBACK_LANGUAGE = "en"
+
+# The documented placeholders: the only names a mail text can fill in.
+PLACEHOLDERS = (
+    "first_name", "company", "event", "event_dates", "visit_date",
+    "office_name", "office_phone", "office_email", "offer",
+)  # fmt: skip
+# ``{{`` and ``}}`` are literal braces; ``{anything}`` is a placeholder candidate.
+_TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
+_STRAY = re.compile(r"[{}][^\s{}]{0,40}")
+
+
+def fill_placeholders(template: str, values: dict[str, str]) -> str:
+    """Put ``values`` in for the documented ``{name}`` placeholders, in one pass.
+
+    Nothing else is interpreted: no attribute or index access, no format specs or
+    conversions; an unknown or malformed placeholder stays exactly as typed, and a value
+    that itself contains braces is not expanded again.
+    """
+
+    def replace(match: re.Match) -> str:
+        token = match.group(0)
+        if token in ("{{", "}}"):
+            return token[0]
+        name = match.group(1)
+        return str(values.get(name, "")) if name in PLACEHOLDERS else token
+
+    return _TOKEN.sub(replace, template or "")
+
+
+def placeholder_problems(template: str) -> list[str]:
+    """The unknown or malformed placeholders in ``template``, as typed, in order."""
+    template = template or ""
+    problems = [
+        m.group(0)
+        for m in _TOKEN.finditer(template)
+        if m.group(0) not in ("{{", "}}") and m.group(1) not in PLACEHOLDERS
+    ]
+    rest = _TOKEN.sub(" ", template)
+    problems += [m.group(0) for m in _STRAY.finditer(rest)]
+    return list(dict.fromkeys(problems))
 
 
 def _clean(texts: dict | None) -> dict[str, str]:

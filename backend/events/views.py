@@ -31,6 +31,8 @@ from backend.events.services import (
     event_by_token,
     event_json,
     join_event,
+    remove_staff,
+    rotate_token,
     update_event,
 )
 from backend.extensions import db
@@ -97,6 +99,27 @@ def post_staff(event_id: int, body: StaffIn):
     user = add_staff(get_event_or_404(event_id, current_user), body.user_id)
     db.session.commit()
     return user_json(user)
+
+
+@bp.delete("/events/<int:event_id>/staff/<int:user_id>")
+@roles_required(*WRITERS)
+@validated(response=None)
+def delete_staff(event_id: int, user_id: int):
+    """Take a staff member off the event's booth."""
+    remove_staff(get_event_or_404(event_id, current_user), user_id)
+    db.session.commit()
+    return {"ok": True}
+
+
+@bp.post("/events/<int:event_id>/tokens/<kind>/rotate")
+@roles_required(*WRITERS)
+@validated(response=EventOut)
+def post_rotate_token(event_id: int, kind: str):
+    """Replace the event's ``join`` or ``visitor`` token: the old QR code then says it was
+    replaced."""
+    event = rotate_token(get_event_or_404(event_id, current_user), kind)
+    db.session.commit()
+    return event_json(event, with_tokens=True)
 
 
 @bp.post("/join")

@@ -11,12 +11,9 @@ so the admin Outbox shows what was (or, with no SMTP configured, would have been
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import re
-import string
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -32,17 +29,24 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import defaultload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from backend.admin.models import SiteSetting
 from backend.auth.models import User
 from backend.db_bulk import in_values
 from backend.db_types import utcnow
 from backend.events.content import agreed_consent, answer_rows, brief_in
 from backend.events.models import Event
-from backend.events.templates import OFFICE_NOTICE_FIELDS, autoresponder_language, pick_language
+from backend.events.templates import (
+    OFFICE_NOTICE_FIELDS,
+    autoresponder_language,
+    fill_placeholders,
+    pick_language,
+)
 from backend.extensions import db
 from backend.i18n import LANGUAGES, format_date_in
 from backend.leads.models import Lead, RoutingDecision
 from backend.links import public_url
 from backend.messaging.models import Message, Unsubscribe
+from backend.messaging.webhooks import global_webhook
 from backend.offices.models import Office
 from backend.process_cache import ProcessCache
 
@@ -66,7 +70,6 @@ def kick_key(queue_name: str) -> str:
 
 RETRY_INTERVALS = [10, 30, 60, 300, 900]
 MAX_ATTEMPTS = len(RETRY_INTERVALS) + 1
-SIGNATURE_HEADER = "X-LeadRelay-Signature"
 OFFICE_ROLES = ("office_manager", "office_rep")
 PLACEHOLDERS = (
     "first_name",
@@ -145,20 +148,13 @@ def unsubscribed(emails: Iterable[str]) -> set[str]:
 # --- rendering ---------------------------------------------------------------------
 
 
-class _Blank(dict):
-    def __missing__(self, key: str) -> str:
-        return ""
+_HEADER_BREAKS = re.compile(r"[\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029]+")
 
 
-def fill_placeholders(template: str, values: dict[str, str]) -> str:
-    """Replace ``{first_name}``-style placeholders; unknown ones become empty.
-
-    A template marketing typed with stray braces is sent as written, not dropped.
-    """
-    try:
-        return string.Formatter().vformat(template or "", (), _Blank(values))
-    except (ValueError, IndexError, AttributeError, KeyError):
-        return template or ""
+def header_text(value: str | None, limit: int = 500) -> str:
+    """``value`` fit for a mail header (a subject, a name): every line break folded to a
+    space, runs of spaces made one, at most ``limit`` characters."""
+    return " ".join(_HEADER_BREAKS.sub(" ", value or "").split())[:limit]
 
 
 def _event_dates(event: Event | None) -> str:
@@ -251,7 +247,7 @@ def render_autoresponder(lead: Lead, office: Office | None = None) -> dict:
         body_text = render_template("messaging/mail/autoresponder.txt", **context)
         body_html = render_template("messaging/mail/autoresponder.html", **context)
     return {
-        "subject": subject.replace("\n", " ").strip()[:500],
+        "subject": header_text(subject),
         "body_text": body_text,
         "body_html": body_html,
         "payload": {"headers": unsubscribe_headers(link), "language": language},
@@ -325,7 +321,7 @@ def render_office_notice(lead: Lead, office: Office | None, language: str) -> di
         )
         note = fill_placeholders(texts.get("office_notice_body", ""), values)
     return dict(
-        subject=subject.replace("\n", " ").strip()[:500],
+        subject=header_text(subject),
         body_text=render_lead_mail(
             "office_notice", lead, office=office, language=language, note=note.strip()
         ),
@@ -458,7 +454,7 @@ def _all_office_contacts() -> dict[int, OfficeContacts]:
 
 
 # Read per new lead, changed when an office or a user changes: kept per process.
-office_contacts = ProcessCache("office_contacts", (Office, User), _all_office_contacts)
+office_contacts = ProcessCache("office_contacts", (Office, User, SiteSetting), _all_office_contacts)
 
 
 def unsubscribed_emails(leads: Sequence[Lead]) -> set[str]:
@@ -557,7 +553,7 @@ def _render_one(message: Message, lead: Lead, office: Office | None, language: s
                 "Reminder: %(name)s is waiting for a first touch", name=_lead_name(lead)
             )
         return dict(
-            subject=subject,
+            subject=header_text(subject),
             body_text=render_lead_mail(
                 "sla_reminder", lead, office=office, language=language,
                 percent=payload.get("percent", 75), sla_hours=hours, due_at=due,
@@ -571,7 +567,7 @@ def _render_one(message: Message, lead: Lead, office: Office | None, language: s
                 name=_lead_name(lead), office=office.name if office else gettext("its office"),
             )  # fmt: skip
         return dict(
-            subject=subject,
+            subject=header_text(subject),
             body_text=render_lead_mail(
                 "escalation", lead, office=office, language=language, sla_hours=_sla_hours(office)
             ),
@@ -706,9 +702,9 @@ def webhook_targets(office: Office | None) -> list[tuple[str, str, str]]:
     targets = []
     if office is not None and office.webhook_url:
         targets.append((f"office:{office.id}", office.webhook_url, office.webhook_format or "json"))
-    url = current_app.config.get("WEBHOOK_URL")
-    if url:
-        targets.append(("global", url, current_app.config.get("WEBHOOK_FORMAT") or "json"))
+    hook = global_webhook()
+    if hook["url"]:
+        targets.append(("global", hook["url"], hook["format"] or "json"))
     return targets
 
 
@@ -770,17 +766,12 @@ def webhook_body(message: Message) -> bytes:
 
 
 def webhook_secret(message: Message) -> str | None:
-    """The office's secret for its webhook, WEBHOOK_SECRET for the global one."""
+    """The office's secret for its webhook, the global webhook's for the global one."""
     scope = (message.payload or {}).get("scope", "")
     if scope.startswith("office:"):
         office = db.session.get(Office, int(scope.split(":", 1)[1]))
         return office.webhook_secret if office else None
-    return current_app.config.get("WEBHOOK_SECRET")
-
-
-def sign(body: bytes, secret: str) -> str:
-    """The ``X-LeadRelay-Signature`` value: ``sha256=`` + hex HMAC of the raw body."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return global_webhook()["secret"]
 
 
 def plan_lead_won(lead: Lead) -> list[int]:

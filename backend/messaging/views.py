@@ -10,6 +10,7 @@ from backend.auth.csrf import csrf_exempt
 from backend.extensions import db
 from backend.messaging.models import MESSAGE_STATUSES, Message
 from backend.messaging.services import email_from_token, render_messages, unsubscribe
+from backend.params import MAX_PAGE, int_arg
 
 bp = Blueprint("messaging", __name__)
 
@@ -37,7 +38,7 @@ def unsubscribe_link(token: str):
 def outbox():
     """Every message, newest first, with its status, attempts and last error."""
     status = request.args.get("status", "")
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = int_arg("page", 1, maximum=MAX_PAGE)
     query = select(Message).order_by(Message.id.desc())
     if status in MESSAGE_STATUSES:
         query = query.where(Message.status == status)

@@ -26,6 +26,7 @@ from backend.events.schemas import EventIn, EventPatch
 from backend.events.services import create_event, join_url, update_event, visitor_url
 from backend.extensions import db
 from backend.rates.services import reporting_currency
+from backend.params import int_arg
 from backend.reports import export, forms, qr, services, svg
 from backend.reports.schemas import (
     EventReportOut,
@@ -75,7 +76,7 @@ BUCKETS = {
 @roles_required(*MARKETING)
 def dashboard():
     """All events side by side, with charts, the funnel and the office league table."""
-    data = services.dashboard(request.args.get("day_event", type=int))
+    data = services.dashboard(int_arg("day_event", None))
     db.session.commit()  # keep the rollup rows rebuilt for this page
     events = data["events"][:CHART_EVENTS]  # newest first; the table has them all
     charts = {

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from backend.auth.access import ANY_SIGNED_IN, PUBLIC, roles_required
-from backend.auth.services import authenticate
+from backend.auth.services import authenticate, end_session, start_session
 from backend.extensions import db
+from backend.ratelimit import sign_in_limits
 
 bp = Blueprint("web", __name__)
 
@@ -22,9 +25,19 @@ ROLE_HOME = {
 
 
 def _safe_next(target: str | None) -> str | None:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return None
+    """``target`` when it is a path on this site, else None.
+
+    Browsers drop tabs and line breaks from URLs and read a backslash as a slash, so
+    ``/\t/evil.example`` or ``/\\evil.example`` would leave the site: refused.
+    """
+    if not target or not target.startswith("/"):
+        return None
+    if "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
+        return None
+    parts = urlsplit(target)
+    if target.startswith("//") or parts.scheme or parts.netloc:
+        return None
+    return target
 
 
 @bp.get("/")
@@ -38,13 +51,17 @@ def home():
 
 @bp.route("/login", methods=["GET", "POST"])
 @roles_required(PUBLIC)
+@sign_in_limits
 def login():
-    """The sign-in page."""
+    """The sign-in page; its rate limit is the API login's (per address and per account)."""
     if request.method == "POST":
         user = authenticate(request.form.get("email", ""), request.form.get("password", ""))
+        remember = request.form.get("remember") == "1"
+        if user is not None:
+            start_session(user, remember=remember)
         db.session.commit()
         if user is not None:
-            login_user(user, remember=True)
+            login_user(user, remember=remember)
             return redirect(_safe_next(request.args.get("next")) or url_for("web.home"))
         flash(_("Wrong e-mail or password."), "error")
     return render_template("login.html")
@@ -68,6 +85,8 @@ def set_language():
 @bp.post("/logout")
 @roles_required(ANY_SIGNED_IN)
 def logout():
-    """Sign out."""
+    """Sign out: the session ends on the server, so a copied cookie stops working too."""
+    end_session(current_user)
+    db.session.commit()
     logout_user()
     return redirect(url_for("web.login"))

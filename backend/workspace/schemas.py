@@ -40,7 +40,7 @@ class _Form(BaseModel):
 
 
 class QueueQuery(_Form):
-    event: int | None = Field(None, description="only leads of this event id")
+    event: int | None = Field(None, ge=1, le=2**31 - 1, description="only leads of this event id")
     rating: RatingFilter | None = None
     status: Status | None = Field(None, description="default: every open status")
     mine: bool = Field(False, description="only leads I claimed")

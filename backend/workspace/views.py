@@ -101,7 +101,10 @@ def _local_time(value: str, lead) -> str | datetime:
     """A ``datetime-local`` form value is the office's wall-clock time."""
     if not value:
         return value
-    parsed = datetime.fromisoformat(value)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return value  # not a time: the schema turns it into a form error
     if parsed.tzinfo is None and lead.office is not None:
         parsed = parsed.replace(tzinfo=queries.office_zone(lead.office))
     return parsed

@@ -378,9 +378,10 @@ async function joinPending() {
     toast('events.joined', { name: event.name });
     return event.id;
   } catch (err) {
-    if (err instanceof ApiError && err.status === 404) {
+    if (err instanceof ApiError && (err.status === 404 || err.status === 410)) {
       await kvDelete('pending_join');
-      banner({ key: 'events.joinBad' });
+      // 410: the code was replaced by a newer one (the organiser rotated it).
+      banner({ key: err.status === 410 ? 'events.joinReplaced' : 'events.joinBad' });
     } else if (err instanceof ApiError && err.status === 401) {
       showSignin('events.joinFirst');
       return 'signin';

@@ -354,7 +354,8 @@ async function start() {
     $('v-event').textContent = event.name;
     buildForm();
   } catch (err) {
-    say($('v-fatal'), err instanceof ApiError && err.status === 404 ? 'visitor.notFound' : 'visitor.offline');
+    const gone = err instanceof ApiError && err.status === 410 ? 'visitor.replaced' : null;
+    say($('v-fatal'), gone || (err instanceof ApiError && err.status === 404 ? 'visitor.notFound' : 'visitor.offline'));
   } finally {
     $('v-loading').hidden = true;
     document.documentElement.dataset.ready = 'true';

@@ -107,7 +107,12 @@ def world(app) -> World:
 
 def sign_in(client, user) -> None:
     """Put the user's session in the client's cookie jar, as a real sign-in would
-    (without paying for a password hash on every request)."""
+    (without paying for a password hash on every request): a server-side sign-in, and its
+    key in the session cookie."""
+    from backend.auth.services import start_session
+
+    start_session(user)
+    db.session.commit()
     with client.session_transaction() as session:
         session["_user_id"] = user.get_id()
         session["_fresh"] = True

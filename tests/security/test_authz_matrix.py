@@ -16,6 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from backend.auth.access import PUBLIC
+from backend.auth.models import User
+from backend.auth.services import issue_reset
+from backend.extensions import db
 from backend.messaging.services import unsubscribe_token
 from tests.factories import PASSWORD
 from tests.security.conftest import ROLES
@@ -71,6 +74,29 @@ def consent_link(w) -> str:
 
 E = "/api/v1/events/{}"
 
+
+def spare_user(w, role: str = "staff") -> User:
+    """A fresh user the request may change (deactivate, reset…) without touching the
+    world's signed-in users."""
+    user = User(email=f"spare.{uuid.uuid4().hex[:10]}@example.com", name="Spare", role=role)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def spare_staff_of_other_event(w) -> int:
+    user = spare_user(w)
+    user.events.append(w.other_event)
+    db.session.commit()
+    return user.id
+
+
+def reset_path(w) -> str:
+    token = issue_reset(spare_user(w))
+    db.session.commit()
+    return f"/reset/{token}"
+
+
 TABLE: dict[str, list[Req]] = {
     # --- public --------------------------------------------------------------------
     "web.home": [Req("GET", lambda w: "/", ALL, check="public")],
@@ -87,6 +113,16 @@ TABLE: dict[str, list[Req]] = {
     "web.set_language": [
         Req("POST", lambda w: "/language", ALL, form=lambda w: {"language": "ru"}, check="public")
     ],
+    "users.reset_password": [
+        Req("GET", reset_path, ALL, check="public"),
+        Req(
+            "POST",
+            reset_path,
+            ALL,
+            form=lambda w: {"password": "a", "confirm": "b"},
+            check="public",
+        ),
+    ],  # fmt: skip
     "api.docs": [Req("GET", lambda w: "/api/docs", ALL)],
     "api.healthz": [Req("GET", lambda w: "/healthz", ALL)],
     "api.livez": [Req("GET", lambda w: "/livez", ALL)],
@@ -201,6 +237,26 @@ TABLE: dict[str, list[Req]] = {
         Req("POST", lambda w: f"/events/{w.event.id}/edit", MARKETING, form=lambda w: {"name": ""}),
     ],  # fmt: skip
     "reports.event_qr": [Req("GET", lambda w: f"/events/{w.event.id}/qr", MARKETING)],
+    "event_pages.rotate_qr": [
+        Req("POST", lambda w: f"/events/{w.other_event.id}/qr/visitor/rotate", MARKETING)
+    ],
+    "event_pages.remove_staff_member": [
+        Req(
+            "POST",
+            lambda w: f"/events/{w.other_event.id}/staff/{spare_staff_of_other_event(w)}/remove",
+            MARKETING,
+        ),
+    ],  # fmt: skip
+    "events.delete_staff": [
+        Req(
+            "DELETE",
+            lambda w: E.format(w.other_event.id) + f"/staff/{spare_staff_of_other_event(w)}",
+            MARKETING,
+        ),
+    ],  # fmt: skip
+    "events.post_rotate_token": [
+        Req("POST", lambda w: E.format(w.other_event.id) + "/tokens/join/rotate", MARKETING)
+    ],
     "reports.event_qr_file": [Req("GET", lambda w: f"/events/{w.event.id}/qr/join.svg", MARKETING)],
     "reports.plan_page": [
         Req("GET", lambda w: "/plan", MARKETING),
@@ -305,6 +361,40 @@ TABLE: dict[str, list[Req]] = {
             form=lambda w: {"reporting_currency": "RUB"},
         )
     ],
+    "users.user_list": [Req("GET", lambda w: "/admin/users", ADMIN)],
+    "users.user_create": [
+        Req(
+            "POST",
+            lambda w: "/admin/users",
+            ADMIN,
+            form=lambda w: {"email": f"new.{uuid.uuid4().hex[:8]}@example.com", "role": "staff"},
+        ),
+    ],  # fmt: skip
+    "users.user_role": [
+        Req(
+            "POST",
+            lambda w: f"/admin/users/{spare_user(w).id}/role",
+            ADMIN,
+            form=lambda w: {"role": "marketing"},
+        ),
+    ],  # fmt: skip
+    "users.user_deactivate": [
+        Req("POST", lambda w: f"/admin/users/{spare_user(w).id}/deactivate", ADMIN)
+    ],
+    "users.user_reactivate": [
+        Req("POST", lambda w: f"/admin/users/{spare_user(w).id}/reactivate", ADMIN)
+    ],
+    "users.user_reset": [Req("POST", lambda w: f"/admin/users/{spare_user(w).id}/reset", ADMIN)],
+    "webhooks.webhook_list": [Req("GET", lambda w: "/admin/webhooks", ADMIN)],
+    "webhooks.webhook_save": [
+        Req(
+            "POST",
+            lambda w: "/admin/webhooks/SPB",
+            ADMIN,
+            form=lambda w: {"url": "", "format": "json"},
+        )
+    ],
+    "webhooks.webhook_test": [Req("POST", lambda w: "/admin/webhooks/SPB/test", ADMIN)],
     "audit.audit_log": [Req("GET", lambda w: "/admin/audit", ADMIN)],
     "admin.settings": [
         Req("GET", lambda w: "/admin/settings", ADMIN),
