@@ -490,6 +490,8 @@ def _decision_row(new: _NewLead) -> dict:
         "longitude": location.longitude if location else None,
         "location_label": location.label if location else "",
         "location_source": location.source if location else "",
+        "reason_code": decision.reason_code,
+        "reason_params": decision.reason_params,
         "reason": decision.reason,
         "flags": list(decision.flags),
         "decided_by_id": None,

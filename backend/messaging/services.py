@@ -246,9 +246,10 @@ def _brief(event) -> dict:
     return {k: str(brief.get(k) or "") for k in ("offer", "promo_conditions", "talking_points")}
 
 
-def _routing_reason(lead: Lead) -> str:
+def _routing_reason(lead: Lead):
+    """The lead's last routing decision (mails show its reason with ``routing_reason``)."""
     decisions = lead.routing_decisions
-    return decisions[-1].reason if decisions else ""
+    return decisions[-1] if decisions else None
 
 
 def office_languages(office_ids: Iterable[int]) -> dict[int, str]:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 22:36:16.832860
+Create Date: 2026-12-06 23:17:00.213477
 
 """
 from alembic import op
@@ -320,6 +320,8 @@ def upgrade():
     sa.Column('longitude', sa.Float(), nullable=True),
     sa.Column('location_label', sa.String(length=300), nullable=False),
     sa.Column('location_source', sa.String(length=16), nullable=False),
+    sa.Column('reason_code', sa.String(length=32), nullable=False),
+    sa.Column('reason_params', sa.JSON(), nullable=False),
     sa.Column('reason', sa.Text(), nullable=False),
     sa.Column('flags', sa.JSON(), nullable=False),
     sa.Column('decided_by_id', sa.Integer(), nullable=True),
