@@ -496,16 +496,6 @@ def new_lead_rows(leads: Sequence[Lead], unsubscribed: set[str] | None = None) -
     return rows
 
 
-def plan_new_lead_messages(leads: Sequence[Lead]) -> list[int]:
-    """Write the pending follow-ups of freshly routed leads (the caller commits).
-
-    The visitor's autoresponder needs a valid e-mail, consent to be contacted and no
-    unsubscribe; the office notice goes to the office e-mail and its reps; the
-    ``lead.routed`` webhook to the office's and the global URL. Returns the new ids.
-    """
-    return insert_messages(new_lead_rows(leads))
-
-
 # --- rendering at delivery ---------------------------------------------------------
 
 
@@ -869,18 +859,3 @@ def enqueue_messages(
         )
         return 0
     return enqueued
-
-
-def enqueue_batches(message_ids: Sequence[int], size: int = BATCH_SIZE) -> int:
-    """Enqueue many messages for the batch jobs (kept for callers of the old name)."""
-    return enqueue_messages(message_ids, batch_size=size)
-
-
-def enqueue_pending(lead_ids: Sequence[int]) -> int:
-    """Enqueue the pending messages of these leads (after their transaction committed)."""
-    if not lead_ids:
-        return 0
-    ids = db.session.scalars(
-        select(Message.id).where(in_values(Message.lead_id, lead_ids), Message.status == "pending")
-    ).all()
-    return enqueue_messages(ids)
