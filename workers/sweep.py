@@ -35,7 +35,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import selectinload
 
 from backend.audit.services import record_system
-from backend.db_bulk import in_values
+from backend.db_bulk import in_values, on_postgresql
 from backend.db_types import utcnow
 from backend.events.models import Event
 from backend.extensions import db
@@ -493,7 +493,7 @@ def run_ladder(now: datetime, dry_run: bool = False) -> tuple[dict, list[int]]:
         ESCALATION_ESCALATED: "escalated",
         ESCALATION_REMINDED: "reminded",
     }
-    postgres = db.session.get_bind().dialect.name == "postgresql"
+    postgres = on_postgresql()
     for level, fraction in LADDER:
         if postgres and not dry_run and level != ESCALATION_REASSIGNED:
             templates = _templates(

@@ -15,7 +15,6 @@ lead's city and country as text or None.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,24 +87,32 @@ def km_text(km: float) -> str:
     return f"{km:.0f} km" if km < 1000 else f"{km:,.0f} km"
 
 
+class _Values(dict):
+    """A template's values; a parameter the code names but the row lacks shows as nothing
+    rather than failing."""
+
+    def __missing__(self, name: str) -> str:
+        return ""
+
+
 def reason_values(
     params: Mapping[str, Any] | None,
     km: Callable[[float], str],
     none: Callable[[str], str],
-) -> defaultdict[str, Any]:
+) -> dict[str, Any]:
     """The values a reason's template is filled with: distances through ``km``, the lead's
-    city and country quoted (or ``none(name)`` when it gave none), a load as "3/5". A
-    parameter the code names but the row lacks shows as nothing rather than failing."""
-    values: defaultdict[str, Any] = defaultdict(str)
-    for name, value in (params or {}).items():
-        if name in _KM_PARAMS and isinstance(value, int | float):
-            values[name] = km(float(value))
-        elif name in _QUOTED_PARAMS:
+    city and country quoted (or ``none(name)`` when it gave none), a load as "3/5"."""
+    values = _Values(params or ())
+    for name in _KM_PARAMS:
+        value = values.get(name)
+        if isinstance(value, int | float):
+            values[name] = km(value)
+    for name in _QUOTED_PARAMS:
+        if name in values:
+            value = values[name]
             values[name] = repr(value) if value else none(name)
-        else:
-            values[name] = value
-    if params and "open_load" in params:
-        values["load"] = f"{params['open_load']}/{params.get('capacity')}"
+    if "open_load" in values:
+        values["load"] = f"{values['open_load']}/{values.get('capacity')}"
     return values
 
 
