@@ -29,7 +29,8 @@ def register_cli(app) -> None:
     """Add the operator commands to the app's CLI (so ``flask --app backend`` has them too)."""
     for command in (
         demo_command, users_group, tokens_group, offices_group, route_command,
-        worker_command, cron_command, sweep_command, serve_command, rates_group,
+        convert_reasons_command, worker_command, cron_command, sweep_command, serve_command,
+        rates_group,
     ):  # fmt: skip
         app.cli.add_command(command)
 
@@ -266,6 +267,18 @@ def route_command(city, country, postal_code, lat, lon, event_id) -> None:
     except ApiError as exc:
         _fail(exc.message)
     click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+
+
+@click.command("convert-reasons")
+@with_appcontext
+def convert_reasons_command() -> None:
+    """Give routing reasons stored as English text by an earlier version their code, so
+    pages show them in the reader's language (run once after upgrading; safe to repeat)."""
+    from backend.routing.services import convert_stored_reasons
+
+    converted, left = convert_stored_reasons()
+    db.session.commit()
+    click.echo(f"converted {converted} routing reasons; {left} left as written")
 
 
 @click.command("worker")

@@ -1,34 +1,73 @@
-"""Inserting many rows in one statement, without the ORM's unit of work.
+"""The statements that have a PostgreSQL form, each beside its portable twin.
 
-On PostgreSQL one ``INSERT … SELECT FROM json_to_recordset(:rows)``: a short statement
-with a single JSON parameter, whatever the number of rows. A multi-row ``VALUES`` list
-of 500 rows × 40 columns costs the driver more to parse than the database to insert,
-and array parameters cost it an escaping pass per element. Elsewhere (SQLite) an
-executemany with ``RETURNING``.
+PostgreSQL-specific SQL of the request path lives here: each public function picks its
+``…_postgresql`` or ``…_portable`` twin (SQLite, or any other database) by the session's
+dialect, and both twins take the same inputs and give the same answer
+(``tests/core/test_db_twins.py`` runs both on PostgreSQL and compares).
+
+Bulk inserts have one technique on PostgreSQL: ``INSERT … SELECT FROM
+json_to_recordset(:rows)``, a short statement with a single JSON parameter whatever the
+number of rows. A multi-row ``VALUES`` list of 500 rows × 40 columns costs the driver more
+to parse than the database to insert, and array parameters cost it an escaping pass per
+element (``bench/ingest.py`` measures capture, which writes this way). The portable twin
+is an executemany with ``RETURNING``.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 
-from sqlalchemy import JSON, Table, any_, bindparam, insert, text
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import (
+    JSON,
+    Integer,
+    String,
+    Table,
+    Uuid,
+    and_,
+    any_,
+    bindparam,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    text,
+    union_all,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 
 from backend.extensions import db
+
+
+def on_postgresql() -> bool:
+    """True when the session's database is PostgreSQL (the one dialect check)."""
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+# --------------------------------------------------------------------------- IN lists
 
 
 def in_values(column, values):
     """``column IN (values)``; on PostgreSQL ``= ANY(:array)``, one parameter instead of
     one per value (a 500-value IN list costs more to parse and plan than to run)."""
-    values = list(values)
-    if db.session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
-    return column.in_(values)
+    twin = in_values_postgresql if on_postgresql() else in_values_portable
+    return twin(column, values)
+
+
+def in_values_postgresql(column, values):
+    return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
+
+
+def in_values_portable(column, values):
+    return column.in_(list(values))
+
+
+# --------------------------------------------------------------------------- inserts
 
 
 def column_defaults(table: Table) -> dict:
@@ -47,29 +86,73 @@ def column_defaults(table: Table) -> dict:
     return defaults
 
 
-def insert_rows(table: Table, rows: Sequence[dict], returning: Sequence[str] = ("id",)) -> list:
-    """Insert ``rows`` (dicts of column values); returns the ``returning`` columns of the
-    new rows (match them to ``rows`` by a returned key, e.g. a unique one). The caller
-    commits."""
+def insert_rows(
+    table: Table,
+    rows: Sequence[dict],
+    returning: Sequence[str] = ("id",),
+    skip_existing: Sequence[str] = (),
+) -> list:
+    """Insert ``rows`` (dicts of column values; the table's defaults fill the rest) and
+    return the ``returning`` columns of the new rows (match them to ``rows`` by a
+    returned key, e.g. a unique one). ``skip_existing`` names the columns of a unique
+    constraint: a row that would repeat one is skipped (``ON CONFLICT DO NOTHING``) and
+    returns nothing. The caller commits."""
     if not rows:
         return []
+    twin = insert_rows_postgresql if on_postgresql() else insert_rows_portable
+    return twin(table, rows, returning, skip_existing)
+
+
+def _complete(table: Table, rows: Sequence[dict]) -> list[dict]:
     defaults = column_defaults(table)
-    rows = [{**defaults, **row} for row in rows]
-    names = list(rows[0])
-    if db.session.get_bind().dialect.name == "postgresql":
-        return _insert_recordset(table, names, rows, returning)
-    statement = insert(table).returning(
-        *(table.c[name] for name in returning), sort_by_parameter_order=True
-    )
-    return list(db.session.connection().execute(statement, rows))
+    return [{**defaults, **row} for row in rows]
 
 
-def _insert_recordset(table: Table, names: list[str], rows: list[dict], returning) -> list:
-    statement = _recordset_statement(table, tuple(names), tuple(returning))
+def insert_rows_postgresql(
+    table: Table, rows: Sequence[dict], returning: Sequence[str], skip_existing: Sequence[str]
+) -> list:
+    rows = _complete(table, rows)
+    statement = _recordset_statement(table, tuple(rows[0]), tuple(returning), tuple(skip_existing))
     payload = json.dumps(rows, default=_json_default)
     if "\\u0000" in payload:  # rare: look closer only then
         payload = json.dumps(without_nul(rows), default=_json_default)
     return list(db.session.connection().execute(statement, {"rows": payload}))
+
+
+def insert_rows_portable(
+    table: Table, rows: Sequence[dict], returning: Sequence[str], skip_existing: Sequence[str]
+) -> list:
+    rows = _complete(table, rows)
+    columns = [table.c[name] for name in returning]
+    if skip_existing:
+        # ON CONFLICT, which SQLAlchemy spells per dialect; rows skipped return nothing,
+        # so the results cannot be matched to the rows by position.
+        dialect_insert = postgresql.insert if on_postgresql() else sqlite.insert
+        statement = (
+            dialect_insert(table)
+            .on_conflict_do_nothing(index_elements=list(skip_existing))
+            .returning(*columns)
+        )
+    else:
+        statement = insert(table).returning(*columns, sort_by_parameter_order=True)
+    return list(db.session.connection().execute(statement, rows))
+
+
+@lru_cache(maxsize=64)
+def _recordset_statement(
+    table: Table, names: tuple[str, ...], returning: tuple[str, ...], skip: tuple[str, ...]
+):
+    pg = postgresql.dialect()
+    columns = ", ".join(
+        f"{name} {'json' if isinstance(table.c[name].type, JSON) else table.c[name].type.compile(dialect=pg)}"
+        for name in names
+    )
+    conflict = f"ON CONFLICT ({', '.join(skip)}) DO NOTHING " if skip else ""
+    return text(
+        f"INSERT INTO {table.name} ({', '.join(names)}) "
+        f"SELECT {', '.join(names)} FROM json_to_recordset(CAST(:rows AS json)) AS r({columns}) "
+        f"{conflict}RETURNING {', '.join(returning)}"
+    )
 
 
 def without_nul(value):
@@ -84,23 +167,110 @@ def without_nul(value):
     return value
 
 
-@lru_cache(maxsize=64)
-def _recordset_statement(table: Table, names: tuple[str, ...], returning: tuple[str, ...]):
-    pg = postgresql.dialect()
-    columns = ", ".join(
-        f"{name} {'json' if isinstance(table.c[name].type, JSON) else table.c[name].type.compile(dialect=pg)}"
-        for name in names
-    )
-    return text(
-        f"INSERT INTO {table.name} ({', '.join(names)}) "
-        f"SELECT {', '.join(names)} FROM json_to_recordset(CAST(:rows AS json)) AS r({columns}) "
-        f"RETURNING {', '.join(returning)}"
-    )
-
-
 def _json_default(value):
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, uuid.UUID | Decimal):
         return str(value)
     raise TypeError(f"cannot store {type(value).__name__} in a bulk insert")
+
+
+# --------------------------------------------------------------------------- known leads
+
+
+def known_leads(
+    client_ids: Iterable[uuid.UUID],
+    emails: Iterable[tuple[int, str]],
+    phones: Iterable[tuple[int, str]],
+) -> list[tuple]:
+    """What is stored about a capture batch, in one query: rows of ``(kind, lead_id,
+    client_id, event_id, email, phone)``. ``uuid`` rows: a lead or merged capture already
+    has one of ``client_ids``; ``person`` rows: a lead of that event has one of the
+    ``(event_id, normalised e-mail)`` ``emails`` or ``(event_id, normalised phone)``
+    ``phones``; ``unsubscribed`` rows: one of those e-mails unsubscribed."""
+    twin = known_leads_postgresql if on_postgresql() else known_leads_portable
+    return twin(list(set(client_ids)), sorted(set(emails)), sorted(set(phones)))
+
+
+# Each lookup a join of an array parameter to its unique or (event, contact) index.
+# Psycopg prepares a statement it runs often; the prepared plan of the former
+# ``column = ANY($1)`` form, made while the lead table was small, stayed a sequential scan
+# comparing every row with the whole array, so a batch of 500 cost more with every lead
+# stored (170 ms at 15,000 leads, against 6 ms now). A join to ``unnest($1)`` stays a
+# nested loop over the index whatever the table's size.
+_KNOWN_PG = text(
+    """
+    SELECT 'uuid', l.id, l.client_id, l.event_id::bigint, NULL::text, NULL::text
+      FROM unnest(CAST(:client_ids AS uuid[])) AS k(client_id)
+      JOIN lead l ON l.client_id = k.client_id
+    UNION ALL
+    SELECT 'uuid', m.lead_id, m.client_id, ml.event_id, NULL, NULL
+      FROM unnest(CAST(:client_ids AS uuid[])) AS k(client_id)
+      JOIN merged_capture m ON m.client_id = k.client_id
+      JOIN lead ml ON ml.id = m.lead_id
+    UNION ALL
+    SELECT 'person', l.id, NULL, l.event_id, l.email_normalized, l.phone_normalized
+      FROM unnest(CAST(:email_events AS bigint[]), CAST(:emails AS text[])) AS p(event_id, email)
+      JOIN lead l ON l.event_id = p.event_id AND l.email_normalized = p.email
+    UNION ALL
+    SELECT 'person', l.id, NULL, l.event_id, l.email_normalized, l.phone_normalized
+      FROM unnest(CAST(:phone_events AS bigint[]), CAST(:phones AS text[])) AS p(event_id, phone)
+      JOIN lead l ON l.event_id = p.event_id AND l.phone_normalized = p.phone
+    UNION ALL
+    SELECT 'unsubscribed', NULL, NULL, NULL, u.email, NULL
+      FROM unnest(CAST(:unsubscribe_emails AS text[])) AS k(email)
+      JOIN unsubscribe u ON u.email = k.email
+    """
+)
+
+
+def known_leads_postgresql(client_ids: list, emails: list, phones: list) -> list[tuple]:
+    params = {
+        "client_ids": client_ids,
+        "email_events": [event_id for event_id, _ in emails],
+        "emails": [email for _, email in emails],
+        "phone_events": [event_id for event_id, _ in phones],
+        "phones": [phone for _, phone in phones],
+        "unsubscribe_emails": sorted({email for _, email in emails}),
+    }
+    return [tuple(row) for row in db.session.connection().execute(_KNOWN_PG, params)]
+
+
+def known_leads_portable(client_ids: list, emails: list, phones: list) -> list[tuple]:
+    """The same lookups without arrays: IN lists, one OR branch per event."""
+    from backend.leads.models import Lead, MergedCapture
+    from backend.messaging.models import Unsubscribe
+
+    no_uuid, no_int, no_text = null().cast(Uuid), null().cast(Integer), null().cast(String)
+    parts = [
+        select(literal("uuid"), Lead.id, Lead.client_id, Lead.event_id, no_text, no_text).where(
+            Lead.client_id.in_(client_ids)
+        ),
+        select(
+            literal("uuid"), MergedCapture.lead_id, MergedCapture.client_id,
+            Lead.event_id, no_text, no_text,
+        )
+        .join(Lead, Lead.id == MergedCapture.lead_id)
+        .where(MergedCapture.client_id.in_(client_ids)),
+    ]  # fmt: skip
+    same_person = []
+    for pairs, column in ((emails, Lead.email_normalized), (phones, Lead.phone_normalized)):
+        by_event: dict[int, set[str]] = {}
+        for event_id, value in pairs:
+            by_event.setdefault(event_id, set()).add(value)
+        same_person += [and_(Lead.event_id == e, column.in_(v)) for e, v in by_event.items()]
+    if same_person:
+        parts.append(
+            select(
+                literal("person"), Lead.id, no_uuid,
+                Lead.event_id, Lead.email_normalized, Lead.phone_normalized,
+            ).where(or_(*same_person))
+        )  # fmt: skip
+    all_emails = {email for _, email in emails}
+    if all_emails:
+        parts.append(
+            select(
+                literal("unsubscribed"), no_int, no_uuid, no_int, Unsubscribe.email, no_text
+            ).where(Unsubscribe.email.in_(all_emails))
+        )
+    return [tuple(row) for row in db.session.connection().execute(union_all(*parts))]

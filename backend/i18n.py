@@ -16,12 +16,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
 from flask import Flask, current_app, has_request_context, request, session
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext as _lp
 from flask_login import current_user
 
 from backend.formatting import format_number, init_formatting
+from backend.routing.reasons import REASONS, reason_values
 
 LANGUAGES = {"en": "English", "ru": "Русский"}
 # Visitors from these countries get Russian mails when nobody chose a language for them
@@ -234,73 +235,32 @@ def error_text(message: str | None) -> str:
     return message
 
 
-# Routing reasons are stored in English (the API and the audit trail keep them so); pages
-# and office mails show them in the reader's language. A reason is clauses joined by "; ",
-# each written by routing.engine (or a hand-over); a clause no pattern knows stays as is.
-_KM = r"(?P<km>\d[\d,]*(?:\.\d+)?) km"
-_LOAD = r"(?P<load>\d+/\d+)"
-REASON_TEXTS = [
-    (re.compile(rf"^territory (?P<territory>.+?) claimed by (?P<office>.+), {_KM} \(office full, {_LOAD}\)$"),
-     _l("territory %(territory)s claimed by %(office)s, %(km)s (office full, %(load)s)")),
-    (re.compile(rf"^territory (?P<territory>.+?) claimed by (?P<office>.+), {_KM}$"),
-     _l("territory %(territory)s claimed by %(office)s, %(km)s")),
-    (re.compile(rf"^nearest office: (?P<office>.+), {_KM}$"), _l("nearest office: %(office)s, %(km)s")),
-    (re.compile(rf"^nearest office to the event venue: (?P<office>.+), {_KM}$"),
-     _l("nearest office to the event venue: %(office)s, %(km)s")),
-    (re.compile(r"^location unknown \(city (?P<city>.+), country (?P<country>.+)\)$"),
-     _l("location unknown (city %(city)s, country %(country)s)")),
-    (re.compile(rf"^(?P<office>.+) office full \({_LOAD}\), no office with room within {_KM}$"),
-     _l("%(office)s office full (%(load)s), no office with room within %(km)s")),
-    (re.compile(rf"^(?P<office>.+) office full \({_LOAD}\)$"), _l("%(office)s office full (%(load)s)")),
-    (re.compile(rf"^next nearest (?P<office>.+) with room, {_KM}$"),
-     _l("next nearest %(office)s with room, %(km)s")),
-    (re.compile(rf"^escalation: next nearest office with room after (?P<after>.+?): (?P<office>.+), {_KM}$"),
-     _l("escalation: next nearest office with room after %(after)s: %(office)s, %(km)s")),
-    (re.compile(rf"^escalation: next nearest office with room: (?P<office>.+), {_KM}$"),
-     _l("escalation: next nearest office with room: %(office)s, %(km)s")),
-    (re.compile(r"^escalation: no office with room after (?P<after>.+)$"),
-     _l("escalation: no office with room after %(after)s")),
-    (re.compile(r"^escalation: no office with room$"), _l("escalation: no office with room")),
-    (re.compile(rf"^nearest other office: (?P<office>.+), {_KM} \(full, {_LOAD}\)$"),
-     _l("nearest other office: %(office)s, %(km)s (full, %(load)s)")),
-    (re.compile(r"^no other office with room$"), _l("no other office with room")),
-    # Why the SLA sweep left a lead where it is (workers/sweep.py).
-    (re.compile(r"^reassigned automatically (?P<moves>\d+) times already, the limit$"),
-     _l("reassigned automatically %(moves)s times already, the limit")),
-    (re.compile(r"^marketing decides$"), _l("marketing decides")),
-    (re.compile(r"^no other office that has not had the lead can take it$"),
-     _l("no other office that has not had the lead can take it")),
-]  # fmt: skip
-_HANDOVER = re.compile(r"^Handed over from (?P<source>.+?) by (?P<user>.+?): (?P<text>.*)$", re.S)
+# Routing reasons are stored as a code and its parameters (``backend.routing.reasons``,
+# where each code's English text is its message id); pages, mails and the API's
+# ``reason_display`` show them in the reader's language.
 
 
-def _reason_part(name: str, value: str) -> str:
-    if name == "km":
-        km = float(value.replace(",", ""))
-        return str(_l("%(km)s km")) % {"km": format_number(km, 1 if km < 10 else 0)}
-    if name == "city" and value == "none":
-        return str(_lp("city", "none"))  # the word agrees with its noun in some languages
-    if name == "country" and value == "none":
-        return str(_lp("country", "none"))
-    return value
+def _reason_km(km: float) -> str:
+    return str(_l("%(km)s km")) % {"km": format_number(km, 1 if km < 10 else 0)}
 
 
-def routing_reason(reason: str | None) -> str:
-    """A stored (English) routing reason in the page's language, clause by clause."""
-    reason = str(reason or "")
-    handover = _HANDOVER.match(reason)
-    if handover:
-        return str(_l("Handed over from %(source)s by %(user)s: %(text)s")) % handover.groupdict()
-    clauses = []
-    for clause in reason.split("; "):
-        for pattern, text in REASON_TEXTS:
-            match = pattern.match(clause)
-            if match:
-                parts = {k: _reason_part(k, v) for k, v in match.groupdict().items()}
-                clause = str(text) % parts
-                break
-        clauses.append(clause)
-    return "; ".join(clauses)
+def _reason_none(name: str) -> str:
+    # The word agrees with its noun in some languages.
+    return str(_lp("city", "none") if name == "city" else _lp("country", "none"))
+
+
+def routing_reason(decision) -> str:
+    """Why a lead went where it went, in the page's language. ``decision`` is anything with
+    ``reason_code`` and ``reason_params`` (a stored decision, the engine's, the sweep's
+    ``Reason``); one without a known code (an earlier version's text the conversion did
+    not read) shows its stored ``reason`` as it is."""
+    if decision is None:
+        return ""
+    template = REASONS.get(getattr(decision, "reason_code", None) or "")
+    if template is None:
+        return str(getattr(decision, "reason", "") or "")
+    params = getattr(decision, "reason_params", None)
+    return gettext(template) % reason_values(params, _reason_km, _reason_none)
 
 
 def labels(kind: str) -> dict[str, str]:

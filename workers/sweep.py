@@ -35,7 +35,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import selectinload
 
 from backend.audit.services import record_system
-from backend.db_bulk import in_values
+from backend.db_bulk import in_values, on_postgresql
 from backend.db_types import utcnow
 from backend.events.models import Event
 from backend.extensions import db
@@ -64,6 +64,7 @@ from backend.messaging.services import (
 )
 from backend.offices.models import Office
 from backend.routing.engine import METHOD_ESCALATION, OfficeIndex
+from backend.routing.reasons import Reason
 from backend.routing.services import build_index, reassign_to_next_nearest
 from backend.sla import DEFAULT_SLA_HOURS, working_start_before
 
@@ -375,12 +376,10 @@ def _next_office(lead: Lead, index: OfficeIndex, limit: int, now: datetime):
     decisions = lead.routing_decisions
     moves = sum(1 for d in decisions if d.method == METHOD_ESCALATION)
     if moves >= limit:
-        return None, (
-            f"reassigned automatically {moves} times already, the limit; marketing decides"
-        )
+        return None, Reason("reassign_limit", {"moves": moves})
     held = frozenset(d.office_id for d in decisions if d.office_id != lead.office_id)
     decision = reassign_to_next_nearest(lead, index, exclude_office_ids=held, at=now)
-    return decision, "no other office that has not had the lead can take it"
+    return decision, Reason("no_office_left")
 
 
 def reassign_leads(
@@ -409,7 +408,7 @@ def reassign_leads(
     marketing = marketing_emails()
     languages = office_languages([o.id for _, f, t, _, _ in plans for o in (f, t) if o is not None])
     for lead, from_office, to_office, decision, why_not in plans:
-        reason = decision.reason if decision else why_not
+        reason = decision or why_not
         targets = [from_office] + ([to_office] if to_office else [])
         for office in targets:
             extra = [] if to_office else marketing
@@ -455,7 +454,7 @@ def reassign_leads(
                     "from": from_office.code,
                     "to": to_office.code,
                     "routing_decision_id": decision.id,
-                    "reason": reason,
+                    "reason": reason.reason,
                 },
             )
             for row in webhook_rows("lead.routed", lead, to_office):
@@ -494,7 +493,7 @@ def run_ladder(now: datetime, dry_run: bool = False) -> tuple[dict, list[int]]:
         ESCALATION_ESCALATED: "escalated",
         ESCALATION_REMINDED: "reminded",
     }
-    postgres = db.session.get_bind().dialect.name == "postgresql"
+    postgres = on_postgresql()
     for level, fraction in LADDER:
         if postgres and not dry_run and level != ESCALATION_REASSIGNED:
             templates = _templates(

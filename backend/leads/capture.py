@@ -18,11 +18,11 @@ from types import SimpleNamespace
 
 from flask import current_app
 from pydantic import ValidationError
-from sqlalchemy import Integer, String, Uuid, and_, literal, null, or_, select, text, union_all
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from backend.auth.models import User
-from backend.db_bulk import insert_rows, without_nul
+from backend.db_bulk import insert_rows, known_leads, without_nul
 from backend.db_types import utcnow
 from backend.errors import validation_fields
 from backend.events.models import Event
@@ -31,7 +31,7 @@ from backend.leads.models import CAPTURE_FORM, CAPTURE_MERGED, Lead, MergedCaptu
 from backend.leads.normalize import Normalized, has_identity, normalize_lead
 from backend.leads.queries import last_decisions, lead_json, visible_leads
 from backend.leads.schemas import LeadIn
-from backend.messaging.models import Message, Unsubscribe
+from backend.messaging.models import Message
 from backend.messaging.services import enqueue_messages, new_lead_rows
 from backend.process_cache import ProcessCache
 from backend.routing.services import ROUTING_FLAGS, event_venue, office_index, route_place
@@ -224,12 +224,11 @@ def _known(items: Sequence[_Item]) -> _Known:
     known = _Known()
     if not items:
         return known
-    # Core, not the ORM session: nothing to flush first, nothing to map.
-    connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
-        rows = connection.execute(_KNOWN_PG, _known_pg_params(items)).all()
-    else:
-        rows = connection.execute(_known_query(items)).all()
+    rows = known_leads(
+        (item.lead_in.client_id for item in items),
+        _contacts(items, "email"),
+        _contacts(items, "phone"),
+    )
     for kind, lead_id, client_id, event_id, email, phone in sorted(
         rows, key=lambda row: (row[0], row[1] or 0)
     ):
@@ -243,88 +242,6 @@ def _known(items: Sequence[_Item]) -> _Known:
             if phone:
                 known.people.setdefault((event_id, "phone", phone), lead_id)
     return known
-
-
-# On PostgreSQL one fixed statement, each lookup a join of an array parameter to its
-# unique or (event, contact) index. Psycopg prepares a statement it runs often; the
-# prepared plan of the former ``column = ANY($1)`` form, made while the lead table was
-# small, stayed a sequential scan comparing every row with the whole array, so a batch
-# of 500 cost more with every lead stored (170 ms at 15,000 leads, against 6 ms now).
-# A join to ``unnest($1)`` stays a nested loop over the index whatever the table's size.
-_KNOWN_PG = text(
-    """
-    SELECT 'uuid', l.id, l.client_id, l.event_id::bigint, NULL::text, NULL::text
-      FROM unnest(CAST(:client_ids AS uuid[])) AS k(client_id)
-      JOIN lead l ON l.client_id = k.client_id
-    UNION ALL
-    SELECT 'uuid', m.lead_id, m.client_id, ml.event_id, NULL, NULL
-      FROM unnest(CAST(:client_ids AS uuid[])) AS k(client_id)
-      JOIN merged_capture m ON m.client_id = k.client_id
-      JOIN lead ml ON ml.id = m.lead_id
-    UNION ALL
-    SELECT 'person', l.id, NULL, l.event_id, l.email_normalized, l.phone_normalized
-      FROM unnest(CAST(:email_events AS bigint[]), CAST(:emails AS text[])) AS p(event_id, email)
-      JOIN lead l ON l.event_id = p.event_id AND l.email_normalized = p.email
-    UNION ALL
-    SELECT 'person', l.id, NULL, l.event_id, l.email_normalized, l.phone_normalized
-      FROM unnest(CAST(:phone_events AS bigint[]), CAST(:phones AS text[])) AS p(event_id, phone)
-      JOIN lead l ON l.event_id = p.event_id AND l.phone_normalized = p.phone
-    UNION ALL
-    SELECT 'unsubscribed', NULL, NULL, NULL, u.email, NULL
-      FROM unnest(CAST(:unsubscribe_emails AS text[])) AS k(email)
-      JOIN unsubscribe u ON u.email = k.email
-    """
-)
-
-
-def _known_pg_params(items: Sequence[_Item]) -> dict:
-    emails, phones = list(_contacts(items, "email")), list(_contacts(items, "phone"))
-    return {
-        "client_ids": list({item.lead_in.client_id for item in items}),
-        "email_events": [event_id for event_id, _ in emails],
-        "emails": [email for _, email in emails],
-        "phone_events": [event_id for event_id, _ in phones],
-        "phones": [phone for _, phone in phones],
-        "unsubscribe_emails": list({email for _, email in emails}),
-    }
-
-
-def _known_query(items: Sequence[_Item]):
-    """The same lookups for SQLite, which has no arrays."""
-    client_ids = [item.lead_in.client_id for item in items]
-    no_uuid, no_int, no_text = null().cast(Uuid), null().cast(Integer), null().cast(String)
-    parts = [
-        select(literal("uuid"), Lead.id, Lead.client_id, Lead.event_id, no_text, no_text).where(
-            Lead.client_id.in_(client_ids)
-        ),
-        select(
-            literal("uuid"), MergedCapture.lead_id, MergedCapture.client_id,
-            Lead.event_id, no_text, no_text,
-        )
-        .join(Lead, Lead.id == MergedCapture.lead_id)
-        .where(MergedCapture.client_id.in_(client_ids)),
-    ]  # fmt: skip
-    same_person = []
-    for kind, column in (("email", Lead.email_normalized), ("phone", Lead.phone_normalized)):
-        by_event: dict[int, set[str]] = {}
-        for event_id, value in _contacts(items, kind):
-            by_event.setdefault(event_id, set()).add(value)
-        same_person += [and_(Lead.event_id == e, column.in_(v)) for e, v in by_event.items()]
-    if same_person:
-        parts.append(
-            select(
-                literal("person"), Lead.id, no_uuid,
-                Lead.event_id, Lead.email_normalized, Lead.phone_normalized,
-            ).where(or_(*same_person))
-        )  # fmt: skip
-    all_emails = {email for _, email in _contacts(items, "email")}
-    if all_emails:
-        parts.append(
-            select(
-                literal("unsubscribed"), no_int, no_uuid, no_int, Unsubscribe.email, no_text
-            ).where(Unsubscribe.email.in_(all_emails))
-        )
-    return union_all(*parts)
 
 
 def _contacts(items: Sequence[_Item], kind: str) -> set[tuple[int, str]]:
@@ -482,6 +399,8 @@ def _decision_row(new: _NewLead) -> dict:
         "longitude": location.longitude if location else None,
         "location_label": location.label if location else "",
         "location_source": location.source if location else "",
+        "reason_code": decision.reason_code,
+        "reason_params": decision.reason_params,
         "reason": decision.reason,
         "flags": list(decision.flags),
         "decided_by_id": None,

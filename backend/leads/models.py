@@ -196,6 +196,10 @@ class RoutingDecision(db.Model):
     longitude: Mapped[float | None] = mapped_column(Float)
     location_label: Mapped[str] = mapped_column(String(300), default="")
     location_source: Mapped[str] = mapped_column(String(16), default="")
+    # Why: a code of backend/routing/reasons.py and its parameters, translated when shown;
+    # ``reason`` is their English text as written (what the API and the audit trail read).
+    reason_code: Mapped[str] = mapped_column(String(32), default="")
+    reason_params: Mapped[dict] = mapped_column(JSON, default=dict)
     reason: Mapped[str] = mapped_column(Text, default="")
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))

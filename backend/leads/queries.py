@@ -16,6 +16,7 @@ from backend.extensions import db
 from backend.i18n import routing_reason
 from backend.leads.models import Lead, RoutingDecision, Touch
 from backend.offices.models import Office
+from backend.routing.reasons import Reason
 
 
 def visible_leads(user: User) -> Select:
@@ -60,19 +61,24 @@ def last_decisions(lead_ids: list[int]) -> dict[int, RoutingDecision]:
     return {row.lead_id: row for row in rows}
 
 
-def reason_display(reason: str) -> str:
+def reason_display(decision) -> str:
     """``routing_reason`` remembered by the process: pages and batches repeat a few
-    reasons, and each translation runs a dozen regular expressions. A recompiled
+    reasons, and each rendering formats its distances per the locale. A recompiled
     catalogue is seen here after a restart."""
-    if not has_request_context():
-        return routing_reason(reason)
-    return _reason_in(str(get_locale()), reason)
+    code = getattr(decision, "reason_code", "") or ""
+    if not code or not has_request_context():
+        return routing_reason(decision)
+    params = tuple(sorted((decision.reason_params or {}).items()))
+    try:
+        return _reason_in(str(get_locale()), code, params)
+    except TypeError:  # a parameter that is not hashable (never written by the router)
+        return routing_reason(decision)
 
 
 @lru_cache(maxsize=4096)
-def _reason_in(locale: str, reason: str) -> str:
+def _reason_in(locale: str, code: str, params: tuple) -> str:
     # Called only while ``locale`` is the request's: the catalogues never change in a process.
-    return routing_reason(reason)
+    return routing_reason(Reason(code, dict(params)))
 
 
 def routing_json(decision: RoutingDecision | None) -> dict | None:
@@ -84,7 +90,9 @@ def routing_json(decision: RoutingDecision | None) -> dict | None:
         "method": decision.method,
         "distance_km": decision.distance_km,
         "reason": decision.reason,
-        "reason_display": reason_display(decision.reason),
+        "reason_code": decision.reason_code,
+        "reason_params": decision.reason_params,
+        "reason_display": reason_display(decision),
     }
 
 
@@ -162,7 +170,9 @@ def lead_detail_json(lead: Lead) -> dict:
                 "method": d.method,
                 "distance_km": d.distance_km,
                 "reason": d.reason,
-                "reason_display": reason_display(d.reason),
+                "reason_code": d.reason_code,
+                "reason_params": d.reason_params,
+                "reason_display": reason_display(d),
                 "location_label": d.location_label,
                 "location_source": d.location_source,
                 "at": d.at,

@@ -99,11 +99,25 @@ ReasonDisplay = Annotated[
     ),
 ]
 
+ReasonCode = Annotated[
+    str,
+    Field(
+        description="The reason as a code (`nearest`, `territory`, `capacity_spill`, "
+        "`handover`, ...; empty for a reason stored before codes that could not be read)"
+    ),
+]
+ReasonParams = Annotated[
+    dict[str, Any],
+    Field(description="What the reason names: offices, distances in km, loads, territory"),
+]
+
 
 class RoutingOut(BaseModel):
     method: str
     distance_km: float | None
     reason: str = Field(description="Why the lead went there, in English (stable wording)")
+    reason_code: ReasonCode
+    reason_params: ReasonParams
     reason_display: ReasonDisplay
 
 
@@ -165,6 +179,8 @@ class RoutingDecisionOut(BaseModel):
     method: str
     distance_km: float | None
     reason: str
+    reason_code: ReasonCode
+    reason_params: ReasonParams
     reason_display: ReasonDisplay
     location_label: str
     location_source: str

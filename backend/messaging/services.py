@@ -24,14 +24,13 @@ from flask_babel import force_locale, get_locale, gettext
 from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import Markup, escape
 from redis.exceptions import RedisError
-from sqlalchemy import bindparam, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.orm import defaultload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.admin.models import SiteSetting
 from backend.auth.models import User
-from backend.db_bulk import in_values
+from backend.db_bulk import in_values, insert_rows
 from backend.db_types import utcnow
 from backend.events.content import agreed_consent, answer_rows, brief_in
 from backend.events.models import Event
@@ -254,9 +253,10 @@ def render_autoresponder(lead: Lead, office: Office | None = None) -> dict:
     }
 
 
-def _routing_reason(lead: Lead) -> str:
+def _routing_reason(lead: Lead):
+    """The lead's last routing decision (mails show its reason with ``routing_reason``)."""
     decisions = lead.routing_decisions
-    return decisions[-1].reason if decisions else ""
+    return decisions[-1] if decisions else None
 
 
 def office_languages(office_ids: Iterable[int]) -> dict[int, str]:
@@ -368,74 +368,16 @@ def marketing_emails() -> list[str]:
 def insert_messages(rows: Sequence[dict]) -> list[int]:
     """Insert message rows, skipping keys that already exist; returns the new ids.
 
-    ``ON CONFLICT (key) DO NOTHING`` makes two sweeps racing on the same alert safe.
-    On PostgreSQL one INSERT … SELECT FROM unnest(…) RETURNING; elsewhere a
-    multi-row INSERT … RETURNING per thousand rows.
+    ``ON CONFLICT (key) DO NOTHING`` makes two sweeps racing on the same alert safe; the
+    rows go in with the one bulk insert (``db_bulk.insert_rows``).
     """
-    if not rows:
-        return []
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     now = utcnow()
-    defaults = dict(
-        channel="email",
-        lead_id=None,
-        office_id=None,
-        event_id=None,
-        recipient="",
-        subject="",
-        body_text="",
-        body_html="",
-        payload={},
-        status="pending",
-        attempts=0,
-        last_error="",
-        created_at=now,
+    ids = insert_rows(
+        Message.__table__,
+        [{"created_at": now, **row} for row in rows],
+        skip_existing=("key",),
     )
-    if dialect == "postgresql":
-        return _insert_unnest(rows, now)
-    table = Message.__table__
-    statement = insert(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id)
-    ids: list[int] = []
-    connection = db.session.connection()
-    for start in range(0, len(rows), 1000):
-        chunk = [{**defaults, **row} for row in rows[start : start + 1000]]
-        ids.extend(connection.execute(statement, chunk).scalars())
-    return sorted(ids)
-
-
-_UNNEST = [
-    ("key", "text", ""), ("kind", "text", ""), ("channel", "text", "email"),
-    ("lead_id", "bigint", None), ("office_id", "bigint", None), ("event_id", "bigint", None),
-    ("recipient", "text", ""), ("subject", "text", ""), ("body_text", "text", ""),
-    ("body_html", "text", ""), ("payload", "text", None),
-]  # fmt: skip
-_UNNEST_SQL = text(
-    "INSERT INTO message (key, kind, channel, lead_id, office_id, event_id, recipient, "
-    "subject, body_text, body_html, payload, status, attempts, last_error, created_at) "
-    "SELECT u.key, u.kind, u.channel, u.lead_id, u.office_id, u.event_id, u.recipient, "
-    "u.subject, u.body_text, u.body_html, CAST(u.payload AS json), 'pending', 0, '', "
-    ":created_at FROM unnest("
-    + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind, _ in _UNNEST)
-    + ") AS u("
-    + ", ".join(name for name, _, _ in _UNNEST)
-    + ") ON CONFLICT (key) DO NOTHING RETURNING id"
-).bindparams(bindparam("created_at", type_=Message.__table__.c.created_at.type))
-
-
-def _insert_unnest(rows: Sequence[dict], now: datetime) -> list[int]:
-    """PostgreSQL: one INSERT … SELECT FROM unnest(arrays) per 10,000 rows — a short
-    statement with one array per column, not a VALUES list of every row."""
-    ids: list[int] = []
-    for start in range(0, len(rows), 10_000):
-        chunk = rows[start : start + 10_000]
-        params: dict = {
-            name: [row.get(name, default) for row in chunk] for name, _, default in _UNNEST
-        }
-        params["payload"] = [json.dumps(row.get("payload") or {}) for row in chunk]
-        params["created_at"] = now
-        ids.extend(db.session.execute(_UNNEST_SQL, params).scalars())
-    return sorted(ids)
+    return sorted(message_id for (message_id,) in ids)
 
 
 class OfficeContacts:
@@ -501,16 +443,6 @@ def new_lead_rows(leads: Sequence[Lead], unsubscribed: set[str] | None = None) -
                 )
             )
     return rows
-
-
-def plan_new_lead_messages(leads: Sequence[Lead]) -> list[int]:
-    """Write the pending follow-ups of freshly routed leads (the caller commits).
-
-    The visitor's autoresponder needs a valid e-mail, consent to be contacted and no
-    unsubscribe; the office notice goes to the office e-mail and its reps; the
-    ``lead.routed`` webhook to the office's and the global URL. Returns the new ids.
-    """
-    return insert_messages(new_lead_rows(leads))
 
 
 # --- rendering at delivery ---------------------------------------------------------
@@ -874,18 +806,3 @@ def enqueue_messages(
         )
         return 0
     return enqueued
-
-
-def enqueue_batches(message_ids: Sequence[int], size: int = BATCH_SIZE) -> int:
-    """Enqueue many messages for the batch jobs (kept for callers of the old name)."""
-    return enqueue_messages(message_ids, batch_size=size)
-
-
-def enqueue_pending(lead_ids: Sequence[int]) -> int:
-    """Enqueue the pending messages of these leads (after their transaction committed)."""
-    if not lead_ids:
-        return 0
-    ids = db.session.scalars(
-        select(Message.id).where(in_values(Message.lead_id, lead_ids), Message.status == "pending")
-    ).all()
-    return enqueue_messages(ids)

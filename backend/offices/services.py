@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
-import zoneinfo
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+
+from pydantic import ValidationError
 
 from backend.errors import ApiError
 from backend.extensions import db
 from backend.offices.models import Office
+from backend.offices.schemas import OfficeIn, problem
 
 CSV_COLUMNS = (
     "code", "name", "city", "country", "latitude", "longitude",
@@ -26,72 +28,19 @@ class ImportResult:
     errors: list[tuple[int, str]] = field(default_factory=list)
 
 
-def _float(value: str, name: str, low: float, high: float) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} is not a number: {value!r}") from None
-    if not low <= number <= high:
-        raise ValueError(f"{name} must be between {low} and {high}, got {number}")
-    return number
-
-
-def _optional_int(value: str | None, name: str) -> int | None:
-    if value is None or str(value).strip() == "":
-        return None
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        raise ValueError(f"{name} is not a whole number: {value!r}") from None
-    if number < 0:
-        raise ValueError(f"{name} must not be negative")
-    return number
-
-
 def clean_office_fields(row: dict) -> dict:
-    """Check and convert one office's fields; raises ValueError naming the bad field."""
-    code = (row.get("code") or "").strip().upper()
-    name = (row.get("name") or "").strip()
-    if not code:
-        raise ValueError("code is empty")
-    if not name:
-        raise ValueError("name is empty")
-    timezone = (row.get("timezone") or "UTC").strip()
+    """Check and convert one office's fields with ``OfficeIn``; raises ValueError naming
+    each bad field. ``paused`` is left as it is when the row does not say."""
     try:
-        zoneinfo.ZoneInfo(timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown timezone {timezone!r}") from None
-    country = (row.get("country") or "").strip().upper()
-    if len(country) != 2 or not country.isalpha():
-        raise ValueError(f"country must be an ISO code like RU or DE, got {country!r}")
-    territories = row.get("territories") or []
-    if isinstance(territories, str):
-        territories = [t.strip().upper() for t in territories.replace(",", ";").split(";")]
-    working_days = (row.get("working_days") or "12345").strip()
-    if not working_days or any(ch not in "1234567" for ch in working_days):
-        raise ValueError(
-            f"working_days must be ISO weekday digits like 12345, got {working_days!r}"
-        )
-    fields = {
-        "code": code,
-        "name": name,
-        "city": (row.get("city") or "").strip(),
-        "country": country,
-        "latitude": _float(row.get("latitude"), "latitude", -90, 90),
-        "longitude": _float(row.get("longitude"), "longitude", -180, 180),
-        "timezone": timezone,
-        "email": (row.get("email") or "").strip(),
-        "phone": (row.get("phone") or "").strip(),
-        "territories": [t for t in territories if t],
-        "capacity": _optional_int(row.get("capacity"), "capacity"),
-        "working_days": "".join(sorted(set(working_days))),
-        "sla_hours": _optional_int(row.get("sla_hours"), "sla_hours") or 24,
-        "monthly_lead_order": _optional_int(row.get("monthly_lead_order"), "monthly_lead_order"),
-    }
-    if "address" in row:
-        fields["address"] = (row.get("address") or "").strip()[:300]
-    if "paused" in row and row["paused"] not in (None, ""):
-        fields["paused"] = str(row["paused"]).strip().lower() in ("1", "true", "yes")
+        office = OfficeIn.model_validate(row)
+    except ValidationError as exc:
+        raise ValueError(problem(exc)) from None
+    fields = office.model_dump(exclude={"paused", "address"})
+    if office.address is not None:  # only when the file has the column
+        fields["address"] = office.address
+    fields["sla_hours"] = office.sla_hours or 24
+    if office.paused is not None:
+        fields["paused"] = office.paused
     return fields
 
 

@@ -26,6 +26,7 @@ from backend.leads.models import Lead, MergedCapture, QualityFeedback, RoutingDe
 from backend.leads.normalize import normalize_email, normalize_phone
 from backend.messaging.models import Message, Unsubscribe
 from backend.privacy.erasure import ERASED, Person, eraser, run_erasers
+from backend.routing.reasons import REASONS, english
 
 ANONYMIZED_FLAG = "anonymized"
 # Lead text fields that describe the person; emptied on erasure.
@@ -343,6 +344,16 @@ def erase_routing_reasons(person: Person) -> None:
         select(RoutingDecision).where(RoutingDecision.lead_id.in_(person.lead_ids))
     ):
         decision.latitude = decision.longitude = None
+        if decision.reason_code in REASONS:
+            params = {
+                name: person.scrub(value) if isinstance(value, str) else value
+                for name, value in (decision.reason_params or {}).items()
+            }
+            if decision.reason_code == "handover":
+                params["text"] = ERASED
+            decision.reason_params = params
+            decision.reason = english(decision.reason_code, params)
+            continue
         reason = decision.reason or ""
         if decision.method == "handover" and ": " in reason:
             reason = reason.split(": ", 1)[0] + ": " + ERASED

@@ -17,11 +17,12 @@ the nearest anyway, flagged ``over_capacity``. Paused offices get nothing.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from backend.routing.gazetteer import Gazetteer, get_gazetteer
 from backend.routing.geo import Prepared, SphereIndex, distance_km, prepare, valid_coordinates
+from backend.routing.reasons import english
 
 __all__ = [
     "Decision",
@@ -134,7 +135,8 @@ class ResolvedLocation:
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """The office chosen for a lead, how, and why."""
+    """The office chosen for a lead, how, and why (a code of ``routing.reasons`` and
+    its parameters; ``reason`` is its English text)."""
 
     office_id: int
     office_code: str
@@ -142,8 +144,14 @@ class Decision:
     method: str  # "territory" | "nearest" | "capacity_spill" | "fallback" | "escalation"
     distance_km: float
     location: ResolvedLocation | None
-    reason: str
+    reason_code: str
+    reason_params: dict[str, Any] = field(hash=False)  # a dict: compared, not hashed
     flags: tuple[str, ...]
+
+    @property
+    def reason(self) -> str:
+        """Why, in English (the API's ``reason``)."""
+        return english(self.reason_code, self.reason_params)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready mapping (the location nested, flags as a list)."""
@@ -155,6 +163,8 @@ class Decision:
             "distance_km": self.distance_km,
             "location": self.location.as_dict() if self.location else None,
             "reason": self.reason,
+            "reason_code": self.reason_code,
+            "reason_params": dict(self.reason_params),
             "flags": list(self.flags),
         }
 
@@ -167,7 +177,10 @@ _set_lat, _set_lon, _set_label, _set_source, _set_country, _set_admin1, _set_lfl
     getattr(ResolvedLocation, name).__set__
     for name in ("latitude", "longitude", "label", "source", "country", "admin1", "flags")
 )
-_set_id, _set_code, _set_name, _set_method, _set_km, _set_loc, _set_reason, _set_dflags = (
+(
+    _set_id, _set_code, _set_name, _set_method, _set_km, _set_loc, _set_rcode, _set_rparams,
+    _set_dflags,
+) = (
     getattr(Decision, name).__set__
     for name in (
         "office_id",
@@ -176,10 +189,11 @@ _set_id, _set_code, _set_name, _set_method, _set_km, _set_loc, _set_reason, _set
         "method",
         "distance_km",
         "location",
-        "reason",
+        "reason_code",
+        "reason_params",
         "flags",
     )
-)
+)  # fmt: skip
 
 
 def _new_resolved(
@@ -207,7 +221,8 @@ def _decision(
     method: str,
     km: float,
     location: ResolvedLocation,
-    reason: str,
+    reason_code: str,
+    reason_params: dict[str, Any],
     flags: list[str],
 ) -> Decision:
     """A Decision with the distance rounded to 100 m and repeated flags dropped."""
@@ -218,7 +233,8 @@ def _decision(
     _set_method(obj, method)
     _set_km(obj, round(km, 1))
     _set_loc(obj, location)
-    _set_reason(obj, reason)
+    _set_rcode(obj, reason_code)
+    _set_rparams(obj, reason_params)
     _set_dflags(obj, tuple(dict.fromkeys(flags)) if flags else ())
     return obj
 
@@ -497,14 +513,13 @@ def resolve_location(
 # --------------------------------------------------------------------------- decisions
 
 
-def _km_text(km: float) -> str:
-    if km < 10:
-        return f"{km:.1f} km"
-    return f"{km:.0f} km" if km < 1000 else f"{km:,.0f} km"
+def _km(km: float) -> float:
+    return round(km, 1)
 
 
-def _load_text(office: OfficeCandidate) -> str:
-    return f"{office.open_load}/{office.capacity}"
+def _full(office: OfficeCandidate) -> dict[str, Any]:
+    """A full office's load, as a reason's parameters."""
+    return {"open_load": office.open_load, "capacity": office.capacity}
 
 
 def _by_territory(
@@ -522,50 +537,52 @@ def _by_territory(
     )
     with_room = [item for item in ranked if _has_room(item[2])]
     km, _, office = with_room[0] if with_room else ranked[0]
-    reason = f"territory {territory} claimed by {office.name}, {_km_text(km)}"
+    params: dict[str, Any] = {"territory": territory, "office": office.name, "km": _km(km)}
+    code = "territory"
     if not with_room:
         flags.append(FLAG_OVER_CAPACITY)
-        reason += f" (office full, {_load_text(office)})"
-    return _decision(office, METHOD_TERRITORY, km, location, reason, flags)
+        code = "territory_full"
+        params.update(_full(office))
+    return _decision(office, METHOD_TERRITORY, km, location, code, params, flags)
 
 
 def _by_distance(
-    index: OfficeIndex, location: ResolvedLocation, flags: list[str], unknown_prefix: str | None
+    index: OfficeIndex, location: ResolvedLocation, flags: list[str], unknown: dict | None
 ) -> Decision | None:
+    """Nearest office with the capacity rule. ``unknown`` holds the lead's own city and
+    country when only the venue placed it (method ``fallback``), else None."""
     point, hit = index._nearest_any(location)
     if hit is None:
         return None
     km, office = hit
-    method = METHOD_NEAREST if unknown_prefix is None else METHOD_FALLBACK
-    head = (
-        "nearest office"
-        if unknown_prefix is None
-        else f"{unknown_prefix}nearest office to the event venue"
-    )
+    fallback = unknown is not None
+    method = METHOD_FALLBACK if fallback else METHOD_NEAREST
+    params: dict[str, Any] = dict(unknown) if fallback else {}
     if office.capacity is None or office.open_load < office.capacity:
-        return _decision(
-            office, method, km, location, f"{head}: {office.name}, {_km_text(km)}", flags
-        )
+        params.update(office=office.name, km=_km(km))
+        code = "fallback" if fallback else "nearest"
+        return _decision(office, method, km, location, code, params, flags)
     limit = km * SPILL_FACTOR
     spill = index._nearest_with_room(point, limit)
-    full = f"{office.name} office full ({_load_text(office)})"
+    params.update(_full(office))
     if spill is not None:
         spill_km, spill_office = spill
-        reason = f"{full}; next nearest {spill_office.name} with room, {_km_text(spill_km)}"
-        if unknown_prefix is None:
-            return _decision(spill_office, METHOD_CAPACITY_SPILL, spill_km, location, reason, flags)
+        params.update(full_office=office.name, office=spill_office.name, km=_km(spill_km))
+        if not fallback:
+            return _decision(
+                spill_office, METHOD_CAPACITY_SPILL, spill_km, location, "capacity_spill",
+                params, flags,
+            )  # fmt: skip
         flags.append(FLAG_CAPACITY_SPILL)
-        return _decision(spill_office, method, spill_km, location, unknown_prefix + reason, flags)
+        return _decision(spill_office, method, spill_km, location, "fallback_spill", params, flags)
     flags.append(FLAG_OVER_CAPACITY)
-    reason = (
-        f"{head}: {office.name}, {_km_text(km)}; {full}, "
-        f"no office with room within {_km_text(limit)}"
-    )
-    return _decision(office, method, km, location, reason, flags)
+    params.update(office=office.name, km=_km(km), limit_km=_km(limit))
+    code = "fallback_full" if fallback else "nearest_full"
+    return _decision(office, method, km, location, code, params, flags)
 
 
-def _quote(value: str | None) -> str:
-    return repr(value.strip()) if isinstance(value, str) and value.strip() else "none"
+def _given(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
 
 
 def decide(
@@ -602,10 +619,8 @@ def decide(
         claimed = index.claim(country, admin1, loc.postal_code)
         if claimed is not None:
             return _by_territory(claimed[0], claimed[1], location, flags)
-    prefix = None
-    if from_venue:
-        prefix = f"location unknown (city {_quote(loc.city)}, country {_quote(loc.country)}); "
-    return _by_distance(index, location, flags, prefix)
+    unknown = {"city": _given(loc.city), "country": _given(loc.country)} if from_venue else None
+    return _by_distance(index, location, flags, unknown)
 
 
 def next_nearest(
@@ -625,7 +640,8 @@ def next_nearest(
     """
     lat, lon = location.latitude, location.longitude
     current = index.get(exclude_office_id) if exclude_office_id is not None else None
-    after = f" after {current.name}" if current is not None else ""
+    after = {"after": current.name} if current is not None else {}
+    suffix = "_after" if current is not None else ""
     excluded = also_exclude | {exclude_office_id}
 
     def other_with_room(office: OfficeCandidate) -> bool:
@@ -634,14 +650,12 @@ def next_nearest(
     hits = index.nearest(lat, lon, eligible=other_with_room)
     if hits:
         km, office = hits[0]
-        reason = f"escalation: next nearest office with room{after}: {office.name}, {_km_text(km)}"
-        return _decision(office, METHOD_ESCALATION, km, location, reason, [])
+        params = {**after, "office": office.name, "km": _km(km)}
+        return _decision(office, METHOD_ESCALATION, km, location, "escalation" + suffix, params, [])
     hits = index.nearest(lat, lon, eligible=lambda o: o.id not in excluded)
     if not hits:
         return None
     km, office = hits[0]
-    reason = (
-        f"escalation: no office with room{after}; nearest other office: "
-        f"{office.name}, {_km_text(km)} (full, {_load_text(office)})"
-    )
-    return _decision(office, METHOD_ESCALATION, km, location, reason, [FLAG_OVER_CAPACITY])
+    params = {**after, "office": office.name, "km": _km(km), **_full(office)}
+    code = "escalation_full" + suffix
+    return _decision(office, METHOD_ESCALATION, km, location, code, params, [FLAG_OVER_CAPACITY])

@@ -27,6 +27,7 @@ from backend.routing.engine import (
     next_nearest,
 )
 from backend.routing.gazetteer import get_gazetteer
+from backend.routing.reasons import parse_english
 
 # Flags the router sets; a re-route clears the old ones before adding its own.
 ROUTING_FLAGS = ("location_unknown", "over_capacity", "unroutable")
@@ -166,6 +167,8 @@ def apply_decision(
         longitude=location.longitude if location else None,
         location_label=location.label if location else "",
         location_source=location.source if location else "",
+        reason_code=decision.reason_code,
+        reason_params=decision.reason_params,
         reason=decision.reason,
         flags=list(decision.flags),
         decided_by_id=decided_by_id,
@@ -181,16 +184,6 @@ def apply_decision(
     if previous is not None and previous != decision.office_id:
         index.adjust_load(previous, -1)
     return row
-
-
-def route_lead(lead: Lead, index: OfficeIndex, venue: Venue | None) -> RoutingDecision | None:
-    """Route a new lead; a lead no office can take is flagged ``unroutable`` and kept."""
-    decision = decide(lead_location(lead), index, venue)
-    if decision is None:
-        if "unroutable" not in (lead.flags or []):
-            lead.flags = [*(lead.flags or []), "unroutable"]
-        return None
-    return apply_decision(lead, decision, index)
 
 
 def reassign_to_next_nearest(
@@ -263,5 +256,36 @@ def preview(
         "distance_km": result["distance_km"],
         "location": result["location"],
         "reason": result["reason"],
+        "reason_code": result["reason_code"],
+        "reason_params": result["reason_params"],
         "flags": list(result["flags"]),
     }
+
+
+def convert_stored_reasons(batch: int = 1000) -> tuple[int, int]:
+    """Give routing decisions stored as English text by an earlier version their reason
+    code and parameters, so they read in every language; run once after upgrading
+    (``leadrelay convert-reasons``), safe to run again. A text of no known shape keeps
+    its empty code and shows as written. Returns ``(converted, left as text)``; flushes.
+    """
+    converted = left = 0
+    last_id = 0
+    while True:
+        rows = db.session.scalars(
+            db.select(RoutingDecision)
+            .where(RoutingDecision.id > last_id, RoutingDecision.reason_code == "")
+            .where(RoutingDecision.reason != "")
+            .order_by(RoutingDecision.id)
+            .limit(batch)
+        ).all()
+        if not rows:
+            return converted, left
+        for row in rows:
+            parsed = parse_english(row.reason)
+            if parsed is None:
+                left += 1
+                continue
+            row.reason_code, row.reason_params = parsed
+            converted += 1
+        last_id = rows[-1].id
+        db.session.flush()

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -7,6 +9,7 @@ from backend.api.spec import ErrorOut, validated
 from backend.auth.access import roles_required
 from backend.auth.schemas import OfficeRef
 from backend.i18n import routing_reason
+from backend.routing.reasons import Reason
 from backend.routing.services import preview
 
 bp = Blueprint("routing", __name__, url_prefix="/api/v1")
@@ -40,6 +43,8 @@ class PreviewOut(BaseModel):
         description="The reason in the reader's language (their profile language, else "
         "Accept-Language, else the instance default)"
     )
+    reason_code: str = Field(description="The reason's code (stable across languages)")
+    reason_params: dict[str, Any] = Field(description="What the reason's text names")
     flags: list[str]
 
 
@@ -49,4 +54,5 @@ class PreviewOut(BaseModel):
 def routing_preview(body: PreviewIn):
     """Where a lead from this place would be routed, and why (nothing is stored)."""
     result = preview(**body.model_dump())
-    return {**result, "reason_display": routing_reason(result["reason"])}
+    reason = Reason(result["reason_code"], result["reason_params"])
+    return {**result, "reason_display": routing_reason(reason)}

@@ -232,7 +232,8 @@ def hand_over(lead: Lead, user: User, *, office_code: str, reason: str) -> Routi
         method="handover",
         distance_km=distance,
         location=location,
-        reason=f"Handed over from {source} by {user.name or user.email}: {reason.strip()}",
+        reason_code="handover",
+        reason_params={"source": source, "user": user.name or user.email, "text": reason.strip()},
         flags=(),
     )
     row = apply_decision(lead, decision, build_index(), decided_by_id=user.id)

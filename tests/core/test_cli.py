@@ -138,3 +138,28 @@ def test_worker_burst_drains_the_queues_and_exits(runner, app):
     db.session.expire_all()
     statuses = set(db.session.scalars(db.select(Message.status).where(Message.channel == "email")))
     assert statuses == {"recorded"}
+
+
+def test_offices_import_checks_rows_with_the_office_schema(runner, tmp_path):
+    """Rows go through ``OfficeIn`` (the monthly order with the API's limits): a code too
+    long for the database, a negative order and a country name are refused by line."""
+    header = OFFICES_CSV.splitlines()[0] + ",monthly_lead_order,working_days"
+    path = tmp_path / "offices.csv"
+    path.write_text(
+        header + "\n"
+        + "X" * 40 + ",Long,Moscow,RU,55.7,37.6,Europe/Moscow,l@example.com,,,,,\n"
+        + "ORD,Order,Moscow,RU,55.7,37.6,Europe/Moscow,o@example.com,,,,-5,\n"
+        + "CTY,Country,Moscow,Russia,55.7,37.6,,c@example.com,,,,,71\n"
+        + " kzn ,Kazan, Kazan ,ru,55.79,49.12,,k@example.com,, ru-73 ; RU ,5,12,713\n"
+    )  # fmt: skip
+    result = runner.invoke(args=["offices", "import", str(path)])
+    assert "1 created, 0 updated, 3 errors" in result.output, result.output
+    assert "line 2: code: String should have at most 32 characters" in result.output
+    assert "line 3: monthly_lead_order: Input should be greater than or equal to 0" in (
+        result.output
+    )
+    assert "line 4: country must be an ISO code like RU or DE: 'Russia'" in result.output
+    kazan = db.session.scalar(db.select(Office).where(Office.code == "KZN"))
+    assert (kazan.city, kazan.country, kazan.territories) == ("Kazan", "RU", ["RU-73", "RU"])
+    assert (kazan.capacity, kazan.monthly_lead_order, kazan.timezone) == (5, 12, "UTC")
+    assert kazan.working_days == "137"

@@ -11,6 +11,7 @@ from backend.extensions import db
 from backend.i18n import routing_reason
 from backend.leads.capture import capture_batch
 from backend.leads.normalize import normalize_language
+from backend.routing.reasons import Reason, parse_english
 from tests.factories import make_event, make_office, make_user
 
 RU = {"autoresponder_subject": "Спасибо, {first_name}", "autoresponder_body": "До встречи!"}
@@ -130,7 +131,7 @@ def test_the_lead_page_shows_the_routing_reason_in_russian(client, auth):
     assert rep.language == "ru"
 
 
-def test_every_reason_shape_the_router_writes_reads_in_russian(app):
+def test_every_reason_an_earlier_version_stored_reads_in_russian_once_converted(app):
     reasons = [
         "territory RU-48 claimed by Moscow office, 3.4 km",
         "territory DE:8 claimed by Munich office, 12 km (office full, 5/5)",
@@ -149,8 +150,9 @@ def test_every_reason_shape_the_router_writes_reads_in_russian(app):
         "no other office that has not had the lead can take it",
         "Handed over from MOW by Anna: wrong region; they are in Kazan",
     ]
+    coded = [Reason(*parse_english(r)) for r in reasons]
     with force_locale("ru"):
-        russian = [routing_reason(r) for r in reasons]
+        russian = [routing_reason(r) for r in coded]
     for reason, text in zip(reasons, russian, strict=True):
         # Office names are data and stay as they are ("Moscow office").
         english = {"nearest", "territory", "claimed", "room", "escalation", "full", "next",
@@ -163,4 +165,5 @@ def test_every_reason_shape_the_router_writes_reads_in_russian(app):
                           "ближайший офис к месту мероприятия: Moscow office, 0,4 км")  # fmt: skip
     assert russian[-1] == "Передан из MOW, передал(а) Anna: wrong region; they are in Kazan"
     with force_locale("en"):
-        assert [routing_reason(r) for r in reasons] == reasons
+        assert [routing_reason(r) for r in coded] == reasons
+    assert [r.reason for r in coded] == reasons

@@ -51,7 +51,7 @@ def test_every_extracted_string_has_a_russian_translation():
     root = str(TRANSLATIONS.parent.parent)
     missing = set()
     for _filename, _lineno, message, _comments, _context in extract_from_dir(
-        root, method_map=method_map, keywords={"_": None, "gettext": None, "_l": None,
+        root, method_map=method_map, keywords={"_": None, "gettext": None, "_l": None, "N_": None,
                                                "ngettext": (1, 2), "lazy_gettext": None}
     ):  # fmt: skip
         ids = message if isinstance(message, tuple) else (message,)

@@ -341,8 +341,11 @@ def test_a_decision_serialises_to_json():
     assert data["location"]["source"] == "coords"
     assert data["flags"] == []
     assert set(data) == {
-        "office_id", "office_code", "office_name", "method", "distance_km", "location", "reason", "flags",
+        "office_id", "office_code", "office_name", "method", "distance_km", "location", "reason",
+        "reason_code", "reason_params", "flags",
     }  # fmt: skip
+    assert data["reason_code"] == "nearest"
+    assert data["reason"].startswith(f"nearest office: {decision.office_name}, ")
 
 
 # --------------------------------------------------------------------------- properties

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 23:48:10.129746
+Create Date: 2026-12-06 23:49:33.980405
 
 """
 from alembic import op
@@ -401,6 +401,8 @@ def upgrade():
     sa.Column('longitude', sa.Float(), nullable=True),
     sa.Column('location_label', sa.String(length=300), nullable=False),
     sa.Column('location_source', sa.String(length=16), nullable=False),
+    sa.Column('reason_code', sa.String(length=32), nullable=False),
+    sa.Column('reason_params', sa.JSON(), nullable=False),
     sa.Column('reason', sa.Text(), nullable=False),
     sa.Column('flags', sa.JSON(), nullable=False),
     sa.Column('decided_by_id', sa.Integer(), nullable=True),
