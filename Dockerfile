@@ -12,7 +12,7 @@ COPY pwa ./pwa
 RUN pip install --no-cache-dir -e . \
  && python -c "from backend.routing.gazetteer import get_gazetteer; get_gazetteer()" \
  && python -c "from backend.i18n import compile_catalogs; compile_catalogs()" \
- && useradd --create-home leadrelay && mkdir -p /data && chown leadrelay /data
+ && useradd --create-home leadrelay && mkdir -p /data /attachments && chown leadrelay /data /attachments
 USER leadrelay
 EXPOSE 8000
 CMD ["leadrelay", "serve", "--bind", "0.0.0.0:8000"]

@@ -64,8 +64,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def register_blueprints(app: Flask) -> None:
     from backend.api.views import bp as api_bp
+    from backend.attachments.views import bp as attachments_bp
     from backend.audit.views import bp as audit_bp
     from backend.auth.views import api_bp as auth_api_bp
+    from backend.cards.views import bp as cards_bp
     from backend.events.views import bp as events_bp
     from backend.leads.views import bp as leads_bp
     from backend.messaging.views import bp as messaging_bp
@@ -90,6 +92,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(pwa_bp)
     app.register_blueprint(privacy_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(attachments_bp)
+    app.register_blueprint(cards_bp)
 
 
 @event.listens_for(Engine, "connect")

@@ -102,6 +102,10 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "JSON_SORT_KEYS": False,
         "DEFAULT_LANGUAGE": get("DEFAULT_LANGUAGE", "en"),
+        # Business-card photos and voice notes; web and workers must share this folder.
+        "ATTACHMENTS_DIR": get("ATTACHMENTS_DIR") or str(folder / "attachments"),
+        "ATTACHMENT_MAX_BYTES": parse_int(get("ATTACHMENT_MAX_BYTES"), 10 * 1024 * 1024),
+        "TESSDATA_DIR": get("TESSDATA_DIR", "/usr/share/tesseract-ocr/5/tessdata"),
     }
     settings.update(overrides)
     return settings

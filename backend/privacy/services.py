@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from sqlalchemy import String, cast, func, or_, select, update
 
+from backend.attachments.services import erase_lead_attachments, export_attachments
 from backend.audit.models import AuditEntry
 from backend.db_types import utcnow
 from backend.errors import ApiError
@@ -195,6 +196,7 @@ def export_person(*, email: str | None = None, phone: str | None = None) -> dict
             for f in _lead_ids_children(ids, QualityFeedback)
         ],
         "messages": [_row(m, MESSAGE_EXPORT) for m in _messages(key, ids)],
+        "attachments": export_attachments(ids),
         "unsubscribed_at": _value(unsubscribed.at) if unsubscribed else None,
     }
 
@@ -207,6 +209,7 @@ def anonymize_leads(leads: Sequence[Lead], now: datetime | None = None) -> int:
     Emptied: names, e-mail, phone, company, job title, notes, badge text, postal code,
     coordinates, answers, the raw capture, merged captures' payloads, touch and feedback
     notes, and the recipients and bodies of messages (those not yet sent are skipped).
+    Attachments (card photos, voice notes) are deleted, rows and files.
     Returns how many leads were anonymised.
     """
     now = now or utcnow()
@@ -221,6 +224,7 @@ def anonymize_leads(leads: Sequence[Lead], now: datetime | None = None) -> int:
         lead.anonymized_at = now
     if not ids:
         return 0
+    erase_lead_attachments(ids)
     db.session.execute(
         update(MergedCapture).where(MergedCapture.lead_id.in_(ids)).values(payload={})
     )
