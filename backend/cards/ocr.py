@@ -97,7 +97,7 @@ def _flatten_light(grey: Image.Image) -> Image.Image:
 
 
 def _row_profile_score(image: Image.Image) -> float:
-    rows = list(image.resize((1, image.height), Image.BOX).getdata())
+    rows = image.resize((1, image.height), Image.BOX).tobytes()
     mean = sum(rows) / len(rows)
     return sum((value - mean) ** 2 for value in rows)
 

@@ -95,7 +95,13 @@ def apply_card(attachment_id: int) -> dict | None:
         attachment.ocr_status = "failed"
         db.session.flush()
         return None
-    lead = db.session.scalar(select(Lead).where(Lead.id == attachment.lead_id).with_for_update())
+    # Lock the lead while filling it, and read it fresh: the office may be editing it.
+    lead = db.session.scalar(
+        select(Lead)
+        .where(Lead.id == attachment.lead_id)
+        .with_for_update(of=Lead)
+        .execution_options(populate_existing=True)
+    )
     filled = _fill_lead(lead, reading)
     attachment.ocr_text = reading["text"]
     attachment.card = {
