@@ -41,7 +41,7 @@ class _Engine:
 
         self.tesserocr = tesserocr
         self.api = tesserocr.PyTessBaseAPI(
-            path=tessdata.rstrip("/") + "/", lang=LANGUAGES, psm=tesserocr.PSM.AUTO
+            path=tessdata.rstrip("/") + "/", lang=LANGUAGES, psm=tesserocr.PSM.SPARSE_TEXT
         )
         self.lock = threading.Lock()
 
@@ -54,7 +54,10 @@ class _Engine:
             iterator = self.api.GetIterator()
             if iterator is not None:
                 for item in self.tesserocr.iterate_level(iterator, RIL.TEXTLINE):
-                    text = (item.GetUTF8Text(RIL.TEXTLINE) or "").strip()
+                    try:
+                        text = (item.GetUTF8Text(RIL.TEXTLINE) or "").strip()
+                    except RuntimeError:  # an empty block
+                        continue
                     if text:
                         lines.append(OcrLine(text, max(0.0, item.Confidence(RIL.TEXTLINE)) / 100))
             self.api.Clear()

@@ -22,6 +22,8 @@ FALLBACK_REGION = "RU"
 
 # Cyrillic letters OCR confuses with Latin ones, for e-mail and web addresses.
 _HOMOGLYPHS = str.maketrans("асеорхукмтвнАСЕОРХУКМТВН", "aceopxykmtbhACEOPXYKMTBH")
+# The other way round: a Cyrillic word OCR read as Latin ("Camapa" for "Самара").
+_LATIN_AS_CYRILLIC = str.maketrans("aceopxykmnurbtACEOPXYKMHTB", "асеорхукмпигвтАСЕОРХУКМНТВ")
 EMAIL = re.compile(
     r"[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"
 )
@@ -57,6 +59,7 @@ TITLE_WORDS = (
     "account", "procurement", "purchasing", "buyer", "designer", "scientist", "assistant",
     "managing", "senior", "principal", "product", "business", "development", "operations",
 )  # fmt: skip
+EMAIL_LABELS = ("e", "email", "mail", "el", "почта")
 FAX_WORDS = ("fax", "факс", "f:", "f.", "ф.", "ф:")
 MOBILE_WORDS = ("mob", "моб", "cell", "сот", "m:", "m.", "м:", "м.", "mobile", "gsm")
 ADDRESS_WORDS = (
@@ -114,7 +117,18 @@ def _has_word(text: str, stems: tuple[str, ...]) -> bool:
                for w in words for stem in stems)  # fmt: skip
 
 
+SP_Z_OO = re.compile(r"\bSp\.?\s*[zZ2]\s*[oO0]\.?\s*[oO0]\.?", re.I)
+# A Russian legal form at the start of a line as OCR may spell it: "000", "OOO", "AO", "3AO".
+_RU_FORM_AS_READ = re.compile(r"^([A-ZА-ЯЁ03]{2,4})(?=\s*[«\"“])")
+_FORM_FIX = str.maketrans("03AOPEKHMTCB", "ОЗАОРЕКНМТСВ")
+
+
 def _legal_form(text: str) -> bool:
+    if SP_Z_OO.search(text):
+        return True
+    form = _RU_FORM_AS_READ.match(text)
+    if form and form.group(1).translate(_FORM_FIX) in LEGAL_FORMS_RU:
+        return True
     for form in LEGAL_FORMS_RU:
         if re.search(rf"(?<![А-ЯЁA-Za-zа-яё]){form}(?![А-ЯЁA-Za-zа-яё])", text):
             return True
@@ -163,10 +177,18 @@ def _emails(lines: list[_Line], card: CardFields) -> None:
     for line in lines:
         candidate = line.text.translate(_HOMOGLYPHS)
         candidate = re.sub(r"\s*@\s*", "@", candidate)
+        # "david johnson@x.com": OCR lost the dot between two parts of the local name.
+        candidate = re.sub(
+            r"(?<![\w:])([a-z]{2,}) ([a-z][\w.\-]*@)",
+            lambda m: m.group(0) if m.group(1) in EMAIL_LABELS else f"{m.group(1)}.{m.group(2)}",
+            candidate,
+        )
         candidate = re.sub(r"(?<=\w)\s*\.\s*(?=[a-z]{2,}\b)", ".", candidate)
         match = EMAIL.search(candidate)
         if match:
-            card.put("email", match.group(0).lower().rstrip("."), 0.95 * line.ocr)
+            # An initial before the surname ("o.fedorov@") is a letter, never a zero.
+            value = re.sub(r"^0(?=\.)", "o", match.group(0).lower().rstrip("."))
+            card.put("email", value, 0.95 * line.ocr)
             line.used = True
             return
 
@@ -222,7 +244,9 @@ def _website(lines: list[_Line], card: CardFields) -> None:
     for line in lines:
         if "@" in line.text:
             continue
-        candidate = line.text.translate(_HOMOGLYPHS)
+        candidate = re.sub(
+            r"(?i)\bw\s*w\s*w\s*[.,]?\s*(?=[a-z0-9])", "www.", line.text.translate(_HOMOGLYPHS)
+        )
         for match in WEBSITE.finditer(candidate):
             value = match.group(0).rstrip(".,;").lower()
             if re.fullmatch(r"[\d.]+", value) or not re.search(r"[a-z]{2,}", value):
@@ -234,16 +258,35 @@ def _website(lines: list[_Line], card: CardFields) -> None:
             if best is None or score > best[0]:
                 best = (score * line.ocr, value, line)
     if best:
-        card.put("website", best[1], best[0])
+        value = best[1]
+        host = re.sub(r"^(?:https?://)?(?:www\.)?", "", value).split("/")[0]
+        if email_domain and host != email_domain and _close(host, email_domain):
+            # One of the two was misread; an e-mail address is more often read right.
+            value = value.replace(host, email_domain)
+        card.put("website", value, best[0])
         best[2].used = True
+
+
+def _close(a: str, b: str) -> bool:
+    """Whether two short strings differ by at most two edits."""
+    if abs(len(a) - len(b)) > 2:
+        return False
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1] <= 2
 
 
 def _company(lines: list[_Line], card: CardFields) -> None:
     for line in lines:
         if line.used:
             continue
+        quoted = QUOTED.search(line.text)
         if _legal_form(line.text) or (
-            QUOTED.search(line.text) and not _has_word(line.text, TITLE_WORDS)
+            quoted and (quoted.start() == 0 or not _has_word(line.text, TITLE_WORDS))
         ):
             card.put("company", _company_value(line.text), 0.9 * line.ocr)
             line.used = True
@@ -251,6 +294,10 @@ def _company(lines: list[_Line], card: CardFields) -> None:
 
 
 def _company_value(text: str) -> str:
+    text = SP_Z_OO.sub("Sp. z o.o.", text)
+    form = _RU_FORM_AS_READ.match(text)
+    if form and form.group(1).translate(_FORM_FIX) in LEGAL_FORMS_RU:
+        text = form.group(1).translate(_FORM_FIX) + text[form.end() :]
     return re.sub(r"\s+", " ", text).strip(" ,;")
 
 
@@ -281,6 +328,13 @@ def _name_words(text: str) -> list[str] | None:
     return [w.capitalize() if w.isupper() else w for w in words]
 
 
+def _names_a_country(text: str) -> bool:
+    from backend.routing.gazetteer import get_gazetteer
+
+    gazetteer = get_gazetteer()
+    return any(len(word) > 2 and gazetteer.country_code(word) for word in text.split())
+
+
 def _split_name(words: list[str]) -> tuple[str, str, float]:
     """(first, last, how sure) for a line of two or three name words."""
     known = [
@@ -307,7 +361,11 @@ def _name(lines: list[_Line], card: CardFields) -> None:
     for position, line in enumerate(lines):
         if line.used or _has_word(line.text, TITLE_WORDS) or _has_word(line.text, COMPANY_WORDS):
             continue
-        words = _name_words(line.text)
+        # "Елена Попова / Elena Popova": the first spelling; "Moscow, Russia" is no name.
+        text = line.text.split(" / ")[0]
+        if "," in text or _names_a_country(text):
+            continue
+        words = _name_words(text)
         if words is None:
             continue
         first, last, sure = _split_name(words)
@@ -351,6 +409,10 @@ def _place(lines: list[_Line], card: CardFields) -> None:
             if not candidate:
                 continue
             place = gazetteer.resolve(candidate, country[0] if country else None)
+            if place is None and re.fullmatch(r"[A-Za-z \-]+", candidate):
+                cyrillic = candidate.translate(_LATIN_AS_CYRILLIC)
+                place = gazetteer.resolve(cyrillic, country[0] if country else None)
+                candidate = cyrillic if place is not None else candidate
             if place is not None:
                 sure = (
                     0.85
