@@ -68,6 +68,7 @@ def register_blueprints(app: Flask) -> None:
     from backend.audit.views import bp as audit_bp
     from backend.auth.views import api_bp as auth_api_bp
     from backend.cards.views import bp as cards_bp
+    from backend.cards.views import office_bp as cards_office_bp
     from backend.events.views import bp as events_bp
     from backend.leads.views import bp as leads_bp
     from backend.messaging.views import bp as messaging_bp
@@ -94,6 +95,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit_bp)
     app.register_blueprint(attachments_bp)
     app.register_blueprint(cards_bp)
+    app.register_blueprint(cards_office_bp)
 
 
 @event.listens_for(Engine, "connect")

@@ -119,9 +119,55 @@ def skew_angle(grey: Image.Image) -> float:
     return max(fine, key=score)
 
 
+def _otsu(histogram: list[int]) -> int:
+    total = sum(histogram)
+    weighted = sum(i * count for i, count in enumerate(histogram))
+    below = below_weighted = 0
+    best, threshold = -1.0, 128
+    for level, count in enumerate(histogram):
+        below += count
+        if below == 0 or below == total:
+            continue
+        below_weighted += level * count
+        mean_low = below_weighted / below
+        mean_high = (weighted - below_weighted) / (total - below)
+        spread = below * (total - below) * (mean_low - mean_high) ** 2
+        if spread > best:
+            best, threshold = spread, level
+    return threshold
+
+
+def crop_to_card(grey: Image.Image) -> Image.Image:
+    """The card without the table around it: the bright paper's bounding box, if clear.
+
+    A photo where the card fills the frame, or no clear paper, is returned as it is.
+    """
+    small = grey.copy()
+    small.thumbnail((400, 400))
+    threshold = _otsu(small.histogram())
+    paper = small.point(lambda v: 255 if v > threshold else 0).filter(ImageFilter.MinFilter(5))
+    box = paper.getbbox()
+    if box is None:
+        return grey
+    left, top, right, bottom = box
+    share = (right - left) * (bottom - top) / (small.width * small.height)
+    if not 0.2 <= share <= 0.9:
+        return grey
+    scale = grey.width / small.width
+    margin = 4
+    return grey.crop(
+        (
+            max(0, int((left - margin) * scale)),
+            max(0, int((top - margin) * scale)),
+            min(grey.width, int((right + margin) * scale)),
+            min(grey.height, int((bottom + margin) * scale)),
+        )
+    )
+
+
 def preprocess(image: Image.Image) -> Image.Image:
-    """Grey, even light, stretched contrast, straightened and scaled for Tesseract."""
-    grey = ImageOps.grayscale(image)
+    """Grey, cropped to the card, even light, stretched contrast, straightened and scaled."""
+    grey = crop_to_card(ImageOps.grayscale(image))
     grey = _scaled(grey)
     grey = _flatten_light(grey)
     grey = ImageOps.autocontrast(grey, cutoff=1)

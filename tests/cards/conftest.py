@@ -11,7 +11,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from backend.extensions import db
 from tests.factories import make_event, make_office, make_user
-from tests.workers.conftest import AppSimpleWorker  # noqa: F401 - the in-process worker
+from tests.workers.conftest import AppSimpleWorker
+from workers.queues import OCR, make_worker
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 # The start of a WebM file as Chrome's MediaRecorder writes it (EBML header, doctype webm).
@@ -81,3 +82,15 @@ def upload(api):
         )
 
     return send
+
+
+@pytest.fixture
+def run_ocr_worker(app):
+    """Drain the ``ocr`` queue with the app's worker, in this process, on real Redis."""
+
+    def run():
+        db.session.commit()
+        make_worker(app, (OCR,), worker_class=AppSimpleWorker).work(burst=True)
+        db.session.expire_all()
+
+    return run

@@ -6,14 +6,11 @@ from __future__ import annotations
 import io
 import time
 
-import pytest
-
 from backend.attachments.models import Attachment
 from backend.extensions import db
 from backend.leads.models import Lead
 from tests.cards.conftest import RU_CARD, card_image
-from tests.workers.conftest import AppSimpleWorker
-from workers.queues import OCR, make_worker
+from workers.queues import OCR
 
 EN_CARD = [
     "Sarah Connor",
@@ -23,16 +20,6 @@ EN_CARD = [
     "sarah.connor@cyberdyne.co.uk",
     "www.cyberdyne.co.uk",
 ]
-
-
-@pytest.fixture
-def run_ocr_worker(app):
-    def run():
-        db.session.commit()
-        make_worker(app, (OCR,), worker_class=AppSimpleWorker).work(burst=True)
-        db.session.expire_all()
-
-    return run
 
 
 def read(api, data: bytes, **form):
