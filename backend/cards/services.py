@@ -24,6 +24,8 @@ from backend.routing.gazetteer import get_gazetteer
 
 log = logging.getLogger(__name__)
 CARD_CHECK = "card_check"
+# What a card can fill in on a lead (a card's website has no column: it stays on the card).
+LEAD_FIELDS = tuple(name for name in FIELDS if name in Lead.__table__.c)
 PLACE_FIELDS = ("city", "country")
 JOB_TIMEOUT = 120
 
@@ -122,7 +124,7 @@ def apply_card(attachment_id: int) -> dict | None:
 def _fill_lead(lead: Lead, reading: dict) -> dict[str, float]:
     filled: dict[str, float] = {}
     region = event_region(lead.event)
-    for name in FIELDS:
+    for name in LEAD_FIELDS:
         value = reading["fields"].get(name) or ""
         if not value or getattr(lead, name):
             continue

@@ -41,6 +41,7 @@ RU_CARD = [
     "ООО «Уралмаш»",
     "+7 912 345-67-89",
     "ivan.petrov@uralmash.ru",
+    "www.uralmash.ru",
     "г. Новосибирск",
 ]
 

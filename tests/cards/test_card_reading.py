@@ -43,6 +43,7 @@ def test_a_russian_card_photo_is_read_into_fields_within_two_seconds(api, booth)
     assert fields["job_title"] == "Коммерческий директор"
     assert fields["email"] == "ivan.petrov@uralmash.ru"
     assert fields["phone"] == "+7 912 345-67-89"
+    assert fields["website"] == "www.uralmash.ru"
     assert fields["city"] == "Новосибирск"
     assert fields["country"] == "RU"
     assert 0 < response.json["confidence"]["email"] <= 1
@@ -97,6 +98,7 @@ def test_an_uploaded_card_fills_only_the_empty_fields_and_routes_by_its_city(
     attachment = db.session.get(Attachment, response.json["id"])
     assert attachment.ocr_status == "done"
     assert "Уралмаш" in attachment.ocr_text
+    assert attachment.card["fields"]["website"] == "www.uralmash.ru"  # shown, no lead column
     filled = attachment.card["filled"]
     assert "first_name" not in filled
     assert set(filled) >= {"last_name", "company", "email", "phone", "city"}
@@ -125,3 +127,16 @@ def test_a_voice_note_is_not_sent_to_the_card_reader(api, booth, new_lead, uploa
 
     upload(new_lead(first_name="Anna"), WEBM, kind="voice")
     assert Queue(OCR, connection=connect(app)).count == 0
+
+
+def test_a_card_that_cannot_be_read_is_marked_so_rather_than_left_pending(
+    app, api, booth, new_lead, upload, run_ocr_worker
+):
+    from backend.attachments.storage import get_storage
+
+    lead_id = new_lead(first_name="Anna")
+    attachment_id = upload(lead_id, card_image(RU_CARD)).json["id"]
+    get_storage().delete(db.session.get(Attachment, attachment_id).storage_key)
+    run_ocr_worker()
+    assert db.session.get(Attachment, attachment_id).ocr_status == "failed"
+    assert "card_check" not in db.session.get(Lead, lead_id).flags
