@@ -58,12 +58,35 @@ def _duration() -> float | None:
         return None
 
 
+def _lead_for_upload(lead_id: int):
+    """The lead if the user may read it, or if a capture of theirs was merged into it.
+
+    A booth worker's second scan of a person may have been folded into a colleague's
+    lead; their phone then sends its card photo to that lead and must not be refused.
+    """
+    from sqlalchemy import select
+
+    from backend.leads.models import Lead, MergedCapture
+
+    try:
+        return get_lead_or_404(lead_id, current_user)
+    except ApiError:
+        merged = db.session.scalar(
+            select(MergedCapture.id).where(
+                MergedCapture.lead_id == lead_id, MergedCapture.captured_by_id == current_user.id
+            )
+        )
+        if merged is None:
+            raise
+        return db.session.get(Lead, lead_id)
+
+
 @bp.post("/leads/<int:lead_id>/attachments")
 @roles_required(ANY_SIGNED_IN)
 @limit("attachments", per_minute=120)
 def upload(lead_id: int):
     """Store a card photo, photo or voice note for the lead: 201 when new, 200 on a retry."""
-    lead = get_lead_or_404(lead_id, current_user)
+    lead = _lead_for_upload(lead_id)
     kind = request.form.get("kind", "")
     client_id = _client_id()
     attachment, created = services.store_attachment(

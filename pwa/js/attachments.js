@@ -4,7 +4,7 @@
 // It is sent only after its lead is confirmed (the lead's server id comes from the
 // captures store the outbox fills), one multipart POST per file; a retry with the same
 // client_id never stores two. An entry leaves the phone only when the server answered
-// 200/201 (stored) or 410 (the lead was erased: nothing to keep). 413/415/422/409 mark it
+// 200/201 (stored) or 410 (the lead was erased: nothing to keep). 403/404/409/413/415/422 mark it
 // "rejected" (kept, shown, not retried blindly); anything else keeps it queued.
 //
 // Its own IndexedDB database, so the booth app's schema (db.js) needs no upgrade for it.
@@ -18,7 +18,7 @@ export const DB_VERSION = 1;
 const STORE = 'attachments';
 export const KINDS = ['card_front', 'card_back', 'voice', 'photo'];
 const STORED = new Set([200, 201, 410]);
-const REJECTED = new Set([409, 413, 415, 422]);
+const REJECTED = new Set([403, 404, 409, 413, 415, 422]);
 const REQUEST_TIMEOUT_MS = 60_000;
 const BASE_DELAY_MS = 20_000;
 const MAX_DELAY_MS = 5 * 60_000;

@@ -199,3 +199,31 @@ def test_a_rolled_back_erasure_keeps_the_files(app, new_lead, upload):
     db.session.commit()
     assert count_attachments() == 1
     assert all(path.exists() for path in files)
+
+
+def test_a_booth_worker_whose_scan_was_merged_into_a_colleagues_lead_may_still_send_its_card(
+    api, auth, booth, upload
+):
+    from backend.leads.models import MergedCapture
+    from tests.factories import make_user
+
+    colleague = make_user("staff", email="colleague@example.com")
+    colleague.events.append(booth["event"])
+    db.session.commit()
+    auth.logout()
+    auth.login("colleague@example.com")
+    lead_id = api.post(
+        f"/api/v1/events/{booth['event'].id}/leads",
+        json={"client_id": str(uuid.uuid4()), "first_name": "Vera", "email": "vera@example.com"},
+    ).json["id"]
+    auth.logout()
+    auth.login("booth@example.com")
+    assert upload(lead_id, WEBM, kind="voice").status_code == 404  # not theirs
+    db.session.add(
+        MergedCapture(
+            client_id=uuid.uuid4(), lead_id=lead_id, captured_by_id=booth["staff"].id, payload={}
+        )  # fmt: skip
+    )
+    db.session.commit()
+    assert upload(lead_id, WEBM, kind="voice").status_code == 201
+    assert api.get(f"/api/v1/leads/{lead_id}/attachments").status_code == 404  # still not theirs
