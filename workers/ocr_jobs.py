@@ -24,3 +24,25 @@ def read_card_attachment(attachment_id: int) -> dict | None:
             db.session.commit()
         raise
     return filled
+
+
+def enqueue_unread_cards(older_than_minutes: int = 5) -> int:
+    """Enqueue again the card photos still unread some minutes after upload (Redis was down
+    when they arrived, or a worker died); run by the cron. Returns how many."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from backend.cards.services import enqueue_card_reading
+    from backend.db_types import utcnow
+
+    cutoff = utcnow() - timedelta(minutes=older_than_minutes)
+    ids = db.session.scalars(
+        select(Attachment.id)
+        .where(Attachment.ocr_status == "pending", Attachment.created_at < cutoff)
+        .order_by(Attachment.id)
+        .limit(500)
+    ).all()
+    for attachment_id in ids:
+        enqueue_card_reading(attachment_id)
+    return len(ids)

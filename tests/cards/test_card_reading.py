@@ -140,3 +140,27 @@ def test_a_card_that_cannot_be_read_is_marked_so_rather_than_left_pending(
     run_ocr_worker()
     assert db.session.get(Attachment, attachment_id).ocr_status == "failed"
     assert "card_check" not in db.session.get(Lead, lead_id).flags
+
+
+def test_a_card_left_unread_when_redis_was_down_is_read_later(
+    app, api, booth, new_lead, upload, run_ocr_worker
+):
+    from datetime import timedelta
+
+    from rq import Queue
+
+    from backend.db_types import utcnow
+    from backend.redis_conn import connect
+    from workers.ocr_jobs import enqueue_unread_cards
+
+    lead_id = new_lead(first_name="Anna")
+    attachment_id = upload(lead_id, card_image(RU_CARD)).json["id"]
+    queue = Queue(OCR, connection=connect(app))
+    queue.empty()  # as if Redis had lost the job
+    assert enqueue_unread_cards() == 0  # just uploaded: give the worker time
+    db.session.get(Attachment, attachment_id).created_at = utcnow() - timedelta(minutes=10)
+    db.session.commit()
+    assert enqueue_unread_cards() == 1
+    run_ocr_worker()
+    assert db.session.get(Attachment, attachment_id).ocr_status == "done"
+    assert enqueue_unread_cards() == 0
