@@ -177,6 +177,27 @@ def preprocess(image: Image.Image) -> Image.Image:
     return grey
 
 
+def _score(result: OcrResult) -> float:
+    return sum(line.confidence * len(line.text) for line in result.lines)
+
+
+def _weak(result: OcrResult) -> bool:
+    text = sum(len(line.text) for line in result.lines)
+    return text < 40 or _score(result) / max(text, 1) < 0.6
+
+
 def read_text(image: Image.Image, tessdata: str) -> OcrResult:
-    """OCR a card photo after pre-processing; returns its lines with their confidence."""
-    return engine(tessdata).read(preprocess(image))
+    """OCR a card photo after pre-processing; returns its lines with their confidence.
+
+    A card photographed on its side reads as little or as noise: then the photo is also
+    read turned a quarter either way, and the best reading wins.
+    """
+    reader = engine(tessdata)
+    prepared = preprocess(image)
+    result = reader.read(prepared)
+    if _weak(result):
+        for turn in (Image.ROTATE_90, Image.ROTATE_270):
+            turned = reader.read(prepared.transpose(turn))
+            if _score(turned) > _score(result) * 1.5:
+                result = turned
+    return result

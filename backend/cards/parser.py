@@ -170,6 +170,7 @@ def parse_card(
     _place(lines, card)
     if "company" not in card.fields:
         _company_fallback(lines, card)
+    _repair_addresses(card)
     return card
 
 
@@ -440,3 +441,44 @@ def _city_candidate(part: str) -> str:
     if _has_word(part, ADDRESS_WORDS) or not words[0][:1].isupper():
         return ""
     return part
+
+
+_TRANSLIT = str.maketrans({
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z",
+    "и": "i", "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r",
+    "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh",
+    "щ": "sch", "ы": "y", "ь": "", "ъ": "", "э": "e", "ю": "yu", "я": "ya",
+})  # fmt: skip
+_CONFUSED = {"i", "l", "1"}
+
+
+def _card_words(card: CardFields) -> set[str]:
+    """Latin spellings of the card's own words (names, company) for checking addresses."""
+    text = " ".join(card.fields.get(name, "") for name in ("first_name", "last_name", "company"))
+    for form in (*LEGAL_FORMS_RU, *LEGAL_FORMS_EN):
+        text = text.replace(form, " ")
+    return {w for w in re.findall(r"[a-z]{3,}", text.lower().translate(_TRANSLIT))}
+
+
+def _i_or_l_only(read: str, word: str) -> bool:
+    return (
+        len(read) == len(word)
+        and read != word
+        and all(a == b or {a, b} <= _CONFUSED for a, b in zip(read, word, strict=True))
+    )
+
+
+def _repair_addresses(card: CardFields) -> None:
+    """Undo OCR's i/l/1 mix-ups in the e-mail and website where the card spells the word
+    elsewhere ("m.paviova@" under "Мария Павлова", "uraimash.com" under «Уралмаш»)."""
+    words = _card_words(card)
+    if not words:
+        return
+
+    def fix(match: re.Match) -> str:
+        token = match.group(0)
+        return next((w for w in words if _i_or_l_only(token, w)), token)
+
+    for name in ("email", "website"):
+        if card.fields.get(name):
+            card.fields[name] = re.sub(r"[a-z0-9]{3,}", fix, card.fields[name])

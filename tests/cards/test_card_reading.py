@@ -164,3 +164,14 @@ def test_a_card_left_unread_when_redis_was_down_is_read_later(
     run_ocr_worker()
     assert db.session.get(Attachment, attachment_id).ocr_status == "done"
     assert enqueue_unread_cards() == 0
+
+
+def test_a_card_photographed_on_its_side_is_still_read(api, booth):
+    from PIL import Image
+
+    sideways = Image.open(io.BytesIO(card_image(RU_CARD))).transpose(Image.ROTATE_90)
+    out = io.BytesIO()
+    sideways.save(out, "JPEG", quality=90)
+    fields = read(api, out.getvalue()).json["fields"]
+    assert fields["email"] == "ivan.petrov@uralmash.ru"
+    assert fields["company"] == "ООО «Уралмаш»"

@@ -165,6 +165,15 @@ www.severstal.com
         },
     ),
     (
+        "an l read as i in the e-mail, where the card spells the name and company",
+        """Мария Павлова
+ООО «Уралмаш»
+m.paviova@uraimash.com
+www.uraimash.com""",
+        "RU",
+        {"email": "m.pavlova@uralmash.com", "website": "www.uralmash.com"},
+    ),
+    (
         "Cyrillic read as Latin look-alikes in the address",
         """Мария Павлова
 Технический директор
