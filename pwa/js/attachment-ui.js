@@ -1,6 +1,17 @@
 // "Photo of card" and "Voice note" for the capture screen (or a saved lead): buttons, a
 // recording timer with a stop button, and a line saying what happened. Files go to the
 // attachments store under the lead's client_id and are sent after the lead.
+//
+// Wiring (not done here: capture.js, app.js, index.html, outbox.js and sw.js belong to the
+// capture screen's rework):
+//   * capture.js: give the form its lead client_id when it opens (not only on save), then
+//     mountAttachments(box, { leadClientId: () => id, form, eventId: () => event.id });
+//     on a new visitor: destroy() and mount again with the next id; an abandoned form
+//     calls discardForLead(id) (attachments.js). A saved lead's screen mounts it too.
+//   * outbox.js / app.js: call sendAttachments() after each successful sync, on start and
+//     on `online`; sw.js: the same from its Background Sync handler, and precache
+//     /app/js/attachments.js, /app/js/attachment-ui.js and /app/js/media.js.
+//   * app.js sign-out: add unsentWarning() to the unsent-leads question.
 
 import { addAttachment, forLead, onChange, sendPending } from './attachments.js';
 import { t } from './i18n.js';
