@@ -72,9 +72,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def register_blueprints(app: Flask) -> None:
     from backend.admin.views import bp as admin_bp
     from backend.api.views import bp as api_bp
+    from backend.attachments.views import bp as attachments_bp
     from backend.audit.views import bp as audit_bp
     from backend.auth.admin_views import bp as users_bp
     from backend.auth.views import api_bp as auth_api_bp
+    from backend.cards.views import bp as cards_bp
+    from backend.cards.views import office_bp as cards_office_bp
     from backend.events.pages import bp as event_pages_bp
     from backend.events.views import bp as events_bp
     from backend.leads.views import bp as leads_bp
@@ -109,6 +112,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(users_bp)
     app.register_blueprint(event_pages_bp)
     app.register_blueprint(webhooks_bp)
+    app.register_blueprint(attachments_bp)
+    app.register_blueprint(cards_bp)
+    app.register_blueprint(cards_office_bp)
 
 
 @event.listens_for(Engine, "connect")

@@ -75,6 +75,13 @@ LABELS = {
         "capacity_spill": _l("capacity spill"),
         "coordinates_invalid": _l("coordinates invalid"),
         "feedback_requested": _l("feedback requested"),
+        "card_check": _l("check the card"),
+    },
+    "attachment": {
+        "card_front": _l("card, front"),
+        "card_back": _l("card, back"),
+        "voice": _l("voice note"),
+        "photo": _l("photo"),
     },
     "method": {
         "territory": _l("territory"),

@@ -1,6 +1,7 @@
 """Every model, imported in one place for Alembic and the shell."""
 
 from backend.admin.models import SiteSetting
+from backend.attachments.models import Attachment
 from backend.audit.models import AuditEntry
 from backend.auth.models import ApiToken, PasswordReset, User, UserSession
 from backend.events.models import Event, RetiredToken, event_staff
@@ -12,6 +13,7 @@ from backend.reports.models import EventOfficeStats, EventOfficeWonDay, OfficeTo
 
 __all__ = [
     "ApiToken",
+    "Attachment",
     "AuditEntry",
     "Event",
     "EventOfficeStats",

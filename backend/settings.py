@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import os
 import secrets
-from datetime import timedelta
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +114,10 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
         "TRUSTED_PROXIES": parse_int(get("TRUSTED_PROXIES"), 0),
         # Reports sum money in this currency (an admin may choose another on /admin/rates).
         "REPORTING_CURRENCY": (get("REPORTING_CURRENCY") or "RUB").strip().upper(),
+        # Business-card photos and voice notes; web and workers must share this folder.
+        "ATTACHMENTS_DIR": get("ATTACHMENTS_DIR") or str(folder / "attachments"),
+        "ATTACHMENT_MAX_BYTES": parse_int(get("ATTACHMENT_MAX_BYTES"), 10 * 1024 * 1024),
+        "TESSDATA_DIR": get("TESSDATA_DIR", "/usr/share/tesseract-ocr/5/tessdata"),
     }
     settings.update(overrides)
     return settings

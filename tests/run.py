@@ -9,6 +9,8 @@
   queues; 127.0.0.1:6379 only when no binary is found.
 * Chromium for the browser tests: Debian's ``chromium``, installed with apt when missing
   and we are root; otherwise the browser tests are skipped with a reason.
+* Tesseract 5 with Russian and English for the business-card tests: Debian's
+  ``tesseract-ocr``, ``tesseract-ocr-rus`` and ``tesseract-ocr-eng``, installed the same way.
 """
 
 from __future__ import annotations
@@ -124,6 +126,26 @@ def ensure_chromium(env: dict) -> None:
         print("chromium is not installed; browser tests will be skipped")
 
 
+TESSERACT_PACKAGES = ("tesseract-ocr", "tesseract-ocr-rus", "tesseract-ocr-eng")
+TESSDATA = Path("/usr/share/tesseract-ocr/5/tessdata")
+
+
+def ensure_tesseract() -> None:
+    """Tesseract with the ``rus`` and ``eng`` models the card reader uses."""
+    if all((TESSDATA / f"{lang}.traineddata").exists() for lang in ("rus", "eng")):
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print("installing Debian's tesseract-ocr (rus, eng) for the business-card tests")
+        subprocess.run(["apt-get", "update", "-qq"], check=False)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", *TESSERACT_PACKAGES],
+            check=False,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        )
+    if not (TESSDATA / "rus.traineddata").exists():
+        print("tesseract-ocr-rus is not installed; the business-card tests will fail")
+
+
 def compile_translations() -> None:
     sys.path.insert(0, str(ROOT))
     from backend.i18n import compile_catalogs
@@ -142,6 +164,7 @@ def main(argv: list[str]) -> int:
     redis_proc = ensure_redis(env)
     pg_database = create_pg_database(env)
     ensure_chromium(env)
+    ensure_tesseract()
     started = time.monotonic()
     try:
         command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args]

@@ -11,7 +11,10 @@ from backend.redis_conn import connect
 MAIL = "mail"
 WEBHOOKS = "webhooks"
 ESCALATION = "escalation"
-QUEUE_NAMES = (MAIL, WEBHOOKS, ESCALATION)
+# Business-card reading: CPU-bound, so it has its own queue, served last by the default
+# worker and by dedicated workers where cards are many.
+OCR = "ocr"
+QUEUE_NAMES = (MAIL, WEBHOOKS, ESCALATION, OCR)
 
 
 def get_queue(app: Flask, name: str) -> Queue:

@@ -10,8 +10,8 @@ from flask import Flask
 from rq.cron import CronScheduler
 
 from backend.redis_conn import connect
-from workers import jobs, report_jobs
-from workers.queues import ESCALATION
+from workers import jobs, ocr_jobs, report_jobs
+from workers.queues import ESCALATION, OCR
 
 SCHEDULE = [
     dict(name="sweep", func=jobs.sweep, queue=ESCALATION, interval=60, job_timeout=300),
@@ -24,6 +24,8 @@ SCHEDULE = [
         interval=300,
         job_timeout=900,
     ),
+    # Card photos that arrived while Redis was down are read a little later.
+    dict(name="unread-cards", func=ocr_jobs.enqueue_unread_cards, queue=OCR, interval=300),
 ]
 
 

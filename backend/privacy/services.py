@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from sqlalchemy import String, cast, func, or_, select, update
 
+from backend.attachments.services import erase_lead_attachments, export_attachments
 from backend.audit.models import AuditEntry
 from backend.db_types import utcnow
 from backend.errors import ApiError
@@ -240,6 +241,7 @@ def export_person(*, email: str | None = None, phone: str | None = None) -> dict
             for f in _lead_ids_children(ids, QualityFeedback)
         ],
         "messages": [_row(m, MESSAGE_EXPORT) for m in _messages(key, ids)],
+        "attachments": export_attachments(ids),
         "unsubscribed_at": _value(unsubscribed.at) if unsubscribed else None,
     }
 
@@ -283,7 +285,8 @@ def anonymize_leads(leads: Sequence[Lead], now: datetime | None = None) -> int:
     lead's names, contacts, notes, badge, postal code, coordinates, answers, raw capture
     and lost reason; merged and form captures; touch notes and outcomes; feedback notes;
     routing reasons; audit details; every message about the lead (mails, summaries that
-    name the person, webhook logs). Returns how many leads were anonymised.
+    name the person, webhook logs); attachments (card photos, voice notes: rows and
+    files). Returns how many leads were anonymised.
     """
     now = now or utcnow()
     if not leads:
@@ -489,3 +492,9 @@ def anonymize_leads_older_than(months: int, now: datetime | None = None) -> int:
             return total
         total += anonymize_leads(batch, now)
         last_id = batch[-1].id
+
+
+@eraser
+def erase_attachments(person: Person) -> None:
+    # Card photos and voice notes: rows now, files once the caller commits.
+    erase_lead_attachments(person.lead_ids)

@@ -31,6 +31,7 @@ class PersonExportOut(BaseModel):
     routing_decisions: list[dict[str, Any]]
     feedback: list[dict[str, Any]]
     messages: list[dict[str, Any]]
+    attachments: list[dict[str, Any]] = []
     unsubscribed_at: str | None
 
 

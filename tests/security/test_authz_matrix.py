@@ -96,6 +96,21 @@ def reset_path(w) -> str:
     db.session.commit()
     return f"/reset/{token}"
 
+def attachment_url(w, kind: str = "voice") -> str:
+    """A voice note (or another kind of file) on a fresh lead of office A."""
+    from backend.attachments.models import Attachment
+    from backend.attachments.storage import get_storage
+    from backend.extensions import db
+
+    lead_id = w.new_lead()
+    key = f"{lead_id}/{uuid.uuid4()}.webm"
+    get_storage().put(key, b"\x1a\x45\xdf\xa3webm")
+    attachment = Attachment(client_id=uuid.uuid4(), lead_id=lead_id, kind=kind,
+                            content_type="audio/webm", size_bytes=8, storage_key=key, card={})  # fmt: skip
+    db.session.add(attachment)
+    db.session.commit()
+    return f"/api/v1/leads/{lead_id}/attachments/{attachment.id}"
+
 
 TABLE: dict[str, list[Req]] = {
     # --- public --------------------------------------------------------------------
@@ -175,6 +190,29 @@ TABLE: dict[str, list[Req]] = {
         ),
     ],  # fmt: skip
     "leads.lead_detail": [Req("GET", lead_url(), LEAD_READERS, lead=True)],
+    "attachments.upload": [
+        Req("POST", lead_url("/attachments"), LEAD_READERS, form=lambda w: {}, lead=True)
+    ],
+    "attachments.list_attachments": [Req("GET", lead_url("/attachments"), LEAD_READERS, lead=True)],
+    "attachments.download": [Req("GET", attachment_url, LEAD_READERS, lead=True)],
+    "cards_office.confirm_card": [
+        Req(
+            "POST",
+            lambda w: (
+                attachment_url(w, "card_front")
+                .replace("/api/v1/", "/office/", 1)
+                .replace("/attachments/", "/cards/")
+                + "/confirm"
+            ),
+            WORKERS,
+            form=lambda w: {},
+            check="flash",
+            lead=True,
+        )
+    ],
+    "cards.read_card": [
+        Req("POST", lambda w: "/api/v1/cards/read", CAPTURERS | {"staff_other"}, form=lambda w: {})
+    ],
     # --- capture -------------------------------------------------------------------
     "leads.capture_lead": [
         Req("POST", lambda w: E.format(w.event.id) + "/leads", CAPTURERS, json=payload)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 23:49:33.980405
+Create Date: 2026-12-06 23:49:43.854255
 
 """
 from alembic import op
@@ -326,6 +326,30 @@ def upgrade():
     with op.batch_alter_table('user_session', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_user_session_user_id'), ['user_id'], unique=False)
 
+    op.create_table('attachment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('client_id', sa.Uuid(), nullable=False),
+    sa.Column('lead_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('content_type', sa.String(length=64), nullable=False),
+    sa.Column('size_bytes', sa.Integer(), nullable=False),
+    sa.Column('storage_key', sa.String(length=200), nullable=False),
+    sa.Column('width', sa.Integer(), nullable=True),
+    sa.Column('height', sa.Integer(), nullable=True),
+    sa.Column('duration_seconds', sa.Float(), nullable=True),
+    sa.Column('uploaded_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', backend.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ocr_status', sa.String(length=16), nullable=True),
+    sa.Column('ocr_text', sa.Text(), nullable=False),
+    sa.Column('card', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['lead_id'], ['lead.id'], name=op.f('fk_attachment_lead_id_lead'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['uploaded_by_id'], ['user.id'], name=op.f('fk_attachment_uploaded_by_id_user'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_attachment')),
+    sa.UniqueConstraint('client_id', name=op.f('uq_attachment_client_id'))
+    )
+    with op.batch_alter_table('attachment', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_attachment_lead_id'), ['lead_id'], unique=False)
+
     op.create_table('merged_capture',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('client_id', sa.Uuid(), nullable=False),
@@ -454,6 +478,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_merged_capture_lead_id'))
 
     op.drop_table('merged_capture')
+    with op.batch_alter_table('attachment', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_attachment_lead_id'))
+
+    op.drop_table('attachment')
     with op.batch_alter_table('user_session', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_user_session_user_id'))
 

@@ -1,0 +1,1 @@
+"""Business cards: a photo becomes lead fields (Tesseract OCR in Russian and English + a parser)."""
