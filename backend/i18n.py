@@ -52,6 +52,11 @@ LABELS = {
         "message": _l("message"),
         "note": _l("note"),
     },
+    "next_step": {
+        "call_back": _l("call back"),
+        "send_offer": _l("send offer"),
+        "meeting": _l("meeting"),
+    },
     "flag": {
         "bad_email": _l("bad email"),
         "bad_phone": _l("bad phone"),
@@ -91,6 +96,7 @@ LABELS = {
         "silence": _l("silence"),
         "quality_summary": _l("quality summary"),
         "order_shortfall": _l("order shortfall"),
+        "next_steps": _l("overdue next steps"),
     },
     "message_status": {
         "pending": _l("pending"),

@@ -408,3 +408,10 @@ def sweep() -> dict:
     return {
         name: len(value) if isinstance(value, list) else value for name, value in report.items()
     }
+
+
+def next_step_mails() -> int:
+    """The reps' morning mails of overdue next steps (the cron runs it every few minutes)."""
+    from backend.workspace.reminders import send_next_step_mails
+
+    return len(send_next_step_mails(utcnow()))

@@ -15,6 +15,14 @@ from workers.queues import ESCALATION
 
 SCHEDULE = [
     dict(name="sweep", func=jobs.sweep, queue=ESCALATION, interval=60, job_timeout=300),
+    # Each rep's overdue next steps, once on a working-day morning of their office.
+    dict(
+        name="next-step-mails",
+        func=jobs.next_step_mails,
+        queue=ESCALATION,
+        interval=600,
+        job_timeout=300,
+    ),
     # Runs as soon as the cron starts, so the cold build of the rollup (seconds at a
     # million leads) happens here rather than in the first dashboard view.
     dict(

@@ -84,13 +84,17 @@ def log_touch(
     outcome: str = "",
     note: str = "",
     at: datetime | None = None,
+    next_step: str | None = None,
+    next_step_at: datetime | None = None,
     now: datetime | None = None,
 ) -> Touch:
     """Record a call, e-mail, meeting, message or note.
 
     ``at`` defaults to now and may lie in the past, but not before the lead arrived nor
     in the future (422). The first touch sets ``first_touch_at`` (stopping the SLA clock);
-    a first real contact (anything but a note) moves a new lead to contacted.
+    a first real contact (anything but a note) moves a new lead to contacted. A touch
+    with a next step (what and when) sets the lead's next step; a contact without one
+    clears it (the step was done), a note leaves it.
     """
     now = now or utcnow()
     at = at or now
@@ -107,6 +111,9 @@ def log_touch(
             f"A touch cannot be earlier than the lead's arrival ({arrived}).",
             [{"field": "at", "message": f"is before the lead arrived ({arrived})"}],
         )  # fmt: skip
+    if next_step_at is not None and next_step_at < now - CLOCK_SKEW:
+        raise ApiError(422, "next_step_in_past", "The next step must lie in the future.",
+                       [{"field": "next_step_at", "message": "is in the past"}])  # fmt: skip
     at = min(at, now)
     touch = Touch(lead=lead, user_id=user.id, kind=kind, outcome=outcome, note=note, at=at)
     db.session.add(touch)
@@ -117,6 +124,10 @@ def log_touch(
         lead.status_changed_at = now
     if lead.claimed_by_id is None:
         lead.claimed_by_id, lead.claimed_at = user.id, now
+    if next_step is not None:
+        lead.next_step, lead.next_step_at = next_step, next_step_at
+    elif kind != "note":
+        lead.next_step, lead.next_step_at = None, None
     db.session.flush()
     return touch
 

@@ -70,6 +70,7 @@ def queue_page():
         items=[queries.queue_item(lead, office, page.now) for lead in page.leads],
         filters=filters,
         events=queries.office_events(office),
+        queue_order=queries.QUEUE_ORDER,
         order=queries.order_status(office, page.now),
         team=queries.team_load(office, page.now) if manager else None,
         manager=manager,
@@ -87,6 +88,7 @@ def lead_page(lead_id: int):
         "workspace/lead.html",
         lead=lead,
         sla=queries.sla_view(lead, office, now) if office else None,
+        next_step=queries.next_step_view(lead, office, now),
         allowed=services.TRANSITIONS.get(lead.status, ()),
         reasons=FEEDBACK_REASONS,
         may_work=current_user.role in WORKERS,
@@ -125,6 +127,8 @@ CONTACT_FIELDS = {
     "reason": _l("Reason"),
     "verdict": _l("Verdict"),
     "user_id": _l("Rep"),
+    "next_step": _l("Next step"),
+    "next_step_at": _l("Next step when"),
 }
 
 # The services raise English ``ApiError`` messages for the JSON API; the lead page shows the
@@ -132,6 +136,7 @@ CONTACT_FIELDS = {
 # one code covers several cases).
 PAGE_ERRORS = {
     "touch_in_future": _l("A touch cannot be logged in the future."),
+    "next_step_in_past": _l("The next step must lie in the future."),
     "deal_value_required": _l("A won lead needs a deal value above zero."),
     "lost_reason_required": _l("Say why the lead was lost."),
     "same_office": _l("The lead is already with that office."),
@@ -171,7 +176,13 @@ def page_error(exc: ApiError, lead, form: dict) -> str:
 
 
 def _form_touch(lead, form):
-    data = TouchIn.model_validate({**form, "at": _local_time(form.get("at", ""), lead)})
+    data = TouchIn.model_validate(
+        {
+            **form,
+            "at": _local_time(form.get("at", ""), lead),
+            "next_step_at": _local_time(form.get("next_step_at", ""), lead),
+        }
+    )
     services.log_touch(lead, current_user, **data.model_dump())
     return _("%(kind)s logged.", kind=label(data.kind, "touch").capitalize())
 

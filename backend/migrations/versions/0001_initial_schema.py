@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 02:21:18.780005
+Create Date: 2026-12-06 22:36:30.405318
 
 """
 from alembic import op
@@ -226,6 +226,9 @@ def upgrade():
     sa.Column('ladder_step', sa.Integer(), nullable=False),
     sa.Column('ladder_routed_at', backend.db_types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('feedback_requested', sa.Boolean(), nullable=False),
+    sa.Column('next_step', sa.String(length=16), nullable=True),
+    sa.Column('next_step_at', backend.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('status_before_close', sa.String(length=16), nullable=True),
     sa.Column('anonymized_at', backend.db_types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('updated_at', backend.db_types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['captured_by_id'], ['user.id'], name=op.f('fk_lead_captured_by_id_user'), ondelete='SET NULL'),
@@ -240,6 +243,7 @@ def upgrade():
         batch_op.create_index('ix_lead_event_phone', ['event_id', 'phone_normalized'], unique=False)
         batch_op.create_index('ix_lead_event_report', ['event_id', 'updated_at'], unique=False, postgresql_include=['id', 'office_id', 'status', 'rating', 'escalation_level', 'routed_at', 'first_touch_at', 'received_at', 'captured_at', 'deal_value', 'deal_currency', 'feedback_requested'])
         batch_op.create_index('ix_lead_event_status', ['event_id', 'status'], unique=False)
+        batch_op.create_index('ix_lead_next_step', ['next_step_at'], unique=False, postgresql_where=sa.text('next_step_at IS NOT NULL'), sqlite_where=sa.text('next_step_at IS NOT NULL'))
         batch_op.create_index('ix_lead_office_touched', ['office_id', 'first_touch_at', 'received_at'], unique=False, postgresql_where=sa.text('first_touch_at IS NOT NULL'), sqlite_where=sa.text('first_touch_at IS NOT NULL'))
         batch_op.create_index('ix_lead_queue', ['office_id', 'status', 'escalation_level', 'rating', 'routed_at'], unique=False)
         batch_op.create_index('ix_lead_retention', ['captured_at'], unique=False, postgresql_where=sa.text('anonymized_at IS NULL'), sqlite_where=sa.text('anonymized_at IS NULL'))
@@ -369,6 +373,7 @@ def downgrade():
         batch_op.drop_index('ix_lead_retention', postgresql_where=sa.text('anonymized_at IS NULL'), sqlite_where=sa.text('anonymized_at IS NULL'))
         batch_op.drop_index('ix_lead_queue')
         batch_op.drop_index('ix_lead_office_touched', postgresql_where=sa.text('first_touch_at IS NOT NULL'), sqlite_where=sa.text('first_touch_at IS NOT NULL'))
+        batch_op.drop_index('ix_lead_next_step', postgresql_where=sa.text('next_step_at IS NOT NULL'), sqlite_where=sa.text('next_step_at IS NOT NULL'))
         batch_op.drop_index('ix_lead_event_status')
         batch_op.drop_index('ix_lead_event_report', postgresql_include=['id', 'office_id', 'status', 'rating', 'escalation_level', 'routed_at', 'first_touch_at', 'received_at', 'captured_at', 'deal_value', 'deal_currency', 'feedback_requested'])
         batch_op.drop_index('ix_lead_event_phone')
