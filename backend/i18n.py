@@ -43,7 +43,7 @@ LABELS = {
         "hot": _l("hot"),
         "warm": _l("warm"),
         "cold": _l("cold"),
-        "unrated": _l("unrated"),
+        "unrated": _l("not rated"),
     },
     "touch": {
         "call": _l("call"),
@@ -58,22 +58,22 @@ LABELS = {
         "meeting": _l("meeting"),
     },
     "flag": {
-        "bad_email": _l("bad email"),
-        "bad_phone": _l("bad phone"),
-        "bad_country": _l("bad country"),
-        "bad_rating": _l("bad rating"),
-        "bad_coordinates": _l("bad coordinates"),
-        "bad_captured_at": _l("bad capture time"),
-        "location_unknown": _l("location unknown"),
-        "over_capacity": _l("over capacity"),
-        "capacity_spill": _l("capacity spill"),
+        "bad_email": _l("e-mail looks wrong"),
+        "bad_phone": _l("phone looks wrong"),
+        "bad_country": _l("country not recognised"),
+        "bad_rating": _l("rating not understood"),
+        "bad_coordinates": _l("coordinates not understood"),
+        "bad_captured_at": _l("capture time not understood"),
+        "location_unknown": _l("place unknown: routed by the venue"),
+        "over_capacity": _l("office over its capacity"),
+        "capacity_spill": _l("nearest office was full"),
         "coordinates_invalid": _l("coordinates invalid"),
-        "feedback_requested": _l("feedback requested"),
+        "feedback_requested": _l("marketing asks: good lead?"),
     },
     "method": {
         "territory": _l("territory"),
         "nearest": _l("nearest"),
-        "capacity_spill": _l("capacity spill"),
+        "capacity_spill": _l("nearest office was full"),
         "fallback": _l("fallback"),
         "escalation": _l("escalation"),
         "handover": _l("handover"),
@@ -97,6 +97,29 @@ LABELS = {
         "quality_summary": _l("quality summary"),
         "order_shortfall": _l("order shortfall"),
         "next_steps": _l("overdue next steps"),
+        "silence_alert": _l("no leads alert"),
+        "order_alert": _l("lead order alert"),
+        "webhook:lead.routed": _l("webhook: lead routed"),
+        "webhook:lead.escalated": _l("webhook: lead escalated"),
+        "webhook:lead.won": _l("webhook: lead won"),
+        "telegram": _l("Telegram message"),
+    },
+    "source": {
+        "staff": _l("booth staff"),
+        "kiosk": _l("visitor's own form"),
+        "badge": _l("badge scan"),
+    },
+    "role": {
+        "admin": _l("admin"),
+        "marketing": _l("marketing"),
+        "office_manager": _l("office manager"),
+        "office_rep": _l("sales rep"),
+        "staff": _l("booth staff"),
+    },
+    "channel": {
+        "email": _l("e-mail"),
+        "webhook": _l("webhook"),
+        "telegram": _l("Telegram"),
     },
     "message_status": {
         "pending": _l("pending"),
@@ -109,12 +132,17 @@ LABELS = {
 }
 
 
-def label(code: str | None, kind: str) -> str:
-    """The page's word for a stored code; unknown codes show with spaces for underscores."""
+def label(code: str | None, kind: str, capital: bool = False) -> str:
+    """The page's word for a stored code; unknown codes show with spaces for underscores.
+
+    ``capital`` starts it with a capital letter (a tag or a cell standing alone, not a
+    word inside a sentence): ``{{ lead.status | label("status", capital=True) }}``.
+    """
     if code is None:
         return ""
     word = LABELS.get(kind, {}).get(code)
-    return str(word) if word is not None else str(code).replace("_", " ")
+    word = str(word) if word is not None else str(code).replace("_", " ")
+    return word[:1].upper() + word[1:] if capital else word
 
 
 def select_locale() -> str:
@@ -161,6 +189,19 @@ def format_datetime_in(value: datetime | None, zone=None, format: str = "medium"
             babel_dates.format_date(local, "medium", locale=locale),
         )
     return babel_dates.format_datetime(value, format, tzinfo=_zone(zone), locale=locale)
+
+
+def zone_name(zone=None) -> str:
+    """How pages name a time zone: its IANA name ("Europe/Moscow"), "UTC" for none."""
+    return str(getattr(_zone(zone), "key", None) or "UTC")
+
+
+def format_datetime_zoned(value: datetime | None, zone=None, format: str = "medium") -> str:
+    """A moment in ``zone`` per the page's locale, followed by the zone's name, so every time
+    says its zone: "2 мар. 2026 г., 12:30 Europe/Moscow", "Mar 2, 2026, 12:30 PM UTC"."""
+    if value is None:
+        return ""
+    return format_datetime_in(value, zone, format) + " " + zone_name(zone)
 
 
 def format_date_in(value: date | datetime | None, zone=None, format: str = "medium") -> str:
@@ -320,9 +361,9 @@ def routing_reason(reason: str | None) -> str:
     return "; ".join(clauses)
 
 
-def labels(kind: str) -> dict[str, str]:
+def labels(kind: str, capital: bool = False) -> dict[str, str]:
     """Every code of ``kind`` with the page's word for it (for scripts that render rows)."""
-    return {code: str(word) for code, word in LABELS.get(kind, {}).items()}
+    return {code: label(code, kind, capital) for code in LABELS.get(kind, {})}
 
 
 def compile_catalogs(directory: Path = TRANSLATIONS) -> list[Path]:
@@ -355,6 +396,7 @@ def init_i18n(app: Flask) -> None:
     app.jinja_env.globals["labels"] = labels
     app.jinja_env.filters["datetime_in"] = format_datetime_in
     app.jinja_env.filters["date_in"] = format_date_in
+    app.jinja_env.filters["datetime_zoned"] = format_datetime_zoned
     app.jinja_env.filters["number"] = format_number
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["percent"] = format_percent

@@ -136,7 +136,7 @@ def test_the_queue_page_lists_leads_with_their_clock_flags_and_brief_links(
 
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<script>alert" not in html
-    assert "feedback requested" in html and "bad email" in html
+    assert "Marketing asks: good lead?" in html and "E-mail looks wrong" in html
     assert "left" in html  # the SLA clock
     assert 'src="/static/workspace.js"' in html
 
