@@ -22,6 +22,7 @@ from flask_babel import Babel, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext as _lp
 from flask_login import current_user
+from jinja2 import pass_context
 
 LANGUAGES = {"en": "English", "ru": "Русский"}
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
@@ -143,6 +144,13 @@ def label(code: str | None, kind: str, capital: bool = False) -> str:
     word = LABELS.get(kind, {}).get(code)
     word = str(word) if word is not None else str(code).replace("_", " ")
     return word[:1].upper() + word[1:] if capital else word
+
+
+@pass_context
+def _label_filter(context, code: str | None, kind: str, capital: bool = False) -> str:
+    # Taking the context keeps Jinja from folding ``'new' | label('status')`` into the
+    # compiled template in whatever language the first page that used it was in.
+    return label(code, kind, capital)
 
 
 def select_locale() -> str:
@@ -390,7 +398,7 @@ def init_i18n(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
     app.jinja_env.globals["get_locale"] = get_locale
-    app.jinja_env.filters["label"] = label
+    app.jinja_env.filters["label"] = _label_filter
     app.jinja_env.filters["error_text"] = error_text
     app.jinja_env.filters["routing_reason"] = routing_reason
     app.jinja_env.globals["labels"] = labels

@@ -417,6 +417,37 @@ def office_members(office_id: int | None) -> list[User]:
     ).all()
 
 
+def is_mobile(e164: str | None) -> bool:
+    """Whether a stored (E.164) number is a mobile one, so messengers can reach it."""
+    import phonenumbers
+
+    if not e164:
+        return False
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return False
+    kind = phonenumbers.number_type(number)
+    return kind in (phonenumbers.PhoneNumberType.MOBILE,
+                    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)  # fmt: skip
+
+
+def contact_actions(lead: Lead) -> list[dict]:
+    """The lead page's big contact buttons: call, mail, and WhatsApp and Telegram when the
+    visitor gave a mobile number."""
+    actions = []
+    number = lead.phone_normalized or lead.phone
+    if number:
+        actions.append({"kind": "call", "href": f"tel:{number}", "label": gettext("Call")})
+    if lead.email:
+        actions.append({"kind": "mail", "href": f"mailto:{lead.email}", "label": gettext("E-mail")})
+    if is_mobile(lead.phone_normalized):
+        digits = lead.phone_normalized.lstrip("+")
+        actions.append({"kind": "whatsapp", "href": f"https://wa.me/{digits}", "label": "WhatsApp"})
+        actions.append({"kind": "telegram", "href": f"https://t.me/+{digits}", "label": "Telegram"})
+    return actions
+
+
 def lead_page_data(lead: Lead) -> dict:
     """Everything the lead page shows beside the lead itself, in a few queries."""
     decisions = routing_history(lead.id)
@@ -451,6 +482,7 @@ def lead_page_data(lead: Lead) -> dict:
         "contact_changes": contact_changes,
         "answers": answers,
         "brief": lead.event.brief or {},
+        "contact_actions": contact_actions(lead),
         "members": office_members(lead.office_id),
         "offices": db.session.scalars(
             select(Office).where(Office.id != lead.office_id).order_by(Office.name)
