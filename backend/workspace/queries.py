@@ -17,7 +17,7 @@ Pages of 100 rows keep the render time flat however long the queue grows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -218,6 +218,8 @@ class QueuePage:
     page: int
     per_page: int
 
+    awaiting: set[int] = field(default_factory=set)
+
     @property
     def pages(self) -> int:
         return max((self.total + self.per_page - 1) // self.per_page, 1)
@@ -239,7 +241,7 @@ def queue_page(office: Office, user: User, filters, now: datetime | None = None)
     total, unclaimed, overdue = db.session.execute(counted).one()
     return QueuePage(
         office, now, list(leads), int(total), int(unclaimed), int(overdue),
-        filters.page, filters.per_page,
+        filters.page, filters.per_page, awaiting_verdict(leads),
     )  # fmt: skip
 
 
@@ -301,10 +303,25 @@ def user_ref(user: User | None) -> dict | None:
     return {"id": user.id, "name": user.name or user.email} if user else None
 
 
-def queue_item(lead: Lead, office: Office, now: datetime) -> dict:
+def awaiting_verdict(leads) -> set[int]:
+    """The ids among ``leads`` whose quality feedback was asked for and is not in yet."""
+    asked = [lead.id for lead in leads if lead.feedback_requested]
+    if not asked:
+        return set()
+    given = set(
+        db.session.scalars(
+            select(QualityFeedback.lead_id).where(QualityFeedback.lead_id.in_(asked))
+        )
+    )
+    return set(asked) - given
+
+
+def queue_item(lead: Lead, office: Office, now: datetime, awaiting: set[int] | None = None) -> dict:
+    """One row of the queue; ``awaiting`` (from ``awaiting_verdict``) says which leads still
+    wait for their quality verdict (every sampled one when not given)."""
     age = int((now - lead.received_at).total_seconds())
     flags = list(lead.flags or [])
-    if lead.feedback_requested:
+    if lead.feedback_requested and (awaiting is None or lead.id in awaiting):
         flags.append("feedback_requested")
     return {
         "id": lead.id,
@@ -331,7 +348,7 @@ def queue_json(page: QueuePage) -> dict:
     return {
         "office": page.office.as_ref(),
         "now": page.now,
-        "items": [queue_item(lead, page.office, page.now) for lead in page.leads],
+        "items": [queue_item(lead, page.office, page.now, page.awaiting) for lead in page.leads],
         "page": page.page,
         "per_page": page.per_page,
         "counts": {"total": page.total, "unclaimed": page.unclaimed, "overdue": page.overdue},

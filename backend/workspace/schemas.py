@@ -162,6 +162,10 @@ class FeedbackIn(_Form):
     note: Note = ""
 
 
+class ReopenIn(_Form):
+    reason: Annotated[str, StringConstraints(min_length=3, max_length=300, strip_whitespace=True)]
+
+
 class AssignIn(_Form):
     user_id: int
 

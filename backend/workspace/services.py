@@ -169,12 +169,67 @@ def change_status(
                            [{"field": "lost_reason", "message": "is required"}])  # fmt: skip
         lead.lost_reason = lost_reason.strip()
     previous = lead.status
+    if status in ("won", "lost"):
+        lead.status_before_close = previous  # where a reopened lost lead goes back to
     lead.status = status
     lead.status_changed_at = now
     record("lead.status", user=user, target=lead, detail={"from": previous, "to": status})
     db.session.flush()
     if status == "won":
         _announce_win(lead)
+    return lead
+
+
+def closed_by(lead: Lead) -> int | None:
+    """The id of the user who last marked the lead won or lost (from the audit log)."""
+    from backend.audit.models import AuditEntry
+
+    entries = db.session.execute(
+        select(AuditEntry.user_id, AuditEntry.detail)
+        .where(
+            AuditEntry.action == "lead.status",
+            AuditEntry.target_type == "lead",
+            AuditEntry.target_id == str(lead.id),
+        )
+        .order_by(AuditEntry.id.desc())
+    )
+    for user_id, detail in entries:
+        if (detail or {}).get("to") in ("won", "lost"):
+            return user_id
+    return None
+
+
+def reopen(lead: Lead, user: User, *, reason: str, now: datetime | None = None) -> Lead:
+    """Undo a close: won goes back to qualified (the deal value is cleared, so revenue and
+    reports drop it), lost goes back to the status it had before. The rep who closed it or
+    a manager may (403 otherwise); a lead that is not won or lost is refused (422).
+    """
+    now = now or utcnow()
+    if lead.status not in ("won", "lost"):
+        raise ApiError(422, "not_closed", "Only a won or lost lead can be reopened.",
+                       [{"field": "status", "message": f"is {lead.status}"}])  # fmt: skip
+    if user.role not in MANAGER_ROLES and closed_by(lead) != user.id:
+        raise ApiError(
+            403, "forbidden", "Only the rep who closed the lead or a manager may reopen it."
+        )
+    previous = lead.status
+    detail = {"from": previous, "reason": reason.strip()[:300]}
+    if previous == "won":
+        target = "qualified"
+        detail["deal_value"] = str(lead.deal_value) if lead.deal_value is not None else None
+        detail["deal_currency"] = lead.deal_currency
+        lead.deal_value, lead.deal_currency, lead.won_at = None, None, None
+    else:
+        before = lead.status_before_close
+        target = before if before in ("new", "contacted", "qualified") else "contacted"
+        detail["lost_reason"] = lead.lost_reason
+        lead.lost_reason = None
+    lead.status = target
+    lead.status_before_close = None
+    lead.status_changed_at = now
+    detail["to"] = target
+    record("lead.reopened", user=user, target=lead, detail=detail)
+    db.session.flush()
     return lead
 
 
