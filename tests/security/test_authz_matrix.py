@@ -228,6 +228,9 @@ TABLE: dict[str, list[Req]] = {
     "workspace.api_feedback": [
         Req("POST", lead_url("/feedback"), WORKERS, json=lambda w: {"verdict": "good"}, lead=True)
     ],
+    "workspace.api_reopen": [
+        Req("POST", lead_url("/reopen"), WORKERS, json=lambda w: {"reason": "a mistake"}, lead=True)
+    ],
     "workspace.api_assign": [
         Req(
             "POST",
