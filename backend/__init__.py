@@ -74,6 +74,7 @@ def register_blueprints(app: Flask) -> None:
     from backend.pwa_views import bp as pwa_bp
     from backend.reports.views import bp as reports_bp
     from backend.routing.views import bp as routing_bp
+    from backend.telegram.views import bp as telegram_bp
     from backend.web.views import bp as web_bp
     from backend.workspace.views import bp as workspace_bp
 
@@ -90,6 +91,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(pwa_bp)
     app.register_blueprint(privacy_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(telegram_bp)
 
 
 @event.listens_for(Engine, "connect")

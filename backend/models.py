@@ -7,6 +7,7 @@ from backend.leads.models import Lead, MergedCapture, QualityFeedback, RoutingDe
 from backend.messaging.models import Message, Unsubscribe
 from backend.offices.models import Office
 from backend.reports.models import EventOfficeStats, OfficeTouchMedian
+from backend.telegram.models import NoticePreference, TelegramCursor, TelegramLink
 
 __all__ = [
     "ApiToken",
@@ -16,10 +17,13 @@ __all__ = [
     "Lead",
     "MergedCapture",
     "Message",
+    "NoticePreference",
     "Office",
     "OfficeTouchMedian",
     "QualityFeedback",
     "RoutingDecision",
+    "TelegramCursor",
+    "TelegramLink",
     "Touch",
     "Unsubscribe",
     "User",

@@ -11,10 +11,18 @@ from rq.cron import CronScheduler
 
 from backend.redis_conn import connect
 from workers import jobs, report_jobs
-from workers.queues import ESCALATION
+from workers.queues import ESCALATION, WEBHOOKS
 
 SCHEDULE = [
     dict(name="sweep", func=jobs.sweep, queue=ESCALATION, interval=60, job_timeout=300),
+    # Reps linking Telegram: getUpdates long polling (or setWebhook when configured).
+    dict(
+        name="telegram-updates",
+        func=jobs.telegram_updates,
+        queue=WEBHOOKS,
+        interval=60,
+        job_timeout=120,
+    ),
     # Each rep's overdue next steps, once on a working-day morning of their office.
     dict(
         name="next-step-mails",

@@ -31,6 +31,7 @@ from backend.leads.queries import last_decisions, lead_json
 from backend.leads.schemas import LeadIn
 from backend.messaging.models import Message, Unsubscribe
 from backend.messaging.services import enqueue_messages, new_lead_rows
+from backend.telegram.services import apply_preferences
 from backend.process_cache import ProcessCache
 from backend.routing.engine import LeadLocation, decide
 from backend.routing.services import ROUTING_FLAGS, event_venue, office_index
@@ -628,4 +629,7 @@ def _store_new_leads(
     rows = new_lead_rows(
         [SimpleNamespace(id=n.lead_id, **n.row) for n in new_leads], unsubscribed=unsubscribed
     )
-    return dict(insert_rows(Message.__table__, rows, ("id", "channel")))
+    messages = dict(insert_rows(Message.__table__, rows, ("id", "channel")))
+    # Reps' choices of channel (Telegram, no e-mail): one query while nobody has chosen.
+    messages.update({i: "telegram" for i in apply_preferences(list(messages))})
+    return messages

@@ -102,6 +102,7 @@ def next_step_mail_rows(now: datetime) -> list[dict]:
                 subject=subject,
                 body_text=body,
                 office_id=office.id,
+                payload={"lead_ids": [lead.id for lead in rep_leads]},
             )
         )
     return rows
@@ -111,7 +112,10 @@ def send_next_step_mails(now: datetime) -> list[int]:
     """Write today's morning mails that are due and not written yet, commit, enqueue.
 
     Returns the new outbox ids (Redis down: the rows stay pending for the sweep)."""
+    from backend.telegram.services import apply_preferences
+
     ids = insert_messages(next_step_mail_rows(now))
+    ids += apply_preferences(ids)  # reps who want it in Telegram, or not at all
     db.session.commit()
     enqueue_messages(ids)
     return ids

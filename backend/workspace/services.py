@@ -238,9 +238,12 @@ def _announce_win(lead: Lead) -> None:
     ``session.info[TO_ENQUEUE]`` until the caller has committed (``commit_and_enqueue``)."""
     from backend.messaging import services as messaging
 
+    from backend.telegram.services import won_rows
+
     plan = getattr(messaging, "plan_lead_won", None)
     if plan is not None:
         ids = plan(lead) or []
+        ids += messaging.insert_messages(won_rows(lead))  # "won in the office" for its reps
         db.session.info.setdefault(TO_ENQUEUE, []).extend(ids)
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 22:36:30.405318
+Create Date: 2026-12-06 23:09:49.595107
 
 """
 from alembic import op
@@ -71,6 +71,12 @@ def upgrade():
     sa.Column('created_at', backend.db_types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_office')),
     sa.UniqueConstraint('code', name=op.f('uq_office_code'))
+    )
+    op.create_table('telegram_cursor',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('next_update_id', sa.BigInteger(), nullable=False),
+    sa.Column('updated_at', backend.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_telegram_cursor'))
     )
     op.create_table('unsubscribe',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -249,6 +255,31 @@ def upgrade():
         batch_op.create_index('ix_lead_retention', ['captured_at'], unique=False, postgresql_where=sa.text('anonymized_at IS NULL'), sqlite_where=sa.text('anonymized_at IS NULL'))
         batch_op.create_index('ix_lead_sweep', ['first_touch_at', 'status', 'routed_at'], unique=False)
 
+    op.create_table('notice_preference',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_notice_preference_user_id_user'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notice_preference')),
+    sa.UniqueConstraint('user_id', 'kind', name=op.f('uq_notice_preference_user_id'))
+    )
+    with op.batch_alter_table('notice_preference', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_notice_preference_user_id'), ['user_id'], unique=False)
+
+    op.create_table('telegram_link',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('chat_id', sa.BigInteger(), nullable=True),
+    sa.Column('username', sa.String(length=64), nullable=False),
+    sa.Column('code', sa.String(length=64), nullable=True),
+    sa.Column('code_created_at', backend.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('linked_at', backend.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_telegram_link_user_id_user'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_telegram_link')),
+    sa.UniqueConstraint('code', name=op.f('uq_telegram_link_code')),
+    sa.UniqueConstraint('user_id', name=op.f('uq_telegram_link_user_id'))
+    )
     op.create_table('merged_capture',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('client_id', sa.Uuid(), nullable=False),
@@ -368,6 +399,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_merged_capture_lead_id'))
 
     op.drop_table('merged_capture')
+    op.drop_table('telegram_link')
+    with op.batch_alter_table('notice_preference', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_notice_preference_user_id'))
+
+    op.drop_table('notice_preference')
     with op.batch_alter_table('lead', schema=None) as batch_op:
         batch_op.drop_index('ix_lead_sweep')
         batch_op.drop_index('ix_lead_retention', postgresql_where=sa.text('anonymized_at IS NULL'), sqlite_where=sa.text('anonymized_at IS NULL'))
@@ -401,6 +437,7 @@ def downgrade():
 
     op.drop_table('event_office_stats')
     op.drop_table('unsubscribe')
+    op.drop_table('telegram_cursor')
     op.drop_table('office')
     op.drop_table('event')
     # ### end Alembic commands ###
