@@ -29,6 +29,7 @@ from backend.i18n import LANGUAGES, label
 from backend.leads.models import Lead
 from backend.links import public_url
 from backend.messaging.models import Message
+from backend.process_cache import ProcessCache
 from backend.telegram import api
 from backend.telegram.models import (
     DEFAULT_CHANNEL,
@@ -307,8 +308,12 @@ def _links(user_ids: Iterable[int]) -> dict[int, TelegramLink]:
     }
 
 
-def _anyone_chose() -> bool:
+def _any_choice() -> bool:
     return db.session.scalar(select(NoticePreference.id).limit(1)) is not None
+
+
+# Read per captured batch: kept per process (seen at once here, within 5 s elsewhere).
+_anyone_chose = ProcessCache("notice_choices", (NoticePreference,), _any_choice)
 
 
 def apply_preferences(message_ids: Sequence[int]) -> list[int]:
@@ -316,9 +321,9 @@ def apply_preferences(message_ids: Sequence[int]) -> list[int]:
 
     Drops the addresses of people who want no e-mail of that kind (a row left with no
     address is skipped), and writes a Telegram row for each linked person who wants one.
-    Returns the ids of the Telegram rows. One query when nobody has chosen anything.
+    Returns the ids of the Telegram rows. No query while nobody has chosen anything.
     """
-    if not message_ids or not _anyone_chose():
+    if not message_ids or not _anyone_chose.get():
         return []
     messages = db.session.scalars(
         select(Message).where(
