@@ -167,3 +167,49 @@ def test_with_a_webhook_telegram_posts_updates_and_only_it_may(rep, client, app,
         db.session.scalar(select(TelegramLink.chat_id).where(TelegramLink.user_id == rep.id)) == 777
     )
     assert fake.problems == []
+
+
+def test_a_telegram_notice_written_while_redis_is_down_goes_out_once_it_is_back(
+    app, office, event, rep, fake
+):
+    from datetime import timedelta
+
+    from backend.db_types import utcnow
+    from tests.run import redis_binary
+    from tests.workers.conftest import AppSimpleWorker
+    from tests.workers.test_faults import PrivateRedis
+    from workers.queues import make_worker
+    from workers.sweep import run_sweep
+
+    binary = redis_binary()
+    if binary is None:
+        pytest.skip("no redis-server binary")
+    redis = PrivateRedis(binary)
+    app.config["REDIS_URL"] = redis.url  # down: nothing listens there yet
+    _linked(rep, 555)
+    telegram.set_preferences(rep, {"new_lead": "telegram"})
+    staff = make_user("staff", email="booth@example.com")
+    staff.events.append(event)
+    db.session.commit()
+
+    capture_batch([{"client_id": str(uuid.uuid4()), "first_name": "Nina", "city": "Moscow",
+                    "country": "RU", "consent": {"contact": True}}],
+                  user=staff, event_id=event.id)  # fmt: skip
+    row = db.session.scalar(select(Message).where(Message.channel == "telegram"))
+    assert row.status == "pending" and fake.sent == []
+
+    redis.start()
+    try:
+        run_sweep(now=utcnow() + timedelta(minutes=2))
+        make_worker(app, ("mail", "webhooks", "escalation"),
+                    worker_class=AppSimpleWorker).work(burst=True)  # fmt: skip
+        run_sweep(now=utcnow() + timedelta(minutes=3))  # a second sweep sends nothing again
+        make_worker(app, ("mail", "webhooks", "escalation"),
+                    worker_class=AppSimpleWorker).work(burst=True)  # fmt: skip
+    finally:
+        redis.stop()
+
+    db.session.expire_all()
+    assert db.session.get(Message, row.id).status == "sent"
+    assert [m["chat_id"] for m in fake.sent] == [555]
+    assert fake.problems == []
