@@ -71,6 +71,10 @@ def error_page(status: int):
             gettext("Not found"),
             gettext("This page does not exist, or it belongs to another office."),
         ),
+        503: (
+            gettext("Not available right now"),
+            gettext("The database cannot be reached. Try again in a moment."),
+        ),
         500: (
             gettext("Something went wrong"),
             gettext("The error was logged. Try again in a moment."),
@@ -120,6 +124,12 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     def handle_database_down(exc: OperationalError):
         # The database is unreachable: tell clients to retry; the PWA keeps its outbox.
+        from backend.extensions import db
+
+        db.session.rollback()
+        if not wants_json():
+            response, status = error_page(503)
+            return response, status, {"Retry-After": "5"}
         response, status = error_response(503, "database_unavailable", "Try again shortly.")
         response.headers["Retry-After"] = "5"
         return response, 503

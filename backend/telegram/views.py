@@ -20,8 +20,8 @@ bp = Blueprint("telegram", __name__)
 
 KIND_WORDS = {
     "new_lead": _l("A new lead in my office"),
-    "sla_reminder": _l("SLA reminder"),
-    "escalation": _l("Escalation"),
+    "sla_reminder": _l("A lead nearing its SLA deadline"),
+    "escalation": _l("A lead escalated past its SLA"),
     "next_step": _l("My overdue next steps (morning)"),
     "won": _l("A deal won in my office"),
 }

@@ -60,6 +60,12 @@ def failing_app(config):
     def boom():
         raise RuntimeError("secret detail")
 
+    @app.get("/db-down")
+    def db_down():
+        from sqlalchemy.exc import OperationalError
+
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
     @app.get("/api/v1/boom")
     def api_boom():
         raise RuntimeError("secret detail")
@@ -77,3 +83,10 @@ def test_a_server_error_is_a_page_in_the_readers_language(failing_app):
     html = page.get_data(as_text=True)
     assert "Что-то пошло не так" in html and 'href="/login"' in html and "secret detail" not in html
     assert api.status_code == 500 and api.json["error"]["code"] == "internal_server_error"
+
+
+def test_a_page_while_the_database_is_down_says_so_in_words(failing_app):
+    response = failing_app.test_client().get("/db-down", headers={"Accept-Language": "en"})
+
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    assert "The database cannot be reached" in response.get_data(as_text=True)
