@@ -90,6 +90,7 @@ def register_blueprints(app: Flask) -> None:
     from backend.rates.views import bp as rates_bp
     from backend.reports.views import bp as reports_bp
     from backend.routing.views import bp as routing_bp
+    from backend.telegram.views import bp as telegram_bp
     from backend.web.views import bp as web_bp
     from backend.workspace.views import bp as workspace_bp
 
@@ -115,6 +116,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(attachments_bp)
     app.register_blueprint(cards_bp)
     app.register_blueprint(cards_office_bp)
+    app.register_blueprint(telegram_bp)
 
 
 @event.listens_for(Engine, "connect")

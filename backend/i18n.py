@@ -20,6 +20,7 @@ from flask_babel import Babel, get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext as _lp
 from flask_login import current_user
+from jinja2 import pass_context
 
 from backend.formatting import format_number, init_formatting
 from backend.routing.reasons import REASONS, reason_values
@@ -54,7 +55,7 @@ LABELS = {
         "hot": _l("hot"),
         "warm": _l("warm"),
         "cold": _l("cold"),
-        "unrated": _l("unrated"),
+        "unrated": _l("not rated"),
     },
     "touch": {
         "call": _l("call"),
@@ -63,18 +64,23 @@ LABELS = {
         "message": _l("message"),
         "note": _l("note"),
     },
+    "next_step": {
+        "call_back": _l("call back"),
+        "send_offer": _l("send offer"),
+        "meeting": _l("meeting"),
+    },
     "flag": {
-        "bad_email": _l("bad email"),
-        "bad_phone": _l("bad phone"),
-        "bad_country": _l("bad country"),
-        "bad_rating": _l("bad rating"),
-        "bad_coordinates": _l("bad coordinates"),
-        "bad_captured_at": _l("bad capture time"),
-        "location_unknown": _l("location unknown"),
-        "over_capacity": _l("over capacity"),
-        "capacity_spill": _l("capacity spill"),
+        "bad_email": _l("e-mail looks wrong"),
+        "bad_phone": _l("phone looks wrong"),
+        "bad_country": _l("country not recognised"),
+        "bad_rating": _l("rating not understood"),
+        "bad_coordinates": _l("coordinates not understood"),
+        "bad_captured_at": _l("capture time not understood"),
+        "location_unknown": _l("place unknown: routed by the venue"),
+        "over_capacity": _l("office over its capacity"),
+        "capacity_spill": _l("nearest office was full"),
         "coordinates_invalid": _l("coordinates invalid"),
-        "feedback_requested": _l("feedback requested"),
+        "feedback_requested": _l("marketing asks: good lead?"),
         "card_check": _l("check the card"),
     },
     "attachment": {
@@ -86,7 +92,7 @@ LABELS = {
     "method": {
         "territory": _l("territory"),
         "nearest": _l("nearest"),
-        "capacity_spill": _l("capacity spill"),
+        "capacity_spill": _l("nearest office was full"),
         "fallback": _l("fallback"),
         "escalation": _l("escalation"),
         "handover": _l("handover"),
@@ -109,13 +115,30 @@ LABELS = {
         "silence": _l("silence"),
         "quality_summary": _l("quality summary"),
         "order_shortfall": _l("order shortfall"),
+        "next_steps": _l("overdue next steps"),
+        "silence_alert": _l("no leads alert"),
+        "order_alert": _l("lead order alert"),
+        "webhook:lead.routed": _l("webhook: lead routed"),
+        "webhook:lead.escalated": _l("webhook: lead escalated"),
+        "webhook:lead.won": _l("webhook: lead won"),
+        "telegram": _l("Telegram message"),
+    },
+    "source": {
+        "staff": _l("booth staff"),
+        "kiosk": _l("visitor's own form"),
+        "badge": _l("badge scan"),
     },
     "role": {
         "admin": _l("admin"),
         "marketing": _l("marketing"),
         "office_manager": _l("office manager"),
-        "office_rep": _l("office rep"),
+        "office_rep": _l("sales rep"),
         "staff": _l("booth staff"),
+    },
+    "channel": {
+        "email": _l("e-mail"),
+        "webhook": _l("webhook"),
+        "telegram": _l("Telegram"),
     },
     "message_status": {
         "pending": _l("pending"),
@@ -128,12 +151,24 @@ LABELS = {
 }
 
 
-def label(code: str | None, kind: str) -> str:
-    """The page's word for a stored code; unknown codes show with spaces for underscores."""
+def label(code: str | None, kind: str, capital: bool = False) -> str:
+    """The page's word for a stored code; unknown codes show with spaces for underscores.
+
+    ``capital`` starts it with a capital letter (a tag or a cell standing alone, not a
+    word inside a sentence): ``{{ lead.status | label("status", capital=True) }}``.
+    """
     if code is None:
         return ""
     word = LABELS.get(kind, {}).get(code)
-    return str(word) if word is not None else str(code).replace("_", " ")
+    word = str(word) if word is not None else str(code).replace("_", " ")
+    return word[:1].upper() + word[1:] if capital else word
+
+
+@pass_context
+def _label_filter(context, code: str | None, kind: str, capital: bool = False) -> str:
+    # Taking the context keeps Jinja from folding ``'new' | label('status')`` into the
+    # compiled template in whatever language the first page that used it was in.
+    return label(code, kind, capital)
 
 
 def select_locale() -> str:
@@ -180,6 +215,19 @@ def format_datetime_in(value: datetime | None, zone=None, format: str = "medium"
             babel_dates.format_date(local, "medium", locale=locale),
         )
     return babel_dates.format_datetime(value, format, tzinfo=_zone(zone), locale=locale)
+
+
+def zone_name(zone=None) -> str:
+    """How pages name a time zone: its IANA name ("Europe/Moscow"), "UTC" for none."""
+    return str(getattr(_zone(zone), "key", None) or "UTC")
+
+
+def format_datetime_zoned(value: datetime | None, zone=None, format: str = "medium") -> str:
+    """A moment in ``zone`` per the page's locale, followed by the zone's name, so every time
+    says its zone: "2 мар. 2026 г., 12:30 Europe/Moscow", "Mar 2, 2026, 12:30 PM UTC"."""
+    if value is None:
+        return ""
+    return format_datetime_in(value, zone, format) + " " + zone_name(zone)
 
 
 def format_date_in(value: date | datetime | None, zone=None, format: str = "medium") -> str:
@@ -270,9 +318,9 @@ def routing_reason(decision) -> str:
     return gettext(template) % reason_values(params, _reason_km, _reason_none)
 
 
-def labels(kind: str) -> dict[str, str]:
+def labels(kind: str, capital: bool = False) -> dict[str, str]:
     """Every code of ``kind`` with the page's word for it (for scripts that render rows)."""
-    return {code: str(word) for code, word in LABELS.get(kind, {}).items()}
+    return {code: label(code, kind, capital) for code in LABELS.get(kind, {})}
 
 
 def compile_catalogs(directory: Path = TRANSLATIONS) -> list[Path]:
@@ -299,11 +347,12 @@ def init_i18n(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
     app.jinja_env.globals["get_locale"] = get_locale
-    app.jinja_env.filters["label"] = label
+    app.jinja_env.filters["label"] = _label_filter
     app.jinja_env.filters["error_text"] = error_text
     app.jinja_env.filters["routing_reason"] = routing_reason
     app.jinja_env.globals["labels"] = labels
     app.jinja_env.filters["datetime_in"] = format_datetime_in
     app.jinja_env.filters["date_in"] = format_date_in
     init_formatting(app)
+    app.jinja_env.filters["datetime_zoned"] = format_datetime_zoned
     app.jinja_env.filters["percent"] = format_percent

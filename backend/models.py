@@ -10,6 +10,7 @@ from backend.messaging.models import Message, Unsubscribe
 from backend.offices.models import Office
 from backend.rates.models import ExchangeRate
 from backend.reports.models import EventOfficeStats, EventOfficeWonDay, OfficeTouchMedian
+from backend.telegram.models import NoticePreference, TelegramCursor, TelegramLink
 
 __all__ = [
     "ApiToken",
@@ -22,6 +23,7 @@ __all__ = [
     "Lead",
     "MergedCapture",
     "Message",
+    "NoticePreference",
     "Office",
     "OfficeTouchMedian",
     "PasswordReset",
@@ -29,6 +31,8 @@ __all__ = [
     "RetiredToken",
     "RoutingDecision",
     "SiteSetting",
+    "TelegramCursor",
+    "TelegramLink",
     "Touch",
     "Unsubscribe",
     "User",

@@ -91,6 +91,11 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
         "WEBHOOK_FORMAT": get("WEBHOOK_FORMAT", "json"),
         # Webhooks to loopback, private and link-local addresses are refused unless set.
         "WEBHOOK_ALLOW_PRIVATE": parse_bool(get("WEBHOOK_ALLOW_PRIVATE"), False),
+        # Telegram for reps: no token, no Telegram. Updates are read by long polling
+        # (getUpdates) unless TELEGRAM_WEBHOOK is on (then setWebhook on the public URL).
+        "TELEGRAM_BOT_TOKEN": get("TELEGRAM_BOT_TOKEN") or None,
+        "TELEGRAM_API_URL": (get("TELEGRAM_API_URL") or "https://api.telegram.org").rstrip("/"),
+        "TELEGRAM_WEBHOOK": parse_bool(get("TELEGRAM_WEBHOOK"), False),
         "DEFAULT_SLA_HOURS": parse_int(get("DEFAULT_SLA_HOURS"), 24),
         "STALE_AFTER_DAYS": parse_int(get("STALE_AFTER_DAYS"), 30),
         "RETENTION_MONTHS": parse_int(get("RETENTION_MONTHS"), 0),

@@ -3,7 +3,7 @@
 Builds its own database (a temporary SQLite file, or a PostgreSQL database
 ``leadrelay_bench_queue`` it creates and drops on 127.0.0.1:5432 — never the shared
 ``test`` database), fills one office with 10,000 open leads over three events, every
-rating and escalation level, and renders ``/office`` through the test client as a
+rating and escalation level, touched ones with next steps (some due), and renders ``/office`` through the test client as a
 signed-in rep. Prints the median and p95 server time of the page and of
 ``GET /api/v1/queue``, and the EXPLAIN plan of the queue's SQL. Goal: under 300 ms.
 
@@ -35,7 +35,7 @@ from backend import create_app  # noqa: E402
 from backend.db_types import utcnow  # noqa: E402
 from backend.extensions import db  # noqa: E402
 from backend.leads.models import Lead  # noqa: E402
-from backend.workspace.queries import page_statement, queue_select  # noqa: E402
+from backend.workspace.queries import page_statement, queue_order, queue_select  # noqa: E402
 from backend.workspace.schemas import QueueQuery  # noqa: E402
 from tests.factories import PASSWORD, make_event, make_office, make_user  # noqa: E402
 
@@ -80,6 +80,9 @@ def seed(n_leads: int, n_other: int, rng: random.Random) -> tuple[str, int]:
             status = rng.choice(("won", "lost", "stale"))
         else:
             status = rng.choice(("new", "contacted", "qualified", "won", "lost"))
+        touched = status != "new" or rng.random() < 0.1
+        # Half the touched leads have a next step, some of them due already.
+        step_at = at + timedelta(hours=rng.randint(1, 24 * 25)) if touched and i % 2 else None
         rows.append(
             {
                 "client_id": uuid.uuid4(),
@@ -100,6 +103,11 @@ def seed(n_leads: int, n_other: int, rng: random.Random) -> tuple[str, int]:
                 "original": {},
                 "feedback_requested": i % 50 == 0,
                 "claimed_by_id": rep.id if mine and i % 7 == 0 else None,
+                "first_touch_at": at + timedelta(minutes=30) if touched else None,
+                "next_step": rng.choice(("call_back", "send_offer", "meeting"))
+                if step_at
+                else None,
+                "next_step_at": step_at,
             }
         )
     for start in range(0, len(rows), 2000):
@@ -119,7 +127,9 @@ def explain(office_id: int, rep) -> list[str]:
     from backend.offices.models import Office
 
     office = db.session.get(Office, office_id)
-    query = page_statement(queue_select(office, rep, QueueQuery()), page=1, per_page=100)
+    query = page_statement(
+        queue_select(office, rep, QueueQuery()), 1, 100, queue_order(office, utcnow())
+    )
     compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
     if db.engine.dialect.name == "postgresql":
         sql = f"EXPLAIN ANALYZE {compiled}"

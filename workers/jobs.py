@@ -123,6 +123,10 @@ class _Sender:
 
             post(message)
             return "sent"
+        if message.channel == "telegram":
+            from backend.telegram.services import send
+
+            return send(message)
         if not self.smtp_url:
             return "recorded"  # no SMTP configured (the demo): shown in the Outbox
         if self.mailer is None:
@@ -242,7 +246,7 @@ def _schedule_retry(message: Message) -> None:
     from workers.queues import MAIL, WEBHOOKS, get_queue
 
     queue = get_queue(
-        current_app._get_current_object(), WEBHOOKS if message.channel == "webhook" else MAIL
+        current_app._get_current_object(), MAIL if message.channel == "email" else WEBHOOKS
     )
     try:
         queue.enqueue_at(
@@ -408,3 +412,23 @@ def sweep() -> dict:
     return {
         name: len(value) if isinstance(value, list) else value for name, value in report.items()
     }
+
+
+def telegram_updates() -> int:
+    """Read the bot's updates (links being made): long polling for up to 20 s, or, with
+    TELEGRAM_WEBHOOK on, make sure Telegram posts them to the site. Nothing without a bot."""
+    from backend.telegram import api, services
+
+    if not api.configured():
+        return 0
+    if current_app.config.get("TELEGRAM_WEBHOOK"):
+        services.set_webhook()
+        return 0
+    return services.read_updates(timeout=20)
+
+
+def next_step_mails() -> int:
+    """The reps' morning mails of overdue next steps (the cron runs it every few minutes)."""
+    from backend.workspace.reminders import send_next_step_mails
+
+    return len(send_next_step_mails(utcnow()))

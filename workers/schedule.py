@@ -11,10 +11,26 @@ from rq.cron import CronScheduler
 
 from backend.redis_conn import connect
 from workers import jobs, ocr_jobs, report_jobs
-from workers.queues import ESCALATION, OCR
+from workers.queues import ESCALATION, OCR, WEBHOOKS
 
 SCHEDULE = [
     dict(name="sweep", func=jobs.sweep, queue=ESCALATION, interval=60, job_timeout=300),
+    # Reps linking Telegram: getUpdates long polling (or setWebhook when configured).
+    dict(
+        name="telegram-updates",
+        func=jobs.telegram_updates,
+        queue=WEBHOOKS,
+        interval=60,
+        job_timeout=120,
+    ),
+    # Each rep's overdue next steps, once on a working-day morning of their office.
+    dict(
+        name="next-step-mails",
+        func=jobs.next_step_mails,
+        queue=ESCALATION,
+        interval=600,
+        job_timeout=300,
+    ),
     # Runs as soon as the cron starts, so the cold build of the rollup (seconds at a
     # million leads) happens here rather than in the first dashboard view.
     dict(

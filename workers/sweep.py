@@ -786,6 +786,11 @@ def run_sweep(now: datetime | None = None, dry_run: bool = False) -> dict:
     report: dict = {"now": now.isoformat(), "dry_run": dry_run}
     ladder, message_ids = run_ladder(now, dry_run)
     report.update(ladder)
+    if not dry_run and message_ids:
+        from backend.telegram.services import apply_preferences
+
+        message_ids += apply_preferences(message_ids)  # reps' Telegram and e-mail choices
+        db.session.commit()
     report["stale"] = mark_stale(now, dry_run)
     report["anonymized"] = apply_retention(now, dry_run)
 

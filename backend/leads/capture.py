@@ -35,6 +35,7 @@ from backend.messaging.models import Message
 from backend.messaging.services import enqueue_messages, new_lead_rows
 from backend.process_cache import ProcessCache
 from backend.routing.services import ROUTING_FLAGS, event_venue, office_index, route_place
+from backend.telegram.services import apply_preferences
 
 CREATED, DUPLICATE, MERGED, REJECTED = "created", "duplicate", "merged", "rejected"
 CLIENT_ID_CONFLICT = "client_id_conflict"
@@ -660,4 +661,7 @@ def _store_new_leads(
     rows = new_lead_rows(
         [SimpleNamespace(id=n.lead_id, **n.row) for n in new_leads], unsubscribed=unsubscribed
     )
-    return dict(insert_rows(Message.__table__, rows, ("id", "channel")))
+    messages = dict(insert_rows(Message.__table__, rows, ("id", "channel")))
+    # Reps' choices of channel (Telegram, no e-mail): one query while nobody has chosen.
+    messages.update({i: "telegram" for i in apply_preferences(list(messages))})
+    return messages

@@ -27,6 +27,8 @@ STATUSES = ("new", "contacted", "qualified", "won", "lost", "stale")
 OPEN_STATUSES = ("new", "contacted", "qualified")
 SOURCES = ("staff", "kiosk", "badge")
 TOUCH_KINDS = ("call", "email", "meeting", "message", "note")
+# What a rep plans to do next with a lead (set with a touch, shown in the queue).
+NEXT_STEPS = ("call_back", "send_offer", "meeting")
 # Escalation ladder steps, in order; a lead's level only ever goes up.
 ESCALATION_NONE, ESCALATION_REMINDED, ESCALATION_ESCALATED, ESCALATION_REASSIGNED = 0, 1, 2, 3
 
@@ -73,6 +75,13 @@ class Lead(db.Model):
                 "won_at",
                 "feedback_requested",
             ],
+        ),
+        # Next steps that have come due (the queue's second group, the morning mail).
+        Index(
+            "ix_lead_next_step",
+            "next_step_at",
+            postgresql_where=text("next_step_at IS NOT NULL"),
+            sqlite_where=text("next_step_at IS NOT NULL"),
         ),
         # The office league's medians: touched leads per office, small enough to scan.
         Index(
@@ -144,6 +153,12 @@ class Lead(db.Model):
     ladder_step: Mapped[int] = mapped_column(Integer, default=ESCALATION_NONE)
     ladder_routed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     feedback_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The rep's planned next step (NEXT_STEPS) and when, set by a touch; cleared by the
+    # next real contact.
+    next_step: Mapped[str | None] = mapped_column(String(16))
+    next_step_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The status a lead had before it was closed, so a reopened lost lead goes back to it.
+    status_before_close: Mapped[str | None] = mapped_column(String(16))
     anonymized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

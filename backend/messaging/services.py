@@ -765,6 +765,23 @@ def enqueue_messages(
         channels = _channels(message_ids)
     enqueued = 0
     try:
+        # Telegram rows: one deliver job each on the webhooks queue (the batch jobs take
+        # the rows of their own channel only).
+        telegram = sorted(m for m, channel in channels.items() if channel == "telegram")
+        if telegram:
+            queue = get_queue(app, WEBHOOKS)
+            if only_missing:
+                telegram = _without_live_jobs(queue, telegram)
+            queue.enqueue_many([
+                queue.prepare_data(
+                    DELIVER_JOB, (message_id,), job_id=f"deliver-{message_id}",
+                    timeout=JOB_TIMEOUT,
+                    retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+                )
+                for message_id in telegram
+            ])  # fmt: skip
+            enqueued += len(telegram)
+            channels = {m: c for m, c in channels.items() if c != "telegram"}
         for name in (MAIL, WEBHOOKS):
             wanted = sorted(
                 m for m, channel in channels.items() if (channel == "webhook") == (name == WEBHOOKS)

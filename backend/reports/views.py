@@ -25,8 +25,8 @@ from backend.events.models import Event
 from backend.events.schemas import EventIn, EventPatch
 from backend.events.services import create_event, join_url, update_event, visitor_url
 from backend.extensions import db
-from backend.rates.services import reporting_currency
 from backend.params import int_arg
+from backend.rates.services import reporting_currency
 from backend.reports import export, forms, qr, services, svg
 from backend.reports.schemas import (
     EventReportOut,

@@ -57,6 +57,9 @@ function row(item) {
     flags,
     el("td", item.claimed_by ? item.claimed_by.name : "—"),
   );
+  // On a phone each row is a card and each cell says what it is (its column's heading).
+  const headings = [...table.querySelectorAll("thead th")].map((th) => th.textContent);
+  [...tr.children].forEach((td, i) => { td.dataset.label = headings[i] || ""; });
   return tr;
 }
 

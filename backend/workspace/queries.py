@@ -1,28 +1,38 @@
-"""Reading the office workspace: the queue by urgency, team load, the monthly order, a lead's page.
+"""Reading the office workspace: the queue by what to do now, team load, the monthly order,
+a lead's page.
 
-The queue is one SQL query over ``ix_lead_queue`` (office, status, escalation, rating,
-routed_at): escalated leads (level 2 and up) first, then hot, warm, cold, unrated, then
-the oldest arrival first (the least SLA time left within one office). Pages of 100 rows
-keep the render time flat however long the queue grows.
+The queue answers "what now?" in three groups (``QUEUE_ORDER`` says it on the page):
+
+1. untouched leads (new, no touch: the SLA clock runs), escalated ones first, then by SLA
+   due time (so overdue ones come first), hot before warm before cold when due together;
+2. touched leads whose next step is due, by its time;
+3. the rest, newest first.
+
+Within one office the SLA due time only grows with the arrival time, except that every
+arrival on a non-working day starts its clock at the next working midnight: those are
+due together. The order sorts by that clock start (a short CASE over the non-working
+spans of the last month), so it stays one SQL query over the office's open leads.
+Pages of 100 rows keep the render time flat however long the queue grows.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import get_locale, gettext
-from sqlalchemy import Select, and_, case, func, select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, and_, case, func, literal, select
 from sqlalchemy.orm import joinedload
 
 from backend.audit.models import AuditEntry
 from backend.auth.models import OFFICE_ROLES, User
-from backend.db_types import utcnow
+from backend.db_types import UTCDateTime, utcnow
 from backend.errors import ApiError
 from backend.events.content import brief_in, question_labels
 from backend.extensions import db
-from backend.i18n import format_datetime_in
+from backend.i18n import format_datetime_in, label
 from backend.leads.models import (
     ESCALATION_ESCALATED,
     OPEN_STATUSES,
@@ -37,6 +47,13 @@ from backend.sla import DEFAULT_SLA_HOURS, sla_state, working_time_between
 
 RATING_ORDER = {"hot": 0, "warm": 1, "cold": 2}
 UNRATED = 3
+QUEUE_ORDER = _l(
+    "Order: untouched leads by SLA due time (escalated and overdue first; hot before warm "
+    "before cold when due together), then leads whose next step is due, then the rest, "
+    "newest first."
+)
+# Untouched open leads older than this are marked stale by the sweep (30 days).
+CLOCK_LOOKBACK = timedelta(days=32)
 
 
 def office_zone(office: Office) -> ZoneInfo:
@@ -113,22 +130,73 @@ def queue_select(office: Office, user: User, filters) -> Select:
     return query
 
 
-def urgency_order() -> tuple:
-    escalated = case((Lead.escalation_level >= ESCALATION_ESCALATED, 0), else_=1)
-    rating = case(RATING_ORDER, value=Lead.rating, else_=UNRATED)
-    return (escalated, rating, Lead.routed_at.asc(), Lead.id.asc())
+def closed_spans(office: Office, now: datetime) -> list[tuple[datetime, datetime]]:
+    """The office's non-working days of the last month as UTC [start, end) spans, merged.
+
+    An SLA clock that starts inside a span starts at its end (the next working midnight).
+    """
+    zone = office_zone(office)
+    days = {int(c) for c in office.working_days or "" if c in "1234567"} or set(range(1, 8))
+    if len(days) == 7:
+        return []
+    spans: list[tuple[datetime, datetime]] = []
+    day = (now - CLOCK_LOOKBACK).astimezone(zone).date()
+    last = now.astimezone(zone).date()
+    while day <= last:
+        if day.isoweekday() not in days:
+            start = datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+            end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC)
+            if spans and spans[-1][1] == start:
+                spans[-1] = (spans[-1][0], end)
+            else:
+                spans.append((start, end))
+        day += timedelta(days=1)
+    return spans
 
 
-def page_statement(base: Select, page: int, per_page: int) -> Select:
+def clock_start(office: Office, now: datetime):
+    """SQL: when the lead's SLA clock started (its arrival, or the end of the non-working
+    span it arrived in). Sorting by it sorts by SLA due time within the office."""
+    spans = closed_spans(office, now)
+    if not spans:
+        return Lead.routed_at
+    return case(
+        *[
+            (and_(Lead.routed_at >= start, Lead.routed_at < end), literal(end, UTCDateTime))
+            for start, end in spans
+        ],
+        else_=Lead.routed_at,
+    )
+
+
+def queue_order(office: Office, now: datetime) -> tuple:
+    """The ORDER BY of the queue (see the module docstring)."""
+    untouched = and_(Lead.first_touch_at.is_(None), Lead.status == "new")
+    step_due = and_(Lead.next_step_at.is_not(None), Lead.next_step_at <= now)
+    group = case((untouched, 0), (step_due, 1), else_=2)
+    escalated = case((and_(untouched, Lead.escalation_level >= ESCALATION_ESCALATED), 0), else_=1)
+    rating = case((untouched, case(RATING_ORDER, value=Lead.rating, else_=UNRATED)), else_=0)
+    return (
+        group,
+        escalated,
+        case((untouched, clock_start(office, now))).asc(),
+        rating,
+        case((untouched, Lead.routed_at)).asc(),
+        case((and_(~untouched, step_due), Lead.next_step_at)).asc(),
+        case((~untouched, Lead.routed_at)).desc(),
+        Lead.id.asc(),
+    )
+
+
+def page_statement(base: Select, page: int, per_page: int, order: tuple) -> Select:
     """One page of the queue in one statement.
 
-    The inner query picks the page's ids in urgency order from ``ix_lead_queue`` alone
-    (narrow rows sort fast); the outer one loads just those leads with their event,
-    office and claimer.
+    The inner query picks the page's ids in queue order from narrow rows; the outer one
+    loads just those leads with their event, office and claimer.
     """
     page_ids = (
         base.with_only_columns(Lead.id)
-        .order_by(*urgency_order())
+        .order_by(*order)
         .limit(per_page)
         .offset((page - 1) * per_page)
     )
@@ -136,7 +204,7 @@ def page_statement(base: Select, page: int, per_page: int) -> Select:
         select(Lead)
         .options(joinedload(Lead.claimed_by).lazyload(User.office))
         .where(Lead.id.in_(page_ids.scalar_subquery()))
-        .order_by(*urgency_order())
+        .order_by(*order)
     )
 
 
@@ -151,6 +219,8 @@ class QueuePage:
     page: int
     per_page: int
 
+    awaiting: set[int] = field(default_factory=set)
+
     @property
     def pages(self) -> int:
         return max((self.total + self.per_page - 1) // self.per_page, 1)
@@ -160,7 +230,8 @@ def queue_page(office: Office, user: User, filters, now: datetime | None = None)
     """One page of the office's queue by urgency, with counts over all the filtered leads."""
     now = now or utcnow()
     base = queue_select(office, user, filters)
-    leads = db.session.scalars(page_statement(base, filters.page, filters.per_page)).all()
+    order = queue_order(office, now)
+    leads = db.session.scalars(page_statement(base, filters.page, filters.per_page, order)).all()
     counted = base.with_only_columns(
         func.count(),
         func.coalesce(func.sum(case((Lead.claimed_by_id.is_(None), 1), else_=0)), 0),
@@ -171,7 +242,7 @@ def queue_page(office: Office, user: User, filters, now: datetime | None = None)
     total, unclaimed, overdue = db.session.execute(counted).one()
     return QueuePage(
         office, now, list(leads), int(total), int(unclaimed), int(overdue),
-        filters.page, filters.per_page,
+        filters.page, filters.per_page, awaiting_verdict(leads),
     )  # fmt: skip
 
 
@@ -211,14 +282,47 @@ def sla_view(lead: Lead, office: Office, now: datetime) -> dict:
     }
 
 
+def next_step_view(lead: Lead, office: Office | None, now: datetime) -> dict | None:
+    """The lead's next step as the queue shows it: "next: call back Tue 10:00 (zone)"."""
+    if not lead.next_step or lead.next_step_at is None:
+        return None
+    zone = office.timezone if office else "UTC"
+    when = format_datetime_in(lead.next_step_at, zone, "EEE HH:mm")
+    if abs(lead.next_step_at - now) > timedelta(days=6):
+        when = format_datetime_in(lead.next_step_at, zone, "EEE d MMM HH:mm")
+    when += " (" + (zone or "UTC") + ")"
+    step = label(lead.next_step, "next_step")
+    return {
+        "kind": lead.next_step,
+        "at": lead.next_step_at,
+        "due": lead.next_step_at <= now,
+        "label": gettext("next: %(step)s %(time)s", step=step, time=when),
+    }
+
+
 def user_ref(user: User | None) -> dict | None:
     return {"id": user.id, "name": user.name or user.email} if user else None
 
 
-def queue_item(lead: Lead, office: Office, now: datetime) -> dict:
+def awaiting_verdict(leads) -> set[int]:
+    """The ids among ``leads`` whose quality feedback was asked for and is not in yet."""
+    asked = [lead.id for lead in leads if lead.feedback_requested]
+    if not asked:
+        return set()
+    given = set(
+        db.session.scalars(
+            select(QualityFeedback.lead_id).where(QualityFeedback.lead_id.in_(asked))
+        )
+    )
+    return set(asked) - given
+
+
+def queue_item(lead: Lead, office: Office, now: datetime, awaiting: set[int] | None = None) -> dict:
+    """One row of the queue; ``awaiting`` (from ``awaiting_verdict``) says which leads still
+    wait for their quality verdict (every sampled one when not given)."""
     age = int((now - lead.received_at).total_seconds())
     flags = list(lead.flags or [])
-    if lead.feedback_requested:
+    if lead.feedback_requested and (awaiting is None or lead.id in awaiting):
         flags.append("feedback_requested")
     return {
         "id": lead.id,
@@ -234,6 +338,7 @@ def queue_item(lead: Lead, office: Office, now: datetime) -> dict:
         "age_seconds": age,
         "age_label": _duration(age),
         "sla": sla_view(lead, office, now),
+        "next_step": next_step_view(lead, office, now),
         "flags": flags,
         "claimed_by": user_ref(lead.claimed_by),
         "url": f"/office/leads/{lead.id}",
@@ -244,7 +349,7 @@ def queue_json(page: QueuePage) -> dict:
     return {
         "office": page.office.as_ref(),
         "now": page.now,
-        "items": [queue_item(lead, page.office, page.now) for lead in page.leads],
+        "items": [queue_item(lead, page.office, page.now, page.awaiting) for lead in page.leads],
         "page": page.page,
         "per_page": page.per_page,
         "counts": {"total": page.total, "unclaimed": page.unclaimed, "overdue": page.overdue},
@@ -311,18 +416,12 @@ def order_status(office: Office, now: datetime | None = None) -> dict:
 
 
 def office_events(office: Office) -> list[tuple[int, str]]:
-    """Events that sent this office open leads, for the queue's filter."""
+    """Every event this office has leads from (open or not), for the queue's filter."""
     from backend.events.models import Event
 
     rows = db.session.execute(
         select(Event.id, Event.name)
-        .where(
-            Event.id.in_(
-                select(Lead.event_id)
-                .where(Lead.office_id == office.id, Lead.status.in_(OPEN_STATUSES))
-                .distinct()
-            )
-        )
+        .where(Event.id.in_(select(Lead.event_id).where(Lead.office_id == office.id).distinct()))
         .order_by(Event.name)
     ).all()
     return [(row.id, row.name) for row in rows]
@@ -334,6 +433,37 @@ def office_members(office_id: int | None) -> list[User]:
         .where(User.office_id == office_id, User.role.in_(OFFICE_ROLES), User.active.is_(True))
         .order_by(User.name)
     ).all()
+
+
+def is_mobile(e164: str | None) -> bool:
+    """Whether a stored (E.164) number is a mobile one, so messengers can reach it."""
+    import phonenumbers
+
+    if not e164:
+        return False
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return False
+    kind = phonenumbers.number_type(number)
+    return kind in (phonenumbers.PhoneNumberType.MOBILE,
+                    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)  # fmt: skip
+
+
+def contact_actions(lead: Lead) -> list[dict]:
+    """The lead page's big contact buttons: call, mail, and WhatsApp and Telegram when the
+    visitor gave a mobile number."""
+    actions = []
+    number = lead.phone_normalized or lead.phone
+    if number:
+        actions.append({"kind": "call", "href": f"tel:{number}", "label": gettext("Call")})
+    if lead.email:
+        actions.append({"kind": "mail", "href": f"mailto:{lead.email}", "label": gettext("E-mail")})
+    if is_mobile(lead.phone_normalized):
+        digits = lead.phone_normalized.lstrip("+")
+        actions.append({"kind": "whatsapp", "href": f"https://wa.me/{digits}", "label": "WhatsApp"})
+        actions.append({"kind": "telegram", "href": f"https://t.me/+{digits}", "label": "Telegram"})
+    return actions
 
 
 def lead_page_data(lead: Lead) -> dict:
@@ -371,6 +501,7 @@ def lead_page_data(lead: Lead) -> dict:
         "contact_changes": contact_changes,
         "answers": answers,
         "brief": brief_in(lead.event, reader),
+        "contact_actions": contact_actions(lead),
         "members": office_members(lead.office_id),
         "offices": db.session.scalars(
             select(Office).where(Office.id != lead.office_id).order_by(Office.name)
@@ -391,6 +522,8 @@ def lead_state_json(lead: Lead) -> dict:
         "deal_currency": lead.deal_currency,
         "lost_reason": lead.lost_reason,
         "won_at": lead.won_at,
+        "next_step": lead.next_step,
+        "next_step_at": lead.next_step_at,
         **{name: getattr(lead, name) or "" for name in (
             "first_name", "last_name", "email", "phone", "company", "job_title")},
         "flags": list(lead.flags or []),

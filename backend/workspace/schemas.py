@@ -10,10 +10,11 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from backend.auth.schemas import EventRef, OfficeRef
 from backend.i18n import LABELS
-from backend.leads.models import STATUSES, TOUCH_KINDS
+from backend.leads.models import NEXT_STEPS, STATUSES, TOUCH_KINDS
 
 Status = Literal["new", "contacted", "qualified", "won", "lost", "stale"]
 TouchKind = Literal["call", "email", "meeting", "message", "note"]
+NextStep = Literal["call_back", "send_offer", "meeting"]
 RatingFilter = Literal["hot", "warm", "cold", "unrated"]
 FeedbackReason = Literal[
     "wrong_target", "no_budget", "student_or_job_seeker", "competitor", "duplicate", "other"
@@ -21,6 +22,7 @@ FeedbackReason = Literal[
 # Lazy: the lead page shows them in the reader's language; the API takes the codes.
 FEEDBACK_REASONS: dict[str, str] = LABELS["feedback_reason"]
 assert set(STATUSES) == set(Status.__args__) and set(TOUCH_KINDS) == set(TouchKind.__args__)
+assert set(NEXT_STEPS) == set(NextStep.__args__)
 
 Short = Annotated[str, StringConstraints(max_length=200, strip_whitespace=True)]
 Note = Annotated[str, StringConstraints(max_length=10_000, strip_whitespace=True)]
@@ -66,6 +68,13 @@ class SlaOut(BaseModel):
     label: str
 
 
+class NextStepOut(BaseModel):
+    kind: str = Field(description="call_back | send_offer | meeting")
+    at: datetime
+    due: bool = Field(description="its time has come")
+    label: str = Field(description='e.g. "next: call back Tue 10:00 (Europe/Moscow)"')
+
+
 class QueueItemOut(BaseModel):
     id: int
     name: str
@@ -80,6 +89,7 @@ class QueueItemOut(BaseModel):
     age_seconds: int
     age_label: str
     sla: SlaOut
+    next_step: NextStepOut | None
     flags: list[str] = Field(description="lead flags plus feedback_requested when asked")
     claimed_by: UserRef | None
     url: str
@@ -107,6 +117,18 @@ class TouchIn(_Form):
     at: AwareDatetime | None = Field(
         None, description="when it happened (default now); not before the lead arrived"
     )
+    next_step: NextStep | None = Field(
+        None,
+        description="what to do next; with `next_step_at`. A contact without one "
+        "clears the lead's next step (a note keeps it)",
+    )
+    next_step_at: AwareDatetime | None = Field(None, description="when the next step is due")
+
+    @model_validator(mode="after")
+    def _next_step_has_a_time(self):
+        if (self.next_step is None) != (self.next_step_at is None):
+            raise ValueError("give the next step and its time together")
+        return self
 
 
 class StatusIn(_Form):
@@ -140,6 +162,10 @@ class FeedbackIn(_Form):
     note: Note = ""
 
 
+class ReopenIn(_Form):
+    reason: Annotated[str, StringConstraints(min_length=3, max_length=300, strip_whitespace=True)]
+
+
 class AssignIn(_Form):
     user_id: int
 
@@ -171,6 +197,8 @@ class LeadStateOut(BaseModel):
     deal_currency: str | None
     lost_reason: str | None
     won_at: datetime | None
+    next_step: str | None
+    next_step_at: datetime | None
     first_name: str
     last_name: str
     email: str

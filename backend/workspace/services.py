@@ -84,13 +84,17 @@ def log_touch(
     outcome: str = "",
     note: str = "",
     at: datetime | None = None,
+    next_step: str | None = None,
+    next_step_at: datetime | None = None,
     now: datetime | None = None,
 ) -> Touch:
     """Record a call, e-mail, meeting, message or note.
 
     ``at`` defaults to now and may lie in the past, but not before the lead arrived nor
     in the future (422). The first touch sets ``first_touch_at`` (stopping the SLA clock);
-    a first real contact (anything but a note) moves a new lead to contacted.
+    a first real contact (anything but a note) moves a new lead to contacted. A touch
+    with a next step (what and when) sets the lead's next step; a contact without one
+    clears it (the step was done), a note leaves it.
     """
     now = now or utcnow()
     at = at or now
@@ -107,6 +111,9 @@ def log_touch(
             f"A touch cannot be earlier than the lead's arrival ({arrived}).",
             [{"field": "at", "message": f"is before the lead arrived ({arrived})"}],
         )  # fmt: skip
+    if next_step_at is not None and next_step_at < now - CLOCK_SKEW:
+        raise ApiError(422, "next_step_in_past", "The next step must lie in the future.",
+                       [{"field": "next_step_at", "message": "is in the past"}])  # fmt: skip
     at = min(at, now)
     touch = Touch(lead=lead, user_id=user.id, kind=kind, outcome=outcome, note=note, at=at)
     db.session.add(touch)
@@ -117,6 +124,10 @@ def log_touch(
         lead.status_changed_at = now
     if lead.claimed_by_id is None:
         lead.claimed_by_id, lead.claimed_at = user.id, now
+    if next_step is not None:
+        lead.next_step, lead.next_step_at = next_step, next_step_at
+    elif kind != "note":
+        lead.next_step, lead.next_step_at = None, None
     db.session.flush()
     return touch
 
@@ -158,6 +169,8 @@ def change_status(
                            [{"field": "lost_reason", "message": "is required"}])  # fmt: skip
         lead.lost_reason = lost_reason.strip()
     previous = lead.status
+    if status in ("won", "lost"):
+        lead.status_before_close = previous  # where a reopened lost lead goes back to
     lead.status = status
     lead.status_changed_at = now
     record("lead.status", user=user, target=lead, detail={"from": previous, "to": status})
@@ -167,14 +180,69 @@ def change_status(
     return lead
 
 
+def closed_by(lead: Lead) -> int | None:
+    """The id of the user who last marked the lead won or lost (from the audit log)."""
+    from backend.audit.models import AuditEntry
+
+    entries = db.session.execute(
+        select(AuditEntry.user_id, AuditEntry.detail)
+        .where(
+            AuditEntry.action == "lead.status",
+            AuditEntry.target_type == "lead",
+            AuditEntry.target_id == str(lead.id),
+        )
+        .order_by(AuditEntry.id.desc())
+    )
+    for user_id, detail in entries:
+        if (detail or {}).get("to") in ("won", "lost"):
+            return user_id
+    return None
+
+
+def reopen(lead: Lead, user: User, *, reason: str, now: datetime | None = None) -> Lead:
+    """Undo a close: won goes back to qualified (the deal value is cleared, so revenue and
+    reports drop it), lost goes back to the status it had before. The rep who closed it or
+    a manager may (403 otherwise); a lead that is not won or lost is refused (422).
+    """
+    now = now or utcnow()
+    if lead.status not in ("won", "lost"):
+        raise ApiError(422, "not_closed", "Only a won or lost lead can be reopened.",
+                       [{"field": "status", "message": f"is {lead.status}"}])  # fmt: skip
+    if user.role not in MANAGER_ROLES and closed_by(lead) != user.id:
+        raise ApiError(
+            403, "forbidden", "Only the rep who closed the lead or a manager may reopen it."
+        )
+    previous = lead.status
+    detail = {"from": previous, "reason": reason.strip()[:300]}
+    if previous == "won":
+        target = "qualified"
+        detail["deal_value"] = str(lead.deal_value) if lead.deal_value is not None else None
+        detail["deal_currency"] = lead.deal_currency
+        lead.deal_value, lead.deal_currency, lead.won_at = None, None, None
+    else:
+        before = lead.status_before_close
+        target = before if before in ("new", "contacted", "qualified") else "contacted"
+        detail["lost_reason"] = lead.lost_reason
+        lead.lost_reason = None
+    lead.status = target
+    lead.status_before_close = None
+    lead.status_changed_at = now
+    detail["to"] = target
+    record("lead.reopened", user=user, target=lead, detail=detail)
+    db.session.flush()
+    return lead
+
+
 def _announce_win(lead: Lead) -> None:
     """Write the lead.won webhook and announcement rows (messaging room); their ids wait in
     ``session.info[TO_ENQUEUE]`` until the caller has committed (``commit_and_enqueue``)."""
     from backend.messaging import services as messaging
+    from backend.telegram.services import won_rows
 
     plan = getattr(messaging, "plan_lead_won", None)
     if plan is not None:
         ids = plan(lead) or []
+        ids += messaging.insert_messages(won_rows(lead))  # "won in the office" for its reps
         db.session.info.setdefault(TO_ENQUEUE, []).extend(ids)
 
 

@@ -37,6 +37,7 @@ from backend.workspace.schemas import (
     OrderOut,
     QueueOut,
     QueueQuery,
+    ReopenIn,
     StatusIn,
     TeamLoadOut,
     TouchCreatedOut,
@@ -68,9 +69,10 @@ def queue_page():
     return render_template(
         "workspace/queue.html",
         page=page,
-        items=[queries.queue_item(lead, office, page.now) for lead in page.leads],
+        items=[queries.queue_item(lead, office, page.now, page.awaiting) for lead in page.leads],
         filters=filters,
         events=queries.office_events(office),
+        queue_order=queries.QUEUE_ORDER,
         order=queries.order_status(office, page.now),
         team=queries.team_load(office, page.now) if manager else None,
         manager=manager,
@@ -88,7 +90,11 @@ def lead_page(lead_id: int):
         "workspace/lead.html",
         lead=lead,
         sla=queries.sla_view(lead, office, now) if office else None,
+        next_step=queries.next_step_view(lead, office, now),
         allowed=services.TRANSITIONS.get(lead.status, ()),
+        may_reopen=lead.status in ("won", "lost")
+        and current_user.role in WORKERS
+        and (current_user.role in MANAGERS or services.closed_by(lead) == current_user.id),
         reasons=FEEDBACK_REASONS,
         may_work=current_user.role in WORKERS,
         manager=current_user.role in MANAGERS,
@@ -130,6 +136,8 @@ CONTACT_FIELDS = {
     "reason": _l("Reason"),
     "verdict": _l("Verdict"),
     "user_id": _l("Rep"),
+    "next_step": _l("Next step"),
+    "next_step_at": _l("Next step when"),
 }
 
 # The services raise English ``ApiError`` messages for the JSON API; the lead page shows the
@@ -137,6 +145,7 @@ CONTACT_FIELDS = {
 # one code covers several cases).
 PAGE_ERRORS = {
     "touch_in_future": _l("A touch cannot be logged in the future."),
+    "next_step_in_past": _l("The next step must lie in the future."),
     "deal_value_required": _l("A won lead needs a deal value above zero."),
     "lost_reason_required": _l("Say why the lead was lost."),
     "same_office": _l("The lead is already with that office."),
@@ -145,6 +154,10 @@ PAGE_ERRORS = {
     "reason_required": _l("Say why the lead is bad."),
     "feedback_exists": _l("This lead already has its quality feedback."),
     "invalid_assignee": _l("Assign the lead to a member of its office."),
+    "not_closed": _l("Only a won or lost lead can be reopened."),
+    "Only the rep who closed the lead or a manager may reopen it.": _l(
+        "Only the rep who closed the lead or a manager may reopen it."
+    ),
     "Give the touch time with its time zone.": _l("Give the touch time with its time zone."),
     "Only the rep who claimed it or a manager may release it.": _l(
         "Only the rep who claimed it or a manager may release it."
@@ -176,7 +189,13 @@ def page_error(exc: ApiError, lead, form: dict) -> str:
 
 
 def _form_touch(lead, form):
-    data = TouchIn.model_validate({**form, "at": _local_time(form.get("at", ""), lead)})
+    data = TouchIn.model_validate(
+        {
+            **form,
+            "at": _local_time(form.get("at", ""), lead),
+            "next_step_at": _local_time(form.get("next_step_at", ""), lead),
+        }
+    )
     services.log_touch(lead, current_user, **data.model_dump())
     return _("%(kind)s logged.", kind=label(data.kind, "touch").capitalize())
 
@@ -208,6 +227,12 @@ def _form_feedback(lead, form):
     return _("Thanks: quality feedback recorded.")
 
 
+def _form_reopen(lead, form):
+    data = ReopenIn.model_validate(form)
+    services.reopen(lead, current_user, reason=data.reason)
+    return _("Reopened: the lead is %(status)s again.", status=label(lead.status, "status"))
+
+
 def _form_assign(lead, form):
     data = AssignIn.model_validate(form)
     services.assign(lead, current_user, user_id=data.user_id)
@@ -223,6 +248,7 @@ FORM_ACTIONS: dict[str, Callable] = {
     "contact": _form_contact,
     "feedback": _form_feedback,
     "assign": _form_assign,
+    "reopen": _form_reopen,
 }
 
 
@@ -370,6 +396,16 @@ def api_feedback(lead_id: int, body: FeedbackIn):
     feedback = services.record_feedback(lead, current_user, **body.model_dump())
     db.session.commit()
     return queries.feedback_json(feedback), 201
+
+
+@bp.post("/api/v1/leads/<int:lead_id>/reopen")
+@roles_required(*WORKERS)
+@validated(body=ReopenIn, response=LeadStateOut)
+def api_reopen(lead_id: int, body: ReopenIn):
+    """Reopen a won or lost lead with a reason (the rep who closed it or a manager): won goes
+    back to qualified, lost to the status it had before; audited."""
+    lead = get_lead_or_404(lead_id, current_user)
+    return _lead_state(services.reopen(lead, current_user, reason=body.reason))
 
 
 @bp.post("/api/v1/leads/<int:lead_id>/assign")

@@ -41,14 +41,14 @@ def test_a_rep_whose_browser_prefers_russian_works_the_queue_in_russian(
         )
         filters = page.get_by_role("form", name="Фильтры")
         expect(filters.get_by_label("Мероприятие")).to_contain_text("Все мероприятия")
-        expect(filters.get_by_label("Оценка")).to_contain_text("горячий")
-        expect(filters.get_by_label("Статус")).to_contain_text("квалифицирован")
+        expect(filters.get_by_label("Оценка")).to_contain_text("Горячий")
+        expect(filters.get_by_label("Статус")).to_contain_text("Квалифицирован")
         expect(filters.get_by_role("button", name="Применить")).to_be_visible()
         expect(page.get_by_role("link", name="Очередь")).to_be_visible()
 
         row = page.locator("#queue tbody tr").first
         expect(row).to_contain_text("Early Bird")
-        expect(row).to_contain_text("тёплый")
+        expect(row).to_contain_text("Тёплый")
         expect(row).to_contain_text(re.compile(r"\d+ ч \d+ мин"))  # the lead's age
         expect(row).to_contain_text(re.compile("осталось|просрочен на|срок"))
 
@@ -60,8 +60,8 @@ def test_a_rep_whose_browser_prefers_russian_works_the_queue_in_russian(
         )  # fmt: skip
         fresh = page.locator(f'tr[data-lead-id="{result.lead.id}"]')
         expect(fresh).to_be_visible(timeout=POLL_TIMEOUT)
-        expect(fresh).to_contain_text("горячий")
-        expect(fresh).to_contain_text("новый")
+        expect(fresh).to_contain_text("Горячий")
+        expect(fresh).to_contain_text("Новый")
         expect(page.locator("#queue-news")).to_have_text("Поступил 1 новый лид — он вверху списка.")
         page.screenshot(path=str(artifacts_dir / "office-queue-ru.png"), full_page=True)
         assert page.console_errors == []

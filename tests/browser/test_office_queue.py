@@ -50,7 +50,7 @@ def test_a_rep_sees_a_new_lead_arrive_without_reloading_and_works_it_to_a_win(
     row = page.locator(f'tr[data-lead-id="{lead.id}"]')
     expect(row).to_be_visible(timeout=POLL_TIMEOUT)
     expect(row).to_contain_text("Nina Novak")
-    expect(row).to_contain_text("hot")
+    expect(row).to_contain_text("Hot")
     expect(page.locator("#queue-news")).to_contain_text("1 new lead")
     assert page.evaluate("window.__notReloaded") is True
     # Most urgent first: the hot newcomer sits above the warm lead.
@@ -69,16 +69,16 @@ def test_a_rep_sees_a_new_lead_arrive_without_reloading_and_works_it_to_a_win(
     page.get_by_role("button", name="Log touch").click()
     expect(page.locator(".flash")).to_contain_text("Call logged.")
     expect(page.locator("#touches")).to_contain_text("reached, wants an offer")
-    expect(page.locator("#lead-status")).to_have_text("contacted")
+    expect(page.locator("#lead-status")).to_have_text("Contacted")
 
     page.get_by_label("New status").select_option("qualified")
     page.get_by_role("button", name="Save status").click()
-    expect(page.locator("#lead-status")).to_have_text("qualified")
+    expect(page.locator("#lead-status")).to_have_text("Qualified")
 
     page.get_by_label("New status").select_option("won")
     page.get_by_label("Deal value (when won)").fill("5000")
     page.get_by_role("button", name="Save status").click()
-    expect(page.locator("#lead-status")).to_have_text("won")
+    expect(page.locator("#lead-status")).to_have_text("Won")
     expect(page.locator(".ws-won")).to_contain_text("€5,000.00")
     page.screenshot(path=str(artifacts_dir / "office-lead-won.png"), full_page=True)
 

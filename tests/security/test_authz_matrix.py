@@ -343,6 +343,22 @@ TABLE: dict[str, list[Req]] = {
     "workspace.api_feedback": [
         Req("POST", lead_url("/feedback"), WORKERS, json=lambda w: {"verdict": "good"}, lead=True)
     ],
+    "telegram.profile": [Req("GET", lambda w: "/profile", SIGNED_IN)],
+    "telegram.profile_notices": [
+        Req("POST", lambda w: "/profile/notices", SIGNED_IN, form=lambda w: {"won": "none"})
+    ],
+    "telegram.profile_telegram": [
+        Req("POST", lambda w: "/profile/telegram", SIGNED_IN, form=lambda w: {"action": "unlink"})
+    ],
+    # Telegram's updates (no bot in these tests: answered and ignored; the secret header is
+    # checked in tests/workspace/test_telegram.py).
+    "telegram.webhook": [
+        Req("POST", lambda w: "/telegram/webhook", ALL, json=lambda w: {"update_id": 1},
+            check="public")
+    ],  # fmt: skip
+    "workspace.api_reopen": [
+        Req("POST", lead_url("/reopen"), WORKERS, json=lambda w: {"reason": "a mistake"}, lead=True)
+    ],
     "workspace.api_assign": [
         Req(
             "POST",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime, timedelta
 
+from backend.db_types import utcnow
 from backend.extensions import db
 from backend.leads.models import Lead
 from backend.workspace import queries
@@ -19,15 +20,17 @@ def test_every_combination_of_escalation_rating_and_age_comes_out_in_urgency_ord
     make_lead, rep, auth, api
 ):
     expected = []
+    base = utcnow()
     for level, rating, hours in itertools.product(ESCALATIONS, RATINGS, AGES_HOURS):
         lead = make_lead(
-            age=timedelta(hours=hours), rating=rating, escalation_level=level,
+            routed_at=base - timedelta(hours=hours), rating=rating, escalation_level=level,
             first_name=f"L{level}-{rating}-{hours}",
         )  # fmt: skip
         escalated = 0 if level >= 2 else 1
         rank = {"hot": 0, "warm": 1, "cold": 2, None: 3}[rating]
-        # oldest first: more hours ago comes first; ties (levels 2 and 3, 0 and 1) by id
-        expected.append(((escalated, rank, -hours, lead.id), lead.id))
+        # escalated first, then the earliest SLA due time (oldest arrival in a 7-day
+        # office), hot before warm before cold when due together; ties by id
+        expected.append(((escalated, -hours, rank, lead.id), lead.id))
     db.session.commit()
     auth.login(rep.email)
 
@@ -133,7 +136,7 @@ def test_the_queue_page_lists_leads_with_their_clock_flags_and_brief_links(
 
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<script>alert" not in html
-    assert "feedback requested" in html and "bad email" in html
+    assert "Marketing asks: good lead?" in html and "E-mail looks wrong" in html
     assert "left" in html  # the SLA clock
     assert 'src="/static/workspace.js"' in html
 

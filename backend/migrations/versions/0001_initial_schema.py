@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 23:49:43.854255
+Create Date: 2026-12-06 23:50:04.514738
 
 """
 from alembic import op
@@ -92,6 +92,12 @@ def upgrade():
     sa.Column('source', sa.String(length=32), nullable=False),
     sa.Column('updated_at', backend.db_types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_site_setting'))
+    )
+    op.create_table('telegram_cursor',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('next_update_id', sa.BigInteger(), nullable=False),
+    sa.Column('updated_at', backend.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_telegram_cursor'))
     )
     op.create_table('unsubscribe',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -279,6 +285,9 @@ def upgrade():
     sa.Column('ladder_step', sa.Integer(), nullable=False),
     sa.Column('ladder_routed_at', backend.db_types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('feedback_requested', sa.Boolean(), nullable=False),
+    sa.Column('next_step', sa.String(length=16), nullable=True),
+    sa.Column('next_step_at', backend.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('status_before_close', sa.String(length=16), nullable=True),
     sa.Column('anonymized_at', backend.db_types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('updated_at', backend.db_types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['captured_by_id'], ['user.id'], name=op.f('fk_lead_captured_by_id_user'), ondelete='SET NULL'),
@@ -293,10 +302,23 @@ def upgrade():
         batch_op.create_index('ix_lead_event_phone', ['event_id', 'phone_normalized'], unique=False)
         batch_op.create_index('ix_lead_event_report', ['event_id', 'updated_at'], unique=False, postgresql_include=['id', 'office_id', 'status', 'rating', 'escalation_level', 'routed_at', 'first_touch_at', 'received_at', 'captured_at', 'deal_value', 'deal_currency', 'won_at', 'feedback_requested'])
         batch_op.create_index('ix_lead_event_status', ['event_id', 'status'], unique=False)
+        batch_op.create_index('ix_lead_next_step', ['next_step_at'], unique=False, postgresql_where=sa.text('next_step_at IS NOT NULL'), sqlite_where=sa.text('next_step_at IS NOT NULL'))
         batch_op.create_index('ix_lead_office_touched', ['office_id', 'first_touch_at', 'received_at'], unique=False, postgresql_where=sa.text('first_touch_at IS NOT NULL'), sqlite_where=sa.text('first_touch_at IS NOT NULL'))
         batch_op.create_index('ix_lead_queue', ['office_id', 'status', 'escalation_level', 'rating', 'routed_at'], unique=False)
         batch_op.create_index('ix_lead_retention', ['captured_at'], unique=False, postgresql_where=sa.text('anonymized_at IS NULL'), sqlite_where=sa.text('anonymized_at IS NULL'))
         batch_op.create_index('ix_lead_sweep', ['first_touch_at', 'status', 'routed_at'], unique=False)
+
+    op.create_table('notice_preference',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_notice_preference_user_id_user'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notice_preference')),
+    sa.UniqueConstraint('user_id', 'kind', name=op.f('uq_notice_preference_user_id'))
+    )
+    with op.batch_alter_table('notice_preference', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_notice_preference_user_id'), ['user_id'], unique=False)
 
     op.create_table('password_reset',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -312,6 +334,19 @@ def upgrade():
     with op.batch_alter_table('password_reset', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_password_reset_user_id'), ['user_id'], unique=False)
 
+    op.create_table('telegram_link',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('chat_id', sa.BigInteger(), nullable=True),
+    sa.Column('username', sa.String(length=64), nullable=False),
+    sa.Column('code', sa.String(length=64), nullable=True),
+    sa.Column('code_created_at', backend.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('linked_at', backend.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_telegram_link_user_id_user'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_telegram_link')),
+    sa.UniqueConstraint('code', name=op.f('uq_telegram_link_code')),
+    sa.UniqueConstraint('user_id', name=op.f('uq_telegram_link_user_id'))
+    )
     op.create_table('user_session',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -486,15 +521,21 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_user_session_user_id'))
 
     op.drop_table('user_session')
+    op.drop_table('telegram_link')
     with op.batch_alter_table('password_reset', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_password_reset_user_id'))
 
     op.drop_table('password_reset')
+    with op.batch_alter_table('notice_preference', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_notice_preference_user_id'))
+
+    op.drop_table('notice_preference')
     with op.batch_alter_table('lead', schema=None) as batch_op:
         batch_op.drop_index('ix_lead_sweep')
         batch_op.drop_index('ix_lead_retention', postgresql_where=sa.text('anonymized_at IS NULL'), sqlite_where=sa.text('anonymized_at IS NULL'))
         batch_op.drop_index('ix_lead_queue')
         batch_op.drop_index('ix_lead_office_touched', postgresql_where=sa.text('first_touch_at IS NOT NULL'), sqlite_where=sa.text('first_touch_at IS NOT NULL'))
+        batch_op.drop_index('ix_lead_next_step', postgresql_where=sa.text('next_step_at IS NOT NULL'), sqlite_where=sa.text('next_step_at IS NOT NULL'))
         batch_op.drop_index('ix_lead_event_status')
         batch_op.drop_index('ix_lead_event_report', postgresql_include=['id', 'office_id', 'status', 'rating', 'escalation_level', 'routed_at', 'first_touch_at', 'received_at', 'captured_at', 'deal_value', 'deal_currency', 'won_at', 'feedback_requested'])
         batch_op.drop_index('ix_lead_event_phone')
@@ -531,6 +572,7 @@ def downgrade():
 
     op.drop_table('event_office_stats')
     op.drop_table('unsubscribe')
+    op.drop_table('telegram_cursor')
     op.drop_table('site_setting')
     op.drop_table('office')
     op.drop_table('exchange_rate')
