@@ -138,13 +138,19 @@ def _fill_lead(lead: Lead, reading: dict) -> dict[str, float]:
     return filled
 
 
+PLACE_FIELDS = ("latitude", "longitude", "city", "country", "postal_code")
+
+
 def _route_again(lead: Lead) -> None:
-    from backend.routing.services import event_venue, office_index, route_lead
+    from backend.routing.services import apply_decision, event_venue, office_index, route_place
 
     if lead.status != "new" or lead.first_touch_at is not None or lead.anonymized_at:
         return
+    place = {name: getattr(lead, name) for name in PLACE_FIELDS}
     with office_index() as index:
-        route_lead(lead, index, event_venue(lead.event))
+        decision = route_place(place, index, event_venue(lead.event))
+        if decision is not None:  # capture's own decision; nowhere better keeps the office
+            apply_decision(lead, decision, index)
 
 
 def confirm_card_fields(lead: Lead, attachment: Attachment, changes: dict[str, str]) -> list[str]:

@@ -272,7 +272,7 @@ def notice_text(kind: str, leads: Sequence[Lead]) -> str:
         lines = [f"• {label(x.next_step, 'next_step')}: {_lead_name(x)}" for x in leads[:10]]
         return "\n".join([head, *lines])
     if kind == "won":
-        from backend.i18n import format_money
+        from backend.formatting import format_money
 
         return gettext("Won: %(name)s, %(value)s", name=name,
                        value=format_money(lead.deal_value, lead.deal_currency))  # fmt: skip

@@ -38,7 +38,7 @@ def test_the_card_fields_are_confirmed_or_corrected_through_the_form(
     auth.login("nsk@example.com")
     url = f"/office/leads/{lead_id}"
     page = client.get(url).get_data(as_text=True)
-    assert "check the card" in page
+    assert "Check the card" in page
     assert f'href="#att-{card["id"]}"' in page
     assert card["url"] in page
     assert "0:42" in page and "<audio" in page
@@ -77,4 +77,4 @@ def test_the_lead_page_speaks_russian_about_the_card(
     assert "Визитка и заметки со стенда" in page
     assert "Голосовая заметка" in page
     assert "Подтвердить поля с визитки" in page
-    assert "проверить визитку" in page
+    assert "Проверить визитку" in page

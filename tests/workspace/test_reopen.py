@@ -11,20 +11,20 @@ from sqlalchemy import select
 from backend.audit.models import AuditEntry
 from backend.extensions import db
 from backend.leads.models import QualityFeedback
-from backend.reports.queries import event_figures
+from backend.reports.services import event_report
 from backend.workspace import queries, services
 
 
 def _won(make_lead, rep, value="1200000"):
     lead = make_lead(status="qualified", first_touch_at=None)
-    services.change_status(lead, rep, status="won", deal_value=Decimal(value), deal_currency="EUR")
+    services.change_status(lead, rep, status="won", deal_value=Decimal(value), deal_currency="RUB")  # the reporting currency
     db.session.commit()
     return lead
 
 
 def test_the_rep_who_won_it_reopens_it_and_the_revenue_follows(make_lead, event, rep, auth, api):
     lead = _won(make_lead, rep)
-    assert event_figures(event)[0]["revenue_won"] == Decimal("1200000")
+    assert Decimal(str(event_report(event)["revenue_won"])) == Decimal("1200000")
     auth.login(rep.email)
 
     response = api.post(f"/api/v1/leads/{lead.id}/reopen", json={"reason": "typo: wrong lead"})
@@ -33,7 +33,7 @@ def test_the_rep_who_won_it_reopens_it_and_the_revenue_follows(make_lead, event,
     assert response.json["status"] == "qualified"
     assert response.json["deal_value"] is None and response.json["won_at"] is None
     db.session.expire_all()
-    assert event_figures(event)[0]["revenue_won"] == 0
+    assert Decimal(str(event_report(event)["revenue_won"])) == 0
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "lead.reopened"))
     assert entry.user_id == rep.id and entry.target_id == str(lead.id)
     assert entry.detail["from"] == "won" and entry.detail["to"] == "qualified"

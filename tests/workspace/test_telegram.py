@@ -141,7 +141,7 @@ def test_a_notice_waits_while_telegram_is_down_and_goes_once_it_is_back(
     assert _deliver_pending() == ["sent"]
     assert _deliver_pending() == []  # and only once
     [sent] = fake.sent
-    assert sent["chat_id"] == 555 and sent["text"] == "Won: Ivan Petrov, RUB1,200,000.00"
+    assert sent["chat_id"] == 555 and sent["text"] == "Won: Ivan Petrov, RUB\xa01,200,000.00"
     assert fake.problems == []
 
 

@@ -29,7 +29,7 @@ def test_codes_read_as_words_and_stand_alone_with_a_capital(app):
 @pytest.mark.parametrize(
     "language, deal, touch_time",
     [
-        ("en", "Won: RUB1,200,000.00", "Mar 2, 2026, 12:30\u202fPM Europe/Moscow"),
+        ("en", "Won: RUB\xa01,200,000.00", "Mar 2, 2026, 12:30\u202fPM Europe/Moscow"),
         ("ru", "Сделка: 1\xa0200\xa0000,00\xa0₽", "2 мар. 2026\u202fг., 12:30 Europe/Moscow"),
     ],
 )
