@@ -7,7 +7,7 @@
 
 import { syncOutbox, SYNC_TAG } from './js/outbox.js';
 
-const VERSION = 'v4';
+const VERSION = 'v5';
 const CACHE_PREFIX = 'leadrelay-shell-';
 const SHELL_CACHE = `${CACHE_PREFIX}${VERSION}`;
 

@@ -70,6 +70,8 @@ async function refreshCounts() {
   badge.textContent = formatNumber(count);
   sayAttr(badge, 'aria-label', 'app.unsent', { count });
   badge.classList.toggle('zero', count === 0);
+  // Nothing waiting needs no bubble (a bare "0" on the sign-in screen explained nothing).
+  badge.hidden = count === 0;
   const sync = await outbox.syncState();
   if (sync.auth_required && state.user) {
     banner({ key: 'signin.sessionEnded' }, { key: 'signin.submit', run: () => signInAgain() });
@@ -300,7 +302,7 @@ async function refreshEvent(id) {
 function renderEvent(event) {
   $('event-name').textContent = event.name;
   state.capture.setEvent(event);
-  renderBrief(event.brief);
+  renderBrief(event);
   const events = (state.user && state.user.events) || [];
   $('event-switch').hidden = events.length < 2;
   $('event-select').replaceChildren(
@@ -314,11 +316,14 @@ function renderEvent(event) {
   );
 }
 
-// The brief is what marketing promised visitors: { offer, promo_conditions, talking_points }.
-function renderBrief(brief) {
+// The brief is what marketing promised visitors: { offer, promo_conditions, talking_points },
+// in the staff's language where the event has it (`briefs[lang]`), else the default's.
+function renderBrief(event) {
+  const brief = event.brief;
+  const own = (event.briefs && event.briefs[language()]) || {};
   const parts = typeof brief === 'string'
-    ? [['', brief]]
-    : Object.entries(BRIEF_PARTS).map(([part, key]) => [key, (brief && brief[part]) || '']);
+    ? [['', (typeof own === 'string' && own) || brief]]
+    : Object.entries(BRIEF_PARTS).map(([part, key]) => [key, own[part] || (brief && brief[part]) || '']);
   const shown = parts.filter(([, text]) => String(text).trim());
   const list = document.createElement('dl');
   for (const [key, text] of shown) {
@@ -329,7 +334,7 @@ function renderBrief(brief) {
     list.append(dt, dd);
   }
   $('brief-text').replaceChildren(list);
-  $('brief').hidden = shown.length === 0;
+  $('brief-button').hidden = shown.length === 0;
 }
 
 async function useEvent(id) {
@@ -503,6 +508,7 @@ async function startLanguage(user) {
   onLanguageChange((code) => {
     outbox.rememberLanguage(code);
     refreshCounts();
+    if (state.event) renderBrief(state.event);
     if (state.screen === 'signin') renderSigninNote();
   });
 }
@@ -515,6 +521,8 @@ function wire() {
   $('capture-form').addEventListener('submit', onSave);
   $('scan-button').addEventListener('click', openScanner);
   $('scanner-cancel').addEventListener('click', closeScanner);
+  $('brief-button').addEventListener('click', () => $('brief-dialog').showModal());
+  $('brief-close').addEventListener('click', () => $('brief-dialog').close());
   $('scanner').addEventListener('close', () => scanAbort && scanAbort.abort());
   $('signout').addEventListener('click', signOut);
   $('sync-now').addEventListener('click', async () => {

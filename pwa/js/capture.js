@@ -2,7 +2,7 @@
 
 import { countryList, countryCode } from './countries.js';
 import { uuid } from './api.js';
-import { language, languageNames, onLanguageChange, plain, say, supported } from './i18n.js';
+import { language, languageNames, onLanguageChange, plain, say, supported, t, hasLanguage, loadLanguage } from './i18n.js';
 
 // Message keys for what a scanned code filled in, by the badge parser's kind.
 const FILLED = {
@@ -19,6 +19,28 @@ const TEXT_FIELDS = [
 const CONTACT_FIELDS = ['first_name', 'last_name', 'company', 'email', 'phone'];
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]{2,}$/;
 const DRAFT_KEY = 'leadrelay-draft';
+// Visitors from these countries get their mails in Russian unless staff choose otherwise.
+const RUSSIAN_SPEAKING = new Set(['RU', 'BY', 'KZ', 'KG']);
+
+/** The language a visitor from `country` is mailed in: Russian for RU, BY, KZ, KG, else the event's. */
+export function mailLanguageFor(country, event) {
+  if (RUSSIAN_SPEAKING.has(String(country || '').toUpperCase())) return 'ru';
+  return supported(event && event.language) || language();
+}
+
+/** A question's label and options in `lang` (options keep the base values' order). */
+export function questionText(question, lang) {
+  const own = (question.translations && question.translations[lang]) || {};
+  const base = question.options || [];
+  const options = Array.isArray(own.options) && own.options.length === base.length ? own.options : base;
+  return { label: own.label || question.label, options: base.map((value, i) => ({ value, text: options[i] || value })) };
+}
+
+/** The event's consent text in `lang`, else its default language's. */
+export function consentText(event, lang) {
+  const own = event && event.consent_texts && event.consent_texts[lang];
+  return own || (event && event.consent_text) || '';
+}
 
 function el(tag, attrs = {}, children = []) {
   const node = document.createElement(tag);
@@ -48,6 +70,13 @@ export class CaptureForm {
     form.addEventListener('input', () => this.saveDraft());
     form.elements.email.addEventListener('blur', () => this.hint('email'));
     form.elements.phone.addEventListener('blur', () => this.hint('phone'));
+    // Until staff pick a mail language themselves, it follows the visitor's country.
+    this.languageChosen = false;
+    this.languageSelect.addEventListener('change', () => {
+      this.languageChosen = true;
+      this.showVisitorLanguage();
+    });
+    this.countrySelect.addEventListener('change', () => this.followCountry());
     onLanguageChange(() => this.fillCountries(true));
   }
 
@@ -69,32 +98,57 @@ export class CaptureForm {
     this.event = event;
     this.fillCountries();
     this.renderQuestions(event.questions || []);
-    this.form.querySelector('#consent-text').textContent = event.consent_text || '';
     if (draft && draft.event_id === event.id) this.applyValues(draft.values);
     else this.reset();
   }
 
+  /** The visitor's (mail) language: questions and consent are shown in it. */
+  visitorLanguage() {
+    return supported(this.languageSelect.value) || mailLanguageFor('', this.event);
+  }
+
+  /** Redraw questions and consent in the visitor's language, keeping the answers. */
+  showVisitorLanguage() {
+    if (!this.event) return;
+    const lang = this.visitorLanguage();
+    if (!hasLanguage(lang)) loadLanguage(lang).then((ok) => ok && this.showVisitorLanguage());
+    const answers = this.values().answers;
+    this.renderQuestions(this.event.questions || []);
+    this.applyAnswers(answers);
+  }
+
+  followCountry() {
+    if (this.languageChosen || !this.event) return;
+    const wanted = mailLanguageFor(this.countrySelect.value, this.event);
+    if (wanted !== this.languageSelect.value) {
+      this.languageSelect.value = wanted;
+      this.showVisitorLanguage();
+    }
+  }
+
   renderQuestions(questions) {
+    const lang = this.visitorLanguage();
+    this.form.querySelector('#consent-text').textContent = consentText(this.event, lang);
     const nodes = questions.map((q, i) => {
       const name = `q:${q.id}`;
       const id = `q-${i}`;
+      const text = questionText(q, lang);
       if (q.type === 'choice' || q.type === 'yesno') {
-        const options = q.type === 'yesno'
-          ? [{ value: 'yes', i18n: 'answer.yes' }, { value: 'no', i18n: 'answer.no' }]
-          : (q.options || []).map((o) => ({ value: o, text: o }));
-        const fieldset = el('fieldset', { class: options.length <= 4 ? 'segmented question' : 'choices question' }, [
-          el('legend', { text: q.label }),
+        const yesno = [{ value: 'yes', text: t('answer.yes', {}, lang) }, { value: 'no', text: t('answer.no', {}, lang) }];
+        const options = q.type === 'yesno' ? yesno : text.options;
+        const fieldset = el('fieldset', { class: options.length <= 4 ? 'segmented question' : 'choices question', lang }, [
+          el('legend', { text: text.label }),
         ]);
         options.forEach((option, j) => {
           fieldset.append(el('label', {}, [
             el('input', { type: 'radio', name, value: option.value, id: `${id}-${j}` }),
-            el('span', { text: option.text, i18n: option.i18n }),
+            el('span', { text: option.text }),
           ]));
         });
         return fieldset;
       }
-      return el('div', { class: 'field' }, [
-        el('label', { for: id, text: q.label }),
+      return el('div', { class: 'field', lang }, [
+        el('label', { for: id, text: text.label }),
         el('input', { id, name, autocomplete: 'off' }),
       ]);
     });
@@ -139,7 +193,7 @@ export class CaptureForm {
       consent: {
         contact: v.consent_contact,
         marketing: v.consent_marketing,
-        text: this.event.consent_text || '',
+        text: consentText(this.event, this.visitorLanguage()),
       },
     };
     for (const name of [...TEXT_FIELDS, 'country', 'rating', 'language']) if (v[name]) lead[name] = v[name];
@@ -170,6 +224,7 @@ export class CaptureForm {
       const input = this.form.elements[name];
       if (input && value) input.value = value;
     }
+    this.followCountry();
     this.hint('email');
     this.hint('phone');
     this.saveDraft();
@@ -195,15 +250,24 @@ export class CaptureForm {
     }
     f.consent_contact.checked = Boolean(values.consent_contact);
     f.consent_marketing.checked = Boolean(values.consent_marketing);
-    if (supported(values.language)) f.language.value = values.language;
-    for (const [id, answer] of Object.entries(values.answers || {})) {
+    if (supported(values.language)) {
+      f.language.value = values.language;
+      this.languageChosen = Boolean(values.language_chosen);
+      this.showVisitorLanguage();
+    }
+    this.applyAnswers(values.answers);
+    if (values.badge) this.badge = values.badge;
+  }
+
+  applyAnswers(answers) {
+    const f = this.form.elements;
+    for (const [id, answer] of Object.entries(answers || {})) {
       const name = `q:${id}`;
       const value = answer === true ? 'yes' : answer === false ? 'no' : String(answer);
       const radio = this.form.querySelector(`input[name="${CSS.escape(name)}"][value="${CSS.escape(value)}"]`);
       if (radio) radio.checked = true;
       else if (f[name] instanceof HTMLInputElement) f[name].value = value;
     }
-    if (values.badge) this.badge = values.badge;
   }
 
   /** Clear everything for the next visitor; the country goes back to the event's. */
@@ -213,7 +277,9 @@ export class CaptureForm {
     for (const hint of this.form.querySelectorAll('.hint')) plain(hint, '');
     const country = (this.event && this.event.venue_country) || '';
     if ([...this.countrySelect.options].some((o) => o.value === country)) this.countrySelect.value = country;
-    this.languageSelect.value = supported(this.event && this.event.language) || language();
+    this.languageChosen = false;
+    this.languageSelect.value = mailLanguageFor(this.countrySelect.value, this.event);
+    this.showVisitorLanguage();
     this.clearDraft();
   }
 
@@ -225,7 +291,7 @@ export class CaptureForm {
       const values = this.values();
       if (this.isEmpty(values)) return this.clearDraft();
       try {
-        sessionStorage.setItem(DRAFT_KEY, JSON.stringify({ event_id: this.event.id, values: { ...values, badge: this.badge } }));
+        sessionStorage.setItem(DRAFT_KEY, JSON.stringify({ event_id: this.event.id, values: { ...values, badge: this.badge, language_chosen: this.languageChosen } }));
       } catch {
         // Private mode or full storage: the draft is a convenience only.
       }

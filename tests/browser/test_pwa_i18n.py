@@ -87,7 +87,8 @@ def test_the_booth_app_speaks_russian_to_a_russian_browser_and_remembers_english
     for label in ("Имя", "Фамилия", "Компания", "Должность", "Телефон", "Город", "Страна"):
         expect(form.get_by_label(label, exact=True)).to_be_visible()
     expect(form.get_by_role("radio", name="Горячий")).to_have_count(1)
-    expect(form.get_by_role("radio", name="Да")).to_have_count(1)  # the event's yes/no question
+    # The event's yes/no question speaks the visitor's (mail) language: this English event's.
+    expect(form.get_by_role("radio", name="Yes")).to_have_count(1)
     expect(form.get_by_role("button", name="Сохранить лид")).to_be_visible()
     expect(page.get_by_role("button", name="Сканировать бейдж или визитку")).to_be_visible()
     # Countries are named by the browser in Russian; the event's country is preselected.
