@@ -12,7 +12,6 @@ import {
   browserLanguage, formatNumber, formatTime, language, onLanguageChange, plain, say, sayAttr, setLanguage, supported, t,
   wireSwitcher,
 } from './i18n.js';
-import { errorText } from './today.js';
 
 const LANGUAGE_KEY = 'leadrelay-lang';
 const BRIEF_PARTS = { offer: 'brief.offer', promo_conditions: 'brief.promo_conditions', talking_points: 'brief.talking_points' };
@@ -96,20 +95,30 @@ async function refreshToday() {
   $('today-empty').hidden = shown > 0;
   const rejected = entries.filter((e) => e.state === 'rejected').length;
   const queued = entries.length - rejected;
+  const onServer = captures.filter((row) => !byId.has(row.client_id)).length;
+  // Waiting for a network is the normal state at a show: say the leads are safe, not why
+  // the last try failed. Only a rejection needs someone to act.
   let status;
-  if (queued && sync.last_error) {
-    const seconds = Math.max(0, Math.round((sync.next_attempt_at - Date.now()) / 1000));
-    status = t('today.notSent', { error: errorText(sync.last_error) });
-    if (seconds > 0) status += ` ${t('today.nextTry', { seconds })}`;
-  } else if (!queued && rejected) {
+  if (queued && sync.last_error_kind === 'auth') {
+    status = t('today.waitingSignin', { count: queued });
+  } else if (queued && sync.last_error_kind === 'http') {
+    status = t('today.waitingServer', { count: queued });
+  } else if (queued && sync.last_error) {
+    status = t('today.waitingOffline', { count: queued });
+  } else if (queued) {
+    status = t('today.sending', { count: queued });
+  } else if (rejected) {
     status = t('today.nothingQueued');
-  } else if (!queued) {
-    status = sync.last_ok_at ? t('today.allSentAt', { time: formatTime(sync.last_ok_at) }) : t('today.allSent');
+  } else if (onServer) {
+    status = t('today.allOnServer', { count: onServer });
   } else {
-    status = t('app.unsent', { count: queued });
+    status = t('today.allSent');
   }
-  if (rejected) status += ` ${t('today.rejectedCount', { count: rejected })}`;
   plain($('sync-status'), status);
+  const problem = $('sync-problem');
+  problem.hidden = !rejected;
+  if (rejected) say(problem, 'today.rejectedCount', { count: rejected });
+  $('sync-status').classList.toggle('calm', Boolean(queued));
 }
 
 // Leads the server took but had not routed yet: ask once more when the list is open.
@@ -207,6 +216,8 @@ async function onSignin(event) {
     await setUser(data.user);
     await enterApp();
     syncNow(true);
+    const granted = await persistStorage();
+    if (granted !== null) toast(granted ? 'storage.persisted' : 'storage.notPersisted');
   } catch (err) {
     if (err instanceof ApiError && err.status === 0) say($('signin-error'), 'signin.offline');
     else if (err instanceof ApiError && (err.status === 401 || err.status === 422)) say($('signin-error'), 'signin.failed');
@@ -540,13 +551,42 @@ function wire() {
   outbox.onChange(() => refreshCounts());
 }
 
+// Ask the browser to keep IndexedDB under storage pressure, and say what it answered.
 async function persistStorage() {
+  let granted = null;
   try {
-    if (navigator.storage && navigator.storage.persist && !(await navigator.storage.persisted())) {
-      await navigator.storage.persist();
+    if (navigator.storage && navigator.storage.persist) {
+      granted = (await navigator.storage.persisted()) || (await navigator.storage.persist());
     }
   } catch {
-    // Not granted: IndexedDB still works, the browser may just evict it under pressure.
+    granted = false; // IndexedDB still works; the browser may evict it under pressure
+  }
+  await kvSet('storage_persisted', granted);
+  showStorage(granted);
+  return granted;
+}
+
+function showStorage(granted) {
+  const note = $('storage-note');
+  note.hidden = granted === null;
+  if (granted !== null) say(note, granted ? 'storage.persisted' : 'storage.notPersisted');
+}
+
+// Safari on iOS (not installed to the home screen) deletes a site's storage after 7 days
+// without use; installed, the app keeps it.
+function iosSafariNotInstalled() {
+  const ua = navigator.userAgent || '';
+  const ios = /iP(hone|ad|od)/.test(ua) || (/Macintosh/.test(ua) && navigator.maxTouchPoints > 1);
+  const safari = /Safari\//.test(ua) && !/(CriOS|FxiOS|EdgiOS|OPiOS)/.test(ua);
+  const installed = navigator.standalone === true || matchMedia('(display-mode: standalone)').matches;
+  return ios && safari && !installed;
+}
+
+function showIosNote() {
+  const show = iosSafariNotInstalled();
+  for (const id of ['ios-note', 'ios-signin-note']) {
+    $(id).hidden = !show;
+    if (show) say($(id), 'storage.iosSafari');
   }
 }
 
@@ -574,7 +614,9 @@ async function start() {
       state.registration = registration;
     })
     .catch((err) => console.warn('leadrelay: service worker not registered', err));
-  persistStorage();
+  showStorage(await kvGet('storage_persisted'));
+  showIosNote();
+  if (cached) persistStorage();
 
   const params = new URLSearchParams(window.location.search);
   if (params.has('join')) {

@@ -22,6 +22,13 @@ export function ratingLabel(rating) {
   return labels[rating] || rating;
 }
 
+/** A lead field's label ("email" → "Email"); a field the app does not know is shown as it is. */
+export function fieldLabel(field) {
+  const key = `field.${field}`;
+  const text = t(key);
+  return text === key ? field : text;
+}
+
 function stateLabel(row) {
   if (row.state === 'routed' && row.office) return t('today.routed', { office: row.office.name || row.office.code });
   if (row.state === 'sent') return t('today.sent');
@@ -31,10 +38,11 @@ function stateLabel(row) {
 
 function reasonText(row, entry) {
   if (row.state === 'rejected') {
-    const errors = (row.errors || []).map((e) => (e.field ? `${e.field}: ${e.message}` : e.message));
-    return errors.join('; ') || errorText(entry && entry.last_error);
+    const errors = (row.errors || []).map((e) => (e.field ? `${fieldLabel(e.field)}: ${e.message}` : e.message));
+    const why = errors.join('; ') || errorText(entry && entry.last_error);
+    return `${why} ${t('today.rejectedWhatToDo')}`.trim();
   }
-  if (row.state === 'on_phone') return errorText(entry && entry.last_error);
+  if (row.state === 'on_phone') return ''; // waiting is normal: the chip says it is safe
   const routing = row.routing || {};
   const parts = [];
   // reason_display is in the app's language at sync time (leads synced before the server sent
