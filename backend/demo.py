@@ -31,6 +31,12 @@ OFFICES = [
     ("MUC", "Munich", "Munich", "DE", 48.1374, 11.5755, "Europe/Berlin", ["DE:8"]),
 ]
 
+# The offices' names in Russian ("Передан в офис Новосибирск").
+OFFICE_NAMES_RU = {
+    "MOW": "Москва", "SPB": "Санкт-Петербург", "EKB": "Екатеринбург", "NSK": "Новосибирск",
+    "KZN": "Казань", "BER": "Берлин", "MUC": "Мюнхен",
+}  # fmt: skip
+
 USERS = [
     ("admin", "admin@leadrelay.demo", "Alex Admin", None),
     ("marketing", "marketing@leadrelay.demo", "Marina Marketing", None),
@@ -157,7 +163,8 @@ def load_demo() -> list[tuple[str, str, str]]:
             {"code": code, "name": f"{name} office", "city": city, "country": country,
              "latitude": lat, "longitude": lon, "timezone": tz,
              "email": f"{code.lower()}@offices.leadrelay.demo", "phone": "+7 800 555-01-23",
-             "territories": territories, "capacity": "", "monthly_lead_order": 40}
+             "territories": territories, "capacity": "", "monthly_lead_order": 40,
+             "names": {"en": f"{name} office", "ru": OFFICE_NAMES_RU[code]}}
         )  # fmt: skip
     db.session.flush()
     users = {role: _user(role, email, name, office) for role, email, name, office in USERS}

@@ -12,11 +12,14 @@ from backend.errors import ApiError
 from backend.extensions import db
 from backend.offices.models import Office
 
+# The office's name per language: optional CSV columns name_en, name_ru.
+LANGUAGES = ("en", "ru")
+NAME_COLUMNS = tuple(f"name_{code}" for code in LANGUAGES)
 CSV_COLUMNS = (
     "code", "name", "city", "country", "latitude", "longitude",
     "timezone", "email", "phone", "territories", "capacity",
 )  # fmt: skip
-OPTIONAL_COLUMNS = ("working_days", "sla_hours", "monthly_lead_order", "paused")
+OPTIONAL_COLUMNS = ("working_days", "sla_hours", "monthly_lead_order", "paused", *NAME_COLUMNS)
 
 
 @dataclass
@@ -88,6 +91,12 @@ def clean_office_fields(row: dict) -> dict:
         "sla_hours": _optional_int(row.get("sla_hours"), "sla_hours") or 24,
         "monthly_lead_order": _optional_int(row.get("monthly_lead_order"), "monthly_lead_order"),
     }
+    names = {
+        code: str(row.get(f"name_{code}") or (row.get("names") or {}).get(code) or "").strip()
+        for code in LANGUAGES
+    }
+    if any(f"name_{code}" in row for code in LANGUAGES) or "names" in row:
+        fields["names"] = {code: text for code, text in names.items() if text}
     if "paused" in row and row["paused"] not in (None, ""):
         fields["paused"] = str(row["paused"]).strip().lower() in ("1", "true", "yes")
     return fields

@@ -127,7 +127,11 @@ async function refreshRouting() {
   for (const row of rows) {
     try {
       const lead = await api(`/leads/${row.lead_id}`);
-      if (lead.office) await outbox.updateCapture(row.client_id, { state: 'routed', office: lead.office, routing: lead.routing || null });
+      if (lead.office) {
+        await outbox.updateCapture(row.client_id, {
+          state: 'routed', office: lead.office, routing: lead.routing || null, status: lead.status, flags: lead.flags || [],
+        });
+      }
     } catch {
       return; // offline or not allowed: the list keeps what it has
     }

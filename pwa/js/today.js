@@ -1,6 +1,6 @@
 // The "Today" list: what was captured on this phone today and what became of each lead.
 
-import { t, formatTime } from './i18n.js';
+import { t, formatTime, language } from './i18n.js';
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -29,8 +29,48 @@ export function fieldLabel(field) {
   return text === key ? field : text;
 }
 
+/** The office's name in the reader's language where it has one (`names`), else its name. */
+export function officeName(office) {
+  if (!office) return '';
+  return (office.names && office.names[language()]) || office.name || office.code;
+}
+
+// The server's codes and the messages that say them (an unknown flag reads "needs a look").
+const FLAGS = {
+  bad_email: 'flag.bad_email',
+  bad_phone: 'flag.bad_phone',
+  bad_country: 'flag.bad_country',
+  bad_rating: 'flag.bad_rating',
+  bad_coordinates: 'flag.bad_coordinates',
+  coordinates_invalid: 'flag.coordinates_invalid',
+  bad_captured_at: 'flag.bad_captured_at',
+  location_unknown: 'flag.location_unknown',
+  over_capacity: 'flag.over_capacity',
+  capacity_spill: 'flag.capacity_spill',
+  unroutable: 'flag.unroutable',
+  merged: 'flag.merged',
+  feedback_requested: 'flag.feedback_requested',
+};
+const STATUSES = {
+  contacted: 'status.contacted',
+  qualified: 'status.qualified',
+  won: 'status.won',
+  lost: 'status.lost',
+  stale: 'status.stale',
+};
+
+/** A lead flag in words ("bad_email" → "e-mail looks wrong"); never the code itself. */
+export function flagLabel(flag) {
+  return t(FLAGS[flag] || 'flag.other');
+}
+
+/** A lead status in words ("contacted" → "Contacted by the office"); '' for new or unknown. */
+export function statusLabel(status) {
+  return STATUSES[status] ? t(STATUSES[status]) : '';
+}
+
 function stateLabel(row) {
-  if (row.state === 'routed' && row.office) return t('today.routed', { office: row.office.name || row.office.code });
+  if (row.state === 'routed' && row.office) return t('today.routed', { office: officeName(row.office) });
   if (row.state === 'sent') return t('today.sent');
   if (row.state === 'rejected') return t('today.rejected');
   return t('today.onPhone');
@@ -47,7 +87,8 @@ function reasonText(row, entry) {
   const parts = [];
   // reason_display is in the app's language at sync time (leads synced before the server sent
   // it have only the English reason); the English one tells whether it names a distance.
-  const shown = routing.reason_display || routing.reason;
+  // No reason_display (an old reply): the English reason only for a reader of English.
+  const shown = routing.reason_display || (language() === 'en' ? routing.reason : '');
   if (shown) parts.push(shown);
   const saysDistance = /\bkm\b/.test(routing.reason || '');
   if (typeof routing.distance_km === 'number' && !saysDistance) {
@@ -68,7 +109,9 @@ export function renderToday(list, captures, entries, { onRetry }) {
     meta.append(el('time', null, formatTime(row.captured_at)));
     if (row.rating) meta.append(el('span', `rating-tag ${row.rating}`, ratingLabel(row.rating)));
     meta.append(el('span', 'chip', stateLabel(row)));
-    if (row.flags && row.flags.length) meta.append(el('span', 'chip flag', t('today.flags', { flags: row.flags.join(', ') })));
+    if (row.status && row.status !== 'new' && statusLabel(row.status)) meta.append(el('span', 'chip status', statusLabel(row.status)));
+    const flags = [...new Set((row.flags || []).map(flagLabel))];
+    if (flags.length) meta.append(el('span', 'chip flag', t('today.flags', { flags: flags.join(', ') })));
     li.append(who, meta);
     const reason = reasonText(row, entry);
     if (reason) li.append(el('p', 'reason', reason));

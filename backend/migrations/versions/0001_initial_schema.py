@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 02:21:18.780005
+Create Date: 2026-12-06 22:47:36.633652
 
 """
 from alembic import op
@@ -51,6 +51,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=32), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('names', sa.JSON(), nullable=False),
     sa.Column('city', sa.String(length=200), nullable=False),
     sa.Column('country', sa.String(length=2), nullable=False),
     sa.Column('latitude', sa.Float(), nullable=False),
