@@ -86,13 +86,20 @@ async function refreshToday() {
     outbox.syncState(),
   ]);
   const byId = new Map(entries.map((e) => [e.client_id, e]));
+  const filter = {
+    query: $('today-search').value,
+    rating: (document.querySelector('input[name="today-rating"]:checked') || {}).value || '',
+  };
   const shown = renderToday($('today-list'), captures, byId, {
     onRetry: async (clientId) => {
       await outbox.retryRejected(clientId);
       syncNow(true);
     },
+    onOpen: (row) => startEditing(row),
+    filter,
   });
-  $('today-empty').hidden = shown > 0;
+  $('today-empty').hidden = captures.length > 0;
+  $('today-nomatch').hidden = !captures.length || shown > 0;
   const rejected = entries.filter((e) => e.state === 'rejected').length;
   const queued = entries.length - rejected;
   const onServer = captures.filter((row) => !byId.has(row.client_id)).length;
@@ -433,11 +440,46 @@ async function enterApp() {
 
 // --- capture -------------------------------------------------------------------------------------
 
+function startEditing(row) {
+  state.capture.edit(row);
+  say($('edit-text'), 'edit.editing', { name: row.name || t('today.unnamed'), time: formatTime(row.captured_at) });
+  $('edit-bar').hidden = false;
+  say($('save-lead'), 'edit.save');
+  plain($('capture-error'), '');
+  show('capture');
+  window.scrollTo(0, 0);
+  $('f-first_name').focus({ preventScroll: true });
+}
+
+function stopEditing(goTo = 'today') {
+  state.capture.stopEditing();
+  $('edit-bar').hidden = true;
+  say($('save-lead'), 'capture.save');
+  show(goTo);
+}
+
+async function onSaveEdit() {
+  const capture = state.capture;
+  const changes = capture.changes();
+  if (!Object.keys(changes).length) {
+    say($('capture-error'), 'edit.nothing');
+    return;
+  }
+  const outcome = await outbox.editLead(capture.editing.client_id, changes);
+  stopEditing('today');
+  toast(outcome === 'queued' ? 'edit.savedQueued' : 'edit.savedCorrection');
+  setTimeout(() => syncNow(true).then(() => refreshCounts()), 0);
+}
+
 async function onSave(event) {
   event.preventDefault();
   const started = performance.now();
   const capture = state.capture;
   plain($('capture-error'), '');
+  if (capture.editing) {
+    await onSaveEdit();
+    return;
+  }
   if (capture.isEmpty()) {
     say($('capture-error'), 'capture.nothingToSave');
     return;
@@ -537,6 +579,9 @@ function wire() {
   $('scan-button').addEventListener('click', openScanner);
   $('scanner-cancel').addEventListener('click', closeScanner);
   $('brief-button').addEventListener('click', () => $('brief-dialog').showModal());
+  $('edit-cancel').addEventListener('click', () => stopEditing('today'));
+  $('today-search').addEventListener('input', () => refreshToday());
+  $('today-rating').addEventListener('change', () => refreshToday());
   $('brief-close').addEventListener('click', () => $('brief-dialog').close());
   $('scanner').addEventListener('close', () => scanAbort && scanAbort.abort());
   $('signout').addEventListener('click', signOut);
@@ -548,6 +593,11 @@ function wire() {
   $('event-select').addEventListener('change', (e) => useEvent(Number(e.target.value)));
   for (const tab of document.querySelectorAll('#tabbar button')) {
     tab.addEventListener('click', () => {
+      if (state.capture.editing && tab.dataset.screen === 'capture') return;
+      if (state.capture.editing) {
+        stopEditing(tab.dataset.screen);
+        return;
+      }
       show(tab.dataset.screen);
       if (tab.dataset.screen === 'today') refreshRouting();
     });

@@ -54,6 +54,21 @@ function el(tag, attrs = {}, children = []) {
   return node;
 }
 
+/** A stored lead (the outbox's payload) as the form's values. */
+export function valuesFromLead(lead) {
+  const consent = lead.consent || {};
+  return {
+    ...Object.fromEntries(TEXT_FIELDS.map((name) => [name, lead[name] || ''])),
+    country: lead.country || '',
+    rating: lead.rating || '',
+    language: lead.language || '',
+    language_chosen: Boolean(lead.language),
+    answers: lead.answers || {},
+    consent_contact: Boolean(consent.contact),
+    consent_marketing: Boolean(consent.marketing),
+  };
+}
+
 /** The form controller; `form` is the capture <form>. */
 export class CaptureForm {
   constructor(form) {
@@ -181,6 +196,47 @@ export class CaptureForm {
     return !this.badge && CONTACT_FIELDS.every((name) => !values[name]) && !values.notes;
   }
 
+  /** Open a lead captured earlier (a Today capture record) for correcting. */
+  edit(row) {
+    // A visitor half-typed before the tap comes back after the correction.
+    if (!this.editing) this.stash = this.isEmpty() ? null : { ...this.values(), badge: this.badge };
+    const lead = row.lead || { first_name: row.name, company: row.company, rating: row.rating };
+    this.editing = { client_id: row.client_id, lead, row };
+    this.applyValues(valuesFromLead(lead));
+    this.badge = null;
+  }
+
+  /** Leave editing (the next Save captures a new lead). */
+  stopEditing() {
+    this.editing = null;
+    this.reset();
+    if (this.stash) {
+      this.applyValues(this.stash);
+      this.saveDraft();
+    }
+    this.stash = null;
+  }
+
+  /** What the user changed in the lead being edited: {field: new value}. */
+  changes() {
+    const before = this.editing.lead;
+    const now = this.values();
+    const changes = {};
+    for (const name of [...TEXT_FIELDS, 'country', 'rating', 'language']) {
+      if ((now[name] || '') !== (before[name] || '')) changes[name] = now[name];
+    }
+    const answers = {};
+    for (const [id, value] of Object.entries(now.answers)) {
+      if ((before.answers || {})[id] !== value) answers[id] = value;
+    }
+    if (Object.keys(answers).length) changes.answers = { ...(before.answers || {}), ...answers };
+    const consent = before.consent || {};
+    if (now.consent_contact !== Boolean(consent.contact) || now.consent_marketing !== Boolean(consent.marketing)) {
+      changes.consent = { ...consent, contact: now.consent_contact, marketing: now.consent_marketing };
+    }
+    return changes;
+  }
+
   /** The lead object for the outbox (see the sync API); empty fields are left out. */
   lead() {
     const v = this.values();
@@ -285,6 +341,7 @@ export class CaptureForm {
 
   // A draft survives a reload (e.g. the user accepted an update mid-visitor).
   saveDraft() {
+    if (this.editing) return;
     clearTimeout(this.draftTimer);
     this.draftTimer = setTimeout(() => {
       if (!this.event) return;

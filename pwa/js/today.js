@@ -97,14 +97,31 @@ function reasonText(row, entry) {
   return parts.join(' · ');
 }
 
-/** Render `captures` into `list`; `entries` are outbox entries by client_id. */
-export function renderToday(list, captures, entries, { onRetry }) {
-  const items = captures.map((row) => {
+/** True when `row` matches the search text (name, company, e-mail, phone) and rating. */
+export function matches(row, { query = '', rating = '' } = {}) {
+  if (rating && row.rating !== rating) return false;
+  const words = query.trim().toLocaleLowerCase().split(/\s+/).filter(Boolean);
+  const text = [row.name, row.company, row.email, row.phone, row.lead && row.lead.last_name]
+    .filter(Boolean).join(' ').toLocaleLowerCase();
+  return words.every((word) => text.includes(word));
+}
+
+/**
+ * Render `captures` into `list`; `entries` are outbox entries by client_id. `onOpen(row)`
+ * opens a lead for correcting; `filter` is `{query, rating}`. Returns how many are shown.
+ */
+export function renderToday(list, captures, entries, { onRetry, onOpen, filter = {} }) {
+  const corrections = new Set([...entries.values()].filter((e) => e.kind === 'edit' && e.state !== 'rejected').map((e) => e.target));
+  const items = captures.filter((row) => matches(row, filter)).map((row) => {
     const entry = entries.get(row.client_id);
     const li = el('li', `lead state-${row.state}`);
     li.dataset.clientId = row.client_id;
-    const who = el('p', 'who', row.name || t('today.unnamed'));
-    if (row.company && row.company !== row.name) who.append(el('span', 'company', ` · ${row.company}`));
+    const name = row.name || t('today.unnamed');
+    const open = el('button', 'who', name);
+    open.type = 'button';
+    open.setAttribute('aria-label', t('today.open', { name }));
+    if (row.company && row.company !== row.name) open.append(el('span', 'company', ` · ${row.company}`));
+    open.addEventListener('click', () => onOpen(row));
     const meta = el('p', 'meta');
     meta.append(el('time', null, formatTime(row.captured_at)));
     if (row.rating) meta.append(el('span', `rating-tag ${row.rating}`, ratingLabel(row.rating)));
@@ -112,10 +129,13 @@ export function renderToday(list, captures, entries, { onRetry }) {
     if (row.status && row.status !== 'new' && statusLabel(row.status)) meta.append(el('span', 'chip status', statusLabel(row.status)));
     const flags = [...new Set((row.flags || []).map(flagLabel))];
     if (flags.length) meta.append(el('span', 'chip flag', t('today.flags', { flags: flags.join(', ') })));
-    li.append(who, meta);
+    if (corrections.has(row.client_id)) meta.append(el('span', 'chip waiting', t('today.correctionWaiting')));
+    else if (row.correction === 'noted') meta.append(el('span', 'chip', t('today.correctionNoted')));
+    else if (row.correction === 'applied') meta.append(el('span', 'chip', t('today.corrected')));
+    li.append(open, meta);
     const reason = reasonText(row, entry);
     if (reason) li.append(el('p', 'reason', reason));
-    if (row.state === 'rejected' && entry) {
+    if (row.state === 'rejected') {
       const button = el('button', 'button small secondary', t('today.retry'));
       button.type = 'button';
       button.addEventListener('click', () => onRetry(row.client_id));
