@@ -28,6 +28,7 @@ const SHELL = [
   '/app/js/countries.js',
   '/app/js/scanner.js',
   '/app/js/today.js',
+  '/app/js/duplicates.js',
   '/app/js/sw-register.js',
   '/app/js/qr-worker.js',
   '/app/icons/icon-192.png',

@@ -5,6 +5,7 @@ import { STORES, kvGet, kvSet, kvDelete, get, put } from './db.js';
 import * as outbox from './outbox.js';
 import { parseBadge } from './badge.js';
 import { CaptureForm } from './capture.js';
+import { findDuplicate } from './duplicates.js';
 import { scanCode } from './scanner.js';
 import { renderToday } from './today.js';
 import { registerServiceWorker } from './sw-register.js';
@@ -440,6 +441,55 @@ async function enterApp() {
 
 // --- capture -------------------------------------------------------------------------------------
 
+// --- the duplicate warning ---------------------------------------------------------------------
+
+let duplicateTimer = null;
+let duplicateDismissed = '';
+
+function checkDuplicate() {
+  clearTimeout(duplicateTimer);
+  duplicateTimer = setTimeout(async () => {
+    const capture = state.capture;
+    const values = capture.values();
+    const key = `${values.email}|${values.phone}`;
+    const box = $('duplicate');
+    const row = key !== '|' && key !== duplicateDismissed
+      ? findDuplicate(values, await outbox.capturesToday(), capture.editing && capture.editing.client_id)
+      : null;
+    box.hidden = !row;
+    if (!row) return box.replaceChildren();
+    const text = document.createElement('p');
+    say(text, 'duplicate.found', { time: formatTime(row.captured_at), name: row.name || t('today.unnamed') });
+    const open = document.createElement('button');
+    open.type = 'button';
+    open.className = 'button small secondary';
+    say(open, 'duplicate.open');
+    open.addEventListener('click', () => {
+      hideDuplicate();
+      startEditing(row);
+    });
+    const anyway = document.createElement('button');
+    anyway.type = 'button';
+    anyway.className = 'button small secondary';
+    say(anyway, 'duplicate.saveAnyway');
+    anyway.addEventListener('click', () => {
+      duplicateDismissed = key;
+      hideDuplicate();
+      $('capture-form').requestSubmit();
+    });
+    const actions = document.createElement('div');
+    actions.className = 'actions';
+    actions.append(open, anyway);
+    box.replaceChildren(text, actions);
+  }, 200);
+}
+
+function hideDuplicate() {
+  clearTimeout(duplicateTimer);
+  $('duplicate').hidden = true;
+  $('duplicate').replaceChildren();
+}
+
 function startEditing(row) {
   state.capture.edit(row);
   say($('edit-text'), 'edit.editing', { name: row.name || t('today.unnamed'), time: formatTime(row.captured_at) });
@@ -453,6 +503,7 @@ function startEditing(row) {
 
 function stopEditing(goTo = 'today') {
   state.capture.stopEditing();
+  hideDuplicate();
   $('edit-bar').hidden = true;
   say($('save-lead'), 'capture.save');
   show(goTo);
@@ -494,6 +545,8 @@ async function onSave(event) {
   perf.lastSaveMs = performance.now() - started;
   perf.saveTimes.push(perf.lastSaveMs);
   capture.reset();
+  hideDuplicate();
+  duplicateDismissed = '';
   $('badge-note').hidden = true;
   window.scrollTo(0, 0);
   $('f-first_name').focus({ preventScroll: true });
@@ -520,6 +573,7 @@ async function openScanner() {
     if (text !== null) {
       say($('badge-note'), state.capture.applyBadge(parseBadge(text)));
       $('badge-note').hidden = false;
+      checkDuplicate();
       dialog.close();
       $('f-first_name').focus();
     }
@@ -580,6 +634,7 @@ function wire() {
   $('scanner-cancel').addEventListener('click', closeScanner);
   $('brief-button').addEventListener('click', () => $('brief-dialog').showModal());
   $('edit-cancel').addEventListener('click', () => stopEditing('today'));
+  for (const id of ['f-email', 'f-phone']) $(id).addEventListener('input', checkDuplicate);
   $('today-search').addEventListener('input', () => refreshToday());
   $('today-rating').addEventListener('change', () => refreshToday());
   $('brief-close').addEventListener('click', () => $('brief-dialog').close());
