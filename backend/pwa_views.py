@@ -7,6 +7,11 @@ from pathlib import Path
 from flask import Blueprint, abort, send_from_directory
 
 from backend.auth.access import PUBLIC, roles_required
+from backend.security import CSP
+
+# The booth app compiles its badge decoder (zxing-wasm, vendored) from WebAssembly:
+# 'wasm-unsafe-eval' allows exactly that, not JavaScript eval.
+APP_CSP = CSP.replace("script-src 'self'", "script-src 'self' 'wasm-unsafe-eval'", 1)
 
 PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
 
@@ -22,6 +27,10 @@ def _send(path: str):
         response.headers["Cache-Control"] = "no-cache"
     elif path.endswith(".webmanifest"):
         response.mimetype = "application/manifest+json"
+    elif path.endswith(".wasm"):
+        response.mimetype = "application/wasm"
+    if path == "index.html":
+        response.headers["Content-Security-Policy"] = APP_CSP
     return response
 
 

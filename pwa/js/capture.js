@@ -10,6 +10,8 @@ const FILLED = {
   mecard: 'capture.filled.mecard',
   bizcard: 'capture.filled.bizcard',
   url: 'capture.filled.url',
+  mailto: 'capture.filled.text',
+  tel: 'capture.filled.text',
   text: 'capture.filled.text',
 };
 
@@ -254,6 +256,7 @@ export class CaptureForm {
     };
     for (const name of [...TEXT_FIELDS, 'country', 'rating', 'language']) if (v[name]) lead[name] = v[name];
     if (this.badge) lead.badge_raw = this.badge.raw;
+    if (this.badge && this.badge.badge_id) lead.badge_id = this.badge.badge_id;
     return lead;
   }
 
@@ -267,9 +270,17 @@ export class CaptureForm {
     else plain(node, '');
   }
 
-  /** Fill the form from a parsed badge; the raw text travels with the lead. Returns a message key. */
-  applyBadge(parsed) {
-    this.badge = { raw: parsed.raw, kind: parsed.kind };
+  /**
+   * Fill the form from a parsed badge (and `attendee`, the organiser's list row for its id,
+   * if any); the raw text and the id travel with the lead. Returns `{key, params}` to show.
+   */
+  applyBadge(parsed, attendee = null) {
+    this.badge = { raw: parsed.raw, kind: parsed.kind, badge_id: parsed.badge_id || null };
+    if (attendee) {
+      for (const [name, value] of Object.entries(attendee)) {
+        if (value && !parsed.fields[name] && (TEXT_FIELDS.includes(name) || name === 'country')) parsed.fields[name] = value;
+      }
+    }
     const fields = { ...parsed.fields };
     if (fields.country) {
       const code = countryCode(fields.country);
@@ -284,7 +295,10 @@ export class CaptureForm {
     this.hint('email');
     this.hint('phone');
     this.saveDraft();
-    return Object.keys(parsed.fields).length ? FILLED[parsed.kind] || FILLED.text : 'capture.nothingRead';
+    const id = parsed.badge_id;
+    if (id && attendee) return { key: 'capture.filled.attendee', params: { id } };
+    if (id && !Object.keys(parsed.fields).length) return { key: 'capture.filled.idOnly', params: { id } };
+    return { key: Object.keys(parsed.fields).length ? FILLED[parsed.kind] || FILLED.text : 'capture.nothingRead' };
   }
 
   addCountryOption(text) {
