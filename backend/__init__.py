@@ -64,6 +64,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def register_blueprints(app: Flask) -> None:
     from backend.api.views import bp as api_bp
+    from backend.attendees.views import bp as attendees_bp
     from backend.audit.views import bp as audit_bp
     from backend.auth.views import api_bp as auth_api_bp
     from backend.events.views import bp as events_bp
@@ -90,6 +91,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(pwa_bp)
     app.register_blueprint(privacy_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(attendees_bp)
 
 
 @event.listens_for(Engine, "connect")

@@ -1,5 +1,6 @@
 """Every model, imported in one place for Alembic and the shell."""
 
+from backend.attendees.models import Attendee
 from backend.audit.models import AuditEntry
 from backend.auth.models import ApiToken, User
 from backend.events.models import Event, event_staff
@@ -10,6 +11,7 @@ from backend.reports.models import EventOfficeStats, OfficeTouchMedian
 
 __all__ = [
     "ApiToken",
+    "Attendee",
     "AuditEntry",
     "Event",
     "EventOfficeStats",

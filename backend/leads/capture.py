@@ -326,6 +326,7 @@ def _person_keys(item: _Item) -> list[tuple[int, str, str]]:
 
 MERGE_FILL = (
     "first_name", "last_name", "company", "job_title", "city", "postal_code", "badge_raw", "language",
+    "badge_id",
 )  # fmt: skip
 
 

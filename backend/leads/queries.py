@@ -152,6 +152,7 @@ def lead_detail_json(lead: Lead) -> dict:
         notes=lead.notes,
         answers=lead.answers or {},
         badge_raw=lead.badge_raw,
+        badge_id=lead.badge_id,
         consent={
             "contact": lead.consent_contact,
             "marketing": lead.consent_marketing,
