@@ -7,7 +7,7 @@
 
 import { syncOutbox, SYNC_TAG } from './js/outbox.js';
 
-const VERSION = 'v5';
+const VERSION = 'v6';
 const CACHE_PREFIX = 'leadrelay-shell-';
 const SHELL_CACHE = `${CACHE_PREFIX}${VERSION}`;
 
@@ -29,6 +29,7 @@ const SHELL = [
   '/app/js/scanner.js',
   '/app/js/today.js',
   '/app/js/duplicates.js',
+  '/app/js/attendees.js',
   '/app/js/sw-register.js',
   '/app/icons/icon-192.png',
   '/app/icons/icon-512.png',

@@ -6,6 +6,7 @@ import * as outbox from './outbox.js';
 import { parseBadge } from './badge.js';
 import { CaptureForm } from './capture.js';
 import { findDuplicate } from './duplicates.js';
+import { findAttendee, refreshAttendees } from './attendees.js';
 import { renderToday } from './today.js';
 import { registerServiceWorker } from './sw-register.js';
 import {
@@ -369,6 +370,7 @@ async function useEvent(id) {
   state.event = event;
   await kvSet('current_event_id', event.id);
   renderEvent(event);
+  refreshAttendees(event.id); // in the background: the list for badge ids
   show('capture');
   return true;
 }
@@ -562,8 +564,10 @@ async function onSave(event) {
 // The scanner module (and its ~1 MB decoder) loads only when someone scans.
 const scanner = () => import('./scanner.js');
 
-function applyScanned(text) {
-  const note = state.capture.applyBadge(parseBadge(text));
+async function applyScanned(text) {
+  const parsed = parseBadge(text);
+  const attendee = parsed.badge_id && state.event ? await findAttendee(state.event.id, parsed.badge_id).catch(() => null) : null;
+  const note = state.capture.applyBadge(parsed, attendee);
   say($('badge-note'), note.key, note.params);
   $('badge-note').hidden = false;
   checkDuplicate();
@@ -584,7 +588,7 @@ async function openScanner() {
       signal: scanAbort.signal,
       onStatus: (key) => say(status, key),
     });
-    if (text !== null) applyScanned(text);
+    if (text !== null) await applyScanned(text);
   } catch (err) {
     say(status, err && err.key ? err.key : 'scanner.failed');
     dialog.classList.add('no-camera');
@@ -610,7 +614,7 @@ async function onPhoto(event) {
     say(status, 'scanner.loadFailed');
     return;
   }
-  if (text) applyScanned(text);
+  if (text) await applyScanned(text);
   else say(status, 'scanner.noCode');
 }
 
