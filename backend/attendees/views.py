@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from pydantic import BaseModel, Field
 
-from backend.api.spec import validated
+from backend.api.spec import ErrorOut, validated
 from backend.attendees import services
 from backend.attendees.models import Attendee
 from backend.audit.services import record
@@ -71,7 +71,7 @@ def _upload(event: Event) -> dict:
 
 @bp.post("/api/v1/events/<int:event_id>/attendees")
 @roles_required(*MARKETING)
-@validated(response=UploadOut, status=201)
+@validated(response=UploadOut, status=201, extra_responses={413: ErrorOut, 422: ErrorOut})
 def api_upload(event_id: int):
     """Upload the organiser's attendee list (multipart `file`, CSV): a `badge_id` column and
     `first_name,last_name,company,job_title,email,phone,country`; other headers are matched

@@ -65,7 +65,12 @@ def test_every_tap_target_on_the_capture_screen_is_at_least_44_px(booth_phone, b
         """() => [...document.querySelectorAll(
                 '#screen-capture button, #screen-capture input, #screen-capture select,'
                 + ' #screen-capture textarea, .topbar button, #tabbar button')]
-            .map((node) => node.type === 'radio' || node.type === 'checkbox' ? node.closest('label') : node)
+            .map((node) => {
+                if (node.type === 'radio' || node.type === 'checkbox') return node.closest('label');
+                // A file input is tapped through its label ("Scan from photo").
+                if (node.type === 'file') return document.querySelector(`label[for="${node.id}"]`);
+                return node;
+            })
             .filter((node) => node && node.getClientRects().length)
             .map((node) => [node.id || node.textContent.trim(), node.getBoundingClientRect()])
             .filter(([, r]) => r.width < 44 || r.height < 44)

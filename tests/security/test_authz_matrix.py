@@ -180,6 +180,12 @@ TABLE: dict[str, list[Req]] = {
         Req("POST", lambda w: f"/events/{w.event.id}/edit", MARKETING, form=lambda w: {"name": ""}),
     ],  # fmt: skip
     "reports.event_qr": [Req("GET", lambda w: f"/events/{w.event.id}/qr", MARKETING)],
+    "attendees.api_upload": [Req("POST", lambda w: E.format(w.event.id) + "/attendees", MARKETING)],
+    "attendees.api_list": [Req("GET", lambda w: E.format(w.event.id) + "/attendees", CAPTURERS)],
+    "attendees.attendees_page": [
+        Req("GET", lambda w: f"/events/{w.event.id}/attendees", MARKETING),
+        Req("POST", lambda w: f"/events/{w.event.id}/attendees", MARKETING, form=lambda w: {}),
+    ],
     "reports.event_qr_file": [Req("GET", lambda w: f"/events/{w.event.id}/qr/join.svg", MARKETING)],
     "reports.plan_page": [
         Req("GET", lambda w: "/plan", MARKETING),
@@ -220,7 +226,7 @@ TABLE: dict[str, list[Req]] = {
         Req(
             "PATCH",
             lead_url("/contact"),
-            WORKERS,
+            WORKERS | {"staff"},  # and the staff member who captured it (the booth app)
             json=lambda w: {"first_name": "Vanya"},
             lead=True,
         ),
