@@ -185,3 +185,39 @@ def test_the_mail_language_follows_the_visitors_country_until_staff_choose(booth
     expect(form.get_by_label("First name")).to_have_value("")
     [lead] = wait_for_server_leads(booth.event_id, 1)
     assert (lead.country, lead.language) == ("KZ", "en")
+
+
+def test_event_texts_fall_back_to_the_base_language(page, live_server):
+    """The per-language event contract: `questions[].translations[lang]`, `consent_texts`."""
+    page.goto("/app/manifest.webmanifest")
+    result = page.evaluate(
+        """async () => {
+            const c = await import('/app/js/capture.js');
+            const q = { label: 'Budget', options: ['small', 'large'],
+                        translations: { ru: { label: 'Бюджет', options: ['малый', 'большой'] } } };
+            const event = { language: 'en', consent_text: 'We may contact you.',
+                            consent_texts: { ru: 'Мы можем связаться с вами.' } };
+            return {
+                ru: c.questionText(q, 'ru'),
+                en: c.questionText(q, 'en'),
+                consentRu: c.consentText(event, 'ru'),
+                consentEn: c.consentText(event, 'en'),
+                consentDe: c.consentText({ consent_text: 'Base' }, 'ru'),
+                langs: ['RU', 'by', 'KZ', 'KG', 'DE', 'UA', ''].map((x) => c.mailLanguageFor(x, event)),
+                deEvent: c.mailLanguageFor('FR', { language: 'ru' }),
+            };
+        }"""
+    )
+    assert result["ru"] == {
+        "label": "Бюджет",
+        "options": [{"value": "small", "text": "малый"}, {"value": "large", "text": "большой"}],
+    }
+    assert result["en"]["label"] == "Budget"
+    assert result["en"]["options"][0] == {"value": "small", "text": "small"}
+    assert (result["consentRu"], result["consentEn"]) == (
+        "Мы можем связаться с вами.",
+        "We may contact you.",
+    )
+    assert result["consentDe"] == "Base"
+    assert result["langs"] == ["ru", "ru", "ru", "ru", "en", "en", "en"]
+    assert result["deEvent"] == "ru"  # else the event's own language
