@@ -69,6 +69,7 @@ def test_every_booth_screen_has_no_serious_accessibility_violations(browser, net
         form.get_by_label(w["first"]).fill("Bob")
         form.locator("#f-email").fill("bob@acme.example")
         page.locator("#save-lead").click()
+        expect(form.get_by_label(w["first"])).to_have_value("")  # saved: the form is cleared
         form.locator("#f-email").fill("bob@acme.example")
         expect(page.locator("#duplicate")).to_be_visible()
         _check(page, "capture-duplicate", found)
@@ -96,6 +97,7 @@ def test_every_booth_screen_has_no_serious_accessibility_violations(browser, net
         network.offline(context)
         form.get_by_label(w["first"]).fill("Offline")
         page.locator("#save-lead").click()
+        expect(form.get_by_label(w["first"])).to_have_value("")
         page.get_by_role("navigation").get_by_role("button", name=w["today"]).click()
         page.locator("#signout").click()
         expect(page.locator("#signout-dialog")).to_be_visible()

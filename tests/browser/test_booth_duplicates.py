@@ -62,6 +62,7 @@ def test_a_new_visitor_gets_no_warning(booth_phone, booth):
     form.get_by_label("First name").fill("Bob")
     form.get_by_label("Email").fill("bob@acme.com")
     page.locator("#save-lead").click()
+    expect(form.get_by_label("First name")).to_have_value("")
     form.get_by_label("Email").fill("alice@acme.com")
     page.wait_for_timeout(400)
     expect(page.locator("#duplicate")).to_be_hidden()
