@@ -73,6 +73,7 @@ def register_blueprints(app: Flask) -> None:
     from backend.admin.views import bp as admin_bp
     from backend.api.views import bp as api_bp
     from backend.attachments.views import bp as attachments_bp
+    from backend.attendees.views import bp as attendees_bp
     from backend.audit.views import bp as audit_bp
     from backend.auth.admin_views import bp as users_bp
     from backend.auth.views import api_bp as auth_api_bp
@@ -117,6 +118,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(cards_bp)
     app.register_blueprint(cards_office_bp)
     app.register_blueprint(telegram_bp)
+    app.register_blueprint(attendees_bp)
 
 
 @event.listens_for(Engine, "connect")

@@ -44,6 +44,12 @@ OFFICES = [
      "+49 89 2154 7720", "Leopoldstraße 31, 80802 München"),
 ]  # fmt: skip
 
+# The offices' names in Russian ("Передан в офис Новосибирск").
+OFFICE_NAMES_RU = {
+    "MOW": "Москва", "SPB": "Санкт-Петербург", "EKB": "Екатеринбург", "NSK": "Новосибирск",
+    "KZN": "Казань", "BER": "Берлин", "MUC": "Мюнхен",
+}  # fmt: skip
+
 USERS = [
     ("admin", "admin@leadrelay.demo", "Alex Admin", None),
     ("marketing", "marketing@leadrelay.demo", "Marina Marketing", None),
@@ -234,7 +240,8 @@ def load_demo() -> list[tuple[str, str, str]]:
              "latitude": lat, "longitude": lon, "timezone": tz,
              "email": f"{code.lower()}@offices.leadrelay.demo", "phone": phone,
              "address": address, "territories": territories, "capacity": "",
-             "monthly_lead_order": 40}
+             "monthly_lead_order": 40,
+             "names": {"en": f"{city} office", "ru": OFFICE_NAMES_RU[code]}}
         )  # fmt: skip
     db.session.flush()
     users = {role: _user(role, email, name, office) for role, email, name, office in USERS}

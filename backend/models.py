@@ -2,6 +2,7 @@
 
 from backend.admin.models import SiteSetting
 from backend.attachments.models import Attachment
+from backend.attendees.models import Attendee
 from backend.audit.models import AuditEntry
 from backend.auth.models import ApiToken, PasswordReset, User, UserSession
 from backend.events.models import Event, RetiredToken, event_staff
@@ -15,6 +16,7 @@ from backend.telegram.models import NoticePreference, TelegramCursor, TelegramLi
 __all__ = [
     "ApiToken",
     "Attachment",
+    "Attendee",
     "AuditEntry",
     "Event",
     "EventOfficeStats",

@@ -8,6 +8,11 @@ from flask import Blueprint, abort, render_template, request, send_from_director
 
 from backend.auth.access import PUBLIC, roles_required
 from backend.events.services import retired_token
+from backend.security import CSP
+
+# The booth app compiles its badge decoder (zxing-wasm, vendored) from WebAssembly:
+# 'wasm-unsafe-eval' allows exactly that, not JavaScript eval.
+APP_CSP = CSP.replace("script-src 'self'", "script-src 'self' 'wasm-unsafe-eval'", 1)
 
 PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
 
@@ -23,6 +28,10 @@ def _send(path: str):
         response.headers["Cache-Control"] = "no-cache"
     elif path.endswith(".webmanifest"):
         response.mimetype = "application/manifest+json"
+    elif path.endswith(".wasm"):
+        response.mimetype = "application/wasm"
+    if path == "index.html":
+        response.headers["Content-Security-Policy"] = APP_CSP
     return response
 
 

@@ -33,6 +33,7 @@ from backend.leads.queries import last_decisions, lead_json, visible_leads
 from backend.leads.schemas import LeadIn
 from backend.messaging.models import Message
 from backend.messaging.services import enqueue_messages, new_lead_rows
+from backend.offices.models import office_names, office_ref
 from backend.process_cache import ProcessCache
 from backend.routing.services import ROUTING_FLAGS, event_venue, office_index, route_place
 from backend.telegram.services import apply_preferences
@@ -261,6 +262,7 @@ def _person_keys(item: _Item) -> list[tuple[int, str, str]]:
 
 MERGE_FILL = (
     "first_name", "last_name", "company", "job_title", "city", "postal_code", "badge_raw", "language",
+    "badge_id",
 )  # fmt: skip
 
 
@@ -413,7 +415,11 @@ def _reply(new: _NewLead, status: str) -> dict:
     """The new lead as ``lead_json`` shows a stored one, from what was written."""
     decision = new.decision
     office = (
-        SimpleNamespace(as_ref=lambda: {"code": decision.office_code, "name": decision.office_name})
+        SimpleNamespace(
+            as_ref=lambda: office_ref(
+                decision.office_code, decision.office_name, office_names().get(decision.office_code)
+            )
+        )
         if decision
         else None
     )

@@ -121,6 +121,8 @@ class Lead(db.Model):
     notes: Mapped[str] = mapped_column(Text, default="")
     answers: Mapped[dict] = mapped_column(JSON, default=dict)
     badge_raw: Mapped[str] = mapped_column(Text, default="")
+    # The attendee id a scanned badge carried; filled from the organiser's list when it comes.
+    badge_id: Mapped[str] = mapped_column(String(100), default="")
     language: Mapped[str | None] = mapped_column(String(8))
 
     consent_contact: Mapped[bool] = mapped_column(Boolean, default=False)

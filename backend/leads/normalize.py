@@ -121,6 +121,7 @@ def normalize_lead(data: dict, *, default_country: str | None, now: datetime) ->
     }
     out["notes"] = clean_text(data.get("notes"))
     out["badge_raw"] = data.get("badge_raw") or ""
+    out["badge_id"] = clean_text(data.get("badge_id"))
 
     out["email"], out["email_normalized"], ok = normalize_email(clean_text(data.get("email")))
     if not ok:

@@ -15,7 +15,7 @@ from backend.events.models import Event
 from backend.extensions import db
 from backend.i18n import routing_reason
 from backend.leads.models import Lead, RoutingDecision, Touch
-from backend.offices.models import Office
+from backend.offices.models import Office, office_names, reader_language
 from backend.routing.reasons import Reason
 
 
@@ -83,7 +83,7 @@ def _reason_in(locale: str, code: str, params: tuple) -> str:
 
 def routing_json(decision: RoutingDecision | None) -> dict | None:
     """The decision as the API shows it: ``reason`` in English, ``reason_display`` in the
-    request's language."""
+    request's language (naming the office by its name in that language)."""
     if decision is None:
         return None
     return {
@@ -92,8 +92,18 @@ def routing_json(decision: RoutingDecision | None) -> dict | None:
         "reason": decision.reason,
         "reason_code": decision.reason_code,
         "reason_params": decision.reason_params,
-        "reason_display": reason_display(decision),
+        "reason_display": _office_named(decision, reason_display(decision)),
     }
+
+
+def _office_named(decision, text: str) -> str:
+    """``text`` with the office's own name swapped for its name in the reader's language.
+    ``decision`` is a stored RoutingDecision or the engine's fresh one."""
+    office = getattr(decision, "office", None)
+    code = office.code if office is not None else getattr(decision, "office_code", None)
+    name = office.name if office is not None else getattr(decision, "office_name", None)
+    local = office_names().get(code, {}).get(reader_language() or "") if code else None
+    return text.replace(name, local) if name and local and local != name else text
 
 
 def lead_json(lead: Lead, decision: RoutingDecision | None, result: str | None = None) -> dict:
@@ -150,6 +160,7 @@ def lead_detail_json(lead: Lead) -> dict:
         notes=lead.notes,
         answers=lead.answers or {},
         badge_raw=lead.badge_raw,
+        badge_id=lead.badge_id,
         consent={
             "contact": lead.consent_contact,
             "marketing": lead.consent_marketing,
@@ -172,7 +183,7 @@ def lead_detail_json(lead: Lead) -> dict:
                 "reason": d.reason,
                 "reason_code": d.reason_code,
                 "reason_params": d.reason_params,
-                "reason_display": reason_display(d),
+                "reason_display": _office_named(d, reason_display(d)),
                 "location_label": d.location_label,
                 "location_source": d.location_source,
                 "at": d.at,

@@ -65,6 +65,9 @@ class LeadIn(BaseModel):
     consent: ConsentIn = Field(default_factory=ConsentIn)
     source: Literal["staff", "kiosk", "badge"] = "staff"
     badge_raw: Annotated[str, StringConstraints(max_length=4_000)] | None = None
+    badge_id: Annotated[str, StringConstraints(max_length=100)] | None = Field(
+        None, description="The attendee id the scanned badge carried (matched to the list)"
+    )
     language: Annotated[str, StringConstraints(max_length=35)] | None = Field(
         None,
         description='The language the visitor reads (a BCP 47 tag such as "ru" or "ru-RU"): '
@@ -201,6 +204,7 @@ class LeadDetailOut(LeadOut):
     notes: str
     answers: dict[str, Any]
     badge_raw: str
+    badge_id: str = ""
     consent: ConsentIn
     deal_value: Decimal | None
     deal_currency: str | None

@@ -2,11 +2,27 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask import g, has_request_context
+from flask_babel import get_locale
 from sqlalchemy import JSON, Boolean, Float, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db_types import UTCDateTime, utcnow
 from backend.extensions import db
+
+
+def reader_language() -> str | None:
+    """The request's language ("en", "ru"), or None outside a request."""
+    if not has_request_context():
+        return None
+    locale = get_locale()
+    return locale.language if locale else None
+
+
+def office_ref(code: str, name: str, names: dict | None) -> dict:
+    """An office as the API names it: ``name`` in the reader's language where the office has
+    one (``names``), else its own name."""
+    return {"code": code, "name": (names or {}).get(reader_language() or "") or name}
 
 
 class Office(db.Model):
@@ -17,6 +33,8 @@ class Office(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # The name per language ({"ru": "Новосибирск", "en": "Novosibirsk"}); ``name`` is the fallback.
+    names: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     city: Mapped[str] = mapped_column(String(200), default="")
     country: Mapped[str] = mapped_column(String(2), default="")
     latitude: Mapped[float] = mapped_column(Float)
@@ -42,5 +60,22 @@ class Office(db.Model):
     def __repr__(self) -> str:
         return f"<Office {self.code}>"
 
+    def name_in(self, language: str | None) -> str:
+        """The office's name in ``language``, else its own name."""
+        return (self.names or {}).get(language or "") or self.name
+
     def as_ref(self) -> dict:
-        return {"code": self.code, "name": self.name}
+        return office_ref(self.code, self.name, self.names)
+
+
+def office_names() -> dict[str, dict]:
+    """Every office's ``names`` by code, read once per request (a sync batch names few offices
+    many times)."""
+
+    if has_request_context() and "office_names" in g:
+        return g.office_names
+    rows = db.session.execute(db.select(Office.code, Office.names)).all()
+    names = {code: dict(value or {}) for code, value in rows}
+    if has_request_context():
+        g.office_names = names
+    return names

@@ -14,11 +14,16 @@ from backend.extensions import db
 from backend.offices.models import Office
 from backend.offices.schemas import OfficeIn, problem
 
+# The office's name per language: optional CSV columns name_en, name_ru.
+LANGUAGES = ("en", "ru")
+NAME_COLUMNS = tuple(f"name_{code}" for code in LANGUAGES)
 CSV_COLUMNS = (
     "code", "name", "city", "country", "latitude", "longitude",
     "timezone", "email", "phone", "territories", "capacity",
 )  # fmt: skip
-OPTIONAL_COLUMNS = ("working_days", "sla_hours", "monthly_lead_order", "paused", "address")
+OPTIONAL_COLUMNS = (
+    "working_days", "sla_hours", "monthly_lead_order", "paused", "address", *NAME_COLUMNS,
+)  # fmt: skip
 
 
 @dataclass
@@ -32,7 +37,9 @@ def clean_office_fields(row: dict) -> dict:
     """Check and convert one office's fields with ``OfficeIn``; raises ValueError naming
     each bad field. ``paused`` is left as it is when the row does not say."""
     try:
-        office = OfficeIn.model_validate(row)
+        office = OfficeIn.model_validate(
+            {k: v for k, v in row.items() if k not in NAME_COLUMNS and k != "names"}
+        )
     except ValidationError as exc:
         raise ValueError(problem(exc)) from None
     fields = office.model_dump(exclude={"paused", "address"})
@@ -41,6 +48,12 @@ def clean_office_fields(row: dict) -> dict:
     fields["sla_hours"] = office.sla_hours or 24
     if office.paused is not None:
         fields["paused"] = office.paused
+    names = {
+        code: str(row.get(f"name_{code}") or (row.get("names") or {}).get(code) or "").strip()
+        for code in LANGUAGES
+    }
+    if any(f"name_{code}" in row for code in LANGUAGES) or "names" in row:
+        fields["names"] = {code: text for code, text in names.items() if text}
     return fields
 
 

@@ -33,7 +33,7 @@ ANONYMIZED_FLAG = "anonymized"
 # Lead text fields that describe the person; emptied on erasure.
 PERSONAL_TEXT = (
     "first_name", "last_name", "email", "phone", "company", "job_title",
-    "notes", "badge_raw", "postal_code",
+    "notes", "badge_raw", "badge_id", "postal_code",
 )  # fmt: skip
 BATCH = 500
 
@@ -150,7 +150,7 @@ LEAD_EXPORT = (
     "id", "client_id", "event_id", "source", "captured_at", "received_at",
     "first_name", "last_name", "email", "phone", "company", "job_title",
     "city", "country", "postal_code", "latitude", "longitude", "rating", "notes",
-    "answers", "badge_raw", "language", "consent_contact", "consent_marketing",
+    "answers", "badge_raw", "badge_id", "language", "consent_contact", "consent_marketing",
     "consent_text", "consent_at", "flags", "original", "status", "deal_value",
     "deal_currency", "lost_reason", "won_at", "routed_at", "first_touch_at", "anonymized_at",
 )  # fmt: skip

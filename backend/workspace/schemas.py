@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 from backend.auth.schemas import EventRef, OfficeRef
 from backend.i18n import LABELS
 from backend.leads.models import NEXT_STEPS, STATUSES, TOUCH_KINDS
+from backend.leads.schemas import AnswerValue
 
 Status = Literal["new", "contacted", "qualified", "won", "lost", "stale"]
 TouchKind = Literal["call", "email", "meeting", "message", "note"]
@@ -153,6 +154,12 @@ class ContactIn(_Form):
     company: Annotated[str, StringConstraints(max_length=300, strip_whitespace=True)] | None = None
     job_title: Annotated[str, StringConstraints(max_length=300, strip_whitespace=True)] | None = (
         None
+    )
+    # Only the staff member who captured the lead may also correct these (the booth app).
+    rating: Literal["hot", "warm", "cold"] | None = None
+    notes: Annotated[str, StringConstraints(max_length=10_000)] | None = None
+    answers: dict[Annotated[str, StringConstraints(max_length=100)], AnswerValue] | None = Field(
+        None, max_length=100
     )
 
 

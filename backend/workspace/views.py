@@ -23,6 +23,7 @@ from backend.errors import ApiError, validation_fields
 from backend.extensions import db
 from backend.formatting import money_field
 from backend.i18n import format_datetime_in, label
+from backend.leads.corrections import correct_capture
 from backend.leads.queries import form_captures_context, get_lead_or_404
 from backend.workspace import queries, services
 from backend.workspace.schemas import (
@@ -378,12 +379,17 @@ def api_handover(lead_id: int, body: HandoverIn):
 
 
 @bp.patch("/api/v1/leads/<int:lead_id>/contact")
-@roles_required(*WORKERS)
+@roles_required(*WORKERS, "staff")
 @validated(body=ContactIn, response=LeadStateOut)
 def api_contact(lead_id: int, body: ContactIn):
-    """Fix contact data; the original capture is kept and the change recorded."""
+    """Fix contact data; the original capture is kept and the change recorded. The staff
+    member who captured the lead may also correct rating, answers and notes, until the office
+    first touches it; after that the correction reaches the office as a note."""
     lead = get_lead_or_404(lead_id, current_user)
-    services.fix_contact(lead, current_user, body.model_dump(exclude_none=True))
+    if current_user.role == "staff":
+        correct_capture(lead, current_user, body.model_dump(exclude_none=True))
+    else:
+        services.fix_contact(lead, current_user, body.model_dump(exclude_none=True))
     return _lead_state(lead)
 
 

@@ -5,14 +5,14 @@ import { STORES, kvGet, kvSet, kvDelete, get, put } from './db.js';
 import * as outbox from './outbox.js';
 import { parseBadge } from './badge.js';
 import { CaptureForm } from './capture.js';
-import { scanCode } from './scanner.js';
+import { findDuplicate } from './duplicates.js';
+import { findAttendee, refreshAttendees } from './attendees.js';
 import { renderToday } from './today.js';
 import { registerServiceWorker } from './sw-register.js';
 import {
   browserLanguage, formatNumber, formatTime, language, onLanguageChange, plain, say, sayAttr, setLanguage, supported, t,
   wireSwitcher,
 } from './i18n.js';
-import { errorText } from './today.js';
 
 const LANGUAGE_KEY = 'leadrelay-lang';
 const BRIEF_PARTS = { offer: 'brief.offer', promo_conditions: 'brief.promo_conditions', talking_points: 'brief.talking_points' };
@@ -20,7 +20,7 @@ const BRIEF_PARTS = { offer: 'brief.offer', promo_conditions: 'brief.promo_condi
 const TICK_MS = 20_000;
 const $ = (id) => document.getElementById(id);
 const state = { user: null, event: null, registration: null, screen: null, capture: null, signinNote: '' };
-const perf = { lastSaveMs: null, saveTimes: [] };
+const perf = { lastSaveMs: null, saveTimes: [], lastScanMs: null, scanTimes: [] };
 
 // --- screens ------------------------------------------------------------------------------
 
@@ -35,6 +35,7 @@ function show(screen) {
     else tab.removeAttribute('aria-current');
   }
   state.screen = screen;
+  $('brief-button').classList.toggle('off-screen', screen !== 'capture' && screen !== 'today');
   if (screen === 'today') refreshToday();
 }
 
@@ -70,6 +71,8 @@ async function refreshCounts() {
   badge.textContent = formatNumber(count);
   sayAttr(badge, 'aria-label', 'app.unsent', { count });
   badge.classList.toggle('zero', count === 0);
+  // Nothing waiting needs no bubble (a bare "0" on the sign-in screen explained nothing).
+  badge.hidden = count === 0;
   const sync = await outbox.syncState();
   if (sync.auth_required && state.user) {
     banner({ key: 'signin.sessionEnded' }, { key: 'signin.submit', run: () => signInAgain() });
@@ -85,29 +88,46 @@ async function refreshToday() {
     outbox.syncState(),
   ]);
   const byId = new Map(entries.map((e) => [e.client_id, e]));
+  const filter = {
+    query: $('today-search').value,
+    rating: (document.querySelector('input[name="today-rating"]:checked') || {}).value || '',
+  };
   const shown = renderToday($('today-list'), captures, byId, {
     onRetry: async (clientId) => {
       await outbox.retryRejected(clientId);
       syncNow(true);
     },
+    onOpen: (row) => startEditing(row),
+    filter,
   });
-  $('today-empty').hidden = shown > 0;
+  $('today-empty').hidden = captures.length > 0;
+  $('today-nomatch').hidden = !captures.length || shown > 0;
   const rejected = entries.filter((e) => e.state === 'rejected').length;
   const queued = entries.length - rejected;
+  const onServer = captures.filter((row) => !byId.has(row.client_id)).length;
+  // Waiting for a network is the normal state at a show: say the leads are safe, not why
+  // the last try failed. Only a rejection needs someone to act.
   let status;
-  if (queued && sync.last_error) {
-    const seconds = Math.max(0, Math.round((sync.next_attempt_at - Date.now()) / 1000));
-    status = t('today.notSent', { error: errorText(sync.last_error) });
-    if (seconds > 0) status += ` ${t('today.nextTry', { seconds })}`;
-  } else if (!queued && rejected) {
+  if (queued && sync.last_error_kind === 'auth') {
+    status = t('today.waitingSignin', { count: queued });
+  } else if (queued && sync.last_error_kind === 'http') {
+    status = t('today.waitingServer', { count: queued });
+  } else if (queued && sync.last_error) {
+    status = t('today.waitingOffline', { count: queued });
+  } else if (queued) {
+    status = t('today.sending', { count: queued });
+  } else if (rejected) {
     status = t('today.nothingQueued');
-  } else if (!queued) {
-    status = sync.last_ok_at ? t('today.allSentAt', { time: formatTime(sync.last_ok_at) }) : t('today.allSent');
+  } else if (onServer) {
+    status = t('today.allOnServer', { count: onServer });
   } else {
-    status = t('app.unsent', { count: queued });
+    status = t('today.allSent');
   }
-  if (rejected) status += ` ${t('today.rejectedCount', { count: rejected })}`;
   plain($('sync-status'), status);
+  const problem = $('sync-problem');
+  problem.hidden = !rejected;
+  if (rejected) say(problem, 'today.rejectedCount', { count: rejected });
+  $('sync-status').classList.toggle('calm', Boolean(queued));
 }
 
 // Leads the server took but had not routed yet: ask once more when the list is open.
@@ -116,7 +136,11 @@ async function refreshRouting() {
   for (const row of rows) {
     try {
       const lead = await api(`/leads/${row.lead_id}`);
-      if (lead.office) await outbox.updateCapture(row.client_id, { state: 'routed', office: lead.office, routing: lead.routing || null });
+      if (lead.office) {
+        await outbox.updateCapture(row.client_id, {
+          state: 'routed', office: lead.office, routing: lead.routing || null, status: lead.status, flags: lead.flags || [],
+        });
+      }
     } catch {
       return; // offline or not allowed: the list keeps what it has
     }
@@ -205,6 +229,8 @@ async function onSignin(event) {
     await setUser(data.user);
     await enterApp();
     syncNow(true);
+    const granted = await persistStorage();
+    if (granted !== null) toast(granted ? 'storage.persisted' : 'storage.notPersisted');
   } catch (err) {
     if (err instanceof ApiError && err.status === 0) say($('signin-error'), 'signin.offline');
     else if (err instanceof ApiError && (err.status === 401 || err.status === 422)) say($('signin-error'), 'signin.failed');
@@ -300,7 +326,7 @@ async function refreshEvent(id) {
 function renderEvent(event) {
   $('event-name').textContent = event.name;
   state.capture.setEvent(event);
-  renderBrief(event.brief);
+  renderBrief(event);
   const events = (state.user && state.user.events) || [];
   $('event-switch').hidden = events.length < 2;
   $('event-select').replaceChildren(
@@ -314,11 +340,14 @@ function renderEvent(event) {
   );
 }
 
-// The brief is what marketing promised visitors: { offer, promo_conditions, talking_points }.
-function renderBrief(brief) {
+// The brief is what marketing promised visitors: { offer, promo_conditions, talking_points },
+// in the staff's language where the event has it (`briefs[lang]`), else the default's.
+function renderBrief(event) {
+  const brief = event.brief;
+  const own = (event.briefs && event.briefs[language()]) || {};
   const parts = typeof brief === 'string'
-    ? [['', brief]]
-    : Object.entries(BRIEF_PARTS).map(([part, key]) => [key, (brief && brief[part]) || '']);
+    ? [['', (typeof own === 'string' && own) || brief]]
+    : Object.entries(BRIEF_PARTS).map(([part, key]) => [key, own[part] || (brief && brief[part]) || '']);
   const shown = parts.filter(([, text]) => String(text).trim());
   const list = document.createElement('dl');
   for (const [key, text] of shown) {
@@ -329,7 +358,7 @@ function renderBrief(brief) {
     list.append(dt, dd);
   }
   $('brief-text').replaceChildren(list);
-  $('brief').hidden = shown.length === 0;
+  $('brief-button').hidden = shown.length === 0;
 }
 
 async function useEvent(id) {
@@ -341,6 +370,7 @@ async function useEvent(id) {
   state.event = event;
   await kvSet('current_event_id', event.id);
   renderEvent(event);
+  refreshAttendees(event.id); // in the background: the list for badge ids
   show('capture');
   return true;
 }
@@ -414,11 +444,96 @@ async function enterApp() {
 
 // --- capture -------------------------------------------------------------------------------------
 
+// --- the duplicate warning ---------------------------------------------------------------------
+
+let duplicateTimer = null;
+let duplicateDismissed = '';
+
+function checkDuplicate() {
+  clearTimeout(duplicateTimer);
+  duplicateTimer = setTimeout(async () => {
+    const capture = state.capture;
+    const values = capture.values();
+    const key = `${values.email}|${values.phone}`;
+    const box = $('duplicate');
+    const row = key !== '|' && key !== duplicateDismissed
+      ? findDuplicate(values, await outbox.capturesToday(), capture.editing && capture.editing.client_id)
+      : null;
+    box.hidden = !row;
+    if (!row) return box.replaceChildren();
+    const text = document.createElement('p');
+    say(text, 'duplicate.found', { time: formatTime(row.captured_at), name: row.name || t('today.unnamed') });
+    const open = document.createElement('button');
+    open.type = 'button';
+    open.className = 'button small secondary';
+    say(open, 'duplicate.open');
+    open.addEventListener('click', () => {
+      hideDuplicate();
+      startEditing(row);
+    });
+    const anyway = document.createElement('button');
+    anyway.type = 'button';
+    anyway.className = 'button small secondary';
+    say(anyway, 'duplicate.saveAnyway');
+    anyway.addEventListener('click', () => {
+      duplicateDismissed = key;
+      hideDuplicate();
+      $('capture-form').requestSubmit();
+    });
+    const actions = document.createElement('div');
+    actions.className = 'actions';
+    actions.append(open, anyway);
+    box.replaceChildren(text, actions);
+  }, 200);
+}
+
+function hideDuplicate() {
+  clearTimeout(duplicateTimer);
+  $('duplicate').hidden = true;
+  $('duplicate').replaceChildren();
+}
+
+function startEditing(row) {
+  state.capture.edit(row);
+  say($('edit-text'), 'edit.editing', { name: row.name || t('today.unnamed'), time: formatTime(row.captured_at) });
+  $('edit-bar').hidden = false;
+  say($('save-lead'), 'edit.save');
+  plain($('capture-error'), '');
+  show('capture');
+  window.scrollTo(0, 0);
+  $('f-first_name').focus({ preventScroll: true });
+}
+
+function stopEditing(goTo = 'today') {
+  state.capture.stopEditing();
+  hideDuplicate();
+  $('edit-bar').hidden = true;
+  say($('save-lead'), 'capture.save');
+  show(goTo);
+}
+
+async function onSaveEdit() {
+  const capture = state.capture;
+  const changes = capture.changes();
+  if (!Object.keys(changes).length) {
+    say($('capture-error'), 'edit.nothing');
+    return;
+  }
+  const outcome = await outbox.editLead(capture.editing.client_id, changes);
+  stopEditing('today');
+  toast(outcome === 'queued' ? 'edit.savedQueued' : 'edit.savedCorrection');
+  setTimeout(() => syncNow(true).then(() => refreshCounts()), 0);
+}
+
 async function onSave(event) {
   event.preventDefault();
   const started = performance.now();
   const capture = state.capture;
   plain($('capture-error'), '');
+  if (capture.editing) {
+    await onSaveEdit();
+    return;
+  }
   if (capture.isEmpty()) {
     say($('capture-error'), 'capture.nothingToSave');
     return;
@@ -433,6 +548,8 @@ async function onSave(event) {
   perf.lastSaveMs = performance.now() - started;
   perf.saveTimes.push(perf.lastSaveMs);
   capture.reset();
+  hideDuplicate();
+  duplicateDismissed = '';
   $('badge-note').hidden = true;
   window.scrollTo(0, 0);
   $('f-first_name').focus({ preventScroll: true });
@@ -445,27 +562,65 @@ async function onSave(event) {
   }, 0);
 }
 
+// The scanner module (and its ~1 MB decoder) loads only when someone scans.
+const scanner = () => import('./scanner.js');
+
+async function applyScanned(text) {
+  const parsed = parseBadge(text);
+  const attendee = parsed.badge_id && state.event ? await findAttendee(state.event.id, parsed.badge_id).catch(() => null) : null;
+  const note = state.capture.applyBadge(parsed, attendee);
+  say($('badge-note'), note.key, note.params);
+  $('badge-note').hidden = false;
+  checkDuplicate();
+  if ($('scanner').open) $('scanner').close();
+  $('f-first_name').focus();
+}
+
 let scanAbort = null;
 async function openScanner() {
   const dialog = $('scanner');
   const status = $('scanner-status');
   scanAbort = new AbortController();
   dialog.showModal();
+  say(status, 'scanner.starting');
   try {
+    const { scanCode } = await scanner();
     const text = await scanCode($('scanner-video'), {
       signal: scanAbort.signal,
       onStatus: (key) => say(status, key),
     });
-    if (text !== null) {
-      say($('badge-note'), state.capture.applyBadge(parseBadge(text)));
-      $('badge-note').hidden = false;
-      dialog.close();
-      $('f-first_name').focus();
-    }
+    if (text !== null) await applyScanned(text);
   } catch (err) {
-    if (err.key) say(status, err.key);
-    else plain(status, err.message);
+    say(status, err && err.key ? err.key : 'scanner.failed');
+    dialog.classList.add('no-camera');
   }
+}
+
+// A photo of the badge: the way forward without a camera (and how tests drive the scanner).
+async function onPhoto(event) {
+  const input = event.currentTarget;
+  const file = input.files && input.files[0];
+  input.value = '';
+  if (!file) return;
+  const started = performance.now();
+  const inDialog = $('scanner').open;
+  const status = inDialog ? $('scanner-status') : $('badge-note');
+  say(status, 'scanner.reading');
+  status.hidden = false;
+  let text = null;
+  try {
+    const { decodeFile } = await scanner();
+    text = await decodeFile(file);
+  } catch (err) {
+    console.warn('leadrelay: photo not decoded', err);
+    say(status, 'scanner.loadFailed');
+    return;
+  }
+  if (text) await applyScanned(text);
+  else say(status, 'scanner.noCode');
+  // Photo picked → form filled (decoding, attendee lookup): the bench reads these.
+  perf.lastScanMs = performance.now() - started;
+  perf.scanTimes.push(perf.lastScanMs);
 }
 
 function closeScanner() {
@@ -504,6 +659,7 @@ async function startLanguage(user) {
   onLanguageChange((code) => {
     outbox.rememberLanguage(code);
     refreshCounts();
+    if (state.event) renderBrief(state.event);
     if (state.screen === 'signin') renderSigninNote();
   });
 }
@@ -516,7 +672,22 @@ function wire() {
   $('capture-form').addEventListener('submit', onSave);
   $('scan-button').addEventListener('click', openScanner);
   $('scanner-cancel').addEventListener('click', closeScanner);
-  $('scanner').addEventListener('close', () => scanAbort && scanAbort.abort());
+  $('scanner-type').addEventListener('click', () => {
+    closeScanner();
+    $('f-first_name').focus();
+  });
+  $('photo-input').addEventListener('change', onPhoto);
+  $('scanner-photo').addEventListener('change', onPhoto);
+  $('brief-button').addEventListener('click', () => $('brief-dialog').showModal());
+  $('edit-cancel').addEventListener('click', () => stopEditing('today'));
+  for (const id of ['f-email', 'f-phone']) $(id).addEventListener('input', checkDuplicate);
+  $('today-search').addEventListener('input', () => refreshToday());
+  $('today-rating').addEventListener('change', () => refreshToday());
+  $('brief-close').addEventListener('click', () => $('brief-dialog').close());
+  $('scanner').addEventListener('close', () => {
+    if (scanAbort) scanAbort.abort();
+    $('scanner').classList.remove('no-camera');
+  });
   $('signout').addEventListener('click', signOut);
   $('sync-now').addEventListener('click', async () => {
     await syncNow(true);
@@ -526,6 +697,11 @@ function wire() {
   $('event-select').addEventListener('change', (e) => useEvent(Number(e.target.value)));
   for (const tab of document.querySelectorAll('#tabbar button')) {
     tab.addEventListener('click', () => {
+      if (state.capture.editing && tab.dataset.screen === 'capture') return;
+      if (state.capture.editing) {
+        stopEditing(tab.dataset.screen);
+        return;
+      }
       show(tab.dataset.screen);
       if (tab.dataset.screen === 'today') refreshRouting();
     });
@@ -533,13 +709,42 @@ function wire() {
   outbox.onChange(() => refreshCounts());
 }
 
+// Ask the browser to keep IndexedDB under storage pressure, and say what it answered.
 async function persistStorage() {
+  let granted = null;
   try {
-    if (navigator.storage && navigator.storage.persist && !(await navigator.storage.persisted())) {
-      await navigator.storage.persist();
+    if (navigator.storage && navigator.storage.persist) {
+      granted = (await navigator.storage.persisted()) || (await navigator.storage.persist());
     }
   } catch {
-    // Not granted: IndexedDB still works, the browser may just evict it under pressure.
+    granted = false; // IndexedDB still works; the browser may evict it under pressure
+  }
+  await kvSet('storage_persisted', granted);
+  showStorage(granted);
+  return granted;
+}
+
+function showStorage(granted) {
+  const note = $('storage-note');
+  note.hidden = granted === null;
+  if (granted !== null) say(note, granted ? 'storage.persisted' : 'storage.notPersisted');
+}
+
+// Safari on iOS (not installed to the home screen) deletes a site's storage after 7 days
+// without use; installed, the app keeps it.
+function iosSafariNotInstalled() {
+  const ua = navigator.userAgent || '';
+  const ios = /iP(hone|ad|od)/.test(ua) || (/Macintosh/.test(ua) && navigator.maxTouchPoints > 1);
+  const safari = /Safari\//.test(ua) && !/(CriOS|FxiOS|EdgiOS|OPiOS)/.test(ua);
+  const installed = navigator.standalone === true || matchMedia('(display-mode: standalone)').matches;
+  return ios && safari && !installed;
+}
+
+function showIosNote() {
+  const show = iosSafariNotInstalled();
+  for (const id of ['ios-note', 'ios-signin-note']) {
+    $(id).hidden = !show;
+    if (show) say($(id), 'storage.iosSafari');
   }
 }
 
@@ -567,7 +772,9 @@ async function start() {
       state.registration = registration;
     })
     .catch((err) => console.warn('leadrelay: service worker not registered', err));
-  persistStorage();
+  showStorage(await kvGet('storage_persisted'));
+  showIosNote();
+  if (cached) persistStorage();
 
   const params = new URLSearchParams(window.location.search);
   if (params.has('join')) {

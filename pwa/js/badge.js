@@ -1,7 +1,9 @@
 // Turn the text of a scanned badge or business-card code into lead fields.
 //
-// parseBadge(text) -> { kind, fields, raw }
-//   kind:   "vcard" | "mecard" | "bizcard" | "url" | "text" | "empty"
+// parseBadge(text) -> { kind, fields, raw, badge_id? }
+//   kind:   "vcard" | "mecard" | "bizcard" | "mailto" | "tel" | "url" | "id" | "text" | "empty"
+//   badge_id: the attendee id when the code carries one (a URL's id, or a bare id), to be
+//           looked up in the organiser's attendee list
 //   fields: any of first_name, last_name, company, job_title, email, phone,
 //           city, country, postal_code, notes (strings, trimmed, never empty)
 //   raw:    the input exactly as scanned (the caller stores it as badge_raw)
@@ -30,8 +32,19 @@ function splitName(full) {
 
 // --- vCard 2.1 / 3.0 / 4.0 ---------------------------------------------------------------
 
+// Folded lines (a line starting with a space or tab continues the previous one) and
+// vCard 2.1 quoted-printable soft line breaks (a QP value line ending in "=").
 function unfold(text) {
-  return text.replace(/\r\n?/g, '\n').replace(/\n[ \t]/g, '');
+  const out = [];
+  let softBreak = false;
+  for (const line of text.replace(/\r\n?/g, '\n').split('\n')) {
+    if (softBreak && out.length) out[out.length - 1] = out[out.length - 1].slice(0, -1) + line;
+    else if (/^[ \t]/.test(line) && out.length) out[out.length - 1] += line.slice(1);
+    else out.push(line);
+    const last = out[out.length - 1];
+    softBreak = /QUOTED-PRINTABLE/i.test(last.split(':')[0]) && last.endsWith('=');
+  }
+  return out.join('\n');
 }
 
 function unescapeValue(value) {
@@ -58,7 +71,7 @@ function splitUnescaped(value, separator) {
   return parts;
 }
 
-function decodeQuotedPrintable(value) {
+function decodeQuotedPrintable(value, charset = 'utf-8') {
   try {
     const bytes = [];
     const text = value.replace(/=\n/g, '');
@@ -70,7 +83,13 @@ function decodeQuotedPrintable(value) {
         bytes.push(...new TextEncoder().encode(text[i]));
       }
     }
-    return new TextDecoder().decode(new Uint8Array(bytes));
+    let decoder;
+    try {
+      decoder = new TextDecoder(charset || 'utf-8');
+    } catch {
+      decoder = new TextDecoder();
+    }
+    return decoder.decode(new Uint8Array(bytes));
   } catch {
     return value;
   }
@@ -92,7 +111,8 @@ function parseContentLine(line) {
     params[k] = params[k] ? `${params[k]},${v}` : v;
   }
   let decoded = value;
-  if ((params.ENCODING || '').includes('quoted-printable')) decoded = decodeQuotedPrintable(value);
+  const qp = (params.ENCODING || '').includes('quoted-printable') || (params.TYPE || '').split(',').includes('quoted-printable');
+  if (qp) decoded = decodeQuotedPrintable(value, params.CHARSET);
   return { name, params, value: decoded };
 }
 
@@ -199,6 +219,49 @@ function parseBizcard(text) {
   });
 }
 
+// --- mailto:, tel:, attendee ids ---------------------------------------------------------------
+
+// Query parameters that carry an attendee's badge / registration id.
+const ID_PARAMS = /^(id|badge|badge_?id|badgeid|attendee|attendee_?id|registration|registration_?id|reg|reg_?id|ticket|ticket_?id|uid|code|barcode)$/i;
+// What an attendee id looks like: 4-40 letters, digits, dashes or underscores, with a digit.
+const ID_SHAPE = /^(?=[^\s]*\d)[A-Za-z0-9][A-Za-z0-9_-]{3,39}$/;
+
+function parseMailto(text) {
+  const body = text.replace(/^mailto:/i, '');
+  const [address] = body.split('?');
+  let email = address;
+  try {
+    email = decodeURIComponent(address);
+  } catch {
+    // keep it as written
+  }
+  return clean({ email });
+}
+
+function parseTel(text) {
+  return clean({ phone: text.replace(/^tel:/i, '').split(';')[0] });
+}
+
+/** The attendee id a badge URL carries (a query parameter, else an id-shaped last path part). */
+function urlBadgeId(text) {
+  try {
+    const url = new URL(text.trim());
+    for (const [key, value] of url.searchParams) {
+      if (ID_PARAMS.test(key) && ID_SHAPE.test(value.trim())) return value.trim();
+    }
+    const last = url.pathname.split('/').filter(Boolean).pop() || '';
+    let part = last;
+    try {
+      part = decodeURIComponent(last);
+    } catch {
+      // keep it as written
+    }
+    return ID_SHAPE.test(part) && !/\.(html?|php|aspx?)$/i.test(part) ? part : null;
+  } catch {
+    return null;
+  }
+}
+
 // --- plain text and URLs ---------------------------------------------------------------------
 
 const LABELS = {
@@ -286,7 +349,13 @@ export function parseBadge(text) {
     if (/^BEGIN:VCARD/i.test(trimmed)) return { kind: 'vcard', fields: parseVcard(trimmed), raw };
     if (/^MECARD:/i.test(trimmed)) return { kind: 'mecard', fields: parseMecard(trimmed), raw };
     if (/^BIZCARD:/i.test(trimmed)) return { kind: 'bizcard', fields: parseBizcard(trimmed), raw };
-    if (URL_ONLY.test(trimmed)) return { kind: 'url', fields: parseUrl(trimmed), raw };
+    if (/^mailto:/i.test(trimmed)) return { kind: 'mailto', fields: parseMailto(trimmed), raw };
+    if (/^tel:/i.test(trimmed)) return { kind: 'tel', fields: parseTel(trimmed), raw };
+    if (URL_ONLY.test(trimmed)) {
+      const id = urlBadgeId(trimmed);
+      return { kind: 'url', fields: parseUrl(trimmed), raw, ...(id ? { badge_id: id } : {}) };
+    }
+    if (ID_SHAPE.test(trimmed)) return { kind: 'id', fields: {}, raw, badge_id: trimmed };
     return { kind: 'text', fields: parsePlainText(trimmed), raw };
   } catch (err) {
     return { kind: 'text', fields: {}, raw, error: String(err && err.message ? err.message : err) };

@@ -2,7 +2,7 @@
 
 import { countryList, countryCode } from './countries.js';
 import { uuid } from './api.js';
-import { language, languageNames, onLanguageChange, plain, say, supported } from './i18n.js';
+import { language, languageNames, onLanguageChange, plain, say, supported, t, hasLanguage, loadLanguage } from './i18n.js';
 
 // Message keys for what a scanned code filled in, by the badge parser's kind.
 const FILLED = {
@@ -10,6 +10,8 @@ const FILLED = {
   mecard: 'capture.filled.mecard',
   bizcard: 'capture.filled.bizcard',
   url: 'capture.filled.url',
+  mailto: 'capture.filled.text',
+  tel: 'capture.filled.text',
   text: 'capture.filled.text',
 };
 
@@ -19,6 +21,28 @@ const TEXT_FIELDS = [
 const CONTACT_FIELDS = ['first_name', 'last_name', 'company', 'email', 'phone'];
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]{2,}$/;
 const DRAFT_KEY = 'leadrelay-draft';
+// Visitors from these countries get their mails in Russian unless staff choose otherwise.
+const RUSSIAN_SPEAKING = new Set(['RU', 'BY', 'KZ', 'KG']);
+
+/** The language a visitor from `country` is mailed in: Russian for RU, BY, KZ, KG, else the event's. */
+export function mailLanguageFor(country, event) {
+  if (RUSSIAN_SPEAKING.has(String(country || '').toUpperCase())) return 'ru';
+  return supported(event && event.language) || language();
+}
+
+/** A question's label and options in `lang` (options keep the base values' order). */
+export function questionText(question, lang) {
+  const own = (question.translations && question.translations[lang]) || {};
+  const base = question.options || [];
+  const options = Array.isArray(own.options) && own.options.length === base.length ? own.options : base;
+  return { label: own.label || question.label, options: base.map((value, i) => ({ value, text: options[i] || value })) };
+}
+
+/** The event's consent text in `lang`, else its default language's. */
+export function consentText(event, lang) {
+  const own = event && event.consent_texts && event.consent_texts[lang];
+  return own || (event && event.consent_text) || '';
+}
 
 function el(tag, attrs = {}, children = []) {
   const node = document.createElement(tag);
@@ -30,6 +54,21 @@ function el(tag, attrs = {}, children = []) {
   }
   for (const child of children) node.append(child);
   return node;
+}
+
+/** A stored lead (the outbox's payload) as the form's values. */
+export function valuesFromLead(lead) {
+  const consent = lead.consent || {};
+  return {
+    ...Object.fromEntries(TEXT_FIELDS.map((name) => [name, lead[name] || ''])),
+    country: lead.country || '',
+    rating: lead.rating || '',
+    language: lead.language || '',
+    language_chosen: Boolean(lead.language),
+    answers: lead.answers || {},
+    consent_contact: Boolean(consent.contact),
+    consent_marketing: Boolean(consent.marketing),
+  };
 }
 
 /** The form controller; `form` is the capture <form>. */
@@ -48,6 +87,13 @@ export class CaptureForm {
     form.addEventListener('input', () => this.saveDraft());
     form.elements.email.addEventListener('blur', () => this.hint('email'));
     form.elements.phone.addEventListener('blur', () => this.hint('phone'));
+    // Until staff pick a mail language themselves, it follows the visitor's country.
+    this.languageChosen = false;
+    this.languageSelect.addEventListener('change', () => {
+      this.languageChosen = true;
+      this.showVisitorLanguage();
+    });
+    this.countrySelect.addEventListener('change', () => this.followCountry());
     onLanguageChange(() => this.fillCountries(true));
   }
 
@@ -69,32 +115,57 @@ export class CaptureForm {
     this.event = event;
     this.fillCountries();
     this.renderQuestions(event.questions || []);
-    this.form.querySelector('#consent-text').textContent = event.consent_text || '';
     if (draft && draft.event_id === event.id) this.applyValues(draft.values);
     else this.reset();
   }
 
+  /** The visitor's (mail) language: questions and consent are shown in it. */
+  visitorLanguage() {
+    return supported(this.languageSelect.value) || mailLanguageFor('', this.event);
+  }
+
+  /** Redraw questions and consent in the visitor's language, keeping the answers. */
+  showVisitorLanguage() {
+    if (!this.event) return;
+    const lang = this.visitorLanguage();
+    if (!hasLanguage(lang)) loadLanguage(lang).then((ok) => ok && this.showVisitorLanguage());
+    const answers = this.values().answers;
+    this.renderQuestions(this.event.questions || []);
+    this.applyAnswers(answers);
+  }
+
+  followCountry() {
+    if (this.languageChosen || !this.event) return;
+    const wanted = mailLanguageFor(this.countrySelect.value, this.event);
+    if (wanted !== this.languageSelect.value) {
+      this.languageSelect.value = wanted;
+      this.showVisitorLanguage();
+    }
+  }
+
   renderQuestions(questions) {
+    const lang = this.visitorLanguage();
+    this.form.querySelector('#consent-text').textContent = consentText(this.event, lang);
     const nodes = questions.map((q, i) => {
       const name = `q:${q.id}`;
       const id = `q-${i}`;
+      const text = questionText(q, lang);
       if (q.type === 'choice' || q.type === 'yesno') {
-        const options = q.type === 'yesno'
-          ? [{ value: 'yes', i18n: 'answer.yes' }, { value: 'no', i18n: 'answer.no' }]
-          : (q.options || []).map((o) => ({ value: o, text: o }));
-        const fieldset = el('fieldset', { class: options.length <= 4 ? 'segmented question' : 'choices question' }, [
-          el('legend', { text: q.label }),
+        const yesno = [{ value: 'yes', text: t('answer.yes', {}, lang) }, { value: 'no', text: t('answer.no', {}, lang) }];
+        const options = q.type === 'yesno' ? yesno : text.options;
+        const fieldset = el('fieldset', { class: options.length <= 4 ? 'segmented question' : 'choices question', lang }, [
+          el('legend', { text: text.label }),
         ]);
         options.forEach((option, j) => {
           fieldset.append(el('label', {}, [
             el('input', { type: 'radio', name, value: option.value, id: `${id}-${j}` }),
-            el('span', { text: option.text, i18n: option.i18n }),
+            el('span', { text: option.text }),
           ]));
         });
         return fieldset;
       }
-      return el('div', { class: 'field' }, [
-        el('label', { for: id, text: q.label }),
+      return el('div', { class: 'field', lang }, [
+        el('label', { for: id, text: text.label }),
         el('input', { id, name, autocomplete: 'off' }),
       ]);
     });
@@ -127,6 +198,47 @@ export class CaptureForm {
     return !this.badge && CONTACT_FIELDS.every((name) => !values[name]) && !values.notes;
   }
 
+  /** Open a lead captured earlier (a Today capture record) for correcting. */
+  edit(row) {
+    // A visitor half-typed before the tap comes back after the correction.
+    if (!this.editing) this.stash = this.isEmpty() ? null : { ...this.values(), badge: this.badge };
+    const lead = row.lead || { first_name: row.name, company: row.company, rating: row.rating };
+    this.editing = { client_id: row.client_id, lead, row };
+    this.applyValues(valuesFromLead(lead));
+    this.badge = null;
+  }
+
+  /** Leave editing (the next Save captures a new lead). */
+  stopEditing() {
+    this.editing = null;
+    this.reset();
+    if (this.stash) {
+      this.applyValues(this.stash);
+      this.saveDraft();
+    }
+    this.stash = null;
+  }
+
+  /** What the user changed in the lead being edited: {field: new value}. */
+  changes() {
+    const before = this.editing.lead;
+    const now = this.values();
+    const changes = {};
+    for (const name of [...TEXT_FIELDS, 'country', 'rating', 'language']) {
+      if ((now[name] || '') !== (before[name] || '')) changes[name] = now[name];
+    }
+    const answers = {};
+    for (const [id, value] of Object.entries(now.answers)) {
+      if ((before.answers || {})[id] !== value) answers[id] = value;
+    }
+    if (Object.keys(answers).length) changes.answers = { ...(before.answers || {}), ...answers };
+    const consent = before.consent || {};
+    if (now.consent_contact !== Boolean(consent.contact) || now.consent_marketing !== Boolean(consent.marketing)) {
+      changes.consent = { ...consent, contact: now.consent_contact, marketing: now.consent_marketing };
+    }
+    return changes;
+  }
+
   /** The lead object for the outbox (see the sync API); empty fields are left out. */
   lead() {
     const v = this.values();
@@ -139,11 +251,12 @@ export class CaptureForm {
       consent: {
         contact: v.consent_contact,
         marketing: v.consent_marketing,
-        text: this.event.consent_text || '',
+        text: consentText(this.event, this.visitorLanguage()),
       },
     };
     for (const name of [...TEXT_FIELDS, 'country', 'rating', 'language']) if (v[name]) lead[name] = v[name];
     if (this.badge) lead.badge_raw = this.badge.raw;
+    if (this.badge && this.badge.badge_id) lead.badge_id = this.badge.badge_id;
     return lead;
   }
 
@@ -157,9 +270,17 @@ export class CaptureForm {
     else plain(node, '');
   }
 
-  /** Fill the form from a parsed badge; the raw text travels with the lead. Returns a message key. */
-  applyBadge(parsed) {
-    this.badge = { raw: parsed.raw, kind: parsed.kind };
+  /**
+   * Fill the form from a parsed badge (and `attendee`, the organiser's list row for its id,
+   * if any); the raw text and the id travel with the lead. Returns `{key, params}` to show.
+   */
+  applyBadge(parsed, attendee = null) {
+    this.badge = { raw: parsed.raw, kind: parsed.kind, badge_id: parsed.badge_id || null };
+    if (attendee) {
+      for (const [name, value] of Object.entries(attendee)) {
+        if (value && !parsed.fields[name] && (TEXT_FIELDS.includes(name) || name === 'country')) parsed.fields[name] = value;
+      }
+    }
     const fields = { ...parsed.fields };
     if (fields.country) {
       const code = countryCode(fields.country);
@@ -170,10 +291,14 @@ export class CaptureForm {
       const input = this.form.elements[name];
       if (input && value) input.value = value;
     }
+    this.followCountry();
     this.hint('email');
     this.hint('phone');
     this.saveDraft();
-    return Object.keys(parsed.fields).length ? FILLED[parsed.kind] || FILLED.text : 'capture.nothingRead';
+    const id = parsed.badge_id;
+    if (id && attendee) return { key: 'capture.filled.attendee', params: { id } };
+    if (id && !Object.keys(parsed.fields).length) return { key: 'capture.filled.idOnly', params: { id } };
+    return { key: Object.keys(parsed.fields).length ? FILLED[parsed.kind] || FILLED.text : 'capture.nothingRead' };
   }
 
   addCountryOption(text) {
@@ -195,15 +320,24 @@ export class CaptureForm {
     }
     f.consent_contact.checked = Boolean(values.consent_contact);
     f.consent_marketing.checked = Boolean(values.consent_marketing);
-    if (supported(values.language)) f.language.value = values.language;
-    for (const [id, answer] of Object.entries(values.answers || {})) {
+    if (supported(values.language)) {
+      f.language.value = values.language;
+      this.languageChosen = Boolean(values.language_chosen);
+      this.showVisitorLanguage();
+    }
+    this.applyAnswers(values.answers);
+    if (values.badge) this.badge = values.badge;
+  }
+
+  applyAnswers(answers) {
+    const f = this.form.elements;
+    for (const [id, answer] of Object.entries(answers || {})) {
       const name = `q:${id}`;
       const value = answer === true ? 'yes' : answer === false ? 'no' : String(answer);
       const radio = this.form.querySelector(`input[name="${CSS.escape(name)}"][value="${CSS.escape(value)}"]`);
       if (radio) radio.checked = true;
       else if (f[name] instanceof HTMLInputElement) f[name].value = value;
     }
-    if (values.badge) this.badge = values.badge;
   }
 
   /** Clear everything for the next visitor; the country goes back to the event's. */
@@ -213,19 +347,22 @@ export class CaptureForm {
     for (const hint of this.form.querySelectorAll('.hint')) plain(hint, '');
     const country = (this.event && this.event.venue_country) || '';
     if ([...this.countrySelect.options].some((o) => o.value === country)) this.countrySelect.value = country;
-    this.languageSelect.value = supported(this.event && this.event.language) || language();
+    this.languageChosen = false;
+    this.languageSelect.value = mailLanguageFor(this.countrySelect.value, this.event);
+    this.showVisitorLanguage();
     this.clearDraft();
   }
 
   // A draft survives a reload (e.g. the user accepted an update mid-visitor).
   saveDraft() {
+    if (this.editing) return;
     clearTimeout(this.draftTimer);
     this.draftTimer = setTimeout(() => {
       if (!this.event) return;
       const values = this.values();
       if (this.isEmpty(values)) return this.clearDraft();
       try {
-        sessionStorage.setItem(DRAFT_KEY, JSON.stringify({ event_id: this.event.id, values: { ...values, badge: this.badge } }));
+        sessionStorage.setItem(DRAFT_KEY, JSON.stringify({ event_id: this.event.id, values: { ...values, badge: this.badge, language_chosen: this.languageChosen } }));
       } catch {
         // Private mode or full storage: the draft is a convenience only.
       }

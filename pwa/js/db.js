@@ -4,13 +4,14 @@
 // dropped: the outbox may hold the only copy of a lead.
 
 export const DB_NAME = 'leadrelay';
-export const DB_VERSION = 2;
+export const DB_VERSION = 3;
 
 export const STORES = {
   outbox: 'outbox', // leads not yet confirmed by the server, keyed by client_id
   kv: 'kv', // small settings: signed-in user, current event, sync state, lock lease
   events: 'events', // event details cached for offline capture
   captures: 'captures', // what was captured on this phone and what became of it
+  attendees: 'attendees', // organisers' attendee lists, keyed "<event_id>:<BADGE ID>"
 };
 
 function upgrade(db, oldVersion) {
@@ -23,6 +24,10 @@ function upgrade(db, oldVersion) {
     db.createObjectStore(STORES.events, { keyPath: 'id' });
     const captures = db.createObjectStore(STORES.captures, { keyPath: 'client_id' });
     captures.createIndex('captured_at', 'captured_at');
+  }
+  if (oldVersion < 3) {
+    const attendees = db.createObjectStore(STORES.attendees, { keyPath: 'key' });
+    attendees.createIndex('event_id', 'event_id');
   }
 }
 

@@ -85,8 +85,8 @@ export function onLanguageChange(fn) {
   return () => listeners.delete(fn);
 }
 
-function lookup(key) {
-  const own = catalogues[current] && catalogues[current][key];
+function lookup(key, code = current) {
+  const own = catalogues[code] && catalogues[code][key];
   if (own !== undefined) return own;
   const fallback = catalogues[DEFAULT] && catalogues[DEFAULT][key];
   return fallback !== undefined ? fallback : key;
@@ -102,12 +102,33 @@ export function formatTime(date) {
   return new Intl.DateTimeFormat(current, { hour: '2-digit', minute: '2-digit' }).format(new Date(date));
 }
 
-/** The message `key` with `{name}` placeholders filled from `params`. */
-export function t(key, params = {}) {
-  let message = lookup(key);
+/** Load `code`'s catalogue without switching to it (for texts shown in a visitor's language). */
+export async function loadLanguage(code) {
+  const wanted = supported(code);
+  if (!wanted) return false;
+  try {
+    await load(wanted);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True when `code`'s catalogue is loaded. */
+export function hasLanguage(code) {
+  return Boolean(catalogues[code]);
+}
+
+/**
+ * The message `key` with `{name}` placeholders filled from `params`; in `code` when its
+ * catalogue is loaded (see loadLanguage), else in the language in use.
+ */
+export function t(key, params = {}, code = current) {
+  if (!catalogues[code]) code = current;
+  let message = lookup(key, code);
   if (message && typeof message === 'object') {
     const count = Number(params.count);
-    const form = new Intl.PluralRules(current).select(Number.isFinite(count) ? count : 0);
+    const form = new Intl.PluralRules(code).select(Number.isFinite(count) ? count : 0);
     message = message[form] ?? message.other ?? message.many ?? message.one ?? key;
   }
   return String(message).replace(/\{(\w+)\}/g, (whole, name) => {

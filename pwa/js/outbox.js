@@ -1,7 +1,10 @@
 // The outbox: every lead is written here before any network call, and leaves only
 // when the server has confirmed its client_id. Used by the page and the service worker.
 //
-// Entry: { client_id, lead, created_at, attempts, last_attempt_at, last_error, state }
+// Entry: { client_id, lead, created_at, attempts, last_attempt_at, last_error, state, revision }
+//   or a correction of a lead the server already has (kind "edit", applied in order after
+//   the leads): { client_id: "edit:<uuid>", kind: "edit", target: <the lead's client_id>,
+//   changes: {field: value}, created_at, attempts, last_error, state }
 //   last_error: null, { key, params } (a message key of /app/i18n/*.json, translated where it
 //   is shown: this module also runs in the service worker, which has no catalogue), or
 //   the server's own words (a string) for a rejected lead.
@@ -45,15 +48,25 @@ function notify() {
 
 // --- writing and reading ---------------------------------------------------------------
 
-function captureRecord(lead) {
+// What the Today list shows and searches, and what an edit starts from (`lead`).
+function summary(lead) {
   const name = [lead.first_name, lead.last_name].filter(Boolean).join(' ');
+  return {
+    name: name || lead.email || lead.phone || lead.company || '',
+    company: lead.company || '',
+    email: lead.email || '',
+    phone: lead.phone || '',
+    rating: lead.rating || '',
+    lead,
+  };
+}
+
+function captureRecord(lead) {
   return {
     client_id: lead.client_id,
     event_id: lead.event_id,
     captured_at: lead.captured_at,
-    name: name || lead.email || lead.phone || lead.company || '',
-    company: lead.company || '',
-    rating: lead.rating || '',
+    ...summary(lead),
     source: lead.source,
     state: 'on_phone',
     office: null,
@@ -81,6 +94,51 @@ export async function addLead(lead) {
   });
   notify();
   return entry;
+}
+
+// The fields the server lets the capturer correct after sync (PATCH …/contact).
+export const CORRECTABLE = ['first_name', 'last_name', 'email', 'phone', 'company', 'job_title', 'rating', 'notes', 'answers'];
+
+/**
+ * Correct a lead captured on this phone: `changes` are the fields to set. Before sync the
+ * queued lead itself changes; after sync a correction is queued and sent in order.
+ * Resolves with "queued" (the lead was still on the phone) or "correction".
+ */
+export async function editLead(clientId, changes) {
+  const outcome = await transact([STORES.outbox, STORES.captures], 'readwrite', async (tx) => {
+    const outbox = tx.objectStore(STORES.outbox);
+    const captures = tx.objectStore(STORES.captures);
+    const entry = await req(outbox.get(clientId));
+    const row = await req(captures.get(clientId));
+    const base = (entry && entry.lead) || (row && row.lead) || { client_id: clientId };
+    const lead = { ...base, ...changes };
+    if (row) captures.put({ ...row, ...summary(lead) });
+    if (entry) {
+      outbox.put({ ...entry, lead, revision: (entry.revision || 0) + 1, state: 'queued', last_error: null });
+      if (row && row.state === 'rejected') captures.put({ ...row, ...summary(lead), state: 'on_phone', errors: [] });
+      return 'queued';
+    }
+    const sendable = Object.fromEntries(Object.entries(changes).filter(([name]) => CORRECTABLE.includes(name)));
+    outbox.add(editEntry(clientId, sendable));
+    return 'correction';
+  });
+  notify();
+  return outcome;
+}
+
+function editEntry(target, changes) {
+  const id = globalThis.crypto && crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`;
+  return {
+    client_id: `edit:${id}`,
+    kind: 'edit',
+    target,
+    changes,
+    created_at: Date.now(),
+    attempts: 0,
+    last_attempt_at: null,
+    last_error: null,
+    state: 'queued',
+  };
 }
 
 /** How many leads are on this phone and not yet confirmed by the server. */
@@ -124,14 +182,18 @@ export async function pruneCaptures(now = Date.now()) {
   });
 }
 
-/** Put a rejected lead back in the queue (after the user looked at it). */
+/** Put a rejected lead (or its rejected corrections) back in the queue, after a look. */
 export async function retryRejected(clientId) {
   await transact([STORES.outbox, STORES.captures], 'readwrite', async (tx) => {
-    const entry = await req(tx.objectStore(STORES.outbox).get(clientId));
-    if (!entry) return;
-    tx.objectStore(STORES.outbox).put({ ...entry, state: 'queued', last_error: null });
+    const outbox = tx.objectStore(STORES.outbox);
+    const all = await req(outbox.getAll());
+    const mine = all.filter((e) => e.state === 'rejected' && (e.client_id === clientId || e.target === clientId));
+    for (const entry of mine) outbox.put({ ...entry, state: 'queued', last_error: null });
     const row = await req(tx.objectStore(STORES.captures).get(clientId));
-    if (row) tx.objectStore(STORES.captures).put({ ...row, state: 'on_phone', errors: [] });
+    if (row) {
+      const state = row.lead_id ? (row.office ? 'routed' : 'sent') : 'on_phone';
+      tx.objectStore(STORES.captures).put({ ...row, state, errors: [] });
+    }
   });
   notify();
 }
@@ -277,7 +339,14 @@ async function applyResults(batch, results) {
         errors: Array.isArray(result.errors) ? result.errors : [],
       };
       if (CONFIRMED.has(result.status)) {
+        // Corrected while this batch was on its way: the server has the old version, so the
+        // correction follows as an edit (nothing typed on the phone is lost).
+        const current = await req(outbox.get(entry.client_id));
         outbox.delete(entry.client_id);
+        if (current && (current.revision || 0) !== (entry.revision || 0)) {
+          const changes = Object.fromEntries(CORRECTABLE.filter((n) => n in current.lead).map((n) => [n, current.lead[n]]));
+          outbox.add({ ...editEntry(entry.client_id, changes), created_at: current.created_at });
+        }
         captures.put({
           ...row,
           ...common,
@@ -312,12 +381,75 @@ async function failed(batch, kind, key, params, failures, retryAfterMs = 0) {
   return { status: kind === 'auth' ? 'auth' : 'failed', error: message };
 }
 
+// Send one correction; resolves null when it is done with (applied, or refused and kept
+// for a person to look at), 'wait' when its lead has not reached the server yet, or the
+// failure result that stops this sync (the next ones must wait: they apply in order).
+async function sendEdit(fetchImpl, edit, language, failures, pending) {
+  if (pending.some((e) => e.client_id === edit.target)) return 'wait';
+  const row = await transact([STORES.captures], 'readonly', (tx) => req(tx.objectStore(STORES.captures).get(edit.target)));
+  if (!row || !row.lead_id) return 'wait';
+  await markAttempt([edit]);
+  let response;
+  try {
+    response = await fetchImpl(`/api/v1/leads/${row.lead_id}/contact`, {
+      method: 'PATCH',
+      credentials: 'same-origin',
+      cache: 'no-store',
+      headers: {
+        'Content-Type': 'application/json',
+        Accept: 'application/json',
+        'X-Requested-With': 'XMLHttpRequest',
+        ...(language ? { 'Accept-Language': language } : {}),
+      },
+      body: JSON.stringify(edit.changes),
+    });
+  } catch (err) {
+    return failed([edit], 'network', 'sync.network', { name: err.name || 'error' }, failures);
+  }
+  if (response.status === 401) return failed([edit], 'auth', 'sync.auth', {}, failures);
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    body = null;
+  }
+  const nothingChanged = response.status === 422 && body && body.error && body.error.code === 'nothing_changed';
+  if (response.ok || nothingChanged) {
+    await transact([STORES.outbox, STORES.captures], 'readwrite', async (tx) => {
+      tx.objectStore(STORES.outbox).delete(edit.client_id);
+      const captures = tx.objectStore(STORES.captures);
+      const current = await req(captures.get(edit.target));
+      if (current) {
+        const noted = Boolean(body && body.first_touch_at);
+        captures.put({ ...current, flags: (body && body.flags) || current.flags, correction: noted ? 'noted' : 'applied' });
+      }
+    });
+    return null;
+  }
+  if (response.status >= 400 && response.status < 500 && response.status !== 429) {
+    const errors = (body && body.error && (body.error.fields || [])) || [];
+    const message = errors.length ? errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)).join('; ')
+      : (body && body.error && body.error.message) || { key: 'sync.rejected', params: {} };
+    await transact([STORES.outbox, STORES.captures], 'readwrite', async (tx) => {
+      tx.objectStore(STORES.outbox).put({ ...edit, state: 'rejected', last_error: message });
+      const captures = tx.objectStore(STORES.captures);
+      const current = await req(captures.get(edit.target));
+      if (current) captures.put({ ...current, state: 'rejected', errors });
+    });
+    return null;
+  }
+  const retryAfterMs = (Number(response.headers.get('Retry-After')) || 0) * 1000;
+  return failed([edit], 'http', 'sync.http', { status: response.status }, failures, retryAfterMs);
+}
+
 async function runSync(fetchImpl) {
   const state = await syncState();
-  const queued = (await entries())
+  const waiting = (await entries())
     .filter((entry) => entry.state !== 'rejected')
     .sort((a, b) => a.created_at - b.created_at);
-  if (!queued.length) {
+  const queued = waiting.filter((entry) => entry.kind !== 'edit');
+  const edits = waiting.filter((entry) => entry.kind === 'edit');
+  if (!waiting.length) {
     if (state.failures || state.last_error) {
       await patchSyncState({ failures: 0, next_attempt_at: 0, last_error: null });
       notify();
@@ -356,6 +488,13 @@ async function runSync(fetchImpl) {
     const counts = await applyResults(batch, body.results);
     confirmed += counts.confirmed;
     rejected += counts.rejected;
+  }
+  // Corrections go one by one, oldest first, after the leads they correct.
+  const pending = edits.length ? await entries() : [];
+  for (const edit of edits) {
+    const failure = await sendEdit(fetchImpl, edit, language, state.failures, pending);
+    if (failure === 'wait') continue; // its lead is not on the server yet
+    if (failure) return failure;
   }
   await patchSyncState({
     failures: 0,

@@ -33,3 +33,17 @@ def phone(browser, network):
     page = watch_console(context.new_page())
     yield page
     context.close()
+
+
+@pytest.fixture
+def booth_phone(browser, network):
+    """The booth app's own phone: 390x844 with touch, behind the unpluggable ``network``."""
+    context = browser.new_context(
+        base_url=network.url,
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+    )
+    page = watch_console(context.new_page())
+    yield page
+    context.close()

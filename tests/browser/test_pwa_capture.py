@@ -109,7 +109,7 @@ CASES = [
         "url",
         {"first_name": "Kim", "last_name": "Lee"},
     ),
-    ("A1B2C3D4", "text", {}),
+    ("A1B2C3D4", "id", {}),
     ("BEGIN:VCARD\n\\\\;;;:::\nN:", "vcard", {}),
     ("", "empty", {}),
 ]

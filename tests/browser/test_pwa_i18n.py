@@ -87,7 +87,8 @@ def test_the_booth_app_speaks_russian_to_a_russian_browser_and_remembers_english
     for label in ("Имя", "Фамилия", "Компания", "Должность", "Телефон", "Город", "Страна"):
         expect(form.get_by_label(label, exact=True)).to_be_visible()
     expect(form.get_by_role("radio", name="Горячий")).to_have_count(1)
-    expect(form.get_by_role("radio", name="Да")).to_have_count(1)  # the event's yes/no question
+    # The event's yes/no question speaks the visitor's (mail) language: this English event's.
+    expect(form.get_by_role("radio", name="Yes")).to_have_count(1)
     expect(form.get_by_role("button", name="Сохранить лид")).to_be_visible()
     expect(page.get_by_role("button", name="Сканировать бейдж или визитку")).to_be_visible()
     # Countries are named by the browser in Russian; the event's country is preselected.
@@ -144,14 +145,14 @@ def test_an_offline_reload_still_shows_russian_and_counts_in_russian(ru_phone, n
     expect(badge).to_have_attribute("aria-label", "2 лида не отправлены")
     page.get_by_role("navigation").get_by_role("button", name="Сегодня").click()
     expect(page.locator("#today-list li")).to_have_count(2)
-    expect(page.locator("#today-list")).to_contain_text("На телефоне")
+    expect(page.locator("#today-list")).to_contain_text("Сохранён на телефоне")
     expect(page.locator("#sync-status")).to_contain_text("Ещё не отправлено")
     _shot(page, "ru-today-offline")
 
     network.online(page.context)
     page.get_by_role("button", name="Отправить сейчас").click()
     expect_unsynced(page, 0)
-    expect(page.locator("#sync-status")).to_contain_text("Все лиды отправлены")
+    expect(page.locator("#sync-status")).to_contain_text("Все лиды на сервере: 2")
     # Where each lead went, and why, in Russian (the server keeps the English reason).
     reasons = page.locator("#today-list li.state-routed .reason")
     expect(reasons).to_have_count(2)

@@ -275,6 +275,12 @@ TABLE: dict[str, list[Req]] = {
         Req("POST", lambda w: f"/events/{w.event.id}/edit", MARKETING, form=lambda w: {"name": ""}),
     ],  # fmt: skip
     "reports.event_qr": [Req("GET", lambda w: f"/events/{w.event.id}/qr", MARKETING)],
+    "attendees.api_upload": [Req("POST", lambda w: E.format(w.event.id) + "/attendees", MARKETING)],
+    "attendees.api_list": [Req("GET", lambda w: E.format(w.event.id) + "/attendees", CAPTURERS)],
+    "attendees.attendees_page": [
+        Req("GET", lambda w: f"/events/{w.event.id}/attendees", MARKETING),
+        Req("POST", lambda w: f"/events/{w.event.id}/attendees", MARKETING, form=lambda w: {}),
+    ],
     "event_pages.rotate_qr": [
         Req("POST", lambda w: f"/events/{w.other_event.id}/qr/visitor/rotate", MARKETING)
     ],
@@ -335,7 +341,7 @@ TABLE: dict[str, list[Req]] = {
         Req(
             "PATCH",
             lead_url("/contact"),
-            WORKERS,
+            WORKERS | {"staff"},  # and the staff member who captured it (the booth app)
             json=lambda w: {"first_name": "Vanya"},
             lead=True,
         ),

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 23:50:04.514738
+Create Date: 2026-12-07 00:00:08.607430
 
 """
 from alembic import op
@@ -64,6 +64,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=32), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('names', sa.JSON(), nullable=False),
     sa.Column('city', sa.String(length=200), nullable=False),
     sa.Column('country', sa.String(length=2), nullable=False),
     sa.Column('latitude', sa.Float(), nullable=False),
@@ -106,6 +107,27 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_unsubscribe')),
     sa.UniqueConstraint('email', name=op.f('uq_unsubscribe_email'))
     )
+    op.create_table('attendee',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.Column('badge_id', sa.String(length=100), nullable=False),
+    sa.Column('badge_key', sa.String(length=100), nullable=False),
+    sa.Column('first_name', sa.String(length=200), nullable=False),
+    sa.Column('last_name', sa.String(length=200), nullable=False),
+    sa.Column('company', sa.String(length=300), nullable=False),
+    sa.Column('job_title', sa.String(length=300), nullable=False),
+    sa.Column('email', sa.String(length=320), nullable=False),
+    sa.Column('phone', sa.String(length=64), nullable=False),
+    sa.Column('country', sa.String(length=100), nullable=False),
+    sa.Column('uploaded_at', backend.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['event_id'], ['event.id'], name=op.f('fk_attendee_event_id_event'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_attendee')),
+    sa.UniqueConstraint('event_id', 'badge_key', name='uq_attendee_event_badge')
+    )
+    with op.batch_alter_table('attendee', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_attendee_badge_key'), ['badge_key'], unique=False)
+        batch_op.create_index(batch_op.f('ix_attendee_event_id'), ['event_id'], unique=False)
+
     op.create_table('event_office_stats',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('event_id', sa.Integer(), nullable=False),
@@ -262,6 +284,7 @@ def upgrade():
     sa.Column('notes', sa.Text(), nullable=False),
     sa.Column('answers', sa.JSON(), nullable=False),
     sa.Column('badge_raw', sa.Text(), nullable=False),
+    sa.Column('badge_id', sa.String(length=100), nullable=False),
     sa.Column('language', sa.String(length=8), nullable=True),
     sa.Column('consent_contact', sa.Boolean(), nullable=False),
     sa.Column('consent_marketing', sa.Boolean(), nullable=False),
@@ -571,6 +594,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_event_office_stats_event_id'))
 
     op.drop_table('event_office_stats')
+    with op.batch_alter_table('attendee', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_attendee_event_id'))
+        batch_op.drop_index(batch_op.f('ix_attendee_badge_key'))
+
+    op.drop_table('attendee')
     op.drop_table('unsubscribe')
     op.drop_table('telegram_cursor')
     op.drop_table('site_setting')

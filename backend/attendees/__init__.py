@@ -1,0 +1,1 @@
+"""Organiser attendee lists: badge ids with contact details, uploaded per event (CSV)."""
