@@ -291,9 +291,7 @@ def worker_command(burst: bool, queues: str) -> None:
 
     names = [q for q in queues.split(",") if q] or list(QUEUE_NAMES)
     worker = make_worker(current_app._get_current_object(), names)
-    worker.work(
-        burst=burst, with_scheduler=True, logging_level=current_app.config.get("LOG_LEVEL")
-    )
+    worker.work(burst=burst, with_scheduler=True, logging_level=current_app.config.get("LOG_LEVEL"))
 
 
 @click.command("cron")

@@ -36,6 +36,7 @@ def mail_language_for_country(country: str | None) -> str | None:
     ``"ru"`` for Russia, Belarus, Kazakhstan and Kyrgyzstan, else None (the event's)."""
     return "ru" if (country or "").upper() in RUSSIAN_MAIL_COUNTRIES else None
 
+
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 
 babel = Babel()

@@ -79,7 +79,9 @@ class Question(BaseModel):
         options = info.data.get("options") or []
         for lang, text in translations.items():
             if text.options and len(text.options) != len(options):
-                raise ValueError(f"{lang}: give as many options as the question has ({len(options)})")
+                raise ValueError(
+                    f"{lang}: give as many options as the question has ({len(options)})"
+                )
         return translations
 
 

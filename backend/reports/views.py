@@ -157,7 +157,9 @@ def event_edit(event_id: int):
 
 
 def _event_form(event: Event | None):
-    values = forms.event_values(event) if request.method == "GET" else forms.form_values(request.form)
+    values = (
+        forms.event_values(event) if request.method == "GET" else forms.form_values(request.form)
+    )
     errors: list[dict] = []
     if request.method == "POST":
         try:

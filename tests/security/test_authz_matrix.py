@@ -96,6 +96,7 @@ def reset_path(w) -> str:
     db.session.commit()
     return f"/reset/{token}"
 
+
 def attachment_url(w, kind: str = "voice") -> str:
     """A voice note (or another kind of file) on a fresh lead of office A."""
     from backend.attachments.models import Attachment
@@ -359,8 +360,13 @@ TABLE: dict[str, list[Req]] = {
     # Telegram's updates (no bot in these tests: answered and ignored; the secret header is
     # checked in tests/workspace/test_telegram.py).
     "telegram.webhook": [
-        Req("POST", lambda w: "/telegram/webhook", ALL, json=lambda w: {"update_id": 1},
-            check="public")
+        Req(
+            "POST",
+            lambda w: "/telegram/webhook",
+            ALL,
+            json=lambda w: {"update_id": 1},
+            check="public",
+        )
     ],  # fmt: skip
     "workspace.api_reopen": [
         Req("POST", lead_url("/reopen"), WORKERS, json=lambda w: {"reason": "a mistake"}, lead=True)
@@ -459,7 +465,9 @@ TABLE: dict[str, list[Req]] = {
     "admin.settings": [
         Req("GET", lambda w: "/admin/settings", ADMIN),
         Req(
-            "POST", lambda w: "/admin/settings", ADMIN,
+            "POST",
+            lambda w: "/admin/settings",
+            ADMIN,
             form=lambda w: {"site_url": "https://leads.example.com"},
         ),
     ],  # fmt: skip

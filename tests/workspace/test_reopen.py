@@ -17,7 +17,9 @@ from backend.workspace import queries, services
 
 def _won(make_lead, rep, value="1200000"):
     lead = make_lead(status="qualified", first_touch_at=None)
-    services.change_status(lead, rep, status="won", deal_value=Decimal(value), deal_currency="RUB")  # the reporting currency
+    services.change_status(
+        lead, rep, status="won", deal_value=Decimal(value), deal_currency="RUB"
+    )  # the reporting currency
     db.session.commit()
     return lead
 
