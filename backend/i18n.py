@@ -305,6 +305,11 @@ def _reason_none(name: str) -> str:
     return str(_lp("city", "none") if name == "city" else _lp("country", "none"))
 
 
+def _reason_quote(value: str) -> str:
+    # What the visitor typed, in Russian quotation marks (English keeps the API's 'quotes').
+    return f"«{value}»" if str(_locale()).startswith("ru") else repr(value)
+
+
 def routing_reason(decision) -> str:
     """Why a lead went where it went, in the page's language. ``decision`` is anything with
     ``reason_code`` and ``reason_params`` (a stored decision, the engine's, the sweep's
@@ -316,7 +321,7 @@ def routing_reason(decision) -> str:
     if template is None:
         return str(getattr(decision, "reason", "") or "")
     params = getattr(decision, "reason_params", None)
-    return gettext(template) % reason_values(params, _reason_km, _reason_none)
+    return gettext(template) % reason_values(params, _reason_km, _reason_none, _reason_quote)
 
 
 def labels(kind: str, capital: bool = False) -> dict[str, str]:

@@ -99,9 +99,11 @@ def reason_values(
     params: Mapping[str, Any] | None,
     km: Callable[[float], str],
     none: Callable[[str], str],
+    quote: Callable[[str], str] = repr,
 ) -> dict[str, Any]:
     """The values a reason's template is filled with: distances through ``km``, the lead's
-    city and country quoted (or ``none(name)`` when it gave none), a load as "3/5"."""
+    city and country through ``quote`` (or ``none(name)`` when it gave none), a load as
+    "3/5"."""
     values = _Values(params or ())
     for name in _KM_PARAMS:
         value = values.get(name)
@@ -110,7 +112,7 @@ def reason_values(
     for name in _QUOTED_PARAMS:
         if name in values:
             value = values[name]
-            values[name] = repr(value) if value else none(name)
+            values[name] = quote(value) if value else none(name)
     if "open_load" in values:
         values["load"] = f"{values['open_load']}/{values.get('capacity')}"
     return values

@@ -161,7 +161,7 @@ def test_every_reason_an_earlier_version_stored_reads_in_russian_once_converted(
         left = english & set(text.replace(",", " ").replace("(", " ").split())
         assert not left, (reason, text)
     assert russian[2] == "ближайший офис: Novosibirsk office, 1\xa0234 км"
-    assert russian[3] == ("местоположение неизвестно (город 'Atlantis', страна не указана); "
+    assert russian[3] == ("местоположение неизвестно (город «Atlantis», страна не указана); "
                           "ближайший офис к месту мероприятия: Moscow office, 0,4 км")  # fmt: skip
     assert russian[-1] == "Передан из MOW, передал(а) Anna: wrong region; they are in Kazan"
     with force_locale("en"):

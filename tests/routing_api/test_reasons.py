@@ -67,7 +67,7 @@ def test_every_reason_code_reads_in_english_and_russian(app):
             "ближайший офис: North; South, 1\xa0234 км"
         )
         assert routing_reason(Reason("fallback", EXAMPLES["fallback"])) == (
-            "местоположение неизвестно (город 'Atlantis', страна не указана); "
+            "местоположение неизвестно (город «Atlantis», страна не указана); "
             "ближайший офис к месту мероприятия: North; South, 0,4 км"
         )
     assert english("capacity_spill", EXAMPLES["capacity_spill"]) == (
