@@ -305,6 +305,15 @@ def _reason_none(name: str) -> str:
     return str(_lp("city", "none") if name == "city" else _lp("country", "none"))
 
 
+def office_name(office) -> str:
+    """The office's name in the page's (or mail's) language where it has one (``names``),
+    else its own name: "Новосибирск" for a Russian reader of "Novosibirsk office"."""
+    if office is None:
+        return ""
+    names = getattr(office, "names", None) or {}
+    return names.get(str(_locale())[:2]) or office.name
+
+
 def _reason_quote(value: str) -> str:
     # What the visitor typed, in Russian quotation marks (English keeps the API's 'quotes').
     return f"«{value}»" if str(_locale()).startswith("ru") else repr(value)
@@ -361,4 +370,5 @@ def init_i18n(app: Flask) -> None:
     app.jinja_env.filters["date_in"] = format_date_in
     init_formatting(app)
     app.jinja_env.filters["datetime_zoned"] = format_datetime_zoned
+    app.jinja_env.filters["office_name"] = office_name
     app.jinja_env.filters["percent"] = format_percent

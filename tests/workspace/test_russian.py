@@ -71,3 +71,18 @@ def test_money_and_times_on_the_lead_page_follow_the_russian_locale(make_lead, r
     # the touch in office time, saying its zone (CLDR puts a narrow no-break space)
     assert "2 мар. 2026\u202fг., 12:30 Europe/Moscow" in html
     assert ">Выигран<" in html and "Контакт" in html
+
+
+def test_the_queue_and_lead_page_name_the_office_in_the_readers_language(
+    make_lead, office, rep, auth, client
+):
+    office.names = {"en": "Moscow office", "ru": "Москва"}
+    lead = make_lead()
+    _russian(rep)
+    auth.login(rep.email)
+
+    queue = client.get("/office").get_data(as_text=True)
+    page = client.get(f"/office/leads/{lead.id}").get_data(as_text=True)
+
+    assert "Москва — очередь лидов" in queue
+    assert "· Москва" in page
