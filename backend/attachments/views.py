@@ -29,7 +29,9 @@ def allow_large_upload() -> None:
 bp.before_request(allow_large_upload)
 
 
-def _form_file() -> bytes:
+def form_file() -> bytes:
+    """The bytes of the multipart field ``file``; ApiError(422) in the reader's language
+    when the request has none."""
     upload = request.files.get("file")
     if upload is None:
         raise ApiError(
@@ -93,7 +95,7 @@ def upload(lead_id: int):
         lead,
         kind=kind,
         client_id=client_id,
-        data=_form_file(),
+        data=form_file(),
         uploaded_by_id=current_user.id,
         duration_seconds=_duration(),
     )

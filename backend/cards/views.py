@@ -50,17 +50,10 @@ def read_card():
                 [{"field": "event_id", "message": "not a number"}],
             )
         region = services.event_region(get_event_or_404(int(event_id), current_user))
-    upload = request.files.get("file")
-    if upload is None:
-        raise ApiError(
-            422,
-            "invalid",
-            _("Attach the file as 'file'."),
-            [{"field": "file", "message": "required"}],
-        )
     from backend.attachments.services import check_content
+    from backend.attachments.views import form_file
 
-    data = upload.read()
+    data = form_file()
     check_content("card_front", data)
     return services.read_card(data, region=region)
 
