@@ -104,7 +104,7 @@ def sla_state(lead, office, now: datetime) -> dict:
         return {"due_at": None, "remaining_seconds": None, "overdue": False, "elapsed_seconds": 0}
     tz_name = getattr(office, "timezone", None)
     working_days = getattr(office, "working_days", None)
-    hours = getattr(office, "sla_hours", None) or DEFAULT_SLA_HOURS
+    hours = getattr(office, "sla", None) or DEFAULT_SLA_HOURS  # Office.sla applies the default
     now = _aware(now)
     due_at = sla_due_at(routed_at, hours, tz_name, working_days)
     elapsed = working_time_between(routed_at, now, tz_name, working_days)

@@ -62,11 +62,11 @@ from backend.messaging.services import (
     webhook_rows,
     webhook_targets,
 )
-from backend.offices.models import Office
+from backend.offices.models import Office, default_sla_hours
 from backend.routing.engine import METHOD_ESCALATION, OfficeIndex
 from backend.routing.reasons import Reason
 from backend.routing.services import build_index, reassign_to_next_nearest
-from backend.sla import DEFAULT_SLA_HOURS, working_start_before
+from backend.sla import working_start_before
 
 # (level, share of the office SLA) — highest first, so a lead the sweep reaches late
 # gets the furthest step it is due for, once.
@@ -98,8 +98,9 @@ def _ladder_groups(offices) -> dict[tuple, list[Office]]:
     """Offices with the same clock (zone, working days, SLA) share one cutoff per step."""
     groups: dict[tuple, list[Office]] = defaultdict(list)
     for office in offices:
-        hours = office.sla_hours or current_app.config.get("DEFAULT_SLA_HOURS", DEFAULT_SLA_HOURS)
-        groups[(office.timezone or "UTC", office.working_days or "12345", hours)].append(office)
+        groups[(office.timezone or "UTC", office.working_days or "12345", office.sla)].append(
+            office
+        )
     return groups
 
 
@@ -305,9 +306,7 @@ def _load_leads(ids: list[int]) -> list[Lead]:
 
 
 def _sla_hours(office: Office | None) -> int:
-    return (office.sla_hours if office else None) or current_app.config.get(
-        "DEFAULT_SLA_HOURS", DEFAULT_SLA_HOURS
-    )
+    return office.sla if office else default_sla_hours()
 
 
 def _lead_name(lead: Lead) -> str:

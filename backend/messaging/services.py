@@ -46,7 +46,7 @@ from backend.leads.models import Lead, RoutingDecision
 from backend.links import public_url
 from backend.messaging.models import Message, Unsubscribe
 from backend.messaging.webhooks import global_webhook
-from backend.offices.models import Office
+from backend.offices.models import Office, default_sla_hours
 from backend.process_cache import ProcessCache
 
 log = logging.getLogger(__name__)
@@ -453,11 +453,7 @@ def _lead_name(lead: Lead) -> str:
 
 
 def _sla_hours(office: Office | None) -> int:
-    from backend.sla import DEFAULT_SLA_HOURS
-
-    return (office.sla_hours if office else None) or current_app.config.get(
-        "DEFAULT_SLA_HOURS", DEFAULT_SLA_HOURS
-    )
+    return office.sla if office else default_sla_hours()
 
 
 def _render_one(message: Message, lead: Lead, office: Office | None, language: str) -> dict:

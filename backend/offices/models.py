@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import g, has_request_context
+from flask import current_app, g, has_app_context, has_request_context
 from flask_babel import get_locale
-from sqlalchemy import JSON, Boolean, Float, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db_types import UTCDateTime, utcnow
 from backend.extensions import db
+from backend.sla import DEFAULT_SLA_HOURS
 
 
 def reader_language() -> str | None:
@@ -23,6 +24,13 @@ def office_ref(code: str, name: str, names: dict | None) -> dict:
     """An office as the API names it: ``name`` in the reader's language where the office has
     one (``names``), else its own name."""
     return {"code": code, "name": (names or {}).get(reader_language() or "") or name}
+
+
+def default_sla_hours() -> int:
+    """``DEFAULT_SLA_HOURS`` of the running app (24 outside one)."""
+    if has_app_context():
+        return int(current_app.config.get("DEFAULT_SLA_HOURS") or DEFAULT_SLA_HOURS)
+    return DEFAULT_SLA_HOURS
 
 
 class Office(db.Model):
@@ -49,7 +57,8 @@ class Office(db.Model):
     territories: Mapped[list[str]] = mapped_column(JSON, default=list)
     capacity: Mapped[int | None] = mapped_column(Integer)
     monthly_lead_order: Mapped[int | None] = mapped_column(Integer)
-    sla_hours: Mapped[int] = mapped_column(Integer, default=24)
+    # Working hours to the first touch; NULL: the install's DEFAULT_SLA_HOURS (see ``sla``).
+    sla_hours: Mapped[int | None] = mapped_column(Integer)
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     webhook_url: Mapped[str | None] = mapped_column(String(500))
     webhook_secret: Mapped[str | None] = mapped_column(String(200))
@@ -66,6 +75,17 @@ class Office(db.Model):
 
     def as_ref(self) -> dict:
         return office_ref(self.code, self.name, self.names)
+
+    @property
+    def sla(self) -> int:
+        """The office's SLA in working hours: its own ``sla_hours``, else the install's
+        ``DEFAULT_SLA_HOURS``. The one place the default applies (``sla_sql`` in SQL)."""
+        return self.sla_hours or default_sla_hours()
+
+    @classmethod
+    def sla_sql(cls):
+        """``sla`` as a SQL expression, for reports that compare or group by it."""
+        return func.coalesce(func.nullif(cls.sla_hours, 0), default_sla_hours())
 
 
 def office_names() -> dict[str, dict]:

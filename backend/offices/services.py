@@ -45,7 +45,7 @@ def clean_office_fields(row: dict) -> dict:
     fields = office.model_dump(exclude={"paused", "address"})
     if office.address is not None:  # only when the file has the column
         fields["address"] = office.address
-    fields["sla_hours"] = office.sla_hours or 24
+    fields["sla_hours"] = office.sla_hours or None  # blank: DEFAULT_SLA_HOURS (Office.sla)
     if office.paused is not None:
         fields["paused"] = office.paused
     names = {

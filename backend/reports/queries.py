@@ -100,12 +100,12 @@ def within_sla_cond() -> ColumnElement:
     """Touched no later than the office's SLA hours after routing (wall-clock)."""
     if dialect() == "postgresql":
         # Intervals compare exactly and cost far less than numeric minutes per lead.
-        sla = func.make_interval(0, 0, 0, 0, Office.sla_hours, type_=Interval)
+        sla = func.make_interval(0, 0, 0, 0, Office.sla_sql(), type_=Interval)
         return Lead.first_touch_at - Lead.routed_at <= sla
     return and_(
         Lead.first_touch_at.is_not(None),
         Lead.routed_at.is_not(None),
-        minutes_between(Lead.first_touch_at, Lead.routed_at) <= Office.sla_hours * 60.0,
+        minutes_between(Lead.first_touch_at, Lead.routed_at) <= Office.sla_sql() * 60.0,
     )
 
 
@@ -503,7 +503,7 @@ def stale_event_ids() -> list[int]:
     sla_moved = exists().where(
         stats.event_id == Event.id,
         stats.office_id == Office.id,
-        stats.sla_hours != Office.sla_hours,
+        stats.sla_hours != Office.sla_sql(),
     )
     return list(db.session.scalars(select(Event.id).where(or_(changed, sla_moved))))
 
@@ -531,7 +531,7 @@ def refresh_event_stats(event_ids: Iterable[int] | None = None) -> list[int]:
         "event_id": Lead.event_id,
         "office_id": Lead.office_id,
         "deal_currency": Lead.deal_currency,
-        "sla_hours": Office.sla_hours,
+        "sla_hours": Office.sla_sql(),
         "leads": func.count(),
         "contacted": count_if(contacted_cond()),
         "qualified": count_if(qualified_cond()),
@@ -558,7 +558,7 @@ def refresh_event_stats(event_ids: Iterable[int] | None = None) -> list[int]:
         .select_from(Lead)
         .outerjoin(Office, Office.id == Lead.office_id)
         .where(Lead.event_id.in_(ids))
-        .group_by(Lead.event_id, Lead.office_id, Lead.deal_currency, Office.sla_hours)
+        .group_by(Lead.event_id, Lead.office_id, Lead.deal_currency, Office.sla_sql())
     )
     db.session.execute(stats.__table__.insert().from_select(list(columns), rows))
     day = won_day()
@@ -688,7 +688,7 @@ def office_league(refresh: bool = True) -> list[dict]:
             Office.id.label("office_id"),
             Office.code,
             Office.name,
-            Office.sla_hours,
+            Office.sla_sql().label("sla_hours"),
             *_summed(
                 "leads",
                 "touched",

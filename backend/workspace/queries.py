@@ -43,7 +43,7 @@ from backend.leads.models import (
 from backend.leads.queries import routing_history
 from backend.messaging.models import Message
 from backend.offices.models import Office
-from backend.sla import DEFAULT_SLA_HOURS, sla_state, working_time_between
+from backend.sla import sla_state, working_start_before
 
 RATING_ORDER = {"hot": 0, "warm": 1, "cold": 2}
 UNRATED = 3
@@ -86,22 +86,13 @@ def office_for(user: User, code: str | None = None) -> Office:
 def overdue_cutoff(office: Office, now: datetime) -> datetime:
     """The latest arrival time whose SLA has run out by ``now``.
 
-    Working time since a lead arrived only shrinks as the arrival gets later, so the
-    cutoff is found by bisection over ``backend.sla.working_time_between``; a lead
-    routed at or before it (and still untouched and new) is overdue. This lets the
-    database count overdue leads instead of checking each one in Python.
+    A lead routed at or before it (and still untouched and new) is overdue: the sweep's
+    own ``working_start_before``, so the database counts overdue leads instead of each
+    one being checked in Python.
     """
-    sla = timedelta(hours=office.sla_hours or DEFAULT_SLA_HOURS)
-    days = max(len({c for c in office.working_days or "" if c in "1234567"}), 1)
-    low = now - sla * 7 / days - timedelta(days=8)
-    high = now
-    for _ in range(32):  # 11 days / 2**32: below a millisecond
-        middle = low + (high - low) / 2
-        if working_time_between(middle, now, office.timezone, office.working_days) >= sla:
-            low = middle
-        else:
-            high = middle
-    return low
+    return working_start_before(
+        now, timedelta(hours=office.sla), office.timezone, office.working_days
+    )
 
 
 def _overdue_clause(cutoff: datetime):

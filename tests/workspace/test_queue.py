@@ -176,3 +176,19 @@ def test_the_queue_is_paged_with_counts_over_every_page(make_lead, rep, auth, ap
     assert len(body["items"]) == 2
     assert body["counts"] == {"total": 7, "unclaimed": 7, "overdue": 0}
     assert db.session.scalar(db.select(db.func.count()).select_from(Lead)) == 7
+
+
+def test_an_office_without_its_own_sla_follows_default_sla_hours(app, make_lead, office, rep):
+    """DEFAULT_SLA_HOURS is the SLA of offices that set none: the queue's clock, its
+    overdue count and the office list agree on it."""
+    app.config["DEFAULT_SLA_HOURS"] = 8
+    office.sla_hours = None
+    now = datetime(2026, 5, 18, 12, 0, tzinfo=UTC)
+    lead = make_lead(routed_at=now - timedelta(hours=9))
+    make_lead(routed_at=now - timedelta(hours=7))
+
+    page = queries.queue_page(office, rep, QueueQuery(), now=now)
+
+    assert office.sla == 8
+    assert queries.sla_view(lead, office, now)["overdue"] is True
+    assert page.overdue == 1

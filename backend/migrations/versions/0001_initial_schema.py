@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-07 00:00:08.607430
+Create Date: 2026-12-07 00:28:00.703761
 
 """
 from alembic import op
@@ -77,7 +77,7 @@ def upgrade():
     sa.Column('territories', sa.JSON(), nullable=False),
     sa.Column('capacity', sa.Integer(), nullable=True),
     sa.Column('monthly_lead_order', sa.Integer(), nullable=True),
-    sa.Column('sla_hours', sa.Integer(), nullable=False),
+    sa.Column('sla_hours', sa.Integer(), nullable=True),
     sa.Column('paused', sa.Boolean(), nullable=False),
     sa.Column('webhook_url', sa.String(length=500), nullable=True),
     sa.Column('webhook_secret', sa.String(length=200), nullable=True),
