@@ -558,7 +558,7 @@ def refresh_event_stats(event_ids: Iterable[int] | None = None) -> list[int]:
         .select_from(Lead)
         .outerjoin(Office, Office.id == Lead.office_id)
         .where(Lead.event_id.in_(ids))
-        .group_by(Lead.event_id, Lead.office_id, Lead.deal_currency, Office.sla_sql())
+        .group_by(Lead.event_id, Lead.office_id, Lead.deal_currency, Office.sla_hours)
     )
     db.session.execute(stats.__table__.insert().from_select(list(columns), rows))
     day = won_day()
