@@ -153,18 +153,85 @@ async function syncNow(force = false) {
   const result = await outbox.syncOutbox({ force });
   if (result.status === 'auth') await refreshCounts();
   if (result.status === 'ok' && !$('banner-action').hidden && state.user) banner(null);
+  // Files go after their leads; with nothing queued ('empty') some may still wait.
+  if (result.status === 'ok' || result.status === 'empty') await sendAttachments();
   return result;
 }
 
 function startSyncLoop() {
   setInterval(() => syncNow(false), TICK_MS);
   window.addEventListener('online', () => {
-    syncNow(true);
+    syncNow(true); // sends the attachments after the leads
     retryJoin();
   });
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'visible') syncNow(false);
   });
+}
+
+// --- card photos and voice notes -------------------------------------------------------------
+// attachment-ui.js, attachments.js and media.js load after the shell (the service worker
+// precaches them for offline use), so they do not weigh on the app's first start.
+
+const attachmentUi = () => import('./attachment-ui.js');
+const attachmentStore = () => import('./attachments.js');
+let extras = null; // the mounted "Photo of card" / "Voice note" buttons
+let extrasFor = null; // ... for this lead client_id
+let extrasTurn = 0;
+
+/** Show the buttons for the lead on the form: the new visitor's, or the one being corrected. */
+async function mountExtras() {
+  const leadClientId = state.capture.leadClientId();
+  if (extrasFor === leadClientId) return; // the same lead (a recording goes on)
+  const turn = ++extrasTurn;
+  if (extras) extras.destroy();
+  extras = null;
+  extrasFor = leadClientId;
+  let ui;
+  try {
+    ui = await attachmentUi();
+  } catch (err) {
+    console.warn('leadrelay: attachments not loaded', err);
+    return;
+  }
+  if (turn !== extrasTurn) return; // the form moved on to another lead meanwhile
+  extras = ui.mountAttachments($('capture-extras'), {
+    leadClientId: () => leadClientId,
+    form: $('capture-form'),
+    eventId: () => (state.event ? state.event.id : null),
+  });
+  countAttachments();
+}
+
+// A photo alone is worth saving (it is read after sync), and it survives a reload.
+async function countAttachments() {
+  const { forLead } = await attachmentStore();
+  const capture = state.capture;
+  const id = capture.clientId;
+  const count = (await forLead(id)).length;
+  if (capture.clientId !== id || count === capture.attachmentCount) return;
+  capture.attachmentCount = count;
+  capture.saveDraft();
+}
+
+/** Send the files whose leads the server has confirmed (after each sync, on start, online). */
+async function sendAttachments() {
+  try {
+    const { sendAttachments: send } = await attachmentUi();
+    return await send();
+  } catch (err) {
+    console.warn('leadrelay: attachments not sent', err);
+    return null;
+  }
+}
+
+async function watchAttachments() {
+  try {
+    const { onChange } = await attachmentStore();
+    onChange(() => countAttachments());
+  } catch (err) {
+    console.warn('leadrelay: attachments not loaded', err);
+  }
 }
 
 // --- session ---------------------------------------------------------------------------------
@@ -254,7 +321,10 @@ async function verifySession() {
 
 async function signOut() {
   const count = await outbox.pendingCount();
-  if (count > 0 && !(await confirmSignout(count))) return;
+  const files = await attachmentUi()
+    .then(({ unsentWarning }) => unsentWarning())
+    .catch(() => '');
+  if ((count > 0 || files) && !(await confirmSignout(count, files))) return;
   try {
     await api('/auth/logout', { method: 'POST' });
   } catch {
@@ -267,11 +337,19 @@ async function signOut() {
 }
 
 // Two separate confirmations before leads are left without anyone to send them.
-function confirmSignout(count) {
+// `files`: the line about card photos and voice notes not sent yet ("" when none).
+function confirmSignout(count, files = '') {
   const dialog = $('signout-dialog');
   const confirm = $('signout-confirm');
   let step = 1;
-  say($('signout-text'), 'signout.step1', { count });
+  const ask = (key) => {
+    if (count > 0) say($('signout-text'), key, { count });
+    else plain($('signout-text'), '');
+    $('signout-text').hidden = count === 0;
+    plain($('signout-files'), files ? `${files}.` : '');
+    $('signout-files').hidden = !files;
+  };
+  ask('signout.step1');
   say(confirm, 'signout.anyway');
   return new Promise((resolve) => {
     const finish = (value) => {
@@ -284,7 +362,7 @@ function confirmSignout(count) {
     confirm.onclick = () => {
       if (step === 1) {
         step = 2;
-        say($('signout-text'), 'signout.step2', { count });
+        ask('signout.step2');
         say(confirm, 'signout.really');
         $('signout-cancel').focus();
         return;
@@ -326,6 +404,7 @@ async function refreshEvent(id) {
 function renderEvent(event) {
   $('event-name').textContent = event.name;
   state.capture.setEvent(event);
+  mountExtras();
   renderBrief(event);
   const events = (state.user && state.user.events) || [];
   $('event-switch').hidden = events.length < 2;
@@ -497,6 +576,7 @@ function startEditing(row) {
   state.capture.edit(row);
   say($('edit-text'), 'edit.editing', { name: row.name || t('today.unnamed'), time: formatTime(row.captured_at) });
   $('edit-bar').hidden = false;
+  mountExtras(); // photos and voice notes for the saved lead
   say($('save-lead'), 'edit.save');
   plain($('capture-error'), '');
   show('capture');
@@ -508,6 +588,7 @@ function stopEditing(goTo = 'today') {
   state.capture.stopEditing();
   hideDuplicate();
   $('edit-bar').hidden = true;
+  mountExtras();
   say($('save-lead'), 'capture.save');
   show(goTo);
 }
@@ -548,6 +629,8 @@ async function onSave(event) {
   perf.lastSaveMs = performance.now() - started;
   perf.saveTimes.push(perf.lastSaveMs);
   capture.reset();
+  capture.newVisitor(); // the saved lead keeps its files; the next visitor starts a new id
+  mountExtras();
   hideDuplicate();
   duplicateDismissed = '';
   $('badge-note').hidden = true;
@@ -707,6 +790,7 @@ function wire() {
     });
   }
   outbox.onChange(() => refreshCounts());
+  watchAttachments();
 }
 
 // Ask the browser to keep IndexedDB under storage pressure, and say what it answered.
@@ -756,6 +840,7 @@ async function start() {
     },
     sync: () => syncNow(true),
     pendingCount: () => outbox.pendingCount(),
+    sendAttachments: () => sendAttachments(),
     ready: false,
   };
   const cached = await kvGet('user');
