@@ -153,8 +153,8 @@ async function syncNow(force = false) {
   const result = await outbox.syncOutbox({ force });
   if (result.status === 'auth') await refreshCounts();
   if (result.status === 'ok' && !$('banner-action').hidden && state.user) banner(null);
-  // Files go after their leads; with nothing queued ('empty') some may still wait.
-  if (result.status === 'ok' || result.status === 'empty') await sendAttachments();
+  // Files go after their leads (in the background); with nothing queued some may still wait.
+  if (result.status === 'ok' || result.status === 'empty') sendAttachments();
   return result;
 }
 
@@ -214,15 +214,21 @@ async function countAttachments() {
   capture.saveDraft();
 }
 
+let sendingAttachments = null;
+
 /** Send the files whose leads the server has confirmed (after each sync, on start, online). */
-async function sendAttachments() {
-  try {
-    const { sendAttachments: send } = await attachmentUi();
-    return await send();
-  } catch (err) {
-    console.warn('leadrelay: attachments not sent', err);
-    return null;
-  }
+function sendAttachments() {
+  // One upload round at a time: a photo is not posted twice over a slow network.
+  sendingAttachments ||= attachmentUi()
+    .then(({ sendAttachments: send }) => send())
+    .catch((err) => {
+      console.warn('leadrelay: attachments not sent', err);
+      return null;
+    })
+    .finally(() => {
+      sendingAttachments = null;
+    });
+  return sendingAttachments;
 }
 
 async function watchAttachments() {

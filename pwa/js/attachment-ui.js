@@ -14,7 +14,7 @@
 //   * app.js sign-out: add unsentWarning() to the unsent-leads question.
 
 import { addAttachment, forLead, onChange, sendPending } from './attachments.js';
-import { t } from './i18n.js';
+import { plain, say, t } from './i18n.js';
 import { VOICE_MAX_SECONDS, VoiceRecorder, downscalePhoto, fillEmptyFields, readCard, voiceMimeType } from './media.js';
 
 function el(tag, attrs = {}, text = '') {
@@ -41,11 +41,14 @@ export function mountAttachments(container, { leadClientId, form = null, eventId
   const box = el('div', { class: 'attachments' });
   const photoInput = el('input', { type: 'file', accept: 'image/*', capture: 'environment', hidden: '' });
   photoInput.dataset.role = 'card-photo-input';
-  const photoButton = el('button', { type: 'button', class: 'button secondary' }, t('att.cardPhoto'));
+  const photoButton = el('button', { type: 'button', class: 'button secondary' });
+  say(photoButton, 'att.cardPhoto');
   photoButton.dataset.role = 'card-photo';
-  const voiceButton = el('button', { type: 'button', class: 'button secondary' }, t('att.voice'));
+  const voiceButton = el('button', { type: 'button', class: 'button secondary' });
+  say(voiceButton, 'att.voice');
   voiceButton.dataset.role = 'voice-note';
-  const stopButton = el('button', { type: 'button', class: 'button danger', hidden: '' }, t('att.stop'));
+  const stopButton = el('button', { type: 'button', class: 'button danger', hidden: '' });
+  say(stopButton, 'att.stop');
   stopButton.dataset.role = 'voice-stop';
   const timer = el('span', { class: 'attachments-timer', role: 'timer', 'aria-live': 'off', hidden: '' });
   const status = el('p', { class: 'attachments-status', role: 'status', 'aria-live': 'polite' });
@@ -59,8 +62,9 @@ export function mountAttachments(container, { leadClientId, form = null, eventId
   async function refresh() {
     const rows = await forLead(leadClientId());
     const hasFront = rows.some((row) => row.kind === 'card_front');
-    photoButton.textContent = hasFront ? t('att.cardBackPhoto') : t('att.cardPhoto');
-    count.textContent = rows.length ? t('att.count', { count: rows.length }) : '';
+    say(photoButton, hasFront ? 'att.cardBackPhoto' : 'att.cardPhoto');
+    if (rows.length) say(count, 'att.count', { count: rows.length });
+    else plain(count, '');
   }
 
   photoButton.addEventListener('click', () => photoInput.click());
@@ -73,16 +77,16 @@ export function mountAttachments(container, { leadClientId, form = null, eventId
       const kind = rows.some((row) => row.kind === 'card_front') ? 'card_back' : 'card_front';
       const blob = await downscalePhoto(file);
       await addAttachment(leadClientId(), kind, blob);
-      status.textContent = t('att.reading');
+      say(status, 'att.reading');
       const reading = kind === 'card_front' ? await readCard(blob, eventId()) : null;
       if (reading && form) {
         const filled = fillEmptyFields(form, reading.fields);
-        status.textContent = t('att.read', { count: filled.length });
+        say(status, 'att.read', { count: filled.length });
       } else {
-        status.textContent = t('att.readLater');
+        say(status, 'att.readLater');
       }
     } catch (err) {
-      status.textContent = t('att.photoFailed', { message: err.message || String(err) });
+      say(status, 'att.photoFailed', { message: err.message || String(err) });
     }
     refresh();
   });
@@ -98,7 +102,7 @@ export function mountAttachments(container, { leadClientId, form = null, eventId
       await recorder.start();
     } catch {
       recorder = null;
-      status.textContent = t('att.noMic');
+      say(status, 'att.noMic');
       return;
     }
     voiceButton.hidden = true;
@@ -119,7 +123,7 @@ export function mountAttachments(container, { leadClientId, form = null, eventId
     photoButton.disabled = false;
     if (note && note.blob.size) {
       await addAttachment(leadClientId(), 'voice', note.blob, { durationSeconds: note.durationSeconds });
-      status.textContent = t('att.voiceSaved', { time: clock(note.durationSeconds) });
+      say(status, 'att.voiceSaved', { time: clock(note.durationSeconds) });
     }
     refresh();
   });
