@@ -170,74 +170,24 @@ function startSyncLoop() {
 }
 
 // --- card photos and voice notes -------------------------------------------------------------
-// attachment-ui.js, attachments.js and media.js load after the shell (the service worker
-// precaches them for offline use), so they do not weigh on the app's first start.
+// attachment-ui.js (with attachments.js and media.js) loads after the shell and is precached
+// by the service worker, so it costs the app's first start nothing.
 
 const attachmentUi = () => import('./attachment-ui.js');
-const attachmentStore = () => import('./attachments.js');
-let extras = null; // the mounted "Photo of card" / "Voice note" buttons
-let extrasFor = null; // ... for this lead client_id
-let extrasTurn = 0;
 
-/** Show the buttons for the lead on the form: the new visitor's, or the one being corrected. */
-async function mountExtras() {
-  const leadClientId = state.capture.leadClientId();
-  if (extrasFor === leadClientId) return; // the same lead (a recording goes on)
-  const turn = ++extrasTurn;
-  if (extras) extras.destroy();
-  extras = null;
-  extrasFor = leadClientId;
-  let ui;
-  try {
-    ui = await attachmentUi();
-  } catch (err) {
-    console.warn('leadrelay: attachments not loaded', err);
-    return;
-  }
-  if (turn !== extrasTurn) return; // the form moved on to another lead meanwhile
-  extras = ui.mountAttachments($('capture-extras'), {
-    leadClientId: () => leadClientId,
-    form: $('capture-form'),
-    eventId: () => (state.event ? state.event.id : null),
-  });
-  countAttachments();
+/** Show "Photo of card" and "Voice note" for the lead on the form (new, or being corrected). */
+function mountExtras() {
+  const eventId = () => (state.event ? state.event.id : null);
+  attachmentUi()
+    .then((ui) => ui.showForCapture($('capture-extras'), state.capture, eventId))
+    .catch((err) => console.warn('leadrelay: attachments not loaded', err));
 }
-
-// A photo alone is worth saving (it is read after sync), and it survives a reload.
-async function countAttachments() {
-  const { forLead } = await attachmentStore();
-  const capture = state.capture;
-  const id = capture.clientId;
-  const count = (await forLead(id)).length;
-  if (capture.clientId !== id || count === capture.attachmentCount) return;
-  capture.attachmentCount = count;
-  capture.saveDraft();
-}
-
-let sendingAttachments = null;
 
 /** Send the files whose leads the server has confirmed (after each sync, on start, online). */
 function sendAttachments() {
-  // One upload round at a time: a photo is not posted twice over a slow network.
-  sendingAttachments ||= attachmentUi()
-    .then(({ sendAttachments: send }) => send())
-    .catch((err) => {
-      console.warn('leadrelay: attachments not sent', err);
-      return null;
-    })
-    .finally(() => {
-      sendingAttachments = null;
-    });
-  return sendingAttachments;
-}
-
-async function watchAttachments() {
-  try {
-    const { onChange } = await attachmentStore();
-    onChange(() => countAttachments());
-  } catch (err) {
-    console.warn('leadrelay: attachments not loaded', err);
-  }
+  return attachmentUi()
+    .then((ui) => ui.sendAttachments())
+    .catch((err) => console.warn('leadrelay: attachments not sent', err));
 }
 
 // --- session ---------------------------------------------------------------------------------
@@ -621,7 +571,7 @@ async function onSave(event) {
     await onSaveEdit();
     return;
   }
-  if (capture.isEmpty()) {
+  if (capture.isEmpty(capture.values(), false)) {
     say($('capture-error'), 'capture.nothingToSave');
     return;
   }
@@ -796,7 +746,6 @@ function wire() {
     });
   }
   outbox.onChange(() => refreshCounts());
-  watchAttachments();
 }
 
 // Ask the browser to keep IndexedDB under storage pressure, and say what it answered.
@@ -846,7 +795,6 @@ async function start() {
     },
     sync: () => syncNow(true),
     pendingCount: () => outbox.pendingCount(),
-    sendAttachments: () => sendAttachments(),
     ready: false,
   };
   const cached = await kvGet('user');

@@ -2,8 +2,7 @@
 // recording timer with a stop button, and a line saying what happened. Files go to the
 // attachments store under the lead's client_id and are sent after the lead.
 //
-// Wiring (not done here: capture.js, app.js, index.html, outbox.js and sw.js belong to the
-// capture screen's rework):
+// Wiring (done in capture.js, app.js, sw.js; kept here as the contract):
 //   * capture.js: give the form its lead client_id when it opens (not only on save), then
 //     mountAttachments(box, { leadClientId: () => id, form, eventId: () => event.id });
 //     on a new visitor: destroy() and mount again with the next id; an abandoned form
@@ -140,9 +139,46 @@ export function mountAttachments(container, { leadClientId, form = null, eventId
   };
 }
 
+// --- on the booth's capture screen (app.js) --------------------------------------------
+
+let shown = null; // { leadClientId, handle }: the buttons on the capture screen
+let sending = null;
+const watched = new WeakSet();
+
+/**
+ * Show the buttons in `container` for the lead on `capture` (capture.js's CaptureForm): the
+ * new visitor's, or the saved lead being corrected. The same lead again keeps what is on
+ * screen (a recording goes on); another lead gets fresh buttons.
+ */
+export function showForCapture(container, capture, eventId) {
+  const leadClientId = capture.leadClientId();
+  if (shown && shown.leadClientId === leadClientId) return;
+  if (shown) shown.handle.destroy();
+  const handle = mountAttachments(container, { leadClientId: () => leadClientId, form: capture.form, eventId });
+  shown = { leadClientId, handle };
+  countForCapture(capture);
+}
+
+// A card photo or voice note keeps an otherwise empty form, and its draft, for the visitor.
+async function countForCapture(capture) {
+  if (!watched.has(capture)) {
+    watched.add(capture);
+    onChange(() => countForCapture(capture));
+  }
+  const id = capture.clientId;
+  const count = (await forLead(id)).length;
+  if (capture.clientId !== id || count === capture.attachmentCount) return;
+  capture.attachmentCount = count;
+  capture.saveDraft();
+}
+
 /** Send what can be sent now; call after each outbox sync, on start and on `online`. */
 export function sendAttachments() {
-  return sendPending();
+  // One round at a time, so a photo is not posted twice over a slow network.
+  sending ||= sendPending().finally(() => {
+    sending = null;
+  });
+  return sending;
 }
 
 /** The sign-out warning's line for files not yet sent ("" when there are none). */

@@ -222,9 +222,13 @@ export class CaptureForm {
     return values;
   }
 
-  /** True when nothing that identifies a visitor was entered or scanned. */
-  isEmpty(values = this.values()) {
-    return !this.badge && !this.attachmentCount && CONTACT_FIELDS.every((name) => !values[name]) && !values.notes;
+  /**
+   * True when nothing that identifies a visitor was entered or scanned; `withFiles`: a card
+   * photo or voice note taken for the visitor counts too (it is kept, but is not a lead alone).
+   */
+  isEmpty(values = this.values(), withFiles = true) {
+    if (withFiles && this.attachmentCount) return false;
+    return !this.badge && CONTACT_FIELDS.every((name) => !values[name]) && !values.notes;
   }
 
   /** Open a lead captured earlier (a Today capture record) for correcting. */
