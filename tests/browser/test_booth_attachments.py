@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from backend.attachments.models import Attachment
+from backend.auth.models import User
 from backend.extensions import db
 from backend.leads.models import Lead
 from tests.browser.helpers import (
@@ -21,7 +22,7 @@ from tests.browser.helpers import (
     wait_for_service_worker,
 )
 from tests.cards.conftest import card_image
-from tests.factories import PASSWORD, make_user
+from tests.factories import PASSWORD, make_event, make_user
 from tests.live import CHROMIUM, CHROMIUM_ARGS
 from tests.workers.conftest import AppSimpleWorker
 from workers.queues import OCR, make_worker
@@ -209,3 +210,49 @@ def test_a_saved_leads_correction_screen_takes_a_card_photo_for_that_lead(
     page.locator("#tabbar").get_by_role("button", name="Capture").click()
     expect(page.locator("#capture-extras .attachments-count")).to_have_text("")
     assert len(stored_on_phone(page)) == 1
+
+    # Signing out with the lead and its photo still on the phone asks first, naming both.
+    page.locator("#tabbar").get_by_role("button", name="Today").click()
+    page.locator("#signout").click()
+    dialog = page.locator("#signout-dialog")
+    expect(dialog).to_contain_text("1 lead is still only on this phone")
+    expect(dialog.locator("#signout-files")).to_have_text(
+        "1 card photo or voice note not yet sent."
+    )
+    dialog.get_by_role("button", name="Stay signed in").click()
+    expect(dialog).to_be_hidden()
+
+
+def test_a_form_left_for_another_event_drops_its_card_photo(
+    app, booth_media_phone, network, booth, tmp_path
+):
+    user = db.session.scalar(db.select(User).where(User.email == booth.email))
+    other = make_event(name="Innoprom")
+    user.events.append(other)
+    db.session.commit()
+    context, page = booth_media_phone
+    page.goto("/app/")
+    page.locator("#signin-email").fill(booth.email)
+    page.locator("#signin-password").fill(booth.password)
+    page.locator("#signin-form button[type=submit]").click()
+    page.locator("#events-list").get_by_role("button", name=booth.event_name).click()
+    page.locator("#screen-capture").wait_for(state="visible")
+
+    # A photo taken for a visitor who never gets saved...
+    photo = tmp_path / "card.jpg"
+    photo.write_bytes(card_image(CARD))
+    network.offline(context)
+    choose_card_photo(page, photo)
+    expect(page.locator("#capture-extras .attachments-count")).to_have_text("1 file with this lead")
+    assert len(stored_on_phone(page)) == 1
+
+    # ...is dropped when the worker moves on to another event.
+    network.online(context)
+    page.locator("#tabbar").get_by_role("button", name="Today").click()
+    page.locator("#event-select").select_option(str(other.id))
+    expect(page.locator("#event-name")).to_have_text("Innoprom")
+    expect(page.locator("#capture-extras .attachments-count")).to_have_text("")
+    deadline = time.monotonic() + 10
+    while stored_on_phone(page) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert stored_on_phone(page) == []
