@@ -256,3 +256,21 @@ def test_a_form_left_for_another_event_drops_its_card_photo(
     while stored_on_phone(page) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert stored_on_phone(page) == []
+
+
+def test_online_a_card_photo_fills_the_empty_fields_for_the_worker_to_check(
+    app, booth_media_phone, network, booth, tmp_path
+):
+    context, page = booth_media_phone
+    sign_in(page, booth)
+    form = page.locator("#capture-form")
+    form.get_by_label("First name").fill("Hanna")
+    photo = tmp_path / "card.jpg"
+    photo.write_bytes(card_image(CARD))
+    choose_card_photo(page, photo)
+    expect(page.locator("#capture-extras .attachments-status")).to_contain_text(
+        "from the card", timeout=20_000
+    )
+    expect(form.get_by_label("Company")).to_have_value("Brightline GmbH")
+    expect(form.get_by_label("Email")).to_have_value("hanna.becker@brightline.de")
+    expect(form.get_by_label("First name")).to_have_value("Hanna")  # typed, kept
