@@ -153,7 +153,7 @@ async function syncNow(force = false) {
   const result = await outbox.syncOutbox({ force });
   if (result.status === 'auth') await refreshCounts();
   if (result.status === 'ok' && !$('banner-action').hidden && state.user) banner(null);
-  // Files go after their leads (in the background); with nothing queued some may still wait.
+  // Then the files of confirmed leads (some may wait even when no lead does).
   if (result.status === 'ok' || result.status === 'empty') sendAttachments();
   return result;
 }
@@ -169,9 +169,7 @@ function startSyncLoop() {
   });
 }
 
-// --- card photos and voice notes -------------------------------------------------------------
-// attachment-ui.js (with attachments.js and media.js) loads after the shell and is precached
-// by the service worker, so it costs the app's first start nothing.
+// --- card photos and voice notes (attachment-ui.js: loaded after the shell, precached) ---------
 
 const attachmentUi = () => import('./attachment-ui.js');
 
@@ -293,7 +291,6 @@ async function signOut() {
 }
 
 // Two separate confirmations before leads are left without anyone to send them.
-// `files`: the line about card photos and voice notes not sent yet ("" when none).
 function confirmSignout(count, files = '') {
   const dialog = $('signout-dialog');
   const confirm = $('signout-confirm');

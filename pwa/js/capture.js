@@ -85,9 +85,9 @@ export class CaptureForm {
     this.countriesFilled = false;
     this.questionsBox = form.querySelector('#questions');
     // The lead's client_id from the moment the form opens: card photos and voice notes
-    // taken before Save are kept under it (attachments.js) and sent after the lead.
+    // taken before Save are kept under it. attachmentCount: how many (attachment-ui.js).
     this.clientId = uuid();
-    this.attachmentCount = 0; // files kept for this.clientId (app.js keeps it current)
+    this.attachmentCount = 0;
     form.addEventListener('input', () => this.saveDraft());
     form.elements.email.addEventListener('blur', () => this.hint('email'));
     form.elements.phone.addEventListener('blur', () => this.hint('phone'));
@@ -122,30 +122,27 @@ export class CaptureForm {
     if (draft && draft.event_id === event.id) {
       this.applyValues(draft.values);
     } else {
-      // Whatever was on the form is abandoned, its photos and voice notes with it.
-      this.discardAttachments();
+      this.discardAttachments(); // the form was abandoned
       this.reset();
     }
   }
 
-  /** The client_id the files on screen belong to: the lead being corrected, else the new one. */
+  /** The lead the files on screen belong to: the one being corrected, else the new one. */
   leadClientId() {
     return this.editing ? this.editing.client_id : this.clientId;
   }
 
-  /** The next visitor gets a new client_id (after Save). */
+  /** A new client_id for the next visitor (after Save). */
   newVisitor() {
     this.clientId = uuid();
     this.attachmentCount = 0;
   }
 
-  /** Drop the unsaved lead's files and start a new client_id. */
+  /** Drop the unsaved lead's files; the next visitor gets a new client_id. */
   discardAttachments() {
     const id = this.clientId;
     this.newVisitor();
-    import('./attachments.js')
-      .then(({ discardForLead }) => discardForLead(id))
-      .catch((err) => console.warn('leadrelay: attachments not discarded', err));
+    import('./attachments.js').then((m) => m.discardForLead(id)).catch(() => {});
   }
 
   /** The visitor's (mail) language: questions and consent are shown in it. */
@@ -222,10 +219,7 @@ export class CaptureForm {
     return values;
   }
 
-  /**
-   * True when nothing that identifies a visitor was entered or scanned; `withFiles`: a card
-   * photo or voice note taken for the visitor counts too (it is kept, but is not a lead alone).
-   */
+  /** True when nothing that identifies a visitor was entered or scanned (`withFiles`: or kept). */
   isEmpty(values = this.values(), withFiles = true) {
     if (withFiles && this.attachmentCount) return false;
     return !this.badge && CONTACT_FIELDS.every((name) => !values[name]) && !values.notes;
