@@ -3,11 +3,13 @@
 // The app shell is precached under a versioned name and served cache-first, so the app
 // opens with no network after its first visit. The API is never cached. A new version
 // waits until the page asks for it (the user tapped "Reload"): no code is swapped under
-// an open form. Background Sync posts the outbox from IndexedDB itself.
+// an open form. Background Sync posts the outbox from IndexedDB itself, then the card
+// photos and voice notes of the leads it confirmed.
 
 import { syncOutbox, SYNC_TAG } from './js/outbox.js';
+import { sendPending } from './js/attachments.js';
 
-const VERSION = 'v7';
+const VERSION = 'v8';
 const CACHE_PREFIX = 'leadrelay-shell-';
 const SHELL_CACHE = `${CACHE_PREFIX}${VERSION}`;
 
@@ -44,9 +46,17 @@ const SCANNER = [
   '/app/vendor/zxing-wasm/reader/zxing_reader.wasm',
 ];
 
+// Card photos and voice notes: loaded after the shell's first paint, precached so they work
+// offline. Not part of the shell's size budget either.
+const ATTACHMENTS = [
+  '/app/js/attachments.js',
+  '/app/js/attachment-ui.js',
+  '/app/js/media.js',
+];
+
 self.addEventListener('install', (event) => {
   event.waitUntil(
-    caches.open(SHELL_CACHE).then((cache) => cache.addAll([...SHELL, ...SCANNER].map((url) => new Request(url, { cache: 'reload' })))),
+    caches.open(SHELL_CACHE).then((cache) => cache.addAll([...SHELL, ...ATTACHMENTS, ...SCANNER].map((url) => new Request(url, { cache: 'reload' })))),
   );
 });
 
@@ -90,9 +100,11 @@ async function fromShell(key, request) {
 self.addEventListener('sync', (event) => {
   if (event.tag !== SYNC_TAG) return;
   event.waitUntil(
-    syncOutbox({ wait: true, force: true }).then((result) => {
+    syncOutbox({ wait: true, force: true }).then(async (result) => {
       // Rejecting asks the browser to retry later; a lost session will not fix itself.
       if (result.status === 'failed') throw new Error(result.error.key);
+      // Files go after their leads; one that fails waits for the page or the next sync.
+      await sendPending().catch(() => null);
     }),
   );
 });

@@ -153,18 +153,39 @@ async function syncNow(force = false) {
   const result = await outbox.syncOutbox({ force });
   if (result.status === 'auth') await refreshCounts();
   if (result.status === 'ok' && !$('banner-action').hidden && state.user) banner(null);
+  // Then the files of confirmed leads (some may wait even when no lead does).
+  if (result.status === 'ok' || result.status === 'empty') sendAttachments();
   return result;
 }
 
 function startSyncLoop() {
   setInterval(() => syncNow(false), TICK_MS);
   window.addEventListener('online', () => {
-    syncNow(true);
+    syncNow(true); // sends the attachments after the leads
     retryJoin();
   });
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'visible') syncNow(false);
   });
+}
+
+// --- card photos and voice notes (attachment-ui.js: loaded after the shell, precached) ---------
+
+const attachmentUi = () => import('./attachment-ui.js');
+
+/** Show "Photo of card" and "Voice note" for the lead on the form (new, or being corrected). */
+function mountExtras() {
+  const eventId = () => (state.event ? state.event.id : null);
+  attachmentUi()
+    .then((ui) => ui.showForCapture($('capture-extras'), state.capture, eventId))
+    .catch((err) => console.warn('leadrelay: attachments not loaded', err));
+}
+
+/** Send the files whose leads the server has confirmed (after each sync, on start, online). */
+function sendAttachments() {
+  return attachmentUi()
+    .then((ui) => ui.sendAttachments())
+    .catch((err) => console.warn('leadrelay: attachments not sent', err));
 }
 
 // --- session ---------------------------------------------------------------------------------
@@ -254,7 +275,10 @@ async function verifySession() {
 
 async function signOut() {
   const count = await outbox.pendingCount();
-  if (count > 0 && !(await confirmSignout(count))) return;
+  const files = await attachmentUi()
+    .then(({ unsentWarning }) => unsentWarning())
+    .catch(() => '');
+  if ((count > 0 || files) && !(await confirmSignout(count, files))) return;
   try {
     await api('/auth/logout', { method: 'POST' });
   } catch {
@@ -267,11 +291,18 @@ async function signOut() {
 }
 
 // Two separate confirmations before leads are left without anyone to send them.
-function confirmSignout(count) {
+function confirmSignout(count, files = '') {
   const dialog = $('signout-dialog');
   const confirm = $('signout-confirm');
   let step = 1;
-  say($('signout-text'), 'signout.step1', { count });
+  const ask = (key) => {
+    if (count > 0) say($('signout-text'), key, { count });
+    else plain($('signout-text'), '');
+    $('signout-text').hidden = count === 0;
+    plain($('signout-files'), files ? `${files}.` : '');
+    $('signout-files').hidden = !files;
+  };
+  ask('signout.step1');
   say(confirm, 'signout.anyway');
   return new Promise((resolve) => {
     const finish = (value) => {
@@ -284,7 +315,7 @@ function confirmSignout(count) {
     confirm.onclick = () => {
       if (step === 1) {
         step = 2;
-        say($('signout-text'), 'signout.step2', { count });
+        ask('signout.step2');
         say(confirm, 'signout.really');
         $('signout-cancel').focus();
         return;
@@ -326,6 +357,7 @@ async function refreshEvent(id) {
 function renderEvent(event) {
   $('event-name').textContent = event.name;
   state.capture.setEvent(event);
+  mountExtras();
   renderBrief(event);
   const events = (state.user && state.user.events) || [];
   $('event-switch').hidden = events.length < 2;
@@ -497,6 +529,7 @@ function startEditing(row) {
   state.capture.edit(row);
   say($('edit-text'), 'edit.editing', { name: row.name || t('today.unnamed'), time: formatTime(row.captured_at) });
   $('edit-bar').hidden = false;
+  mountExtras(); // photos and voice notes for the saved lead
   say($('save-lead'), 'edit.save');
   plain($('capture-error'), '');
   show('capture');
@@ -508,6 +541,7 @@ function stopEditing(goTo = 'today') {
   state.capture.stopEditing();
   hideDuplicate();
   $('edit-bar').hidden = true;
+  mountExtras();
   say($('save-lead'), 'capture.save');
   show(goTo);
 }
@@ -534,7 +568,7 @@ async function onSave(event) {
     await onSaveEdit();
     return;
   }
-  if (capture.isEmpty()) {
+  if (capture.isEmpty(capture.values(), false)) {
     say($('capture-error'), 'capture.nothingToSave');
     return;
   }
@@ -548,6 +582,8 @@ async function onSave(event) {
   perf.lastSaveMs = performance.now() - started;
   perf.saveTimes.push(perf.lastSaveMs);
   capture.reset();
+  capture.newVisitor(); // the saved lead keeps its files; the next visitor starts a new id
+  mountExtras();
   hideDuplicate();
   duplicateDismissed = '';
   $('badge-note').hidden = true;

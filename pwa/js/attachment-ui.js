@@ -2,8 +2,7 @@
 // recording timer with a stop button, and a line saying what happened. Files go to the
 // attachments store under the lead's client_id and are sent after the lead.
 //
-// Wiring (not done here: capture.js, app.js, index.html, outbox.js and sw.js belong to the
-// capture screen's rework):
+// Wiring (done in capture.js, app.js, sw.js; kept here as the contract):
 //   * capture.js: give the form its lead client_id when it opens (not only on save), then
 //     mountAttachments(box, { leadClientId: () => id, form, eventId: () => event.id });
 //     on a new visitor: destroy() and mount again with the next id; an abandoned form
@@ -14,7 +13,7 @@
 //   * app.js sign-out: add unsentWarning() to the unsent-leads question.
 
 import { addAttachment, forLead, onChange, sendPending } from './attachments.js';
-import { t } from './i18n.js';
+import { plain, say, t } from './i18n.js';
 import { VOICE_MAX_SECONDS, VoiceRecorder, downscalePhoto, fillEmptyFields, readCard, voiceMimeType } from './media.js';
 
 function el(tag, attrs = {}, text = '') {
@@ -41,11 +40,14 @@ export function mountAttachments(container, { leadClientId, form = null, eventId
   const box = el('div', { class: 'attachments' });
   const photoInput = el('input', { type: 'file', accept: 'image/*', capture: 'environment', hidden: '' });
   photoInput.dataset.role = 'card-photo-input';
-  const photoButton = el('button', { type: 'button', class: 'secondary' }, t('att.cardPhoto'));
+  const photoButton = el('button', { type: 'button', class: 'button secondary' });
+  say(photoButton, 'att.cardPhoto');
   photoButton.dataset.role = 'card-photo';
-  const voiceButton = el('button', { type: 'button', class: 'secondary' }, t('att.voice'));
+  const voiceButton = el('button', { type: 'button', class: 'button secondary' });
+  say(voiceButton, 'att.voice');
   voiceButton.dataset.role = 'voice-note';
-  const stopButton = el('button', { type: 'button', hidden: '' }, t('att.stop'));
+  const stopButton = el('button', { type: 'button', class: 'button danger', hidden: '' });
+  say(stopButton, 'att.stop');
   stopButton.dataset.role = 'voice-stop';
   const timer = el('span', { class: 'attachments-timer', role: 'timer', 'aria-live': 'off', hidden: '' });
   const status = el('p', { class: 'attachments-status', role: 'status', 'aria-live': 'polite' });
@@ -59,8 +61,9 @@ export function mountAttachments(container, { leadClientId, form = null, eventId
   async function refresh() {
     const rows = await forLead(leadClientId());
     const hasFront = rows.some((row) => row.kind === 'card_front');
-    photoButton.textContent = hasFront ? t('att.cardBackPhoto') : t('att.cardPhoto');
-    count.textContent = rows.length ? t('att.count', { count: rows.length }) : '';
+    say(photoButton, hasFront ? 'att.cardBackPhoto' : 'att.cardPhoto');
+    if (rows.length) say(count, 'att.count', { count: rows.length });
+    else plain(count, '');
   }
 
   photoButton.addEventListener('click', () => photoInput.click());
@@ -73,16 +76,16 @@ export function mountAttachments(container, { leadClientId, form = null, eventId
       const kind = rows.some((row) => row.kind === 'card_front') ? 'card_back' : 'card_front';
       const blob = await downscalePhoto(file);
       await addAttachment(leadClientId(), kind, blob);
-      status.textContent = t('att.reading');
+      say(status, 'att.reading');
       const reading = kind === 'card_front' ? await readCard(blob, eventId()) : null;
       if (reading && form) {
         const filled = fillEmptyFields(form, reading.fields);
-        status.textContent = t('att.read', { count: filled.length });
+        say(status, 'att.read', { count: filled.length });
       } else {
-        status.textContent = t('att.readLater');
+        say(status, 'att.readLater');
       }
     } catch (err) {
-      status.textContent = t('att.photoFailed', { message: err.message || String(err) });
+      say(status, 'att.photoFailed', { message: err.message || String(err) });
     }
     refresh();
   });
@@ -98,7 +101,7 @@ export function mountAttachments(container, { leadClientId, form = null, eventId
       await recorder.start();
     } catch {
       recorder = null;
-      status.textContent = t('att.noMic');
+      say(status, 'att.noMic');
       return;
     }
     voiceButton.hidden = true;
@@ -119,7 +122,7 @@ export function mountAttachments(container, { leadClientId, form = null, eventId
     photoButton.disabled = false;
     if (note && note.blob.size) {
       await addAttachment(leadClientId(), 'voice', note.blob, { durationSeconds: note.durationSeconds });
-      status.textContent = t('att.voiceSaved', { time: clock(note.durationSeconds) });
+      say(status, 'att.voiceSaved', { time: clock(note.durationSeconds) });
     }
     refresh();
   });
@@ -136,9 +139,46 @@ export function mountAttachments(container, { leadClientId, form = null, eventId
   };
 }
 
+// --- on the booth's capture screen (app.js) --------------------------------------------
+
+let shown = null; // { leadClientId, handle }: the buttons on the capture screen
+let sending = null;
+const watched = new WeakSet();
+
+/**
+ * Show the buttons in `container` for the lead on `capture` (capture.js's CaptureForm): the
+ * new visitor's, or the saved lead being corrected. The same lead again keeps what is on
+ * screen (a recording goes on); another lead gets fresh buttons.
+ */
+export function showForCapture(container, capture, eventId) {
+  const leadClientId = capture.leadClientId();
+  if (shown && shown.leadClientId === leadClientId) return;
+  if (shown) shown.handle.destroy();
+  const handle = mountAttachments(container, { leadClientId: () => leadClientId, form: capture.form, eventId });
+  shown = { leadClientId, handle };
+  countForCapture(capture);
+}
+
+// A card photo or voice note keeps an otherwise empty form, and its draft, for the visitor.
+async function countForCapture(capture) {
+  if (!watched.has(capture)) {
+    watched.add(capture);
+    onChange(() => countForCapture(capture));
+  }
+  const id = capture.clientId;
+  const count = (await forLead(id)).length;
+  if (capture.clientId !== id || count === capture.attachmentCount) return;
+  capture.attachmentCount = count;
+  capture.saveDraft();
+}
+
 /** Send what can be sent now; call after each outbox sync, on start and on `online`. */
 export function sendAttachments() {
-  return sendPending();
+  // One round at a time, so a photo is not posted twice over a slow network.
+  sending ||= sendPending().finally(() => {
+    sending = null;
+  });
+  return sending;
 }
 
 /** The sign-out warning's line for files not yet sent ("" when there are none). */

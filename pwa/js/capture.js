@@ -84,6 +84,10 @@ export class CaptureForm {
     this.languageSelect.replaceChildren(...languageNames().map(({ code, name }) => el('option', { value: code, lang: code, text: name })));
     this.countriesFilled = false;
     this.questionsBox = form.querySelector('#questions');
+    // The lead's client_id from the moment the form opens: card photos and voice notes
+    // taken before Save are kept under it. attachmentCount: how many (attachment-ui.js).
+    this.clientId = uuid();
+    this.attachmentCount = 0;
     form.addEventListener('input', () => this.saveDraft());
     form.elements.email.addEventListener('blur', () => this.hint('email'));
     form.elements.phone.addEventListener('blur', () => this.hint('phone'));
@@ -115,8 +119,30 @@ export class CaptureForm {
     this.event = event;
     this.fillCountries();
     this.renderQuestions(event.questions || []);
-    if (draft && draft.event_id === event.id) this.applyValues(draft.values);
-    else this.reset();
+    if (draft && draft.event_id === event.id) {
+      this.applyValues(draft.values);
+    } else {
+      this.discardAttachments(); // the form was abandoned
+      this.reset();
+    }
+  }
+
+  /** The lead the files on screen belong to: the one being corrected, else the new one. */
+  leadClientId() {
+    return this.editing ? this.editing.client_id : this.clientId;
+  }
+
+  /** A new client_id for the next visitor (after Save). */
+  newVisitor() {
+    this.clientId = uuid();
+    this.attachmentCount = 0;
+  }
+
+  /** Drop the unsaved lead's files; the next visitor gets a new client_id. */
+  discardAttachments() {
+    const id = this.clientId;
+    this.newVisitor();
+    import('./attachments.js').then((m) => m.discardForLead(id)).catch(() => {});
   }
 
   /** The visitor's (mail) language: questions and consent are shown in it. */
@@ -193,15 +219,16 @@ export class CaptureForm {
     return values;
   }
 
-  /** True when nothing that identifies a visitor was entered or scanned. */
-  isEmpty(values = this.values()) {
+  /** True when nothing that identifies a visitor was entered or scanned (`withFiles`: or kept). */
+  isEmpty(values = this.values(), withFiles = true) {
+    if (withFiles && this.attachmentCount) return false;
     return !this.badge && CONTACT_FIELDS.every((name) => !values[name]) && !values.notes;
   }
 
   /** Open a lead captured earlier (a Today capture record) for correcting. */
   edit(row) {
     // A visitor half-typed before the tap comes back after the correction.
-    if (!this.editing) this.stash = this.isEmpty() ? null : { ...this.values(), badge: this.badge };
+    if (!this.editing) this.stash = this.isEmpty() ? null : { ...this.values(), badge: this.badge, client_id: this.clientId };
     const lead = row.lead || { first_name: row.name, company: row.company, rating: row.rating };
     this.editing = { client_id: row.client_id, lead, row };
     this.applyValues(valuesFromLead(lead));
@@ -244,7 +271,7 @@ export class CaptureForm {
     const v = this.values();
     const lead = {
       event_id: this.event.id,
-      client_id: uuid(),
+      client_id: this.clientId,
       captured_at: new Date().toISOString(),
       source: this.badge ? 'badge' : 'staff',
       answers: v.answers,
@@ -327,6 +354,7 @@ export class CaptureForm {
     }
     this.applyAnswers(values.answers);
     if (values.badge) this.badge = values.badge;
+    if (values.client_id) this.clientId = values.client_id;
   }
 
   applyAnswers(answers) {
@@ -362,7 +390,7 @@ export class CaptureForm {
       const values = this.values();
       if (this.isEmpty(values)) return this.clearDraft();
       try {
-        sessionStorage.setItem(DRAFT_KEY, JSON.stringify({ event_id: this.event.id, values: { ...values, badge: this.badge, language_chosen: this.languageChosen } }));
+        sessionStorage.setItem(DRAFT_KEY, JSON.stringify({ event_id: this.event.id, values: { ...values, badge: this.badge, language_chosen: this.languageChosen, client_id: this.clientId } }));
       } catch {
         // Private mode or full storage: the draft is a convenience only.
       }

@@ -46,6 +46,7 @@ def test_every_badge_format_is_read_from_a_photo_and_fills_the_right_fields(
     sign_in(page, booth)
     resources = page.evaluate("performance.getEntriesByType('resource').map((r) => r.name)")
     assert not [url for url in resources if "zxing" in url]  # loaded only when scanning
+    wait_for_service_worker(page)  # installed (decoder precached) before the network goes
     network.offline(page.context)
     form = page.locator("#capture-form")
     for badge in BADGES:
