@@ -2,7 +2,7 @@
 
 1. Shell size: the gzip size (level 9) of every file the service worker precaches,
    read from the SHELL list in pwa/sw.js, except the vendored QR decoder (loaded only
-   when the browser has no BarcodeDetector). Goal: under 60 KB.
+   when the browser has no BarcodeDetector). Goal: under 80 KB (the booth app v2 goal, as bench/booth.py).
 2. Save time, when the server and Debian's Chromium can run: a throwaway SQLite
    database and a private Redis, the real server (gunicorn, tests/live.py), a staff
    member on an event; N leads are typed and saved in Chromium at 360 px and the app's
@@ -31,7 +31,7 @@ sys.path[0] = str(ROOT)
 
 PWA = ROOT / "pwa"
 VENDORED = ("/app/vendor/",)
-SHELL_BUDGET = 60 * 1024
+SHELL_BUDGET = 80 * 1024
 SAVE_BUDGET_MS = 100
 
 
@@ -67,7 +67,7 @@ def print_shell_size() -> int:
     verdict = "ok" if app_gz < SHELL_BUDGET else "OVER BUDGET"
     print(
         f"Shell transfer size (gzip, excluding vendored decoder): {app_gz / 1024:.1f} KB "
-        f"({app_raw / 1024:.1f} KB raw) — budget 60 KB: {verdict}"
+        f"({app_raw / 1024:.1f} KB raw) — budget 80 KB: {verdict}"
     )
     print(f"With the vendored decoder: {all_gz / 1024:.1f} KB gzip")
     return app_gz
