@@ -274,6 +274,16 @@ export function rememberLanguage(code) {
   return kvSet(LANGUAGE_KV, code);
 }
 
+/** The headers of the app's JSON writes: CSRF marker, and the reader's language if known. */
+function jsonHeaders(language) {
+  return {
+    'Content-Type': 'application/json',
+    Accept: 'application/json',
+    'X-Requested-With': 'XMLHttpRequest',
+    ...(language ? { 'Accept-Language': language } : {}),
+  };
+}
+
 async function post(fetchImpl, leads, language) {
   const controller = typeof AbortController === 'function' ? new AbortController() : null;
   const timer = controller ? setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS) : null;
@@ -282,12 +292,7 @@ async function post(fetchImpl, leads, language) {
       method: 'POST',
       credentials: 'same-origin',
       cache: 'no-store',
-      headers: {
-        'Content-Type': 'application/json',
-        Accept: 'application/json',
-        'X-Requested-With': 'XMLHttpRequest',
-        ...(language ? { 'Accept-Language': language } : {}),
-      },
+      headers: jsonHeaders(language),
       body: JSON.stringify({ leads }),
       signal: controller ? controller.signal : undefined,
     });
@@ -395,12 +400,7 @@ async function sendEdit(fetchImpl, edit, language, failures, pending) {
       method: 'PATCH',
       credentials: 'same-origin',
       cache: 'no-store',
-      headers: {
-        'Content-Type': 'application/json',
-        Accept: 'application/json',
-        'X-Requested-With': 'XMLHttpRequest',
-        ...(language ? { 'Accept-Language': language } : {}),
-      },
+      headers: jsonHeaders(language),
       body: JSON.stringify(edit.changes),
     });
   } catch (err) {
