@@ -9,7 +9,7 @@
 import { syncOutbox, SYNC_TAG } from './js/outbox.js';
 import { sendPending } from './js/attachments.js';
 
-const VERSION = 'v9';
+const VERSION = 'v10';
 const CACHE_PREFIX = 'leadrelay-shell-';
 const SHELL_CACHE = `${CACHE_PREFIX}${VERSION}`;
 

@@ -11,7 +11,7 @@
 // Entry: { client_id, lead_client_id, kind, blob, content_type, duration_seconds,
 //          created_at, attempts, last_attempt_at, state: "queued"|"rejected", last_error }
 
-import { STORES, get } from './db.js';
+import { STORES, get, opener } from './db.js';
 
 export const DB_NAME = 'leadrelay-attachments';
 export const DB_VERSION = 1;
@@ -30,28 +30,7 @@ function upgrade(db, oldVersion) {
   }
 }
 
-let opening = null;
-
-function openAttachmentsDb() {
-  if (opening) return opening;
-  opening = new Promise((resolve, reject) => {
-    const request = indexedDB.open(DB_NAME, DB_VERSION);
-    request.onupgradeneeded = (event) => upgrade(request.result, event.oldVersion);
-    request.onsuccess = () => {
-      const db = request.result;
-      db.onversionchange = () => {
-        db.close();
-        opening = null;
-      };
-      resolve(db);
-    };
-    request.onerror = () => {
-      opening = null;
-      reject(request.error);
-    };
-  });
-  return opening;
-}
+const openAttachmentsDb = opener(DB_NAME, DB_VERSION, upgrade);
 
 async function run(mode, work) {
   const db = await openAttachmentsDb();

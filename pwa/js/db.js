@@ -31,31 +31,39 @@ function upgrade(db, oldVersion) {
   }
 }
 
-let opening = null;
-
-/** Open (and upgrade) the database once per context; rejects if IndexedDB is unavailable. */
-export function openDb() {
-  if (opening) return opening;
-  opening = new Promise((resolve, reject) => {
-    const request = indexedDB.open(DB_NAME, DB_VERSION);
-    request.onupgradeneeded = (event) => upgrade(request.result, event.oldVersion);
-    request.onsuccess = () => {
-      const db = request.result;
-      // Another tab (or a new service worker) wants a newer schema: let it have it.
-      db.onversionchange = () => {
-        db.close();
-        opening = null;
+/**
+ * A function that opens (and upgrades) database `name` once per context and hands out the
+ * same connection after; it rejects if IndexedDB is unavailable. The attachments module
+ * opens its own database with it.
+ */
+export function opener(name, version, upgradeFn) {
+  let opening = null;
+  return function open() {
+    if (opening) return opening;
+    opening = new Promise((resolve, reject) => {
+      const request = indexedDB.open(name, version);
+      request.onupgradeneeded = (event) => upgradeFn(request.result, event.oldVersion);
+      request.onsuccess = () => {
+        const db = request.result;
+        // Another tab (or a new service worker) wants a newer schema: let it have it.
+        db.onversionchange = () => {
+          db.close();
+          opening = null;
+        };
+        resolve(db);
       };
-      resolve(db);
-    };
-    request.onerror = () => {
-      opening = null;
-      reject(request.error);
-    };
-    request.onblocked = () => console.warn('leadrelay: database upgrade waits for another tab');
-  });
-  return opening;
+      request.onerror = () => {
+        opening = null;
+        reject(request.error);
+      };
+      request.onblocked = () => console.warn(`leadrelay: ${name} upgrade waits for another tab`);
+    });
+    return opening;
+  };
 }
+
+/** Open (and upgrade) the app's database once per context. */
+export const openDb = opener(DB_NAME, DB_VERSION, upgrade);
 
 /** Wrap an IDBRequest in a promise. */
 export function req(request) {
