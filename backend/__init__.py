@@ -48,6 +48,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from backend.links import init_links
     from backend.ratelimit import init_ratelimit
     from backend.security import init_security
+    from backend.transaction import init_transaction
 
     @app.url_value_preprocessor
     def _ids_in_range(endpoint, values):
@@ -60,6 +61,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_security(app)
     init_ratelimit(app)
     init_links(app)
+    init_transaction(app)
     register_error_handlers(app)
     register_blueprints(app)
 

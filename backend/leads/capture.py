@@ -14,6 +14,7 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from types import SimpleNamespace
 
 from flask import current_app
@@ -37,6 +38,7 @@ from backend.offices.models import office_names, office_ref
 from backend.process_cache import ProcessCache
 from backend.routing.services import ROUTING_FLAGS, event_venue, office_index, route_place
 from backend.telegram.services import apply_preferences
+from backend.transaction import after_commit
 
 CREATED, DUPLICATE, MERGED, REJECTED = "created", "duplicate", "merged", "rejected"
 CLIENT_ID_CONFLICT = "client_id_conflict"
@@ -437,7 +439,8 @@ def capture_batch(
 
     ``event_id`` fixes the event for every payload (the single-lead endpoint);
     otherwise each payload names its own. ``source_override`` is set for public
-    visitor forms (no user). Commits, then asks the workers to send the follow-ups.
+    visitor forms (no user). Flushes; once the caller commits, the workers are asked to
+    send the follow-ups.
     """
     results: list[CaptureResult | None] = [None] * len(payloads)
     user = _resolved(user)
@@ -465,17 +468,17 @@ def _store_and_commit(items: Sequence[_Item], user: User | None) -> list[Capture
     try:
         try:
             results, messages = _store(items)
-            db.session.commit()
         except IntegrityError:
-            # Another request stored one of these UUIDs first; the retry sees it.
+            # Another request stored one of these UUIDs first (PostgreSQL waited for it
+            # to commit): the retry sees it.
             db.session.rollback()
             results, messages = _store(items)
-            db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
     _reply_for_stored(results, user)
-    enqueue_messages(sorted(messages), channels=messages)
+    if messages:
+        after_commit(partial(enqueue_messages, sorted(messages), channels=messages))
     return results
 
 

@@ -8,6 +8,7 @@ import uuid
 from playwright.sync_api import expect
 
 from backend.leads.capture import capture_batch
+from backend.transaction import commit
 from tests.browser.helpers import seed_office_queue
 from tests.conftest import requires_browser
 from tests.factories import PASSWORD
@@ -58,6 +59,7 @@ def test_a_rep_whose_browser_prefers_russian_works_the_queue_in_russian(
               "city": "Moscow", "country": "RU", "rating": "hot", "consent": {"contact": True}}],
             user=staff, event_id=event.id,
         )  # fmt: skip
+        commit()  # as the capture request would
         fresh = page.locator(f'tr[data-lead-id="{result.lead.id}"]')
         expect(fresh).to_be_visible(timeout=POLL_TIMEOUT)
         expect(fresh).to_contain_text("Горячий")

@@ -326,11 +326,12 @@ def test_concurrent_submissions_of_one_client_id_make_one_lead(app, config, boot
         clients.append(client)
     barrier = threading.Barrier(len(clients), timeout=60)
     statuses, errors = [], []
+    url = f"/api/v1/events/{booth.id}/leads"  # the threads have no app context to load it
 
     def submit(client):
         try:
             barrier.wait()
-            response = client.post(f"/api/v1/events/{booth.id}/leads", json=payload,
+            response = client.post(url, json=payload,
                                    headers={"X-Requested-With": "t"})  # fmt: skip
             statuses.append(response.status_code)
         except Exception as exc:  # noqa: BLE001 - reported by the assertion below

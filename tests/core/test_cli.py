@@ -122,6 +122,7 @@ def test_worker_burst_drains_the_queues_and_exits(runner, app):
 
     from backend.leads.capture import capture_batch
     from backend.messaging.models import Message
+    from backend.transaction import commit
     from tests.factories import make_event, make_user
 
     make_office("MOW")
@@ -131,6 +132,7 @@ def test_worker_burst_drains_the_queues_and_exits(runner, app):
     payload = {"event_id": event.id, "client_id": str(uuid.uuid4()), "first_name": "Anna",
                "email": "anna@example.com", "city": "Moscow", "consent": {"contact": True}}  # fmt: skip
     capture_batch([payload], user=user)
+    commit()  # as the capture request does
     assert set(db.session.scalars(db.select(Message.status))) == {"pending"}
 
     result = runner.invoke(args=["worker", "--burst"])

@@ -17,6 +17,7 @@ from rq import SimpleWorker
 
 from backend.extensions import db
 from backend.leads.capture import capture_batch
+from backend.transaction import commit
 from backend.leads.models import Lead
 from backend.messaging.models import Message
 from tests.factories import make_event, make_office, make_user
@@ -191,6 +192,7 @@ def capture(world):
         event = event or world["event"]
         payloads = [lead_payload(event, **fields) for _ in range(count)]
         results = capture_batch(payloads, user=world["marketing"])
+        commit()  # as the capture request does
         assert all(r.status == "created" for r in results), [r.errors for r in results]
         return [r.lead for r in results]
 

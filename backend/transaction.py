@@ -1,0 +1,107 @@
+"""One commit point per request, per job and per command.
+
+Services only ``flush``. The unit of work that called them commits once, through
+``commit()``:
+
+- a request: ``init_transaction`` commits in ``after_request`` when a write request
+  (POST, PUT, PATCH, DELETE) answered below 400, and rolls back otherwise. GET, HEAD and
+  OPTIONS requests never write: they are rolled back, and under ``TESTING`` a read
+  request that changed a row is an error (``ReadRequestWrote``);
+- a job: the worker's job class (``workers.queues.AppJob``) commits when the job
+  returns and rolls back when it raises;
+- a CLI command: the command calls ``commit()`` once at its end.
+
+What must only happen once the rows are durable (waking the workers for the outbox
+rows a request wrote, enqueueing a card's OCR, deleting an erased file) is registered
+with ``after_commit`` while the work runs; ``commit()`` runs it after the commit, and a
+rollback forgets it. An action that fails is logged, never raised: the data is already
+committed, and the sweep recovers what a lost wake-up left pending.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from flask import Flask, Response, current_app, g, has_request_context, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from backend.extensions import db
+
+log = logging.getLogger(__name__)
+
+_PENDING = "leadrelay.after_commit"  # actions of the transaction in progress
+_COMMITTED = "leadrelay.committed"  # actions of a transaction that has just committed
+READ_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
+
+
+class ReadRequestWrote(RuntimeError):
+    """A GET, HEAD or OPTIONS request left changes in the session (TESTING only)."""
+
+
+def after_commit(action: Callable[[], object]) -> None:
+    """Run ``action`` once the current transaction has committed (never if it rolls back)."""
+    db.session.info.setdefault(_PENDING, []).append(action)
+
+
+def commit() -> None:
+    """The one commit: commit the session, then run the actions registered for it."""
+    db.session.commit()
+    for action in db.session.info.pop(_COMMITTED, ()):
+        try:
+            action()
+        except Exception:  # committed already: report, never undo or fail the caller
+            log.exception("action after commit failed: %r", action)
+
+
+def rollback() -> None:
+    db.session.rollback()
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    actions = session.info.pop(_PENDING, None)
+    if actions:
+        session.info.setdefault(_COMMITTED, []).extend(actions)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_on_rollback(session: Session, transaction) -> None:
+    # Runs after after_commit, which already moved the list: left over means rolled back.
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
+
+
+_WRITES = ("INSERT", "UPDATE", "DELETE", "MERGE")
+
+
+def _note_writes(conn, cursor, statement: str, parameters, context, executemany) -> None:
+    # Registered only when a testing app is built: production pays nothing for it.
+    wrote = statement.lstrip()[:6].upper().startswith(_WRITES)
+    if wrote and has_request_context() and current_app.testing:
+        g.leadrelay_wrote = statement
+
+
+def _wrote() -> bool:
+    session = db.session()
+    return bool(session.new or session.dirty or session.deleted or g.pop("leadrelay_wrote", None))
+
+
+def init_transaction(app: Flask) -> None:
+    if app.testing and not event.contains(Engine, "before_cursor_execute", _note_writes):
+        event.listen(Engine, "before_cursor_execute", _note_writes)
+
+    @app.after_request
+    def _end_of_request(response: Response) -> Response:
+        if request.method in READ_METHODS:
+            wrote = _wrote()
+            rollback()
+            if wrote and current_app.config.get("CHECK_READS_DONT_WRITE", current_app.testing):
+                raise ReadRequestWrote(f"{request.method} {request.path} changed rows")
+        elif response.status_code < 400:
+            commit()
+        else:
+            rollback()
+        return response
