@@ -17,9 +17,9 @@ from rq import SimpleWorker
 
 from backend.extensions import db
 from backend.leads.capture import capture_batch
-from backend.transaction import commit
 from backend.leads.models import Lead
 from backend.messaging.models import Message
+from backend.transaction import commit
 from tests.factories import make_event, make_office, make_user
 from tests.live import free_port
 from workers.queues import AppWorker, make_worker
