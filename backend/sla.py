@@ -16,7 +16,8 @@ DEFAULT_WORKING_DAYS = "12345"
 DAY = timedelta(days=1)
 
 
-def _zone(tz_name: str | None) -> ZoneInfo:
+def time_zone(tz_name: str | None) -> ZoneInfo:
+    """The zone named ``tz_name``; UTC when it is empty or unknown."""
     try:
         return ZoneInfo(tz_name or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
@@ -50,7 +51,7 @@ def working_time_between(
     start, end = _aware(start), _aware(end)
     if end <= start:
         return timedelta(0)
-    zone, days = _zone(tz_name), _days(working_days)
+    zone, days = time_zone(tz_name), _days(working_days)
     if len(days) == 7:
         return end - start
     local_start, local_end = start.astimezone(zone), end.astimezone(zone)
@@ -76,7 +77,7 @@ def sla_due_at(
     """
     start = _aware(start)
     remaining = timedelta(hours=sla_hours if sla_hours is not None else DEFAULT_SLA_HOURS)
-    zone, days = _zone(tz_name), _days(working_days)
+    zone, days = time_zone(tz_name), _days(working_days)
     if len(days) == 7 or remaining <= timedelta(0):
         return (start + remaining).astimezone(UTC)
     day = start.astimezone(zone).date()
@@ -126,7 +127,7 @@ def working_start_before(
     cutoff per office, so due leads are found with an indexed range query.
     """
     end = _aware(end)
-    zone, days = _zone(tz_name), _days(working_days)
+    zone, days = time_zone(tz_name), _days(working_days)
     if len(days) == 7 or amount <= timedelta(0):
         return (end - amount).astimezone(UTC)
     remaining = amount

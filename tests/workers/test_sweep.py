@@ -324,3 +324,28 @@ def test_marketing_gets_the_quality_summary_once_the_whole_sample_is_rated(world
     [summary] = messages(kind="quality_summary")
     assert "1 good, 1 bad of 2" in summary.subject
     assert "student: 1" in summary.body_text
+
+
+def test_the_sweep_deletes_sign_ins_no_cookie_can_use_and_keeps_the_live_one(
+    world, app, client, auth
+):
+    from backend.auth.models import UserSession
+
+    def sessions() -> list[UserSession]:
+        db.session.expire_all()
+        return list(db.session.scalars(db.select(UserSession).order_by(UserSession.id)))
+
+    me = "/api/v1/me"
+    assert auth.login("mkt@example.com").status_code == 200
+    assert auth.logout().status_code == 200  # ended: its cookies are refused from now on
+    assert auth.login("mkt@example.com").status_code == 200
+    ended, live = sessions()
+    assert ended.ended_at is not None and live.ended_at is None
+    assert run_sweep()["sessions_pruned"] == 1
+    assert [s.id for s in sessions()] == [live.id]
+    assert client.get(me).status_code == 200  # still signed in
+
+    lifetime = app.config["REMEMBER_COOKIE_DURATION"] + app.permanent_session_lifetime
+    assert run_sweep(now=live.created_at + lifetime - timedelta(minutes=1))["sessions_pruned"] == 0
+    assert run_sweep(now=live.created_at + lifetime)["sessions_pruned"] == 1
+    assert sessions() == [] and client.get(me).status_code == 401
