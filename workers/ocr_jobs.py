@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
+from backend import transaction
 from backend.attachments.models import Attachment
 from backend.cards.services import apply_card
 from backend.extensions import db
 
 
 def read_card_attachment(attachment_id: int) -> dict | None:
-    """Read the card photo ``attachment_id`` and fill its lead's empty fields; commits.
-
-    Safe to run twice: a card already read is skipped. Returns the filled fields.
+    """Read the card photo ``attachment_id`` and fill its lead's empty fields (flushed; the
+    job commits). Safe to run twice: a card already read is skipped. Returns the filled
+    fields; raises what reading raised, with the card marked ``failed`` (committed).
     """
     try:
-        filled = apply_card(attachment_id)
-        db.session.commit()
+        return apply_card(attachment_id)
     except Exception:
-        # Say so on the lead page rather than leave the card "being read" for ever.
-        db.session.rollback()
+        # Say so on the lead page rather than leave the card "being read" for ever: the
+        # reading is rolled back and the mark committed here, on purpose, since the job
+        # class rolls back whatever a raising job leaves.
+        transaction.rollback()
         attachment = db.session.get(Attachment, attachment_id)
         if attachment is not None and attachment.ocr_status == "pending":
             attachment.ocr_status = "failed"
-            db.session.commit()
+            transaction.commit()
         raise
-    return filled
 
 
 def enqueue_unread_cards(older_than_minutes: int = 5) -> int:

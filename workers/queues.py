@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 from rq import Queue, SimpleWorker, Worker
+from rq.job import Job
 
+from backend import transaction
 from backend.extensions import db
 from backend.redis_conn import connect
 
@@ -21,10 +23,27 @@ def get_queue(app: Flask, name: str) -> Queue:
     return Queue(name, connection=connect(app))
 
 
+class AppJob(Job):
+    """A job whose database work is one unit: committed (through ``transaction.commit``,
+    which then runs its after-commit actions) when the function returns, rolled back
+    when it raises or times out. Job functions only flush."""
+
+    def perform(self):
+        try:
+            result = super().perform()
+        except BaseException:
+            transaction.rollback()
+            raise
+        transaction.commit()
+        return result
+
+
 class AppWorker(Worker):
-    """An RQ worker whose jobs run inside an app context built by the factory."""
+    """An RQ worker whose jobs run inside an app context built by the factory, as
+    ``AppJob``s."""
 
     app: Flask
+    job_class = AppJob
 
     def work(self, *args, **kwargs):
         if not isinstance(self, SimpleWorker):
@@ -49,7 +68,9 @@ class AppWorker(Worker):
 def make_worker(app: Flask, queue_names=QUEUE_NAMES, worker_class=AppWorker) -> Worker:
     connection = connect(app)
     worker = worker_class(
-        [Queue(n, connection=connection) for n in queue_names], connection=connection
+        [Queue(n, connection=connection, job_class=AppJob) for n in queue_names],
+        connection=connection,
+        job_class=AppJob,
     )
     worker.app = app
     return worker
