@@ -7,7 +7,7 @@ import io
 import re
 from collections.abc import Mapping
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, or_, select
 
 from backend.attendees.models import CONTACT_COLUMNS, Attendee
 from backend.audit.services import record
@@ -15,6 +15,7 @@ from backend.errors import ApiError
 from backend.extensions import db
 from backend.leads.models import Lead
 from backend.leads.normalize import normalize_country, normalize_email, normalize_phone
+from backend.privacy.erasure import Person, eraser
 
 COLUMNS = ("badge_id", *CONTACT_COLUMNS)
 # Headers organisers' exports use for our columns (compared lower-case, without spaces,
@@ -161,3 +162,35 @@ def attendee_count(event_id: int) -> int:
     return db.session.scalar(
         select(func.count()).select_from(Attendee).where(Attendee.event_id == event_id)
     )
+
+
+@eraser
+def erase_attendees(person: Person) -> None:
+    """Delete the attendee rows that are the person: by e-mail on any event's list; by
+    phone or full name on the lists of the events where they left a lead."""
+    events = select(Lead.event_id).where(Lead.id.in_(person.lead_ids)).distinct()
+    emails = sorted(person.emails)
+    candidates = db.session.execute(
+        select(Attendee.id, Attendee.email, Attendee.phone, Attendee.first_name,
+               Attendee.last_name)
+        .where(or_(Attendee.event_id.in_(events), func.lower(Attendee.email).in_(emails)))
+    ).all()  # fmt: skip
+    phones = {_digits(phone)[-10:] for phone in person.phones}
+    names = {name.lower() for name in person.names}
+    doomed = [
+        row.id
+        for row in candidates
+        if row.email.strip().lower() in person.emails
+        or (len(_digits(row.phone)) >= 5 and _digits(row.phone)[-10:] in phones)
+        or f"{row.first_name.strip()} {row.last_name.strip()}".strip().lower() in names
+    ]
+    for start in range(0, len(doomed), 500):
+        db.session.execute(
+            delete(Attendee)
+            .where(Attendee.id.in_(doomed[start : start + 500]))
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _digits(value: str | None) -> str:
+    return re.sub(r"\D", "", value or "")

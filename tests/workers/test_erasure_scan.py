@@ -14,11 +14,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import JSON, String, Text, select
 
+from backend.attendees.models import Attendee
+from backend.attendees.services import store_attendees
 from backend.extensions import db
 from backend.leads.capture import capture_batch
 from backend.leads.models import Lead
 from backend.messaging.models import Message
-from backend.privacy.services import anonymize_leads_older_than
+from backend.privacy.services import anonymize_leads_older_than, erase_person
 from backend.workspace.services import (
     change_status,
     fix_contact,
@@ -26,7 +28,7 @@ from backend.workspace.services import (
     log_touch,
     record_feedback,
 )
-from tests.factories import make_user
+from tests.factories import make_event, make_user
 from tests.workers.conftest import lead_payload
 from workers.sweep import run_sweep
 
@@ -79,7 +81,8 @@ def hits() -> list[tuple[str, str, str]]:
 def write_the_person_everywhere(app, client, world, run_worker):
     """Zinaida through every path: booth capture, merge, visitor form, reminder,
     escalation, touches with outcomes, contact correction, feedback and the quality
-    summary, hand-over with a reason, lost reason, office notice, autoresponder, webhook."""
+    summary, hand-over with a reason, lost reason, office notice, autoresponder, webhook,
+    the organiser's attendee list."""
     staff = make_user("staff", email="booth@example.com", name="Booth Bob")
     staff.events.append(world["event"])
     rep = make_user("office_rep", world["mow"], email="rep2@mow.example.com", name="Rep Rita")
@@ -99,6 +102,13 @@ def write_the_person_everywhere(app, client, world, run_worker):
     form.pop("event_id")
     url = f"/api/v1/public/visitor/{world['event'].visitor_token}/leads"
     assert client.post(url, json=form, headers=XHR).status_code == 201
+
+    store_attendees(world["event"].id, [
+        dict(badge_id="ZQ-1", first_name=FIRST, last_name=LAST, company=f"{LAST} Works",
+             email=EMAILS[1], phone=PHONES[2]),
+        dict(badge_id="BU-2", first_name="Boris", last_name="Unrelated", email="bu@example.com"),
+    ])  # fmt: skip
+    db.session.commit()
 
     lead = db.session.get(Lead, lead_id)
     start = lead.routed_at
@@ -136,7 +146,7 @@ def test_an_erased_person_is_found_in_no_text_or_json_column_of_any_table(
     assert {"lead.email", "lead.original", "merged_capture.payload", "touch.outcome",
             "touch.note", "lead.lost_reason", "routing_decision.reason", "audit_entry.detail",
             "message.recipient", "message.body_text", "message.payload",
-            "quality_feedback.note"} <= before  # fmt: skip
+            "quality_feedback.note", "attendee.email", "attendee.phone"} <= before  # fmt: skip
 
     make_user("admin", email="privacy@example.com")
     db.session.commit()
@@ -152,6 +162,7 @@ def test_an_erased_person_is_found_in_no_text_or_json_column_of_any_table(
     lead = db.session.get(Lead, lead_id)
     assert (lead.status, lead.event_id) == ("lost", world["event"].id)
     assert db.session.scalar(select(Lead.last_name).where(Lead.id != lead_id)) == "Unrelated"
+    assert list(db.session.scalars(select(Attendee.badge_id))) == ["BU-2"]
     summary = db.session.scalar(select(Message).where(Message.kind == "quality_summary"))
     assert "Boris Unrelated" in summary.body_text
 
@@ -174,3 +185,28 @@ def test_a_person_is_found_by_the_phone_merged_in_and_the_email_corrected_to(
     for key in (PersonKey(phone=PHONES[1]), PersonKey(email=EMAILS[2]),
                 PersonKey(email=EMAILS[0]), PersonKey(phone=PHONES[0])):  # fmt: skip
         assert [lead.id for lead in find_person_leads(key)] == [lead_id], key.raw
+
+
+def test_an_erased_person_leaves_no_attendee_row_with_their_email_phone_or_name(
+    app, client, world, run_worker, smtp, receiver
+):
+    write_the_person_everywhere(app, client, world, run_worker)
+    event = world["event"]
+    elsewhere = make_event(name="Metalloobrabotka")
+    db.session.flush()
+    store_attendees(event.id, [
+        dict(badge_id="P-3", first_name="Z.", last_name="Q.", phone=PHONES[0].replace(" ", "")),
+        dict(badge_id="N-4", first_name=FIRST.upper(), last_name=LAST, company="Other"),
+        dict(badge_id="A-5", first_name="Anna", last_name=LAST[:3], phone="+7 916 000-00-00"),
+    ])  # fmt: skip
+    store_attendees(elsewhere.id, [
+        dict(badge_id="E-6", first_name="Z", last_name="Q", email=EMAILS[2].upper()),
+        dict(badge_id="K-7", first_name=FIRST, last_name=LAST),  # a namesake at another show
+    ])  # fmt: skip
+    db.session.commit()
+
+    erase_person(email=EMAILS[0])
+    db.session.commit()
+    db.session.expire_all()
+    left = {a.badge_id for a in db.session.scalars(select(Attendee))}
+    assert left == {"BU-2", "A-5", "K-7"}
