@@ -339,4 +339,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    if {"-h", "--help"} & set(sys.argv[1:]):
+        print(__doc__.strip() + "\n\nSettings (environment): BENCH_PG, BENCH_DB, BENCH_REDIS_URL, "
+              "BENCH_LEADS, BENCH_PACE, BENCH_PART (all|latency|sweep), BENCH_SWEEP_LEADS, "
+              "BENCH_SWEEP_DUE, BENCH_SWEEP_RUNS, BENCH_PROFILE=1.")  # fmt: skip
+        sys.exit(0)
     main()

@@ -47,21 +47,12 @@ from backend.leads.models import (
     QualityFeedback,
     RoutingDecision,
 )
-from backend.messaging.models import Message
-from backend.messaging.services import (
-    JOB_TIMEOUT,
-    RENDER,
-    deferred_webhook_rows,
-    enqueue_messages,
-    insert_messages,
-    join_recipients,
-    marketing_emails,
-    office_languages,
-    office_staff_emails,
-    render_lead_mail,
-    webhook_rows,
-    webhook_targets,
-)
+from backend.messaging.models import RENDER, Message
+from backend.messaging.planning import insert_messages
+from backend.messaging.recipients import join_recipients, marketing_emails, office_staff_emails
+from backend.messaging.rendering import office_languages, render_lead_mail
+from backend.messaging.sending import JOB_TIMEOUT, enqueue_messages
+from backend.messaging.webhooks import deferred_webhook_rows, webhook_rows, webhook_targets
 from backend.offices.models import Office, default_sla_hours
 from backend.routing.engine import METHOD_ESCALATION, OfficeIndex
 from backend.routing.reasons import Reason
