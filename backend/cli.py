@@ -1,4 +1,10 @@
-"""The ``leadrelay`` command: a FlaskGroup over ``create_app`` plus the operator commands."""
+"""The ``leadrelay`` command: a FlaskGroup over ``create_app`` plus the operator commands.
+
+The ``worker``, ``cron`` and ``sweep`` commands live in ``workers.cli`` (the backend
+never imports ``workers``); they come in through the ``flask.commands`` entry points
+in pyproject.toml, which FlaskGroup loads, so ``leadrelay worker`` and
+``flask --app backend worker`` both have them once the project is installed.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,6 @@ import sys
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from backend import create_app
@@ -29,7 +34,7 @@ def register_cli(app) -> None:
     """Add the operator commands to the app's CLI (so ``flask --app backend`` has them too)."""
     for command in (
         demo_command, users_group, tokens_group, offices_group, route_command,
-        convert_reasons_command, worker_command, cron_command, sweep_command, serve_command,
+        convert_reasons_command, serve_command,
         rates_group,
     ):  # fmt: skip
         app.cli.add_command(command)
@@ -279,50 +284,6 @@ def convert_reasons_command() -> None:
     converted, left = convert_stored_reasons()
     db.session.commit()
     click.echo(f"converted {converted} routing reasons; {left} left as written")
-
-
-@click.command("worker")
-@click.option("--burst", is_flag=True, help="drain the queues and exit")
-@click.option("--queues", default="", help="comma-separated queue names (default: all)")
-@with_appcontext
-def worker_command(burst: bool, queues: str) -> None:
-    """Run an RQ worker with its scheduler, every job inside the app context."""
-    from workers.queues import QUEUE_NAMES, make_worker
-
-    names = [q for q in queues.split(",") if q] or list(QUEUE_NAMES)
-    worker = make_worker(current_app._get_current_object(), names)
-    worker.work(burst=burst, with_scheduler=True, logging_level=current_app.config.get("LOG_LEVEL"))
-
-
-@click.command("cron")
-@with_appcontext
-def cron_command() -> None:
-    """Run the periodic sweeps on RQ's cron scheduler (run exactly one of these)."""
-    from workers.schedule import make_cron
-
-    make_cron(current_app._get_current_object()).start()
-
-
-@click.command("sweep")
-@click.option("--now", "now_text", help="ISO time to sweep as of (default: now)")
-@click.option("--dry-run", is_flag=True, help="print what would fire, change nothing")
-@with_appcontext
-def sweep_command(now_text: str | None, dry_run: bool) -> None:
-    """Run the SLA/stale/silence sweep once, as of a given time."""
-    from datetime import UTC, datetime
-
-    from workers.sweep import run_sweep
-
-    now = None
-    if now_text:
-        try:
-            now = datetime.fromisoformat(now_text)
-        except ValueError:
-            _fail(f"not an ISO time: {now_text}")
-        if now.tzinfo is None:
-            now = now.replace(tzinfo=UTC)
-    report = run_sweep(now=now, dry_run=dry_run)
-    click.echo(json.dumps(report, ensure_ascii=False, indent=2, default=str))
 
 
 @click.command("serve")

@@ -119,6 +119,7 @@ def bench_latency(app, inbox: Inbox, smtp_url: str, instance: str) -> None:
     from backend.auth.models import User
     from backend.events.models import Event
     from backend.leads.capture import capture_batch
+    from backend.transaction import commit
 
     with app.app_context():
         seed_offices(3)
@@ -168,6 +169,7 @@ def bench_latency(app, inbox: Inbox, smtp_url: str, instance: str) -> None:
                 "consent": {"contact": True},
             }
             capture_batch([payload], user=user)
+            commit()  # as the capture request does: the rows, then the workers' wake-up
             accepted[email] = time.perf_counter()
             delay = started + (i + 1) / PACE - time.perf_counter()
             if delay > 0:
@@ -219,14 +221,15 @@ def bulk_leads(app, offices, event_id: int, now) -> None:
                         email_normalized=f"l{i}@example.org", phone="", phone_normalized=None,
                         company="Acme", job_title="", city="Moscow", country="RU", postal_code="",
                         latitude=None, longitude=None, rating="warm", notes="", answers="{}",
-                        badge_raw="", language=None, consent_contact=True, consent_marketing=False,
+                        badge_raw="", badge_id="", language=None, consent_contact=True, consent_marketing=False,
                         consent_text="", consent_at=None, flags="[]", original="{}",
                         status="new" if untouched else "contacted", deal_value=None,
                         deal_currency=None, lost_reason=None, won_at=None, status_changed_at=None,
                         office_id=office.id, routed_at=routed, claimed_by_id=None, claimed_at=None,
                         first_touch_at=None if untouched else routed + timedelta(hours=1),
                         escalation_level=0, escalated_at=None, ladder_step=0, ladder_routed_at=None,
-                        feedback_requested=False,
+                        feedback_requested=False, next_step=None, next_step_at=None,
+                        status_before_close=None,
                         anonymized_at=None, updated_at=routed,
                     )  # fmt: skip
                     copy.write_row([row[c] for c in columns])
@@ -339,4 +342,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    if {"-h", "--help"} & set(sys.argv[1:]):
+        print(__doc__.strip() + "\n\nSettings (environment): BENCH_PG, BENCH_DB, BENCH_REDIS_URL, "
+              "BENCH_LEADS, BENCH_PACE, BENCH_PART (all|latency|sweep), BENCH_SWEEP_LEADS, "
+              "BENCH_SWEEP_DUE, BENCH_SWEEP_RUNS, BENCH_PROFILE=1.")  # fmt: skip
+        sys.exit(0)
     main()

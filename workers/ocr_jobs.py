@@ -34,7 +34,7 @@ def enqueue_unread_cards(older_than_minutes: int = 5) -> int:
 
     from sqlalchemy import select
 
-    from backend.cards.services import enqueue_card_reading
+    from backend.cards.services import enqueue_card_reading_now as enqueue_card_reading
     from backend.db_types import utcnow
 
     cutoff = utcnow() - timedelta(minutes=older_than_minutes)

@@ -1,4 +1,4 @@
-"""Queues named by purpose, and the app-aware worker that runs their jobs."""
+"""The app-aware worker that runs the queues' jobs (the queues: ``backend.queues``)."""
 
 from __future__ import annotations
 
@@ -8,19 +8,8 @@ from rq.job import Job
 
 from backend import transaction
 from backend.extensions import db
+from backend.queues import QUEUE_NAMES
 from backend.redis_conn import connect
-
-MAIL = "mail"
-WEBHOOKS = "webhooks"
-ESCALATION = "escalation"
-# Business-card reading: CPU-bound, so it has its own queue, served last by the default
-# worker and by dedicated workers where cards are many.
-OCR = "ocr"
-QUEUE_NAMES = (MAIL, WEBHOOKS, ESCALATION, OCR)
-
-
-def get_queue(app: Flask, name: str) -> Queue:
-    return Queue(name, connection=connect(app))
 
 
 class AppJob(Job):

@@ -9,9 +9,9 @@ from __future__ import annotations
 from flask import Flask
 from rq.cron import CronScheduler
 
+from backend.queues import ESCALATION, OCR, WEBHOOKS
 from backend.redis_conn import connect
 from workers import jobs, ocr_jobs, report_jobs
-from workers.queues import ESCALATION, OCR, WEBHOOKS
 
 SCHEDULE = [
     dict(name="sweep", func=jobs.sweep, queue=ESCALATION, interval=60, job_timeout=300),

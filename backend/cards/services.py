@@ -6,6 +6,7 @@ Plain functions: they flush and leave the commit to the caller (the view or the 
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -20,7 +21,9 @@ from backend.events.models import Event
 from backend.extensions import db
 from backend.leads.models import Lead
 from backend.leads.normalize import normalize_email, normalize_phone
+from backend.queues import OCR, get_queue
 from backend.routing.gazetteer import get_gazetteer
+from backend.transaction import after_commit
 
 log = logging.getLogger(__name__)
 CARD_CHECK = "card_check"
@@ -59,14 +62,19 @@ def read_card(data: bytes, *, region: str | None = None) -> dict:
 
 
 def enqueue_card_reading(attachment_id: int) -> None:
-    """Ask an OCR worker to read this card photo (once: the job id is the attachment's).
+    """Ask an OCR worker to read this card photo once the transaction that stored it has
+    committed (``transaction.after_commit``); a rollback forgets it."""
+    after_commit(partial(enqueue_card_reading_now, attachment_id))
 
-    With Redis down the attachment stays ``pending``; a later upload or the office page
-    shows it unread, nothing is lost.
+
+def enqueue_card_reading_now(attachment_id: int) -> None:
+    """Ask an OCR worker to read this (committed) card photo now; once: the job id is the
+    attachment's.
+
+    With Redis down the attachment stays ``pending``; the cron's ``unread-cards`` job
+    enqueues it again later, nothing is lost.
     """
     from redis.exceptions import RedisError
-
-    from workers.queues import OCR, get_queue
 
     try:
         get_queue(current_app._get_current_object(), OCR).enqueue(

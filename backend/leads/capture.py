@@ -33,7 +33,8 @@ from backend.leads.normalize import Normalized, has_identity, normalize_lead
 from backend.leads.queries import last_decisions, lead_json, visible_leads
 from backend.leads.schemas import LeadIn
 from backend.messaging.models import Message
-from backend.messaging.services import enqueue_messages, new_lead_rows
+from backend.messaging.planning import new_lead_rows
+from backend.messaging.sending import enqueue_messages
 from backend.offices.models import office_names, office_ref
 from backend.process_cache import ProcessCache
 from backend.routing.services import ROUTING_FLAGS, event_venue, office_index, route_place
@@ -637,7 +638,7 @@ def _store_form_captures(form_captures, now) -> dict[int, str]:
         rows.append(row)
         result.office_id = _office_for(item)
     insert_rows(MergedCapture.__table__, rows)
-    from backend.messaging.services import insert_messages
+    from backend.messaging.planning import insert_messages
 
     return {message_id: "email" for message_id in insert_messages(mails)}
 

@@ -9,6 +9,9 @@ from backend.db_types import UTCDateTime, utcnow
 from backend.extensions import db
 
 MESSAGE_STATUSES = ("pending", "sending", "sent", "recorded", "failed", "skipped")
+# A payload key: the row's content is rendered by the delivery job
+# (``backend.messaging.rendering.render_messages``), from the lead as it is then.
+RENDER = "render"
 
 
 class Message(db.Model):
@@ -43,7 +46,8 @@ class Message(db.Model):
     # When a worker last claimed it (pending -> sending): a row left in ``sending``
     # longer than the job timeout belonged to a killed worker and is reset.
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # A failed attempt waits for RQ's retry; the sweep leaves it alone until then.
+    # A failed attempt waits until then: the claim takes the row no earlier, and its
+    # ``deliver-<id>-<attempt>`` job is scheduled for then (backend.messaging.sending).
     retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -9,7 +9,8 @@ from backend.auth.access import PUBLIC, roles_required
 from backend.auth.csrf import csrf_exempt
 from backend.extensions import db
 from backend.messaging.models import MESSAGE_STATUSES, Message
-from backend.messaging.services import email_from_token, render_messages, unsubscribe
+from backend.messaging.rendering import render_messages
+from backend.messaging.unsubscribe import email_from_token, unsubscribe
 from backend.params import MAX_PAGE, int_arg
 
 bp = Blueprint("messaging", __name__)
@@ -27,8 +28,7 @@ def unsubscribe_link(token: str):
     if email is None:
         abort(404)
     if request.method == "POST":
-        unsubscribe(email)
-        db.session.commit()
+        unsubscribe(email)  # committed after the request
         return render_template("messaging/unsubscribe.html", email=email, done=True)
     return render_template("messaging/unsubscribe.html", email=email, done=False, token=token)
 

@@ -43,8 +43,7 @@ def webhook_save(scope: str):
     except ApiError as exc:
         db.session.rollback()
         return _page(exc.status, scope=scope, error=exc.message)
-    db.session.commit()
-    return _page(scope=scope, saved=True)
+    return _page(scope=scope, saved=True)  # committed after the request
 
 
 @bp.post("/admin/webhooks/<scope>/test")
@@ -60,5 +59,4 @@ def webhook_test(scope: str):
         db.session.rollback()
         reason = getattr(exc, "reason", None) or exc
         return _page(scope=scope, error=_("No answer from the receiver: %(reason)s", reason=reason))
-    db.session.commit()
-    return _page(scope=scope, test_status=status)
+    return _page(scope=scope, test_status=status)  # committed after the request

@@ -1,5 +1,6 @@
-"""Webhook targets and signing: where webhooks may go, the Standard Webhooks signature,
-the global webhook admins set in the app, and the admin's "send a test".
+"""Webhooks: where they may go, the Standard Webhooks signature, the global webhook admins
+set in the app, the admin's "send a test", the rows and payloads of lead events, and
+posting a webhook row (the delivery job's transport).
 
 Signing follows https://www.standardwebhooks.com: ``webhook-id`` (the message key, the
 same on every retry), ``webhook-timestamp`` (seconds) and ``webhook-signature``
@@ -18,6 +19,7 @@ import socket
 import urllib.error
 import urllib.request
 from datetime import datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -29,17 +31,28 @@ from backend.audit.services import record
 from backend.db_types import utcnow
 from backend.errors import ApiError
 from backend.extensions import db
+from backend.leads.models import Lead
+from backend.links import public_url
+from backend.messaging.models import RENDER, Message
 from backend.offices.models import Office
 from backend.process_cache import ProcessCache
+
+if TYPE_CHECKING:
+    from backend.messaging.recipients import OfficeContacts
 
 FORMATS = ("json", "slack")
 GLOBAL = "global"
 WEBHOOK_KEY = "webhook"  # a SiteSetting: the global webhook an admin set, as JSON
 TEST_TIMEOUT = 5
+WEBHOOK_TIMEOUT = 10  # a delivery
 
 
 class TargetRefused(ValueError):
     """A webhook URL that is not http(s) or points into a private network."""
+
+
+class WebhookError(Exception):
+    """The receiver did not answer 2xx, or the target is refused."""
 
 
 def new_secret() -> str:
@@ -210,4 +223,153 @@ def send_test(scope: str) -> int:
     except urllib.error.HTTPError as exc:
         status = exc.code
     record("webhook.test", detail={"scope": scope, "status": status})
+    return status
+
+
+# --- lead events: rows and payloads ------------------------------------------------
+
+
+def lead_payload(
+    event_name: str, lead: Lead, at: datetime | None = None, office: Office | None = None
+) -> dict:
+    office, event = office or lead.office, lead.event
+    return {
+        "event": event_name,
+        "at": (at or utcnow()).isoformat(),
+        "lead": {
+            "id": lead.id,
+            "client_id": str(lead.client_id),
+            "name": lead.full_name,
+            "company": lead.company,
+            "rating": lead.rating,
+            "status": lead.status,
+            "escalation_level": lead.escalation_level,
+            "deal_value": str(lead.deal_value) if lead.deal_value is not None else None,
+            "deal_currency": lead.deal_currency,
+            "url": public_url(f"/office/leads/{lead.id}"),
+        },
+        "office": office.as_ref() if office else None,
+        "event_ref": {"id": event.id, "name": event.name} if event else None,
+    }
+
+
+def slack_text(payload: dict) -> str:
+    lead, office = payload["lead"], payload.get("office") or {}
+    who = lead.get("name") or lead.get("company") or f"lead {lead['id']}"
+    if lead.get("url"):  # Slack's link markup: the name opens the lead
+        who = f"<{lead['url']}|{who}>"
+    where = office.get("name", "no office")
+    event = (payload.get("event_ref") or {}).get("name", "")
+    if payload["event"] == "lead.won":
+        value = f" — {lead['deal_value']} {lead.get('deal_currency') or ''}".rstrip()
+        return f":trophy: Won: {who} ({event}) by {where}{value if lead['deal_value'] else ''}"
+    if payload["event"] == "lead.escalated":
+        return f":rotating_light: Escalated: {who} ({event}) untouched past the SLA at {where}"
+    return f"New lead: {who} ({event}) routed to {where}"
+
+
+def webhook_targets(office: Office | None) -> list[tuple[str, str, str]]:
+    """(scope, url, format) for the office's webhook and the global one."""
+    targets = []
+    if office is not None and office.webhook_url:
+        targets.append((f"office:{office.id}", office.webhook_url, office.webhook_format or "json"))
+    hook = global_webhook()
+    if hook["url"]:
+        targets.append(("global", hook["url"], hook["format"] or "json"))
+    return targets
+
+
+def webhook_rows(event_name: str, lead: Lead, office: Office | None = None) -> list[dict]:
+    """Pending webhook rows for a lead event, rendered now (keys make each one happen once)."""
+    office = office or lead.office
+    rows = []
+    for scope, url, fmt in webhook_targets(office):
+        payload = lead_payload(event_name, lead, office=office)
+        rows.append(
+            dict(
+                key=f"webhook:{event_name}:lead:{lead.id}:{scope}",
+                kind=f"webhook:{event_name}",
+                channel="webhook",
+                lead_id=lead.id,
+                office_id=office.id if office else None,
+                event_id=lead.event_id,
+                recipient=url,
+                subject=event_name,
+                body_text=slack_text(payload),
+                payload={"scope": scope, "format": fmt, "data": payload},
+            )
+        )
+    return rows
+
+
+def deferred_webhook_rows(
+    event_name: str,
+    lead_id: int,
+    event_id: int | None,
+    office: Office | OfficeContacts | None,
+    targets=None,
+) -> list[dict]:
+    """Webhook rows whose JSON the delivery job builds from the lead (bulk planning)."""
+    if targets is None:
+        targets = webhook_targets(office)
+    return [
+        dict(
+            key=f"webhook:{event_name}:lead:{lead_id}:{scope}",
+            kind=f"webhook:{event_name}",
+            channel="webhook",
+            lead_id=lead_id,
+            office_id=office.id if office else None,
+            event_id=event_id,
+            recipient=url,
+            subject=event_name,
+            payload={"scope": scope, "format": fmt, RENDER: True},
+        )
+        for scope, url, fmt in targets
+    ]
+
+
+def webhook_body(message: Message) -> bytes:
+    payload = message.payload or {}
+    data = payload.get("data") or {}
+    if payload.get("format") == "slack":
+        data = {"text": message.body_text or slack_text(data)}
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def webhook_secret(message: Message) -> str | None:
+    """The office's secret for its webhook, the global webhook's for the global one."""
+    scope = (message.payload or {}).get("scope", "")
+    if scope.startswith("office:"):
+        office = db.session.get(Office, int(scope.split(":", 1)[1]))
+        return office.webhook_secret if office else None
+    return global_webhook()["secret"]
+
+
+# --- delivery ----------------------------------------------------------------------
+
+
+def post_webhook(message: Message) -> int:
+    """POST the row's body to its URL; returns the status, raises WebhookError otherwise.
+
+    ``webhook-id`` is the row's key, the same on every retry, so receivers can drop
+    repeats; the timestamp is the time of this attempt.
+    """
+    body = webhook_body(message)
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "LeadRelay-Webhook/1",
+        "X-LeadRelay-Event": message.subject,
+        "X-LeadRelay-Delivery": message.key,
+        **signature_headers(message.key, body, webhook_secret(message), utcnow()),
+    }
+    try:
+        status = post_json(message.recipient, body, headers, WEBHOOK_TIMEOUT)
+    except TargetRefused as exc:
+        raise WebhookError(f"{message.recipient}: {exc}") from exc
+    except urllib.error.HTTPError as exc:
+        raise WebhookError(f"HTTP {exc.code} from {message.recipient}") from exc
+    except (urllib.error.URLError, OSError) as exc:
+        raise WebhookError(f"{message.recipient}: {exc}") from exc
+    if not 200 <= status < 300:
+        raise WebhookError(f"HTTP {status} from {message.recipient}")
     return status

@@ -67,7 +67,7 @@ REASONS: dict[str, str] = {
         "%(office)s, %(km)s (full, %(load)s)"
     ),
     "handover": N_("Handed over from %(source)s by %(user)s: %(text)s"),
-    # Why the SLA sweep left a lead where it is (workers/sweep.py).
+    # Why the SLA sweep left a lead where it is (workers/sweep/reassignment.py).
     "reassign_limit": N_(
         "reassigned automatically %(moves)s times already, the limit; marketing decides"
     ),

@@ -186,7 +186,8 @@ def _language(user: User | None) -> str:
 
 
 def _write_and_enqueue(rows: list[dict]) -> list[int]:
-    from backend.messaging.services import enqueue_messages, insert_messages
+    from backend.messaging.planning import insert_messages
+    from backend.messaging.sending import enqueue_messages
 
     ids = insert_messages(rows)
     db.session.commit()
@@ -368,7 +369,7 @@ def apply_preferences(message_ids: Sequence[int]) -> list[int]:
         if lead_list:
             rows += telegram_rows(kind, message.key, lead_list, wanting, links, message.office_id)
     db.session.flush()
-    from backend.messaging.services import insert_messages
+    from backend.messaging.planning import insert_messages
 
     return insert_messages(rows)
 

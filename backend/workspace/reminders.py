@@ -21,7 +21,9 @@ from backend.extensions import db
 from backend.i18n import LANGUAGES
 from backend.leads.models import OPEN_STATUSES, Lead
 from backend.links import public_url
-from backend.messaging.services import enqueue_messages, insert_messages, office_languages
+from backend.messaging.planning import insert_messages
+from backend.messaging.rendering import office_languages
+from backend.messaging.sending import enqueue_messages
 from backend.offices.models import Office
 from backend.workspace.queries import office_zone
 

@@ -236,7 +236,7 @@ def reopen(lead: Lead, user: User, *, reason: str, now: datetime | None = None) 
 def _announce_win(lead: Lead) -> None:
     """Write the lead.won webhook and announcement rows (messaging room); their ids wait in
     ``session.info[TO_ENQUEUE]`` until the caller has committed (``commit_and_enqueue``)."""
-    from backend.messaging import services as messaging
+    from backend.messaging import planning as messaging
     from backend.telegram.services import won_rows
 
     plan = getattr(messaging, "plan_lead_won", None)
@@ -255,7 +255,7 @@ def commit_and_enqueue() -> None:
     db.session.commit()
     ids = db.session.info.pop(TO_ENQUEUE, [])
     if ids:
-        from backend.messaging.services import enqueue_messages
+        from backend.messaging.sending import enqueue_messages
 
         enqueue_messages(ids)
 

@@ -14,6 +14,7 @@ from backend.attachments.models import Attachment
 from backend.auth.models import User
 from backend.extensions import db
 from backend.leads.models import Lead
+from backend.queues import OCR
 from tests.browser.helpers import (
     expect_unsynced,
     requires_browser,
@@ -25,7 +26,7 @@ from tests.cards.conftest import card_image
 from tests.factories import PASSWORD, make_event, make_user
 from tests.live import CHROMIUM, CHROMIUM_ARGS
 from tests.workers.conftest import AppSimpleWorker
-from workers.queues import OCR, make_worker
+from workers.queues import make_worker
 
 pytestmark = requires_browser
 

@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from backend.attachments.models import Attachment
 from backend.extensions import db
 from backend.leads.models import Lead
+from backend.queues import OCR
 from tests.browser.helpers import (
     capture,
     expect_unsynced,
@@ -23,7 +24,7 @@ from tests.browser.helpers import (
 from tests.cards.conftest import card_image
 from tests.live import CHROMIUM, CHROMIUM_ARGS
 from tests.workers.conftest import AppSimpleWorker
-from workers.queues import OCR, make_worker
+from workers.queues import make_worker
 
 pytestmark = requires_browser
 

@@ -10,9 +10,10 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from backend.extensions import db
+from backend.queues import OCR
 from tests.factories import make_event, make_office, make_user
 from tests.workers.conftest import AppSimpleWorker
-from workers.queues import OCR, make_worker
+from workers.queues import make_worker
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 # The start of a WebM file as Chrome's MediaRecorder writes it (EBML header, doctype webm).

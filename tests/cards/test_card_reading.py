@@ -9,8 +9,8 @@ import time
 from backend.attachments.models import Attachment
 from backend.extensions import db
 from backend.leads.models import Lead
+from backend.queues import OCR
 from tests.cards.conftest import RU_CARD, card_image
-from workers.queues import OCR
 
 EN_CARD = [
     "Sarah Connor",

@@ -135,11 +135,26 @@ def test_worker_burst_drains_the_queues_and_exits(runner, app):
     commit()  # as the capture request does
     assert set(db.session.scalars(db.select(Message.status))) == {"pending"}
 
-    result = runner.invoke(args=["worker", "--burst"])
+    from backend.cli import main
+
+    # Through the `leadrelay` command: the workers' commands are its plugins.
+    result = runner.invoke(main, args=["worker", "--burst"])
     assert result.exit_code == 0, result.output
     db.session.expire_all()
     statuses = set(db.session.scalars(db.select(Message.status).where(Message.channel == "email")))
     assert statuses == {"recorded"}
+
+
+def test_the_leadrelay_command_offers_the_workers_commands(runner):
+    from backend.cli import main
+
+    result = runner.invoke(main, args=["--help"])
+    assert result.exit_code == 0, result.output
+    for command in ("worker", "cron", "sweep", "serve", "demo"):
+        assert f"  {command} " in result.output
+    dry = runner.invoke(main, args=["sweep", "--dry-run", "--now", "2026-12-07T09:00:00"])
+    assert dry.exit_code == 0, dry.output
+    assert '"dry_run": true' in dry.output
 
 
 def test_offices_import_checks_rows_with_the_office_schema(runner, tmp_path):

@@ -8,7 +8,7 @@ import uuid
 
 from backend.extensions import db
 from backend.leads.capture import capture_batch
-from backend.messaging.services import render_autoresponder
+from backend.messaging.rendering import render_autoresponder
 from tests.factories import make_event, make_office, make_user
 
 QUESTIONS = [

@@ -13,7 +13,8 @@ from PIL import Image
 from backend.extensions import db
 from backend.leads.models import Lead
 from backend.links import site_url_problem
-from backend.messaging.services import lead_payload, render_autoresponder, render_lead_mail
+from backend.messaging.rendering import render_autoresponder, render_lead_mail
+from backend.messaging.webhooks import lead_payload
 from tests.factories import make_event, make_office, make_user
 
 

@@ -19,7 +19,7 @@ from backend.auth.access import PUBLIC
 from backend.auth.models import User
 from backend.auth.services import issue_reset
 from backend.extensions import db
-from backend.messaging.services import unsubscribe_token
+from backend.messaging.unsubscribe import unsubscribe_token
 from tests.factories import PASSWORD
 from tests.security.conftest import ROLES
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from backend.cli import main
 from backend.db_types import utcnow
 from backend.extensions import db
 from tests.live import child_pids
@@ -159,6 +160,6 @@ def test_the_cron_enqueues_the_sweep_which_runs_in_the_app_context(app, run_work
 
 
 def test_the_sweep_runs_from_the_command_line(runner, world):
-    result = runner.invoke(args=["sweep", "--now", "2026-06-03T12:00:00+03:00"])
+    result = runner.invoke(main, args=["sweep", "--now", "2026-06-03T12:00:00+03:00"])
     assert result.exit_code == 0, result.output
     assert '"dry_run": false' in result.output

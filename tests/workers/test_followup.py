@@ -9,17 +9,14 @@ import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
+from backend.db_types import utcnow
 from backend.extensions import db
 from backend.messaging.models import Message
-from backend.messaging.services import (
-    email_from_token,
-    enqueue_messages,
-    plan_lead_won,
-    unsubscribe_token,
-)
+from backend.messaging.planning import plan_lead_won
+from backend.messaging.sending import deliver_message, enqueue_messages
+from backend.messaging.unsubscribe import email_from_token, unsubscribe_token
 from tests.factories import make_event, make_user
 from tests.workers.conftest import at_once, messages
-from workers.jobs import DeliveryFailed, deliver_message
 
 
 def _text(mail) -> str:
@@ -136,26 +133,22 @@ def test_an_smtp_failure_is_retried_then_shown_as_failed(capture, app, smtp):
     [auto] = messages(kind="autoresponder")
     outcomes = []
     for _ in range(6):
-        try:
-            outcomes.append(deliver_message(auto.id))
-        except Exception as exc:  # noqa: BLE001
-            outcomes.append(type(exc).__name__)
-            db.session.expire_all()
-            assert messages(kind="autoresponder")[0].retry_at is not None
-    assert outcomes == ["DeliveryFailed"] * 5 + ["failed"]
+        outcomes.append(deliver_message(auto.id))
+        row = messages(kind="autoresponder")[0]
+        if row.status == "pending":
+            assert row.retry_at is not None
+            assert deliver_message(auto.id) == "not pending"  # too early: claims nothing
+            row.retry_at = utcnow()  # its retry time has come
+            db.session.commit()
+    assert outcomes == ["retry later"] * 5 + ["failed"]
     row = messages(kind="autoresponder")[0]
     assert (row.status, row.attempts) == ("failed", 6)
     assert "ConnectionRefusedError" in row.last_error
 
 
-def test_with_no_smtp_configured_messages_are_recorded_not_delivered(capture, app, run_worker):
-    app.config["SMTP_URL"] = None
-    capture()
-    run_worker()
-    assert {m.status for m in messages()} == {"recorded"}
-
-
-def test_an_failed_job_is_retried_by_rq_with_backoff(capture, app, run_worker):
+def test_a_failed_job_schedules_each_row_for_its_retry_time_without_rq_retry(
+    capture, app, run_worker
+):
     from rq import Queue
 
     from backend.redis_conn import connect
@@ -164,8 +157,17 @@ def test_an_failed_job_is_retried_by_rq_with_backoff(capture, app, run_worker):
     capture()
     run_worker(["mail"])
     queue = Queue("mail", connection=connect(app))
-    assert len(queue.scheduled_job_registry) == 2  # both mails wait for their retry
-    assert {m.status for m in messages()} == {"pending"}
+    registry = queue.scheduled_job_registry
+    rows = messages()
+    assert {m.status for m in rows} == {"pending"}  # both mails wait for their retry
+    assert sorted(registry.get_job_ids()) == sorted(f"deliver-{m.id}-2" for m in rows)
+    for row in rows:
+        job = queue.fetch_job(f"deliver-{row.id}-2")
+        assert list(job.args) == [row.id] and job.retries_left is None  # no RQ Retry
+        # RQ moves it to the queue at the very second the row's claim allows it.
+        assert registry.get_scheduled_time(job) == row.retry_at
+    run_worker(["mail"])  # before the retry time: nothing runs, nothing changes
+    assert [(m.status, m.attempts) for m in messages()] == [("pending", 1)] * 2
 
 
 class TestWebhooks:
@@ -221,8 +223,7 @@ class TestWebhooks:
         app.config.update(WEBHOOK_URL=receiver.url)
         capture()
         [hook] = messages(channel="webhook")
-        with pytest.raises(DeliveryFailed):
-            deliver_message(hook.id)
+        assert deliver_message(hook.id) == "retry later"
         row = messages(channel="webhook")[0]
         assert row.status == "pending" and "HTTP 500" in row.last_error
 

@@ -9,10 +9,11 @@ from rq import Queue
 from backend import transaction
 from backend.extensions import db
 from backend.offices.models import Office
+from backend.queues import ESCALATION
 from backend.redis_conn import connect
 from tests.factories import make_office
 from tests.workers.conftest import AppSimpleWorker
-from workers.queues import ESCALATION, make_worker
+from workers.queues import make_worker
 
 DONE_KEY = "test:job-commit:after-commit"
 

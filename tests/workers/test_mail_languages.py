@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from backend.extensions import db
-from backend.messaging.services import render_autoresponder
+from backend.messaging.rendering import render_autoresponder
 from tests.factories import make_event, make_user
 from tests.workers.conftest import messages
 from workers.sweep import run_sweep

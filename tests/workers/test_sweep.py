@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from backend.audit.models import AuditEntry
+from backend.cli import main
 from backend.extensions import db
 from backend.leads.models import Lead, QualityFeedback, RoutingDecision
 from tests.factories import make_office, make_user
@@ -131,7 +132,7 @@ def test_two_overlapping_sweeps_notify_once(every_day, capture, app):
 def test_a_dry_run_reports_without_changing_anything(every_day, capture, runner):
     [lead] = capture()
     now = (lead.routed_at + timedelta(hours=25)).isoformat()
-    result = runner.invoke(args=["sweep", "--now", now, "--dry-run"])
+    result = runner.invoke(main, args=["sweep", "--now", now, "--dry-run"])  # `leadrelay sweep`
     assert result.exit_code == 0, result.output
     assert f'"escalated": [\n    {lead.id}\n  ]' in result.output
     assert _reload(lead).escalation_level == 0

@@ -429,14 +429,14 @@ def test_the_office_manager_sets_the_monthly_lead_order(
 def test_winning_a_lead_plans_the_win_announcement_and_enqueues_it_after_the_commit(
     make_lead, rep, auth, api, monkeypatch
 ):
-    from backend.messaging import services as messaging
+    from backend.messaging import planning, sending
 
     planned, enqueued = [], []
     monkeypatch.setattr(
-        messaging, "plan_lead_won", lambda lead: planned.append(lead.status) or [101, 102],
+        planning, "plan_lead_won", lambda lead: planned.append(lead.status) or [101, 102],
         raising=False,
     )  # fmt: skip
-    monkeypatch.setattr(messaging, "enqueue_messages", lambda ids: enqueued.extend(ids))
+    monkeypatch.setattr(sending, "enqueue_messages", lambda ids: enqueued.extend(ids))
     lead = make_lead(status="qualified")
     db.session.commit()
     auth.login(rep.email)

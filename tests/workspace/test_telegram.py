@@ -13,6 +13,7 @@ from backend.extensions import db
 from backend.leads.capture import capture_batch
 from backend.links import public_url
 from backend.messaging.models import Message
+from backend.messaging.sending import deliver_message
 from backend.telegram import services as telegram
 from backend.telegram.models import TelegramLink
 from tests.conftest import base_config
@@ -46,10 +47,7 @@ def _deliver_pending(channel="telegram") -> list[str]:
     ).all()
     outcomes = []
     for message_id in ids:
-        try:
-            outcomes.append(jobs.deliver_message(message_id))
-        except jobs.DeliveryFailed:
-            outcomes.append("retry later")
+        outcomes.append(deliver_message(message_id))
     return outcomes
 
 

@@ -16,7 +16,8 @@ from backend.events.models import Event
 from backend.extensions import db
 from backend.leads.models import Lead, QualityFeedback
 from backend.messaging.models import Message
-from backend.messaging.services import insert_messages, join_recipients, marketing_emails
+from backend.messaging.planning import insert_messages
+from backend.messaging.recipients import join_recipients, marketing_emails
 from backend.offices.models import Office
 from backend.sla import time_zone
 

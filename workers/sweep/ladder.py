@@ -40,16 +40,10 @@ from backend.leads.models import (
     Lead,
     RoutingDecision,
 )
-from backend.messaging.models import Message
-from backend.messaging.services import (
-    RENDER,
-    deferred_webhook_rows,
-    insert_messages,
-    join_recipients,
-    marketing_emails,
-    office_staff_emails,
-    webhook_targets,
-)
+from backend.messaging.models import RENDER, Message
+from backend.messaging.planning import insert_messages
+from backend.messaging.recipients import join_recipients, marketing_emails, office_staff_emails
+from backend.messaging.webhooks import deferred_webhook_rows, webhook_targets
 from backend.offices.models import Office
 from backend.sla import working_start_before
 from workers.sweep.reassignment import load_leads, reassign_leads

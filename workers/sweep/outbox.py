@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from backend.extensions import db
 from backend.messaging.models import Message
-from backend.messaging.services import JOB_TIMEOUT, enqueue_messages
+from backend.messaging.sending import JOB_TIMEOUT, enqueue_messages
 
 PENDING_GRACE = timedelta(minutes=1)
 STUCK_AFTER = timedelta(seconds=JOB_TIMEOUT + 30)

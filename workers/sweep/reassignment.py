@@ -14,14 +14,9 @@ from sqlalchemy.orm import selectinload
 from backend.audit.services import record_system
 from backend.extensions import db
 from backend.leads.models import Lead
-from backend.messaging.services import (
-    join_recipients,
-    marketing_emails,
-    office_languages,
-    office_staff_emails,
-    render_lead_mail,
-    webhook_rows,
-)
+from backend.messaging.recipients import join_recipients, marketing_emails, office_staff_emails
+from backend.messaging.rendering import lead_name, office_languages, render_lead_mail
+from backend.messaging.webhooks import webhook_rows
 from backend.offices.models import Office
 from backend.routing.engine import METHOD_ESCALATION, OfficeIndex
 from backend.routing.reasons import Reason
@@ -44,11 +39,6 @@ def load_leads(ids: list[int]) -> list[Lead]:
             ).unique()
         )
     return leads
-
-
-def _lead_name(lead: Lead) -> str:
-    # The same as backend.messaging.services._lead_name (private there, being split).
-    return lead.full_name or lead.company or lead.email or f"lead {lead.id}"
 
 
 def _next_office(lead: Lead, index: OfficeIndex, limit: int, now: datetime):
@@ -109,12 +99,12 @@ def reassign_leads(
                 subject = (
                     gettext(
                         "Reassigned: %(lead)s from %(source)s to %(target)s",
-                        lead=_lead_name(lead), source=from_office.name, target=to_office.name,
+                        lead=lead_name(lead), source=from_office.name, target=to_office.name,
                     )
                     if to_office
                     else gettext(
                         "Not reassigned: %(lead)s stays at %(source)s",
-                        lead=_lead_name(lead), source=from_office.name,
+                        lead=lead_name(lead), source=from_office.name,
                     )
                 )  # fmt: skip
             rows.append(

@@ -15,7 +15,7 @@ from email.utils import formatdate, make_msgid
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from backend.messaging.models import Message
-from backend.messaging.services import header_text
+from backend.messaging.rendering import header_text
 
 SMTP_TIMEOUT = 20
 
