@@ -18,7 +18,7 @@ from backend.messaging.services import (
     unsubscribe_token,
 )
 from tests.factories import make_event, make_user
-from tests.workers.conftest import at_once, messages
+from tests.followup import at_once, messages
 from workers.jobs import DeliveryFailed, deliver_message
 
 

@@ -14,7 +14,7 @@ from backend.admin.models import SiteSetting
 from backend.db_types import utcnow
 from backend.extensions import db
 from tests.factories import make_user
-from tests.workers.conftest import messages
+from tests.followup import messages
 from workers.jobs import DeliveryFailed, deliver_message
 
 XHR = {"X-Requested-With": "XMLHttpRequest"}
