@@ -59,12 +59,12 @@ def load(leads: int) -> None:
     with psycopg.connect(URL, autocommit=True) as conn:
         conn.execute(
             f"""
-            INSERT INTO office (code, name, city, country, latitude, longitude, timezone,
-                working_days, email, phone, territories, sla_hours, paused, webhook_format,
-                notes, created_at)
-            SELECT 'O' || g, 'Office ' || g, 'City ' || g, 'DE', 50 + g * 0.1, 10 + g * 0.1,
-                'UTC', '12345', '', '', '[]', CASE WHEN g % 5 = 0 THEN 4 ELSE 24 END, false,
-                'json', '', now()
+            INSERT INTO office (code, name, names, city, country, latitude, longitude,
+                timezone, working_days, email, phone, territories, sla_hours, paused,
+                webhook_format, notes, created_at)
+            SELECT 'O' || g, 'Office ' || g, '{{}}', 'City ' || g, 'DE', 50 + g * 0.1,
+                10 + g * 0.1, 'UTC', '12345', '', '', '[]',
+                CASE WHEN g % 5 = 0 THEN 4 ELSE 24 END, false, 'json', '', now()
             FROM generate_series(1, {OFFICES}) g"""
         )
         conn.execute(
