@@ -221,14 +221,15 @@ def bulk_leads(app, offices, event_id: int, now) -> None:
                         email_normalized=f"l{i}@example.org", phone="", phone_normalized=None,
                         company="Acme", job_title="", city="Moscow", country="RU", postal_code="",
                         latitude=None, longitude=None, rating="warm", notes="", answers="{}",
-                        badge_raw="", language=None, consent_contact=True, consent_marketing=False,
-                        consent_text="", consent_at=None, flags="[]", original="{}",
+                        badge_raw="", badge_id="", language=None, consent_contact=True,
+                        consent_marketing=False, consent_text="", consent_at=None, flags="[]", original="{}",
                         status="new" if untouched else "contacted", deal_value=None,
                         deal_currency=None, lost_reason=None, won_at=None, status_changed_at=None,
                         office_id=office.id, routed_at=routed, claimed_by_id=None, claimed_at=None,
                         first_touch_at=None if untouched else routed + timedelta(hours=1),
                         escalation_level=0, escalated_at=None, ladder_step=0, ladder_routed_at=None,
-                        feedback_requested=False,
+                        feedback_requested=False, next_step=None, next_step_at=None,
+                        status_before_close=None,
                         anonymized_at=None, updated_at=routed,
                     )  # fmt: skip
                     copy.write_row([row[c] for c in columns])
