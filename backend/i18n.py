@@ -9,6 +9,7 @@ default. ``make i18n`` extracts and updates the catalogues; ``compile_catalogs``
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -307,9 +308,16 @@ def _reason_none(name: str) -> str:
 
 def office_name(office) -> str:
     """The office's name in the page's (or mail's) language where it has one (``names``),
-    else its own name: "Новосибирск" for a Russian reader of "Novosibirsk office"."""
+    else its own name: "Новосибирск" for a Russian reader of "Novosibirsk office".
+    ``office`` is an Office or a report's row (a mapping with ``code`` and ``name``, whose
+    ``names`` are read once per request by code)."""
     if office is None:
         return ""
+    if isinstance(office, Mapping):
+        from backend.offices.models import office_names
+
+        names = office.get("names") or office_names().get(office.get("code")) or {}
+        return names.get(str(_locale())[:2]) or office.get("name") or ""
     names = getattr(office, "names", None) or {}
     return names.get(str(_locale())[:2]) or office.name
 

@@ -59,12 +59,12 @@ def load(leads: int) -> None:
     with psycopg.connect(URL, autocommit=True) as conn:
         conn.execute(
             f"""
-            INSERT INTO office (code, name, city, country, latitude, longitude, timezone,
-                working_days, email, phone, territories, sla_hours, paused, webhook_format,
-                notes, created_at)
-            SELECT 'O' || g, 'Office ' || g, 'City ' || g, 'DE', 50 + g * 0.1, 10 + g * 0.1,
-                'UTC', '12345', '', '', '[]', CASE WHEN g % 5 = 0 THEN 4 ELSE 24 END, false,
-                'json', '', now()
+            INSERT INTO office (code, name, names, city, country, latitude, longitude,
+                timezone, working_days, email, phone, territories, sla_hours, paused,
+                webhook_format, notes, created_at)
+            SELECT 'O' || g, 'Office ' || g, '{{}}', 'City ' || g, 'DE', 50 + g * 0.1,
+                10 + g * 0.1, 'UTC', '12345', '', '', '[]',
+                CASE WHEN g % 5 = 0 THEN 4 ELSE 24 END, false, 'json', '', now()
             FROM generate_series(1, {OFFICES}) g"""
         )
         conn.execute(
@@ -83,14 +83,14 @@ def load(leads: int) -> None:
             f"""
             INSERT INTO lead (client_id, event_id, source, captured_at, received_at, first_name,
                 last_name, email, phone, company, job_title, city, country, postal_code, rating,
-                notes, answers, badge_raw, consent_contact, consent_marketing, consent_text,
-                flags, original, status, deal_value, deal_currency, won_at, office_id,
+                notes, answers, badge_raw, badge_id, consent_contact, consent_marketing,
+                consent_text, flags, original, status, deal_value, deal_currency, won_at, office_id,
                 routed_at, first_touch_at, escalation_level, ladder_step, feedback_requested,
                 updated_at)
             SELECT gen_random_uuid(), e, 'staff', r - interval '3 minutes', r, 'First' || g,
                 'Last' || g, 'v' || g || '@example.com', '+49 30 ' || g, 'Company ' || (g % 9000),
                 'Buyer', 'Berlin', 'DE', '10115', (ARRAY['hot','warm','cold'])[1 + g % 3], '', '{{}}',
-                '', true, false, 'ok', '[]', '{{}}',
+                '', '', true, false, 'ok', '[]', '{{}}',
                 CASE WHEN x < 0.03 THEN 'won' WHEN x < 0.05 THEN 'lost'
                      WHEN x < 0.12 THEN 'qualified' WHEN x < 0.50 THEN 'contacted'
                      WHEN x < 0.55 THEN 'stale' ELSE 'new' END,

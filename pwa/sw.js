@@ -1,19 +1,22 @@
 // LeadRelay booth app service worker (a module worker, scope /app/).
 //
-// The app shell is precached under a versioned name and served cache-first, so the app
-// opens with no network after its first visit. The API is never cached. A new version
-// waits until the page asks for it (the user tapped "Reload"): no code is swapped under
-// an open form. Background Sync posts the outbox from IndexedDB itself, then the card
-// photos and voice notes of the leads it confirmed.
+// The app shell is precached under a name versioned by its contents and served
+// cache-first, so the app opens with no network after its first visit. The API is never
+// cached. A new version waits until the page asks for it (the user tapped "Reload"): no
+// code is swapped under an open form. Background Sync posts the outbox from IndexedDB
+// itself, then the card photos and voice notes of the leads it confirmed.
 
 import { syncOutbox, SYNC_TAG } from './js/outbox.js';
 import { sendPending } from './js/attachments.js';
 
-const VERSION = 'v10';
+// The server (backend/pwa_views.py) serves this file with VERSION replaced by a hash of
+// the files this worker caches (SHELL, ATTACHMENTS and SCANNER below, as the install
+// handler lists them): changing any of them renames the cache, so phones fetch the new
+// shell and offer the update. Never bump it by hand.
+const VERSION = 'v-dev';
 const CACHE_PREFIX = 'leadrelay-shell-';
 const SHELL_CACHE = `${CACHE_PREFIX}${VERSION}`;
 
-// Bump VERSION whenever any of these files change.
 const SHELL = [
   '/app/',
   '/app/manifest.webmanifest',

@@ -1,9 +1,13 @@
-"""The follow-up fixtures (a real SMTP server, a burst worker, captured leads) for the
-messaging tests."""
+"""The follow-up fixtures (SMTP server, webhook receiver, worker, world, capture) from
+``tests/followup.py``, visible to the tests in this directory."""
 
-from tests.workers.conftest import (  # noqa: F401 - pytest fixtures
+from tests.followup import (  # noqa: F401 - pytest finds fixtures by name in a conftest
+    at_once,
     capture,
     config,
+    free_port,
+    lead_payload,
+    messages,
     receiver,
     run_worker,
     smtp,

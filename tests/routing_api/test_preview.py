@@ -66,19 +66,6 @@ def test_preview_with_no_office_at_all_is_a_clear_error(api, auth):
     assert "No office" in response.json["error"]["message"]
 
 
-def test_the_office_admin_page_lists_territories_and_pauses_an_office(client, api, auth):
-    make_office("BER", territories=["DE"], capacity=50)
-    signed_in(auth)
-    page = client.get("/admin/offices").get_data(as_text=True)
-    assert "Where would this lead go?" in page and "DE" in page and "0 / 50" in page
-    with client.session_transaction() as session:
-        token = session.get("csrf_token")
-    client.post("/admin/offices/BER/pause", data={"paused": "1", "csrf_token": token})
-    from backend.offices.models import Office
-
-    assert db.session.scalar(db.select(Office.paused).where(Office.code == "BER")) is True
-
-
 def test_staff_cannot_preview_routing(api, auth):
     signed_in(auth, "staff")
     assert api.post("/api/v1/routing/preview", json={"city": "Moscow"}).status_code == 403

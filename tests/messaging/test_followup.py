@@ -16,7 +16,7 @@ from backend.messaging.planning import plan_lead_won
 from backend.messaging.sending import deliver_message, enqueue_messages
 from backend.messaging.unsubscribe import email_from_token, unsubscribe_token
 from tests.factories import make_event, make_user
-from tests.workers.conftest import at_once, messages
+from tests.followup import at_once, messages
 
 
 def _text(mail) -> str:

@@ -15,7 +15,7 @@ from backend.db_types import utcnow
 from backend.extensions import db
 from backend.messaging.sending import deliver_message
 from tests.factories import make_user
-from tests.workers.conftest import messages
+from tests.followup import messages
 
 XHR = {"X-Requested-With": "XMLHttpRequest"}
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from backend.extensions import db
-from tests.workers.conftest import messages
+from tests.followup import messages
 
 XHR = {"X-Requested-With": "XMLHttpRequest"}
 NASTY = "{first_name.__class__.__mro__} {first_name[0]} {first_name!r} {first_name:>5000000}"

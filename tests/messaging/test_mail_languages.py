@@ -8,7 +8,7 @@ from datetime import timedelta
 from backend.extensions import db
 from backend.messaging.rendering import render_autoresponder
 from tests.factories import make_event, make_user
-from tests.workers.conftest import messages
+from tests.followup import messages
 from workers.sweep import run_sweep
 
 RUSSIAN = {
