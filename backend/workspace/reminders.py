@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, time
+from functools import partial
 
 from flask import current_app, render_template
 from flask_babel import force_locale, ngettext
@@ -23,6 +24,7 @@ from backend.leads.models import OPEN_STATUSES, Lead
 from backend.links import public_url
 from backend.messaging.services import enqueue_messages, insert_messages, office_languages
 from backend.offices.models import Office
+from backend.transaction import after_commit
 from backend.workspace.queries import office_zone
 
 MORNING = time(8, 0)
@@ -109,13 +111,14 @@ def next_step_mail_rows(now: datetime) -> list[dict]:
 
 
 def send_next_step_mails(now: datetime) -> list[int]:
-    """Write today's morning mails that are due and not written yet, commit, enqueue.
+    """Write today's morning mails that are due and not written yet (flushes); the
+    workers are woken once the job has committed.
 
     Returns the new outbox ids (Redis down: the rows stay pending for the sweep)."""
     from backend.telegram.services import apply_preferences
 
     ids = insert_messages(next_step_mail_rows(now))
     ids += apply_preferences(ids)  # reps who want it in Telegram, or not at all
-    db.session.commit()
-    enqueue_messages(ids)
+    if ids:
+        after_commit(partial(enqueue_messages, ids))
     return ids
