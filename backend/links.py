@@ -24,7 +24,7 @@ from backend.process_cache import ProcessCache
 # Used only while nothing is configured or stored (a worker sending before anyone signed in).
 FALLBACK_URL = "http://localhost:8000"
 SITE_URL_KEY = "site_url"
-# Who, by reaching the app, tells it its address: people at a desk who set the show up.
+# Who, by signing in, tells the app its address: people at a desk who set the show up.
 FIRST_VISIT_ROLES = ("admin", "marketing")
 ADMIN, FIRST_VISIT, MAKE_RUN, ENVIRONMENT = "admin", "first_visit", "make_run", "environment"
 
