@@ -14,7 +14,7 @@ from tests.factories import make_event, make_office
 
 
 @requires_browser
-def test_opening_the_consent_link_shows_a_button_and_only_the_button_confirms(page):
+def test_opening_the_consent_link_shows_a_button_and_only_the_button_confirms(app, page):
     event, office = make_event(name="Innoprom"), make_office()
     lead = Lead(client_id=uuid.uuid4(), event=event, office=office, first_name="Anna",
                 email="anna@example.com", email_normalized="anna@example.com")  # fmt: skip
