@@ -547,7 +547,7 @@ def _stats_from_leads(event_ids: Sequence[int]) -> Select:
     }
     assert list(columns) == _columns_but_id(stats.__table__)
     return (
-        select(*(expr.label(name) for name, expr in columns.items()))
+        select(*_as_stored(stats.__table__, columns))
         .select_from(Lead)
         .outerjoin(Office, Office.id == Lead.office_id)
         .where(Lead.event_id.in_(event_ids))
@@ -569,7 +569,7 @@ def _won_days_from_leads(event_ids: Sequence[int]) -> Select:
     }
     assert list(columns) == _columns_but_id(EventOfficeWonDay.__table__)
     return (
-        select(*(expr.label(name) for name, expr in columns.items()))
+        select(*_as_stored(EventOfficeWonDay.__table__, columns))
         .where(Lead.event_id.in_(event_ids), valued_cond("won"))
         .group_by(Lead.event_id, Lead.office_id, Lead.deal_currency, day)
     )
@@ -577,6 +577,16 @@ def _won_days_from_leads(event_ids: Sequence[int]) -> Select:
 
 def _columns_but_id(table) -> list[str]:
     return [column.name for column in table.c if column.name != "id"]
+
+
+def _as_stored(table, columns: dict[str, ColumnElement]) -> list[ColumnElement]:
+    """``columns`` labelled, counts cast to the table's INTEGER: PostgreSQL counts in
+    BIGINT, which would make the union with the stored rows BIGINT and their sums
+    NUMERIC (Decimal), not the int the stored rollup sums to."""
+    return [
+        (cast(expr, Integer) if isinstance(table.c[name].type, Integer) else expr).label(name)
+        for name, expr in columns.items()
+    ]
 
 
 def refresh_event_stats(event_ids: Iterable[int] | None = None) -> list[int]:
