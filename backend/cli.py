@@ -19,6 +19,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from backend import create_app
 from backend.errors import ApiError
 from backend.extensions import db
+from backend.transaction import commit
 
 
 def _fail(message: str) -> None:
@@ -47,7 +48,7 @@ def demo_command() -> None:
     from backend.demo import load_demo
 
     logins = load_demo()
-    db.session.commit()
+    commit()
     click.echo("Demo data ready. Logins:")
     for role, email, password in logins:
         click.echo(f"  {role:<15} {email:<32} {password}")
@@ -79,7 +80,7 @@ def users_create(email, role, office_code, name, password) -> None:
         user = create_user(email, role, name=name, password=password, office_code=office_code)
     except ApiError as exc:
         _fail(exc.message)
-    db.session.commit()
+    commit()
     click.echo(f"created {user.email} ({user.role})")
     if generated:
         click.echo(f"password: {password}")
@@ -103,7 +104,7 @@ def users_role(email, role, office_code) -> None:
         change_role(user, role, office_code=office_code)
     except ApiError as exc:
         _fail(exc.message)
-    db.session.commit()
+    commit()
     click.echo(f"{user.email} is now {user.role}")
 
 
@@ -126,7 +127,7 @@ def users_password(email, password) -> None:
         change_password(user, password)
     except ApiError as exc:
         _fail(exc.message)
-    db.session.commit()
+    commit()
     click.echo(f"password of {user.email} changed; their sessions and API tokens ended")
 
 
@@ -141,7 +142,7 @@ def users_deactivate(email) -> None:
     if user is None:
         _fail(f"no user {email}")
     deactivate(user)
-    db.session.commit()
+    commit()
     click.echo(f"{user.email} is deactivated; their sessions and API tokens ended")
 
 
@@ -162,7 +163,7 @@ def tokens_create(email, name) -> None:
     if user is None:
         _fail(f"no user {email}")
     token = issue_token(user, name)
-    db.session.commit()
+    commit()
     click.echo(token)
 
 
@@ -195,7 +196,7 @@ def tokens_revoke(token) -> None:
     if api_token is None:
         _fail(f"no single token matches {token!r} (use the id from `tokens list`)")
     revoke_token(api_token.id)
-    db.session.commit()
+    commit()
     click.echo(f"revoked token {api_token.id} ({api_token.prefix}…) of {api_token.user.email}")
 
 
@@ -219,7 +220,7 @@ def offices_import(file: Path) -> None:
         _fail(exc.message)
     with click.progressbar(rows, length=total or len(rows), label="Importing offices") as bar:
         result = import_offices(bar)
-    db.session.commit()
+    commit()
     click.echo(f"{result.created} created, {result.updated} updated, {len(result.errors)} errors")
     for line, message in result.errors:
         click.echo(f"  line {line}: {message}", err=True)
@@ -244,7 +245,7 @@ def rates_import(file: Path) -> None:
         result = import_rates(file.read_bytes(), file.name)
     except RatesFileError as exc:
         _fail(f"{file}: {exc}")
-    db.session.commit()
+    commit()
     first, last = result["days"]
     click.echo(
         f"{result['rates']} rates imported ({first} – {last}, {result['source']}); "
@@ -282,7 +283,7 @@ def convert_reasons_command() -> None:
     from backend.routing.services import convert_stored_reasons
 
     converted, left = convert_stored_reasons()
-    db.session.commit()
+    commit()
     click.echo(f"converted {converted} routing reasons; {left} left as written")
 
 

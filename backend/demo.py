@@ -22,6 +22,7 @@ from backend.leads.models import Lead, QualityFeedback, Touch
 from backend.offices.services import upsert_office
 from backend.rates.models import ExchangeRate
 from backend.rates.services import CBR_QUOTE, ParsedRate, store_rates
+from backend.transaction import commit
 
 DEMO_PASSWORD = "leadrelay-demo"
 NAMESPACE = uuid.UUID("6f1c8a52-1d55-4c9a-9a55-0c0ffee00000")
@@ -307,7 +308,7 @@ def load_demo() -> list[tuple[str, str, str]]:
     rng = random.Random(42)
     has_leads = db.session.scalar(select(Lead.id).where(Lead.event_id == finished.id).limit(1))
     if not has_leads:
-        db.session.commit()
+        commit()  # the people and events first: the captures below are the demo's bulk
         start = datetime.combine(finished.starts_on, datetime.min.time(), UTC) + timedelta(hours=7)
         capture_batch(_payloads(finished, 30, start, rng), user=staff)
         _work_finished_event(finished, reps, rng)

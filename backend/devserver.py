@@ -74,13 +74,14 @@ def prepare(app, site: str) -> tuple[list, str | None, str]:
     from backend.demo import load_demo
     from backend.events.models import Event
     from backend.links import MAKE_RUN, offer_site_url, site_url
+    from backend.transaction import commit
 
     with app.app_context():
         upgrade()
         logins = load_demo()
         if not app.config.get("PUBLIC_BASE_URL"):
             offer_site_url(site, MAKE_RUN)
-        db.session.commit()
+        commit()
         token = db.session.scalar(select(Event.join_token).where(Event.name == "Innoprom 2026"))
         return logins, token, site_url()
 

@@ -1,7 +1,7 @@
 """Absolute links that leave the browser (mails, QR codes, webhooks, Telegram).
 
 The site's public URL is ``PUBLIC_BASE_URL`` when it is set. Otherwise it is the address
-an admin or marketing user first reached the app on, kept in the database and shown and
+an admin or marketing user first signed in on, kept in the database and shown and
 editable on the admin settings page (``/admin/settings``); ``make run`` fills in the
 machine's LAN address until an admin types one. ``public_url`` is the one place that
 turns a path into a link that works outside the browser.
@@ -13,7 +13,7 @@ import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, g, has_request_context, request
+from flask import Flask, current_app, has_request_context, request
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
@@ -24,7 +24,7 @@ from backend.process_cache import ProcessCache
 # Used only while nothing is configured or stored (a worker sending before anyone signed in).
 FALLBACK_URL = "http://localhost:8000"
 SITE_URL_KEY = "site_url"
-# Who, by reaching the app, tells it its address: people at a desk who set the show up.
+# Who, by signing in, tells the app its address: people at a desk who set the show up.
 FIRST_VISIT_ROLES = ("admin", "marketing")
 ADMIN, FIRST_VISIT, MAKE_RUN, ENVIRONMENT = "admin", "first_visit", "make_run", "environment"
 
@@ -135,24 +135,21 @@ def offer_site_url(url: str, source: str) -> bool:
     return True
 
 
-def _remember_first_address() -> None:
-    """The first admin or marketing page view tells the app its address (when neither
-    ``PUBLIC_BASE_URL`` nor a stored address says it)."""
-    if current_app.config.get("PUBLIC_BASE_URL") or request.endpoint in (None, "static"):
+def remember_first_address(user) -> None:
+    """An admin or marketing user signing in tells the app its address (when neither
+    ``PUBLIC_BASE_URL`` nor a stored address says it): the sign-in views call it, so no
+    page view (a GET) ever writes it. Flushes; the sign-in's request commits."""
+    if current_app.config.get("PUBLIC_BASE_URL") or user.role not in FIRST_VISIT_ROLES:
         return
     if _stored.get() is not None:
         return
-    if not current_user.is_authenticated or current_user.role not in FIRST_VISIT_ROLES:
-        return
-    if g.get("bearer_auth"):  # an integration's address is not the one phones use
-        return
     try:
-        set_site_url(request.host_url, FIRST_VISIT)
-        db.session.commit()
-    except IntegrityError:  # another request stored it first
-        db.session.rollback()
-    except ValueError:
-        db.session.rollback()
+        with db.session.begin_nested():  # a refusal must not undo the sign-in itself
+            set_site_url(request.host_url, FIRST_VISIT)
+    except IntegrityError:  # another sign-in stored it first
+        pass
+    except ValueError:  # an address no phone could open (a raw IPv6 zone, say): not kept
+        pass
 
 
 def _banner() -> dict:
@@ -167,5 +164,4 @@ def _banner() -> dict:
 
 
 def init_links(app: Flask) -> None:
-    app.before_request(_remember_first_address)
     app.context_processor(_banner)

@@ -16,6 +16,13 @@ rows a request wrote, enqueueing a card's OCR, deleting an erased file) is regis
 with ``after_commit`` while the work runs; ``commit()`` runs it after the commit, and a
 rollback forgets it. An action that fails is logged, never raised: the data is already
 committed, and the sweep recovers what a lost wake-up left pending.
+
+A record that must stay whatever the request's outcome (the audit entry of a refused
+sign-in, answered 401, or of a read of personal data such as an export, answered to a
+GET) is registered with ``write_after_request``: it is written in a transaction of its
+own once the request's transaction has ended. It is the only write a GET makes, an
+access log entry (RFC 9110 §9.2.1 lets a safe method log); the read itself still writes
+nothing.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ log = logging.getLogger(__name__)
 
 _PENDING = "leadrelay.after_commit"  # actions of the transaction in progress
 _COMMITTED = "leadrelay.committed"  # actions of a transaction that has just committed
+_APART = "leadrelay_write_after_request"  # on ``g``: see ``write_after_request``
 READ_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
 
 
@@ -60,6 +68,30 @@ def rollback() -> None:
     db.session.rollback()
 
 
+def write_after_request(action: Callable[[], object]) -> None:
+    """Run ``action`` (which adds rows to the session) in a transaction of its own once the
+    request's transaction has committed or rolled back, and commit it: for a record that
+    stays whatever the request's outcome (see the module docstring). Outside a request
+    it runs now, in the caller's transaction."""
+    if has_request_context():
+        g.setdefault(_APART, []).append(action)
+    else:
+        action()
+
+
+def _write_apart() -> None:
+    actions = g.pop(_APART, None)
+    if not actions:
+        return
+    try:
+        for action in actions:
+            action()
+        commit()
+    except Exception:  # the answer stands; the record is lost, and said so in the log
+        log.exception("writing after the request failed: %r", actions)
+        rollback()
+
+
 @event.listens_for(Session, "after_commit")
 def _committed(session: Session) -> None:
     actions = session.info.pop(_PENDING, None)
@@ -84,9 +116,14 @@ def _note_writes(conn, cursor, statement: str, parameters, context, executemany)
         g.leadrelay_wrote = statement
 
 
-def _wrote() -> bool:
+def _wrote() -> str | None:
+    """What the read request changed (a statement or the changed objects), or None."""
     session = db.session()
-    return bool(session.new or session.dirty or session.deleted or g.pop("leadrelay_wrote", None))
+    statement = g.pop("leadrelay_wrote", None)
+    changed = [*session.new, *session.dirty, *session.deleted]
+    if statement or changed:
+        return statement or ", ".join(repr(obj) for obj in changed[:5])
+    return None
 
 
 def init_transaction(app: Flask) -> None:
@@ -98,10 +135,21 @@ def init_transaction(app: Flask) -> None:
         if request.method in READ_METHODS:
             wrote = _wrote()
             rollback()
+            _write_apart()
             if wrote and current_app.config.get("CHECK_READS_DONT_WRITE", current_app.testing):
-                raise ReadRequestWrote(f"{request.method} {request.path} changed rows")
-        elif response.status_code < 400:
-            commit()
+                raise ReadRequestWrote(f"{request.method} {request.path} changed rows: {wrote}")
         else:
-            rollback()
+            if response.status_code < 400:
+                commit()
+            else:
+                rollback()
+            _write_apart()
         return response
+
+    @app.teardown_request
+    def _forget(exc=None) -> None:
+        # Tests share one app context (and ``g``) between requests: what a request noted
+        # ends with it. An exception no handler answered skipped after_request: the
+        # records it meant to write apart go with it.
+        g.pop("leadrelay_wrote", None)
+        g.pop(_APART, None)

@@ -12,8 +12,8 @@ kept database again (its schema must still match the models). Goals: event repor
 The dashboard reads the event × office rollup (``backend/reports/models.py``), which the
 cron refreshes (``services.refresh_rollup``): the rollup is emptied, and the cron's cold
 refresh of every event and the first view after it are timed apart; "a lead changed"
-times a view that follows a change to one lead, so it rebuilds that event and that
-office's median.
+times a view that follows a change to one lead, so it computes that event's rows and
+that office's median from the leads (a view stores nothing: only the cron builds).
 """
 
 from __future__ import annotations
@@ -223,9 +223,9 @@ def measure() -> None:
         event = db.session.get(Event, 100)
         report_ms = timed(lambda: services.event_report(event))
 
-        def dashboard():  # as the page does: the rollup rows it rebuilt are committed
+        def dashboard():  # as the page does: it writes nothing
             services.dashboard()
-            db.session.commit()
+            db.session.rollback()
 
         db.session.execute(delete(EventOfficeStats))
         db.session.execute(delete(OfficeTouchMedian))
@@ -238,7 +238,7 @@ def measure() -> None:
         first_ms = (time.perf_counter() - start) * 1000
         dashboard_ms = timed(dashboard, runs=7)
         # A live event: before each view a rep touches one more of its leads, so the view
-        # rebuilds that event's rollup rows and the touched office's median.
+        # computes that event's rollup rows and the touched office's median from the leads.
         untouched = iter(
             db.session.scalars(
                 select(Lead)

@@ -67,8 +67,6 @@ def base_config(instance_dir: Path, database_url: str) -> dict:
         "MARKETING_EMAILS": "marketing@example.com",
         # Test receivers listen on 127.0.0.1.
         "WEBHOOK_ALLOW_PRIVATE": True,
-        # Transitional (#17): True once no GET page writes; then drop this line.
-        "CHECK_READS_DONT_WRITE": False,
     }
 
 

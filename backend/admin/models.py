@@ -20,6 +20,6 @@ class SiteSetting(db.Model):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text, default="")
     # "admin" (typed on the settings page), "first_visit" (the address an admin or
-    # marketing user first reached the app on) or "make_run" (the LAN address).
+    # marketing user first signed in on) or "make_run" (the LAN address).
     source: Mapped[str] = mapped_column(String(32), default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

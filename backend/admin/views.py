@@ -7,7 +7,6 @@ from flask_babel import gettext as _
 
 from backend.audit.services import record
 from backend.auth.access import roles_required
-from backend.extensions import db
 from backend.links import ADMIN, ENVIRONMENT, set_site_url, site_url_info
 
 bp = Blueprint("admin", __name__)
@@ -27,7 +26,6 @@ def settings():
             error = _("Write the address as https://name or http://address:port.")
         else:
             record("settings.site_url", detail={"from": info.url, "to": row.value})
-            db.session.commit()
             flash(_("Links and QR codes now use %(url)s.", url=row.value), "info")
             return redirect(url_for("admin.settings"))
     return render_template(

@@ -2,7 +2,7 @@
 
 Plain functions: they flush and leave the commit to the caller. Files are written before
 the row (a retry rewrites the same key); on erasure they are deleted only once the
-transaction that deleted their rows has committed.
+transaction that deleted their rows has committed (``backend.transaction.after_commit``).
 """
 
 from __future__ import annotations
@@ -12,19 +12,20 @@ import io
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from flask import current_app
 from flask_babel import gettext as _
 from PIL import Image, UnidentifiedImageError
-from sqlalchemy import delete, event, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from backend.attachments.models import CARD_KINDS, KINDS, Attachment
 from backend.attachments.storage import get_storage
 from backend.errors import ApiError
 from backend.extensions import db
 from backend.leads.models import Lead
+from backend.transaction import after_commit
 
 IMAGE_TYPES = {
     "JPEG": ("image/jpeg", "jpg"),
@@ -33,7 +34,6 @@ IMAGE_TYPES = {
 }
 MAX_PIXELS = 50_000_000
 MAX_VOICE_SECONDS = 600
-_FILES_TO_DELETE = "attachment_files_to_delete"
 
 
 @dataclass(frozen=True)
@@ -229,22 +229,12 @@ def erase_lead_attachments(lead_ids: Sequence[int]) -> int:
         .where(Attachment.lead_id.in_(list(lead_ids)))
         .execution_options(synchronize_session="fetch")
     )
-    db.session.info.setdefault(_FILES_TO_DELETE, []).extend(keys)
+    after_commit(partial(_delete_files, list(keys)))
     db.session.flush()
     return len(keys)
 
 
-@event.listens_for(Session, "after_commit")
-def _delete_erased_files(session: Session) -> None:
-    keys = session.info.pop(_FILES_TO_DELETE, None)
-    if keys:
-        storage = get_storage()
-        for key in keys:
-            storage.delete(key)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_on_rollback(session: Session, transaction) -> None:
-    # Runs after after_commit (which already took the list); left over means rolled back.
-    if transaction.parent is None:
-        session.info.pop(_FILES_TO_DELETE, None)
+def _delete_files(keys: Sequence[str]) -> None:
+    storage = get_storage()
+    for key in keys:
+        storage.delete(key)

@@ -65,7 +65,6 @@ def _upload(event: Event) -> dict:
     counts = services.store_attendees(event.id, rows)
     record("event.attendees_uploaded", user=current_user, target=event,
            detail={**counts, "rows": len(rows), "columns": used})  # fmt: skip
-    db.session.commit()
     return {**counts, "columns": used}
 
 

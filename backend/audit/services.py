@@ -7,10 +7,26 @@ from flask_login import current_user
 
 from backend.audit.models import AuditEntry
 from backend.extensions import db
+from backend.transaction import write_after_request
 
 
 def record(action: str, *, user=None, target=None, detail: dict | None = None) -> AuditEntry:
     """Add an audit entry to the session (the caller commits)."""
+    entry = _entry(action, user=user, target=target, detail=detail)
+    db.session.add(entry)
+    return entry
+
+
+def record_apart(action: str, *, user=None, target=None, detail: dict | None = None) -> None:
+    """Audit what stays recorded whatever the request's outcome: a read of personal data
+    (an export, answered to a GET, which writes nothing of its own) or a refused sign-in
+    (answered 401, whose transaction is rolled back). Written in a transaction of its own
+    after the request's (``backend.transaction.write_after_request``)."""
+    entry = _entry(action, user=user, target=target, detail=detail)
+    write_after_request(lambda: db.session.add(entry))
+
+
+def _entry(action: str, *, user=None, target=None, detail: dict | None = None) -> AuditEntry:
     actor = user
     ip = ""
     if has_request_context():
@@ -25,7 +41,6 @@ def record(action: str, *, user=None, target=None, detail: dict | None = None) -
         detail=detail or {},
         ip=ip[:64],
     )
-    db.session.add(entry)
     return entry
 
 

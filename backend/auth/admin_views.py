@@ -17,6 +17,7 @@ from backend.extensions import db
 from backend.links import public_url
 from backend.offices.models import Office
 from backend.ratelimit import limit
+from backend.transaction import rollback
 
 bp = Blueprint("users", __name__)
 
@@ -72,11 +73,9 @@ def user_create():
             office_code=form.get("office") or None, actor=current_user,
         )  # fmt: skip
     except ApiError as exc:
-        db.session.rollback()
+        rollback()  # the list below must not show a user half-made
         return _page(422, error=_refusal(exc), v=form)
-    link = _reset_link(user)
-    db.session.commit()
-    return _page(reset_user=user, reset_link=link)
+    return _page(reset_user=user, reset_link=_reset_link(user))
 
 
 @bp.post("/admin/users/<int:user_id>/role")
@@ -90,10 +89,9 @@ def user_role(user_id: int):
             office_code=request.form.get("office") or None, actor=current_user,
         )  # fmt: skip
     except ApiError as exc:
-        db.session.rollback()
+        rollback()  # answered with a redirect, which commits: nothing half-done may stay
         flash(_refusal(exc), "error")
         return redirect(url_for("users.user_list"))
-    db.session.commit()
     flash(_("%(email)s: role and office saved.", email=user.email), "info")
     return redirect(url_for("users.user_list"))
 
@@ -107,7 +105,6 @@ def user_deactivate(user_id: int):
         flash(_("You cannot deactivate your own account."), "error")
         return redirect(url_for("users.user_list"))
     services.deactivate(user, actor=current_user)
-    db.session.commit()
     flash(_("%(email)s is deactivated.", email=user.email), "info")
     return redirect(url_for("users.user_list"))
 
@@ -118,9 +115,7 @@ def user_reactivate(user_id: int):
     """Let a deactivated user sign in again (with a fresh reset link for a new password)."""
     user = _user_or_404(user_id)
     services.reactivate(user, actor=current_user)
-    link = _reset_link(user)
-    db.session.commit()
-    return _page(reset_user=user, reset_link=link)
+    return _page(reset_user=user, reset_link=_reset_link(user))
 
 
 @bp.post("/admin/users/<int:user_id>/reset")
@@ -129,9 +124,7 @@ def user_reset(user_id: int):
     """Reset a password: the old one stops working, sessions and tokens end, and a one-time
     link valid for a day is shown to pass on to the user."""
     user = _user_or_404(user_id)
-    link = _reset_link(user)
-    db.session.commit()
-    return _page(reset_user=user, reset_link=link)
+    return _page(reset_user=user, reset_link=_reset_link(user))
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
@@ -151,10 +144,8 @@ def reset_password(token: str):
             try:
                 services.complete_reset(token, password)
             except ApiError as exc:
-                db.session.rollback()
-                error = exc.message
+                error = exc.message  # answered 422: nothing is kept
             else:
-                db.session.commit()
                 flash(_("Your password is set. Sign in with it."), "info")
                 return redirect(url_for("web.login"))
     status = 422 if error else 200

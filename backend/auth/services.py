@@ -12,7 +12,7 @@ from flask_babel import gettext
 from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
 
-from backend.audit.services import record
+from backend.audit.services import record, record_apart
 from backend.auth.models import (
     OFFICE_ROLES,
     ROLES,
@@ -53,7 +53,8 @@ def authenticate(email: str, password: str) -> User | None:
     stored = user.password_hash if user is not None and user.password_hash else ""
     matches = check_password_hash(stored or _dummy_hash(), password or "")
     if user is None or not user.active or not stored or not matches:
-        record("auth.failed_sign_in", detail={"email": (email or "")[:320]})
+        # Kept whatever the request answers (the API's 401 rolls its own writes back).
+        record_apart("auth.failed_sign_in", detail={"email": (email or "")[:320]})
         return None
     record("auth.sign_in", user=user)
     return user

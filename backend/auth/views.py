@@ -9,7 +9,7 @@ from backend.auth.access import ANY_SIGNED_IN, PUBLIC, roles_required
 from backend.auth.schemas import MeOut
 from backend.auth.services import authenticate, end_session, start_session, user_json
 from backend.errors import ApiError
-from backend.extensions import db
+from backend.links import remember_first_address
 from backend.ratelimit import sign_in_limits
 
 api_bp = Blueprint("auth_api", __name__, url_prefix="/api/v1")
@@ -31,11 +31,10 @@ def login(body: LoginIn):
     """Sign in with e-mail and password. Shares its rate limit with the sign-in form
     (per client address and per account)."""
     user = authenticate(body.email, body.password)
-    if user is not None:
-        start_session(user, remember=body.remember)
-    db.session.commit()
-    if user is None:
+    if user is None:  # its audit entry stays (``record_apart``) though the 401 rolls back
         raise ApiError(401, "invalid_credentials", "Wrong e-mail or password.")
+    start_session(user, remember=body.remember)
+    remember_first_address(user)
     login_user(user, remember=body.remember)
     return {"user": user_json(user)}
 
@@ -47,7 +46,6 @@ def logout():
     """End the session on the server: its session and remember-me cookies stop working."""
     if current_user.is_authenticated:
         end_session(current_user)
-        db.session.commit()
     logout_user()
     return {"ok": True}
 

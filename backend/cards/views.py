@@ -11,9 +11,9 @@ from backend.attachments.views import allow_large_upload
 from backend.auth.access import roles_required
 from backend.cards import services
 from backend.errors import ApiError
-from backend.extensions import db
 from backend.leads.queries import get_event_or_404, get_lead_or_404
 from backend.ratelimit import limit
+from backend.transaction import rollback
 
 bp = Blueprint("cards", __name__, url_prefix="/api/v1")
 bp.before_request(allow_large_upload)
@@ -85,9 +85,8 @@ def confirm_card(lead_id: int, attachment_id: int):
     changes = {k: v for k, v in request.form.items() if k in FIELD_LABELS}
     try:
         changed = services.confirm_card_fields(lead, attachment, changes)
-        db.session.commit()
     except ApiError as exc:
-        db.session.rollback()
+        rollback()  # answered with a redirect, which commits: no field half-corrected
         flash(_("Not saved — %(reason)s", reason=exc.message), "error")
     else:
         if changed:

@@ -8,7 +8,6 @@ from flask_babel import gettext as _
 from backend.auth.access import roles_required
 from backend.errors import ApiError
 from backend.events.services import remove_staff, rotate_token
-from backend.extensions import db
 from backend.reports.views import MARKETING, event_or_404
 
 bp = Blueprint("event_pages", __name__)
@@ -19,7 +18,6 @@ bp = Blueprint("event_pages", __name__)
 def rotate_qr(event_id: int, kind: str):
     """Replace the join or visitor QR code; the old one shows "this code was replaced"."""
     rotate_token(event_or_404(event_id), kind)
-    db.session.commit()
     message = (
         _("The visitor QR code was replaced: print the new one.")
         if kind == "visitor"
@@ -39,6 +37,5 @@ def remove_staff_member(event_id: int, user_id: int):
     except ApiError:
         flash(_("That person is not staff of this event."), "error")
     else:
-        db.session.commit()
         flash(_("%(name)s no longer staffs %(event)s.", name=user.name, event=event.name), "info")
     return redirect(url_for("reports.event_report_page", event_id=event_id))

@@ -69,7 +69,6 @@ def list_events():
 def post_event(body: EventIn):
     """Create an event."""
     event = create_event(body)
-    db.session.commit()
     return event_json(event, with_tokens=True), 201
 
 
@@ -87,7 +86,6 @@ def get_event(event_id: int):
 def patch_event(event_id: int, body: EventPatch):
     """Change an event's fields."""
     event = update_event(get_event_or_404(event_id, current_user), body)
-    db.session.commit()
     return event_json(event, with_tokens=True)
 
 
@@ -97,7 +95,6 @@ def patch_event(event_id: int, body: EventPatch):
 def post_staff(event_id: int, body: StaffIn):
     """Assign a booth staff member to the event."""
     user = add_staff(get_event_or_404(event_id, current_user), body.user_id)
-    db.session.commit()
     return user_json(user)
 
 
@@ -107,7 +104,6 @@ def post_staff(event_id: int, body: StaffIn):
 def delete_staff(event_id: int, user_id: int):
     """Take a staff member off the event's booth."""
     remove_staff(get_event_or_404(event_id, current_user), user_id)
-    db.session.commit()
     return {"ok": True}
 
 
@@ -118,7 +114,6 @@ def post_rotate_token(event_id: int, kind: str):
     """Replace the event's ``join`` or ``visitor`` token: the old QR code then says it was
     replaced."""
     event = rotate_token(get_event_or_404(event_id, current_user), kind)
-    db.session.commit()
     return event_json(event, with_tokens=True)
 
 
@@ -128,7 +123,6 @@ def post_rotate_token(event_id: int, kind: str):
 def join(body: JoinIn):
     """Join the event of a staff QR code; the user becomes its booth staff."""
     event = join_event(current_user, body.token)
-    db.session.commit()
     return {"event": event_json(event)}
 
 

@@ -35,7 +35,6 @@ def toggle_pause(code: str):
         return redirect(url_for("offices.office_list"))
     office.paused = request.form.get("paused") == "1"
     record("office.pause" if office.paused else "office.resume", target=office)
-    db.session.commit()
     message = _("%(office)s is paused.") if office.paused else _("%(office)s receives leads again.")
     flash(message % {"office": office.name}, "info")
     return redirect(url_for("offices.office_list"))

@@ -95,7 +95,6 @@ def confirm_link(token: str):
     done = capture.consent_confirmed_at is not None
     if request.method == "POST" and not done:
         confirm_consent(capture)
-        db.session.commit()
         done = True
     lead = db.session.get(Lead, capture.lead_id)
     return render_template(

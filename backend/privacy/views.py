@@ -8,9 +8,8 @@ from flask import Blueprint
 from pydantic import BaseModel, Field
 
 from backend.api.spec import validated
-from backend.audit.services import record
+from backend.audit.services import record, record_apart
 from backend.auth.access import roles_required
-from backend.extensions import db
 from backend.privacy import services
 
 bp = Blueprint("privacy", __name__, url_prefix="/api/v1/privacy")
@@ -48,8 +47,8 @@ class EraseOut(BaseModel):
 def export_person(query: PersonQuery):
     """Everything stored about a person (by e-mail or phone) as JSON."""
     data = services.export_person(email=query.email, phone=query.phone)
-    record("privacy.export", detail={"lead_ids": [lead["id"] for lead in data["leads"]]})
-    db.session.commit()
+    # A GET writes nothing of its own: the audit entry of the read is written apart.
+    record_apart("privacy.export", detail={"lead_ids": [lead["id"] for lead in data["leads"]]})
     return data
 
 
@@ -60,5 +59,4 @@ def erase_person(body: PersonQuery):
     """Anonymise a person's contact data; counts, statuses and deal values stay for reports."""
     result = services.erase_person(email=body.email, phone=body.phone)
     record("privacy.erase", detail={k: result[k] for k in ("key", "fingerprint", "lead_ids")})
-    db.session.commit()
     return result

@@ -8,8 +8,8 @@ from flask_babel import gettext as _
 from backend.audit.services import record
 from backend.auth.access import roles_required
 from backend.errors import ApiError
-from backend.extensions import db
 from backend.rates import services
+from backend.transaction import rollback
 
 bp = Blueprint("rates", __name__)
 
@@ -38,11 +38,10 @@ def rates_import():
         try:
             result = services.import_rates(data, upload.filename or "")
         except services.RatesFileError as exc:
-            db.session.rollback()
+            rollback()  # answered with a redirect, which commits: no half-imported file
             flash(_("The rates file could not be read: %(reason)s", reason=str(exc)), "error")
         else:
             record("rates.import", detail={"file": upload.filename, "rates": result["rates"]})
-            db.session.commit()
             first, last = result["days"]
             flash(
                 _("%(num)s rates imported (%(first)s – %(last)s).", num=result["rates"],
@@ -59,10 +58,9 @@ def reporting_currency_update():
     try:
         code = services.set_reporting_currency(request.form.get("reporting_currency", ""))
     except ApiError:
-        db.session.rollback()
+        rollback()
         flash(_("A currency is three letters, such as RUB or EUR."), "error")
     else:
         record("rates.reporting_currency", detail={"currency": code})
-        db.session.commit()
         flash(_("Reports now sum money in %(currency)s.", currency=code), "info")
     return redirect(url_for("rates.rates_page"))

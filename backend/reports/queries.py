@@ -31,6 +31,7 @@ The definitions used everywhere in reports:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import cache
@@ -57,7 +58,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.selectable import CompoundSelect
+from sqlalchemy.sql.selectable import CompoundSelect, FromClause
 
 from backend.auth.models import User
 from backend.db_types import utcnow
@@ -456,15 +457,19 @@ def leads_per_day(event_id: int) -> list[tuple[str, int]]:
 
 # --- across events and offices -------------------------------------------------------
 #
-# The dashboard, the planner and the digest read ``event_office_stats`` (the rollup in
-# ``backend.reports.models``) instead of scanning every lead. Before each read, the
-# events whose rollup may be out of date are rebuilt from their leads; "out of date"
-# means a lead of the event has ``updated_at`` after the rollup's ``covers_until``, or an
-# office's SLA differs from the one the rollup was built with. ``covers_until`` is the
-# build time minus ``STATS_LAG``, so a change stamped shortly before the build but
-# committed after it (a transaction still open during the build) is still picked up.
-# A median does not add up, so the office medians are computed from the leads (exactly)
-# and kept in ``office_touch_median`` until the office's rollup sums move.
+# The dashboard, the league, the planner and the digest read ``event_office_stats`` (the
+# rollup in ``backend.reports.models``) instead of scanning every lead. Only the cron
+# builds it (``services.refresh_rollup``, every few minutes): a read never writes. An
+# event whose rows may be out of date is "stale": a lead of it has ``updated_at`` after
+# the rollup's ``covers_until``, or an office's SLA differs from the one its rows were
+# built with. A read takes the stored rows of the other events and computes the stale
+# events' rows from their leads in the same statement (``rollup``), so the numbers are
+# exact right after a capture and a view costs the few events changed since the cron's
+# last run. ``covers_until`` is the build time minus ``STATS_LAG``, so a change stamped
+# shortly before the build but committed after it (a transaction still open during the
+# build) is still seen as stale. A median does not add up, so the office medians are
+# computed from the leads (exactly) and kept in ``office_touch_median`` by the cron
+# until the office's rollup sums move; a read recomputes those that moved, unstored.
 
 STATS_LAG = timedelta(minutes=5)
 # Any constant shared by all builders: refreshes run one at a time.
@@ -508,25 +513,12 @@ def stale_event_ids() -> list[int]:
     return list(db.session.scalars(select(Event.id).where(or_(changed, sla_moved))))
 
 
-def refresh_event_stats(event_ids: Iterable[int] | None = None) -> list[int]:
-    """Rebuild the rollup of ``event_ids`` (default: the stale events) from their leads.
-
-    Flushes, leaves the commit to the caller. Returns the ids rebuilt.
-    """
-    if event_ids is None and not stale_event_ids():
-        return []
-    if dialect() == "postgresql":
-        # Two builders of the same event would each insert its rows.
-        db.session.execute(select(func.pg_advisory_xact_lock(STATS_LOCK_KEY)))
-    ids = sorted(stale_event_ids() if event_ids is None else set(event_ids))
-    if not ids:
-        return []
+def _stats_from_leads(event_ids: Sequence[int]) -> Select:
+    """The ``event_office_stats`` rows of ``event_ids`` computed from their leads: every
+    column but ``id``, in the table's order."""
     stats = EventOfficeStats
-    covers_until = utcnow() - STATS_LAG
-    db.session.execute(delete(stats).where(stats.event_id.in_(ids)))
     touch = minutes_between(Lead.first_touch_at, Lead.received_at)
     won = Lead.status == "won"
-    db.session.execute(delete(EventOfficeWonDay).where(EventOfficeWonDay.event_id.in_(ids)))
     columns = {
         "event_id": Lead.event_id,
         "office_id": Lead.office_id,
@@ -551,18 +543,23 @@ def refresh_event_stats(event_ids: Iterable[int] | None = None) -> list[int]:
             func.sum(Lead.deal_value).filter(Lead.status == "qualified"), 0
         ),
         "pipeline_deals": count_if(valued_cond("qualified")),
-        "covers_until": literal(covers_until, stats.covers_until.type),
+        "covers_until": literal(utcnow() - STATS_LAG, stats.covers_until.type),
     }
-    rows = (
-        select(*columns.values())
+    assert list(columns) == _columns_but_id(stats.__table__)
+    return (
+        select(*_as_stored(stats.__table__, columns))
         .select_from(Lead)
         .outerjoin(Office, Office.id == Lead.office_id)
-        .where(Lead.event_id.in_(ids))
+        .where(Lead.event_id.in_(event_ids))
         .group_by(Lead.event_id, Lead.office_id, Lead.deal_currency, Office.sla_hours)
     )
-    db.session.execute(stats.__table__.insert().from_select(list(columns), rows))
+
+
+def _won_days_from_leads(event_ids: Sequence[int]) -> Select:
+    """The ``event_office_won_day`` rows of ``event_ids`` computed from their leads (every
+    column but ``id``, in the table's order)."""
     day = won_day()
-    won_days = {
+    columns = {
         "event_id": Lead.event_id,
         "office_id": Lead.office_id,
         "deal_currency": Lead.deal_currency,
@@ -570,31 +567,89 @@ def refresh_event_stats(event_ids: Iterable[int] | None = None) -> list[int]:
         "revenue": func.sum(Lead.deal_value),
         "deals": func.count(),
     }
-    rows = (
-        select(*won_days.values())
-        .where(Lead.event_id.in_(ids), valued_cond("won"))
+    assert list(columns) == _columns_but_id(EventOfficeWonDay.__table__)
+    return (
+        select(*_as_stored(EventOfficeWonDay.__table__, columns))
+        .where(Lead.event_id.in_(event_ids), valued_cond("won"))
         .group_by(Lead.event_id, Lead.office_id, Lead.deal_currency, day)
     )
-    db.session.execute(EventOfficeWonDay.__table__.insert().from_select(list(won_days), rows))
+
+
+def _columns_but_id(table) -> list[str]:
+    return [column.name for column in table.c if column.name != "id"]
+
+
+def _as_stored(table, columns: dict[str, ColumnElement]) -> list[ColumnElement]:
+    """``columns`` labelled, counts cast to the table's INTEGER: PostgreSQL counts in
+    BIGINT, which would make the union with the stored rows BIGINT and their sums
+    NUMERIC (Decimal), not the int the stored rollup sums to."""
+    return [
+        (cast(expr, Integer) if isinstance(table.c[name].type, Integer) else expr).label(name)
+        for name, expr in columns.items()
+    ]
+
+
+def refresh_event_stats(event_ids: Iterable[int] | None = None) -> list[int]:
+    """Rebuild the stored rollup of ``event_ids`` (default: the stale events) from their
+    leads: the cron's work (``services.refresh_rollup``), never a read's.
+
+    Flushes, leaves the commit to the caller. Returns the ids rebuilt.
+    """
+    if event_ids is None and not stale_event_ids():
+        return []
+    if dialect() == "postgresql":
+        # Two builders of the same event would each insert its rows.
+        db.session.execute(select(func.pg_advisory_xact_lock(STATS_LOCK_KEY)))
+    ids = sorted(stale_event_ids() if event_ids is None else set(event_ids))
+    if not ids:
+        return []
+    for model, rows in (
+        (EventOfficeStats, _stats_from_leads(ids)),
+        (EventOfficeWonDay, _won_days_from_leads(ids)),
+    ):
+        db.session.execute(delete(model).where(model.event_id.in_(ids)))
+        table = model.__table__
+        db.session.execute(table.insert().from_select(_columns_but_id(table), rows))
     db.session.flush()
     return ids
 
 
-def _summed(*names: str) -> list[ColumnElement]:
-    return [
-        func.coalesce(func.sum(getattr(EventOfficeStats, name)), 0).label(name) for name in names
-    ]
+@dataclass(frozen=True)
+class Rollup:
+    """The rollup as a read sees it: ``stats`` and ``won_days`` have the columns of
+    ``event_office_stats`` and ``event_office_won_day``."""
+
+    stats: FromClause
+    won_days: FromClause
 
 
-def events_side_by_side(refresh: bool = True) -> list[dict]:
-    """Every event with its lead aggregates, newest first (events without leads included).
+def rollup() -> Rollup:
+    """The rollup as a build would leave it now, without building it (writes nothing):
+    the stored rows of the events that are up to date, and the stale events' rows
+    computed from their leads (see the comment above ``STATS_LAG``)."""
+    stats, days = EventOfficeStats.__table__, EventOfficeWonDay.__table__
+    stale = stale_event_ids()
+    if not stale:
+        return Rollup(stats, days)
 
-    Read from the rollup after rebuilding the stale events' rows (flushes, so the
-    caller should commit); ``refresh=False`` when the caller has just refreshed.
-    """
-    if refresh:
-        refresh_event_stats()
-    stats = EventOfficeStats
+    def stored(table) -> Select:
+        columns = [table.c[name] for name in _columns_but_id(table)]
+        return select(*columns).where(table.c.event_id.not_in(stale))
+
+    return Rollup(
+        union_all(stored(stats), _stats_from_leads(stale)).subquery("stats"),
+        union_all(stored(days), _won_days_from_leads(stale)).subquery("won_days"),
+    )
+
+
+def _summed(stats: FromClause, *names: str) -> list[ColumnElement]:
+    return [func.coalesce(func.sum(stats.c[name]), 0).label(name) for name in names]
+
+
+def events_side_by_side(rollup: Rollup) -> list[dict]:
+    """Every event with its lead aggregates from ``rollup``, newest first (events
+    without leads included)."""
+    stats = rollup.stats
     query = (
         select(
             Event.id,
@@ -604,6 +659,7 @@ def events_side_by_side(refresh: bool = True) -> list[dict]:
             Event.currency,
             Event.created_at,
             *_summed(
+                stats,
                 "leads",
                 "contacted",
                 "qualified",
@@ -616,36 +672,36 @@ def events_side_by_side(refresh: bool = True) -> list[dict]:
             ),  # fmt: skip
         )
         .select_from(Event)
-        .outerjoin(stats, stats.event_id == Event.id)
+        .outerjoin(stats, stats.c.event_id == Event.id)
         .group_by(Event.id)
         .order_by(Event.starts_on.desc().nulls_last(), Event.id.desc())
     )
     return [dict(row) for row in db.session.execute(query).mappings()]
 
 
-def money_rows(by: str, target: str) -> list[dict]:
+def money_rows(by: str, target: str, rollup: Rollup) -> list[dict]:
     """Won deal values (``revenue``, ``deals``) and open pipeline (``pipeline``,
-    ``pipeline_deals``) from the rollup, summed per ``by`` ("event" or "office"; key
+    ``pipeline_deals``) from ``rollup``, summed per ``by`` ("event" or "office"; key
     ``key``), currency (a deal with none is in its event's) and ``day`` won.
 
     Sums already in ``target`` need no rate: they come from the rollup's totals with
     ``day`` NULL; only the other currencies' won deals are read per day (from
-    ``event_office_won_day``). Call after a refresh.
+    ``won_days``).
     """
-    stats, days = EventOfficeStats, EventOfficeWonDay
-    key = stats.event_id if by == "event" else stats.office_id
-    currency = func.coalesce(stats.deal_currency, Event.currency)
+    stats, days = rollup.stats, rollup.won_days
+    key = stats.c.event_id if by == "event" else stats.c.office_id
+    currency = func.coalesce(stats.c.deal_currency, Event.currency)
     totals = (
         select(
             key.label("key"),
             currency.label("currency"),
-            func.sum(stats.revenue_won).label("revenue"),
-            func.sum(stats.won_valued).label("deals"),
-            func.sum(stats.pipeline_value).label("pipeline"),
-            func.sum(stats.pipeline_deals).label("pipeline_deals"),
+            func.sum(stats.c.revenue_won).label("revenue"),
+            func.sum(stats.c.won_valued).label("deals"),
+            func.sum(stats.c.pipeline_value).label("pipeline"),
+            func.sum(stats.c.pipeline_deals).label("pipeline_deals"),
         )
-        .join(Event, Event.id == stats.event_id)
-        .where(or_(stats.won_valued > 0, stats.pipeline_deals > 0))
+        .join(Event, Event.id == stats.c.event_id)
+        .where(or_(stats.c.won_valued > 0, stats.c.pipeline_deals > 0))
         .group_by(key, currency)
     )
     rows = []
@@ -654,35 +710,33 @@ def money_rows(by: str, target: str) -> list[dict]:
         if row["currency"] != target:  # its won deals come per day below
             row["revenue"], row["deals"] = 0, 0
         rows.append(row)
-    day_key = days.event_id if by == "event" else days.office_id
-    day_currency = func.coalesce(days.deal_currency, Event.currency)
+    day_key = days.c.event_id if by == "event" else days.c.office_id
+    day_currency = func.coalesce(days.c.deal_currency, Event.currency)
     per_day = (
         select(
             day_key.label("key"),
             day_currency.label("currency"),
-            days.won_on.label("day"),
-            func.sum(days.revenue).label("revenue"),
-            func.sum(days.deals).label("deals"),
+            days.c.won_on.label("day"),
+            func.sum(days.c.revenue).label("revenue"),
+            func.sum(days.c.deals).label("deals"),
         )
-        .join(Event, Event.id == days.event_id)
+        .join(Event, Event.id == days.c.event_id)
         .where(day_currency != target)
-        .group_by(day_key, day_currency, days.won_on)
+        .group_by(day_key, day_currency, days.c.won_on)
     )
     for row in db.session.execute(per_day).mappings():
         rows.append({**row, "pipeline": 0, "pipeline_deals": 0})
     return rows
 
 
-def office_league(refresh: bool = True) -> list[dict]:
+def office_league(rollup: Rollup) -> list[dict]:
     """Per office: leads, speed to lead (median minutes arrival → first touch), share
     touched within SLA, won, and the time-to-first-touch distribution buckets.
 
-    Counts come from the rollup (rebuilt first where stale, unless ``refresh=False``;
-    flushes).
+    Counts come from ``rollup``; medians as ``office_touch_medians``. Writes nothing.
     """
-    if refresh:
-        refresh_event_stats()
     buckets = [f"bucket_{i}" for i in range(len(TOUCH_BUCKETS))]
+    stats = rollup.stats
     query = (
         select(
             Office.id.label("office_id"),
@@ -690,6 +744,7 @@ def office_league(refresh: bool = True) -> list[dict]:
             Office.name,
             Office.sla_sql().label("sla_hours"),
             *_summed(
+                stats,
                 "leads",
                 "touched",
                 "routed",
@@ -702,7 +757,7 @@ def office_league(refresh: bool = True) -> list[dict]:
             ),  # fmt: skip
         )
         .select_from(Office)
-        .outerjoin(EventOfficeStats, EventOfficeStats.office_id == Office.id)
+        .outerjoin(stats, stats.c.office_id == Office.id)
         .group_by(Office.id)
         .order_by(Office.code)
     )
@@ -715,15 +770,15 @@ def office_league(refresh: bool = True) -> list[dict]:
 
 
 def refresh_office_medians() -> list[int]:
-    """Recompute the stored medians of the offices whose rollup sums moved (flushes);
-    returns their ids."""
-    stats = EventOfficeStats
+    """Recompute and store the medians of the offices whose stored rollup sums moved (the
+    cron's work; flushes); returns their ids."""
+    stats = EventOfficeStats.__table__
     rows = db.session.execute(
-        select(stats.office_id, *_summed("touched", "touch_minutes", "touch_minutes_sq"))
-        .where(stats.office_id.is_not(None))
-        .group_by(stats.office_id)
+        select(stats.c.office_id, *_summed(stats, "touched", "touch_minutes", "touch_minutes_sq"))
+        .where(stats.c.office_id.is_not(None))
+        .group_by(stats.c.office_id)
     ).mappings()
-    return _touch_medians([dict(row) for row in rows])[1]
+    return _touch_medians([dict(row) for row in rows], store=True)[1]
 
 
 def office_touch_medians(rows: list[dict]) -> dict[int, float]:
@@ -731,14 +786,15 @@ def office_touch_medians(rows: list[dict]) -> dict[int, float]:
     ``percentile_cont(0.5)``), for league rows carrying the office's rollup sums.
 
     A median is recomputed from the leads only for offices whose sums differ from those
-    stored with the last median (``office_touch_median``); flushes. Offices without
-    touched leads are absent.
+    stored with the last median (``office_touch_median``), and not stored: a read writes
+    nothing. Offices without touched leads are absent.
     """
-    return _touch_medians(rows)[0]
+    return _touch_medians(rows, store=False)[0]
 
 
-def _touch_medians(rows: list[dict]) -> tuple[dict[int, float], list[int]]:
-    """The medians for ``rows`` and the ids of the offices whose median was recomputed."""
+def _touch_medians(rows: list[dict], *, store: bool) -> tuple[dict[int, float], list[int]]:
+    """The medians for ``rows`` and the ids of the offices whose median was recomputed
+    (stored in ``office_touch_median`` when ``store``, which flushes)."""
     wanted = {
         row["office_id"]: (row["touched"], row["touch_minutes"], row["touch_minutes_sq"])
         for row in rows
@@ -765,7 +821,7 @@ def _touch_medians(rows: list[dict]) -> tuple[dict[int, float], list[int]]:
     moved = sorted(set(wanted) - set(medians))
     if not moved:
         return medians, moved
-    if dialect() == "postgresql":
+    if store and dialect() == "postgresql":
         db.session.execute(select(func.pg_advisory_xact_lock(STATS_LOCK_KEY)))
     # On PostgreSQL an index-only scan of the partial index ix_lead_office_touched, hence
     # the plain first_touch_at condition.
@@ -776,22 +832,24 @@ def _touch_medians(rows: list[dict]) -> tuple[dict[int, float], list[int]]:
         ps=(0.5,),
         present=Lead.first_touch_at.is_not(None),  # received_at is never NULL
     )
-    db.session.execute(delete(cache).where(cache.office_id.in_(moved)))
     for office in moved:
         median = found.get(office, [None])[0]
-        touched, minutes, squares = wanted[office]
-        db.session.add(
-            cache(
-                office_id=office,
-                touched=touched,
-                touch_minutes=minutes,
-                touch_minutes_sq=squares,
-                median_minutes=median,
-            )
-        )
         if median is not None:
             medians[office] = median
-    db.session.flush()
+    if store:
+        db.session.execute(delete(cache).where(cache.office_id.in_(moved)))
+        for office in moved:
+            touched, minutes, squares = wanted[office]
+            db.session.add(
+                cache(
+                    office_id=office,
+                    touched=touched,
+                    touch_minutes=minutes,
+                    touch_minutes_sq=squares,
+                    median_minutes=found.get(office, [None])[0],
+                )
+            )
+        db.session.flush()
     return medians, moved
 
 

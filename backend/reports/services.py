@@ -26,6 +26,7 @@ from backend.extensions import db
 from backend.leads.models import Lead
 from backend.rates.services import Converter, Total
 from backend.reports import queries
+from backend.transaction import commit
 
 # Used by the planner for any rate the system has not measured yet.
 PLAN_DEFAULTS = {
@@ -186,11 +187,11 @@ def _median_p90(values: list) -> dict:
     return {"median": minutes(values[0]), "p90": minutes(values[1])}
 
 
-def money_by(by: str, converter: Converter) -> dict:
+def money_by(by: str, converter: Converter, rollup: queries.Rollup) -> dict:
     """Converted revenue and pipeline per event or office (``queries.money_rows``):
     ``{key: (revenue Total, pipeline Total)}``."""
     result: dict = defaultdict(lambda: (Total(), Total()))
-    for row in queries.money_rows(by, converter.target):
+    for row in queries.money_rows(by, converter.target, rollup):
         revenue, pipeline = result[row["key"]]
         if row["deals"]:
             revenue.add(converter, row["revenue"], row["currency"], _day(row["day"]), row["deals"])
@@ -248,14 +249,15 @@ def league_row(row: dict, revenue: Total | None = None) -> dict:
     }
 
 
-def office_league(refresh: bool = True) -> list[dict]:
+def office_league(rollup: queries.Rollup | None = None) -> list[dict]:
     """Offices ranked by speed to lead (fastest median first; offices with no touches last).
 
-    win_rate = won / leads routed to the office. Rebuilds stale rollup rows first unless
-    ``refresh=False``; flushes, so the caller should commit.
+    win_rate = won / leads routed to the office. Read from ``rollup`` (default: the
+    rollup as of now, ``queries.rollup``); writes nothing.
     """
-    rows = queries.office_league(refresh)
-    revenue = money_by("office", Converter())
+    rollup = rollup or queries.rollup()
+    rows = queries.office_league(rollup)
+    revenue = money_by("office", Converter(), rollup)
     rows = [league_row(row, revenue.get(row["office_id"], (None,))[0]) for row in rows]
     return sorted(
         rows,
@@ -268,15 +270,13 @@ def office_league(refresh: bool = True) -> list[dict]:
 
 
 def dashboard(day_event_id: int | None = None) -> dict:
-    """Everything the marketing dashboard shows, from the rollup (rebuilt first for the
-    events whose leads changed) and the chosen event's leads per day. Flushes, so the
-    caller should commit."""
-    queries.refresh_event_stats()
+    """Everything the marketing dashboard shows, from the rollup as of now (the events
+    changed since the cron's last build computed from their leads, ``queries.rollup``)
+    and the chosen event's leads per day. Writes nothing."""
+    rollup = queries.rollup()
     converter = Converter()
-    money_of = money_by("event", converter)
-    events = [
-        event_row(row, converter, money_of) for row in queries.events_side_by_side(refresh=False)
-    ]
+    money_of = money_by("event", converter, rollup)
+    events = [event_row(row, converter, money_of) for row in queries.events_side_by_side(rollup)]
     totals = {
         key: sum(e[key] for e in events) for key in ("leads", "contacted", "qualified", "won")
     }
@@ -293,7 +293,7 @@ def dashboard(day_event_id: int | None = None) -> dict:
         "costs_not_converted": [e["name"] for e in events if e["cost"] is None],
         "events": events,
         "funnel": funnel(totals["leads"], totals["contacted"], totals["qualified"], totals["won"]),
-        "league": office_league(refresh=False),
+        "league": office_league(rollup),
         "buckets": [label for label, _ in queries.TOUCH_BUCKETS],
         "day_event": day_event,
         "leads_per_day": queries.leads_per_day(day_event_id) if day_event_id else [],
@@ -301,21 +301,23 @@ def dashboard(day_event_id: int | None = None) -> dict:
 
 
 def refresh_rollup(chunk: int = 20) -> dict:
-    """Bring the dashboard's rollup up to date: rebuild the stale events' rows, then the
-    medians of the offices whose sums moved. Run by the cron (``workers.report_jobs``) so
-    that a dashboard view finds at most the few events changed since the last run.
+    """Bring the stored rollup up to date: rebuild the stale events' rows, then the
+    medians of the offices whose sums moved. Only the cron runs it
+    (``workers.report_jobs``); reads never store rollup rows, they compute the events
+    changed since the last run (``queries.rollup``), so the fewer there are the cheaper
+    a view.
 
-    Commits after every ``chunk`` events, so a view that needs the builders' lock waits
-    for one chunk rather than the whole cold build (it then rebuilds whatever is still
-    stale itself). Returns the ids rebuilt.
+    Commits after every ``chunk`` events, on purpose (the one job that commits mid-way
+    besides the outbox delivery): a cold build of every event keeps what it built if it
+    is stopped, and holds the builders' lock one chunk at a time. Returns the ids rebuilt.
     """
     stale = queries.stale_event_ids()
     rebuilt: list[int] = []
     for start in range(0, len(stale), chunk):
         rebuilt += queries.refresh_event_stats(stale[start : start + chunk])
-        db.session.commit()
+        commit()
     moved = queries.refresh_office_medians()
-    db.session.commit()
+    commit()
     return {"events": rebuilt, "offices": moved}
 
 
@@ -400,10 +402,10 @@ def plan(revenue_target: float, event_id: int | None = None, currency: str | Non
     """
     from backend.errors import ApiError
 
-    queries.refresh_event_stats()
+    rollup = queries.rollup()
     converter = Converter()
-    money_of = money_by("event", converter)
-    rows = [event_row(r, converter, money_of) for r in queries.events_side_by_side(refresh=False)]
+    money_of = money_by("event", converter, rollup)
+    rows = [event_row(r, converter, money_of) for r in queries.events_side_by_side(rollup)]
     compare_row = None
     if event_id is not None:
         compare_row = next((r for r in rows if r["id"] == event_id), None)
@@ -526,11 +528,11 @@ def weekly_digest(now: datetime) -> tuple[str, str]:
             .distinct()
         )
     )
-    queries.refresh_event_stats()
-    money_of = money_by("event", converter)
+    rollup = queries.rollup()
+    money_of = money_by("event", converter, rollup)
     events = [
         event_row(r, converter, money_of)
-        for r in queries.events_side_by_side(refresh=False)
+        for r in queries.events_side_by_side(rollup)
         if r["id"] in active
     ]
     revenue = Total()

@@ -17,7 +17,7 @@ from flask_login import current_user
 from pydantic import ValidationError
 
 from backend.api.spec import validated
-from backend.audit.services import record
+from backend.audit.services import record_apart
 from backend.auth.access import roles_required
 from backend.auth.models import OFFICE_ROLES
 from backend.errors import ApiError, validation_fields
@@ -36,6 +36,7 @@ from backend.reports.schemas import (
     WinsOut,
     WinsQuery,
 )
+from backend.transaction import rollback
 
 bp = Blueprint("reports", __name__)
 
@@ -77,7 +78,6 @@ BUCKETS = {
 def dashboard():
     """All events side by side, with charts, the funnel and the office league table."""
     data = services.dashboard(int_arg("day_event", None))
-    db.session.commit()  # keep the rollup rows rebuilt for this page
     events = data["events"][:CHART_EVENTS]  # newest first; the table has them all
     charts = {
         "money": svg.grouped_bars(
@@ -115,7 +115,6 @@ def dashboard():
 def league():
     """The office league table: speed to lead, share within SLA, win rate."""
     league = services.office_league()
-    db.session.commit()  # keep the rollup rows rebuilt for this page
     return render_template("reports/league.html", league=league, currency=reporting_currency())
 
 
@@ -168,13 +167,12 @@ def _event_form(event: Event | None):
                 event = create_event(EventIn.model_validate(data))
             else:
                 update_event(event, EventPatch.model_validate(data))
-            db.session.commit()
             return redirect(url_for("reports.event_report_page", event_id=event.id))
         except ValidationError as exc:
-            db.session.rollback()
+            rollback()  # the form shows the event as stored, beside the values typed
             errors = validation_fields(exc)
         except (ApiError, forms.FormError) as exc:
-            db.session.rollback()
+            rollback()
             errors = exc.fields or [{"field": "form", "message": exc.message}]
     status = 422 if errors else 200
     return render_template("reports/event_form.html", event=event, v=values, errors=errors), status
@@ -222,7 +220,6 @@ def plan_page():
         try:
             body = PlanIn.model_validate(forms.parse_plan_form(request.form))
             result = services.plan(body.revenue_target, body.event_id, body.currency)
-            db.session.commit()  # keep the rollup rows rebuilt for this plan
         except ValidationError as exc:
             errors = validation_fields(exc)
         except (ApiError, forms.FormError) as exc:
@@ -259,9 +256,7 @@ def event_report_api(event_id: int):
 @validated(body=PlanIn, response=PlanOut)
 def plan_api(body: PlanIn):
     """Plan down the funnel from a revenue target using the measured rates."""
-    result = services.plan(body.revenue_target, body.event_id, body.currency)
-    db.session.commit()  # keep the rollup rows rebuilt for this plan
-    return result
+    return services.plan(body.revenue_target, body.event_id, body.currency)
 
 
 @bp.get("/api/v1/wins")
@@ -274,8 +269,7 @@ def wins_api(query: WinsQuery):
 
 def _export(query: ExportQuery, fmt: str, chunks, mimetype: str) -> Response:
     filters = query.filters()
-    record("export", detail={"format": fmt, "filters": filters})
-    db.session.commit()
+    record_apart("export", detail={"format": fmt, "filters": filters})  # a GET: logged apart
     name = f"leads-event-{query.event_id}.{fmt}" if query.event_id else f"leads.{fmt}"
     response = Response(stream_with_context(chunks(filters)), mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'

@@ -16,6 +16,7 @@ import logging
 import secrets
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 
 from flask import current_app
 from flask_babel import force_locale, gettext, ngettext
@@ -39,6 +40,7 @@ from backend.telegram.models import (
     TelegramCursor,
     TelegramLink,
 )
+from backend.transaction import after_commit
 
 log = logging.getLogger(__name__)
 
@@ -185,20 +187,23 @@ def _language(user: User | None) -> str:
     return current_app.config.get("DEFAULT_LANGUAGE", "en")
 
 
-def _write_and_enqueue(rows: list[dict]) -> list[int]:
+def write_replies(rows: list[dict]) -> list[int]:
+    """Write the bot's replies to the outbox (flushes); the workers are woken once the
+    caller (the webhook request, the polling job) has committed."""
     from backend.messaging.planning import insert_messages
     from backend.messaging.sending import enqueue_messages
 
     ids = insert_messages(rows)
-    db.session.commit()
-    enqueue_messages(ids)
+    if ids:
+        after_commit(partial(enqueue_messages, ids))
     return ids
 
 
 def read_updates(timeout: int = 25) -> int:
     """Long-poll getUpdates once from the stored offset, act on what came, store the next
-    offset (committed with the links, so an update is never acted on twice). Returns how
-    many updates were read. Raises TelegramError when Telegram cannot be reached."""
+    offset (flushed with the links and replies: the job commits them together, so an
+    update is never acted on twice). Returns how many updates were read. Raises
+    TelegramError when Telegram cannot be reached."""
     cursor = db.session.get(TelegramCursor, 1) or TelegramCursor(id=1, next_update_id=0)
     updates = api.call(
         "getUpdates",
@@ -210,7 +215,8 @@ def read_updates(timeout: int = 25) -> int:
         rows += handle_update(update)
         cursor.next_update_id = max(cursor.next_update_id, int(update["update_id"]) + 1)
     db.session.add(cursor)
-    _write_and_enqueue(rows)
+    write_replies(rows)
+    db.session.flush()
     return len(updates or [])
 
 

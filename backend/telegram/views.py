@@ -12,9 +12,9 @@ from flask_login import current_user
 from backend.auth.access import ANY_SIGNED_IN, PUBLIC, roles_required
 from backend.auth.csrf import csrf_exempt
 from backend.errors import ApiError
-from backend.extensions import db
 from backend.telegram import api, services
 from backend.telegram.models import NOTICE_CHANNELS, NOTICE_KINDS
+from backend.transaction import rollback
 
 bp = Blueprint("telegram", __name__)
 
@@ -56,14 +56,12 @@ def profile_telegram():
     """Make a one-time deep link (or unlink with ``action=unlink``)."""
     if request.form.get("action") == "unlink":
         services.unlink(current_user)
-        db.session.commit()
         flash(_("Telegram unlinked."), "ok")
         return redirect(url_for("telegram.profile"))
     try:
         link = services.start_link(current_user)
-        db.session.commit()
     except ApiError as exc:
-        db.session.rollback()
+        rollback()
         message = (_("Telegram is not set up on this site.") if exc.code == "telegram_off"
                    else _("Telegram cannot be reached; try again."))  # fmt: skip
         flash(message, "error")
@@ -77,10 +75,9 @@ def profile_notices():
     choices = {k: request.form.get(k, "") for k in NOTICE_KINDS if request.form.get(k)}
     try:
         services.set_preferences(current_user, choices)
-        db.session.commit()
         flash(_("Notice choices saved."), "ok")
     except ApiError:
-        db.session.rollback()
+        rollback()  # answered with a redirect: no choice half-saved
         flash(_("Not saved — choose one of the channels shown."), "error")
     return redirect(url_for("telegram.profile"))
 
@@ -96,5 +93,5 @@ def webhook():
     if not hmac.compare_digest(sent, services.webhook_secret()):
         return jsonify({"ok": False}), 403
     rows = services.handle_update(request.get_json(silent=True) or {})
-    services._write_and_enqueue(rows)
+    services.write_replies(rows)
     return jsonify({"ok": True})

@@ -10,7 +10,7 @@ from flask_login import current_user, login_user, logout_user
 
 from backend.auth.access import ANY_SIGNED_IN, PUBLIC, roles_required
 from backend.auth.services import authenticate, end_session, start_session
-from backend.extensions import db
+from backend.links import remember_first_address
 from backend.ratelimit import sign_in_limits
 
 bp = Blueprint("web", __name__)
@@ -59,8 +59,7 @@ def login():
         remember = request.form.get("remember") == "1"
         if user is not None:
             start_session(user, remember=remember)
-        db.session.commit()
-        if user is not None:
+            remember_first_address(user)
             login_user(user, remember=remember)
             return redirect(_safe_next(request.args.get("next")) or url_for("web.home"))
         flash(_("Wrong e-mail or password."), "error")
@@ -78,7 +77,6 @@ def set_language():
         session["language"] = language
         if current_user.is_authenticated:
             current_user.language = language
-            db.session.commit()
     return redirect(_safe_next(request.form.get("next")) or url_for("web.home"))
 
 
@@ -87,6 +85,5 @@ def set_language():
 def logout():
     """Sign out: the session ends on the server, so a copied cookie stops working too."""
     end_session(current_user)
-    db.session.commit()
     logout_user()
     return redirect(url_for("web.login"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, time
+from functools import partial
 
 from flask import current_app, render_template
 from flask_babel import force_locale, ngettext
@@ -25,6 +26,7 @@ from backend.messaging.planning import insert_messages
 from backend.messaging.rendering import office_languages
 from backend.messaging.sending import enqueue_messages
 from backend.offices.models import Office
+from backend.transaction import after_commit
 from backend.workspace.queries import office_zone
 
 MORNING = time(8, 0)
@@ -111,13 +113,14 @@ def next_step_mail_rows(now: datetime) -> list[dict]:
 
 
 def send_next_step_mails(now: datetime) -> list[int]:
-    """Write today's morning mails that are due and not written yet, commit, enqueue.
+    """Write today's morning mails that are due and not written yet (flushes); the
+    workers are woken once the job has committed.
 
     Returns the new outbox ids (Redis down: the rows stay pending for the sweep)."""
     from backend.telegram.services import apply_preferences
 
     ids = insert_messages(next_step_mail_rows(now))
     ids += apply_preferences(ids)  # reps who want it in Telegram, or not at all
-    db.session.commit()
-    enqueue_messages(ids)
+    if ids:
+        after_commit(partial(enqueue_messages, ids))
     return ids

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -20,10 +21,14 @@ from backend.errors import ApiError
 from backend.extensions import db
 from backend.leads.models import Lead, QualityFeedback, RoutingDecision, Touch
 from backend.leads.normalize import normalize_email, normalize_phone
+from backend.messaging.planning import insert_messages, plan_lead_won
+from backend.messaging.sending import enqueue_messages
 from backend.offices.models import Office
 from backend.routing.engine import Decision, ResolvedLocation
 from backend.routing.geo import distance_km
 from backend.routing.services import apply_decision, build_index
+from backend.telegram.services import won_rows
+from backend.transaction import after_commit
 
 # Where a lead may go from each status. Won and lost are final; a stale lead is revived
 # by contacting it.
@@ -39,7 +44,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 CLOCK_SKEW = timedelta(minutes=2)
 CONTACT_FIELDS = ("first_name", "last_name", "email", "phone", "company", "job_title")
 MANAGER_ROLES = ("office_manager", "admin")
-TO_ENQUEUE = "workspace_messages_to_enqueue"
+CENT = Decimal("0.01")
 
 
 def claim(lead: Lead, user: User) -> Lead:
@@ -160,7 +165,9 @@ def change_status(
         if deal_value is None or deal_value <= 0:
             raise ApiError(422, "deal_value_required", "A won lead needs a deal value above zero.",
                            [{"field": "deal_value", "message": "must be above zero"}])  # fmt: skip
-        lead.deal_value = deal_value
+        # In cents, as the column stores it: the lead.won webhook is rendered from this
+        # object before the row is read back, and must say 12500.00 like the others.
+        lead.deal_value = Decimal(deal_value).quantize(CENT)
         lead.deal_currency = (deal_currency or lead.event.currency or "EUR").upper()
         lead.won_at = now
     if status == "lost":
@@ -234,30 +241,12 @@ def reopen(lead: Lead, user: User, *, reason: str, now: datetime | None = None) 
 
 
 def _announce_win(lead: Lead) -> None:
-    """Write the lead.won webhook and announcement rows (messaging room); their ids wait in
-    ``session.info[TO_ENQUEUE]`` until the caller has committed (``commit_and_enqueue``)."""
-    from backend.messaging import planning as messaging
-    from backend.telegram.services import won_rows
-
-    plan = getattr(messaging, "plan_lead_won", None)
-    if plan is not None:
-        ids = plan(lead) or []
-        ids += messaging.insert_messages(won_rows(lead))  # "won in the office" for its reps
-        db.session.info.setdefault(TO_ENQUEUE, []).extend(ids)
-
-
-def commit_and_enqueue() -> None:
-    """Commit, then hand the messages the actions planned to the workers.
-
-    Enqueueing after the commit means a worker never looks for a row not yet visible;
-    if Redis is down the rows stay pending for the sweep.
-    """
-    db.session.commit()
-    ids = db.session.info.pop(TO_ENQUEUE, [])
+    """Write the lead.won webhook rows and the "won in the office" notices for its reps
+    (messaging room); the workers are woken once the request has committed."""
+    ids = plan_lead_won(lead)
+    ids += insert_messages(won_rows(lead))
     if ids:
-        from backend.messaging.sending import enqueue_messages
-
-        enqueue_messages(ids)
+        after_commit(partial(enqueue_messages, ids))
 
 
 def _last_location(lead: Lead) -> ResolvedLocation | None:

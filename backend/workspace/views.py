@@ -1,8 +1,8 @@
 """The office workspace: the queue and lead pages, and the JSON API beside each action.
 
-Views parse input with the schemas, call one service, commit, and shape the reply. The
-HTML forms post to ``/office/leads/<id>/<action>`` and reuse the API's schemas and
-services, so a form and a fetch call behave the same.
+Views parse input with the schemas, call one service and shape the reply; the request
+commits (``backend.transaction``). The HTML forms post to ``/office/leads/<id>/<action>``
+and reuse the API's schemas and services, so a form and a fetch call behave the same.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from backend.formatting import money_field
 from backend.i18n import format_datetime_in, label
 from backend.leads.corrections import correct_capture
 from backend.leads.queries import form_captures_context, get_lead_or_404
+from backend.transaction import rollback
 from backend.workspace import queries, services
 from backend.workspace.schemas import (
     FEEDBACK_REASONS,
@@ -253,11 +254,6 @@ FORM_ACTIONS: dict[str, Callable] = {
 }
 
 
-def _rollback():
-    db.session.rollback()
-    db.session.info.pop(services.TO_ENQUEUE, None)
-
-
 @bp.post("/office/leads/<int:lead_id>/<action>")
 @roles_required(*WORKERS, "admin")
 def lead_form_action(lead_id: int, action: str):
@@ -272,17 +268,16 @@ def lead_form_action(lead_id: int, action: str):
     form = {k: v for k, v in request.form.items() if k != "csrf_token"}
     try:
         message = handler(lead, form)
-        services.commit_and_enqueue()
         flash(message, "ok")
     except ValidationError as exc:
-        _rollback()
+        rollback()  # the page answers with a redirect: nothing half-done may stay
         details = "; ".join(
             f"{CONTACT_FIELDS.get(f['field'], f['field'])}: {f['message']}"
             for f in validation_fields(exc)
         )
         flash(_("Not saved — %(reason)s", reason=details), "error")
     except ApiError as exc:
-        _rollback()
+        rollback()
         flash(_("Not saved — %(reason)s", reason=page_error(exc, lead, form)), "error")
     if action == "handover" and current_user.role != "admin":
         return redirect(url_for("workspace.queue_page"))
@@ -299,7 +294,6 @@ def order_form():
             {"monthly_lead_order": request.form.get("monthly_lead_order")}
         )
         services.set_monthly_order(office.code, current_user, data.monthly_lead_order)
-        db.session.commit()
         flash(_("Monthly lead order saved."), "ok")
     except ValidationError:
         flash(_("Not saved — the order must be a whole number of leads."), "error")
@@ -328,7 +322,10 @@ def api_team():
 
 
 def _lead_state(lead):
-    services.commit_and_enqueue()
+    # The lead as stored: a service may have changed a key whose relationship (the
+    # office of a hand-over) still holds the object loaded before.
+    db.session.flush()
+    db.session.expire(lead)
     return queries.lead_state_json(lead)
 
 
@@ -355,7 +352,6 @@ def api_touch(lead_id: int, body: TouchIn):
     """Log a touch; the first one stops the SLA clock. `at` may be past, never future."""
     lead = get_lead_or_404(lead_id, current_user)
     touch = services.log_touch(lead, current_user, **body.model_dump())
-    db.session.commit()
     return {"touch": queries.touch_json(touch), "lead": queries.lead_state_json(lead)}, 201
 
 
@@ -400,7 +396,6 @@ def api_feedback(lead_id: int, body: FeedbackIn):
     """Quality feedback on a sampled lead: good or bad with a reason, once (409 after)."""
     lead = get_lead_or_404(lead_id, current_user)
     feedback = services.record_feedback(lead, current_user, **body.model_dump())
-    db.session.commit()
     return queries.feedback_json(feedback), 201
 
 
@@ -429,5 +424,4 @@ def api_assign(lead_id: int, body: AssignIn):
 def api_order(code: str, body: OrderIn):
     """Set the office's monthly lead order (its manager, or an admin)."""
     office = services.set_monthly_order(code, current_user, body.monthly_lead_order)
-    db.session.commit()
     return queries.order_status(office)

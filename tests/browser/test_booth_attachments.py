@@ -24,8 +24,8 @@ from tests.browser.helpers import (
 )
 from tests.cards.conftest import card_image
 from tests.factories import PASSWORD, make_event, make_user
+from tests.followup import AppSimpleWorker
 from tests.live import CHROMIUM, CHROMIUM_ARGS
-from tests.workers.conftest import AppSimpleWorker
 from workers.queues import make_worker
 
 pytestmark = requires_browser

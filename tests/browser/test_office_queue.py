@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from backend.extensions import db
 from backend.leads.capture import capture_batch
 from backend.leads.models import Lead
+from backend.transaction import commit
 from tests.browser.helpers import seed_office_queue
 from tests.conftest import requires_browser
 from tests.factories import PASSWORD
@@ -29,6 +30,7 @@ def _capture(staff, event, **fields):
     payload = {"client_id": str(uuid.uuid4()), "city": "Moscow", "country": "RU",
                "rating": "hot", "consent": {"contact": True}, **fields}  # fmt: skip
     [result] = capture_batch([payload], user=staff, event_id=event.id)
+    commit()  # as the capture request does: the server (another process) sees it
     assert result.lead is not None, result.errors
     return result.lead
 

@@ -22,8 +22,8 @@ from tests.browser.helpers import (
     wait_for_service_worker,
 )
 from tests.cards.conftest import card_image
+from tests.followup import AppSimpleWorker
 from tests.live import CHROMIUM, CHROMIUM_ARGS
-from tests.workers.conftest import AppSimpleWorker
 from workers.queues import make_worker
 
 pytestmark = requires_browser

@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw, ImageFont
 from backend.extensions import db
 from backend.queues import OCR
 from tests.factories import make_event, make_office, make_user
-from tests.workers.conftest import AppSimpleWorker
+from tests.followup import AppSimpleWorker
 from workers.queues import make_worker
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"

@@ -1,5 +1,5 @@
-"""With no PUBLIC_BASE_URL: the address an admin or marketing user first reaches the app
-on is kept, shown and editable, with a banner while phones cannot use it."""
+"""With no PUBLIC_BASE_URL: the address an admin or marketing user first signs in on is
+kept, shown and editable, with a banner while phones cannot use it."""
 
 from __future__ import annotations
 
@@ -112,3 +112,31 @@ def test_behind_caddy_the_first_address_is_the_https_one_the_proxy_was_asked_for
     page = client.get("/admin/settings", headers=forwarded, base_url="http://web:8000")
     assert site_url() == "https://leads.example.com"
     assert "site-url-banner" not in page.get_data(as_text=True)
+
+
+def _form_sign_in(client, email: str, base_url: str):
+    page = client.get("/login", base_url=base_url).get_data(as_text=True)
+    csrf = page.split('name="csrf_token" value="')[1].split('"')[0]
+    return client.post(
+        "/login", data={"csrf_token": csrf, "email": email, "password": "secret-pass"},
+        base_url=base_url,
+    )  # fmt: skip
+
+
+def test_the_sign_in_form_keeps_the_address_and_page_views_never_do(app):
+    staff, marketing = make_user("staff"), make_user("marketing")
+    db.session.commit()
+    booth = app.test_client()
+    assert _form_sign_in(booth, staff.email, "http://10.0.0.9:8000").status_code == 302
+    assert db.session.get(SiteSetting, "site_url") is None  # booth staff do not set it
+
+    desk = app.test_client()
+    assert _form_sign_in(desk, marketing.email, "http://192.168.1.20:8000").status_code == 302
+    db.session.expire_all()
+    assert site_url() == "http://192.168.1.20:8000"
+    # Forgotten (as before any sign-in): the signed-in user's page views do not store it.
+    db.session.delete(db.session.get(SiteSetting, "site_url"))
+    db.session.commit()
+    assert desk.get("/marketing", base_url="http://192.168.1.20:8000").status_code == 200
+    db.session.expire_all()
+    assert db.session.get(SiteSetting, "site_url") is None

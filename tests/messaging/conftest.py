@@ -2,12 +2,8 @@
 ``tests/followup.py``, visible to the tests in this directory."""
 
 from tests.followup import (  # noqa: F401 - pytest finds fixtures by name in a conftest
-    at_once,
     capture,
     config,
-    free_port,
-    lead_payload,
-    messages,
     receiver,
     run_worker,
     smtp,

@@ -16,7 +16,7 @@ from backend.messaging.sending import DELIVER_JOB, MAX_ATTEMPTS, RETRY_INTERVALS
 from backend.queues import MAIL
 from backend.redis_conn import connect
 from tests.factories import make_user
-from tests.workers.conftest import messages
+from tests.followup import messages
 
 REFUSED = "smtp://127.0.0.1:1"  # nothing listens there: every attempt is refused
 

@@ -1,15 +1,9 @@
 """The follow-up fixtures (SMTP server, webhook receiver, worker, world, capture) from
-``tests/followup.py``, visible to the tests in this directory. The helpers are re-exported
-because other directories import them from here (``AppSimpleWorker``, ``lead_payload``)."""
+``tests/followup.py``, visible to the tests in this directory."""
 
 from tests.followup import (  # noqa: F401 - pytest finds fixtures by name in a conftest
-    AppSimpleWorker,
-    at_once,
     capture,
     config,
-    free_port,
-    lead_payload,
-    messages,
     receiver,
     run_worker,
     smtp,

@@ -29,7 +29,7 @@ from backend.workspace.services import (
     record_feedback,
 )
 from tests.factories import make_event, make_user
-from tests.workers.conftest import lead_payload
+from tests.followup import lead_payload
 from workers.sweep import run_sweep
 
 FIRST, LAST, NICK = "Zinaida", "Quorbelle", "Zinochka"

@@ -16,9 +16,9 @@ import pytest
 from backend.cli import main
 from backend.db_types import utcnow
 from backend.extensions import db
+from tests.followup import free_port, lead_payload, messages
 from tests.live import child_pids
 from tests.run import answers, redis_binary
-from tests.workers.conftest import free_port, lead_payload, messages
 from workers.schedule import SCHEDULE, make_cron
 from workers.sweep import run_sweep
 

@@ -12,7 +12,7 @@ from backend.offices.models import Office
 from backend.queues import ESCALATION
 from backend.redis_conn import connect
 from tests.factories import make_office
-from tests.workers.conftest import AppSimpleWorker
+from tests.followup import AppSimpleWorker
 from workers.queues import make_worker
 
 DONE_KEY = "test:job-commit:after-commit"

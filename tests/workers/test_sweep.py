@@ -12,7 +12,7 @@ from backend.cli import main
 from backend.extensions import db
 from backend.leads.models import Lead, QualityFeedback, RoutingDecision
 from tests.factories import make_office, make_user
-from tests.workers.conftest import at_once, messages
+from tests.followup import at_once, messages
 from workers.sweep import run_sweep
 
 

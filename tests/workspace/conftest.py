@@ -11,6 +11,7 @@ from backend.db_types import utcnow
 from backend.extensions import db
 from backend.leads.models import Lead, RoutingDecision
 from tests.factories import make_event, make_office, make_user
+from tests.followup import receiver, run_worker  # noqa: F401 - shared fixtures
 
 
 @pytest.fixture

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+from standardwebhooks import Webhook
 
 from backend.audit.models import AuditEntry
 from backend.db_types import utcnow
 from backend.extensions import db
 from backend.leads.models import QualityFeedback, RoutingDecision, Touch
+from backend.messaging.models import Message
 from backend.workspace import queries, services
+
+WEBHOOK_SECRET = "whsec_" + "d29uLWxlYWQtc2VjcmV0"  # base64 of "won-lead-secret"
 
 
 def _iso(value: datetime) -> str:
@@ -426,22 +433,42 @@ def test_the_office_manager_sets_the_monthly_lead_order(
     assert refused.status_code == 403
 
 
-def test_winning_a_lead_plans_the_win_announcement_and_enqueues_it_after_the_commit(
-    make_lead, rep, auth, api, monkeypatch
+def test_winning_a_lead_on_its_page_posts_a_signed_lead_won_webhook(
+    app, make_lead, rep, auth, client, receiver, run_worker
 ):
-    from backend.messaging import planning, sending
-
-    planned, enqueued = [], []
-    monkeypatch.setattr(
-        planning, "plan_lead_won", lambda lead: planned.append(lead.status) or [101, 102],
-        raising=False,
-    )  # fmt: skip
-    monkeypatch.setattr(sending, "enqueue_messages", lambda ids: enqueued.extend(ids))
+    app.config.update(WEBHOOK_URL=receiver.url, WEBHOOK_SECRET=WEBHOOK_SECRET)
     lead = make_lead(status="qualified")
+    db.session.commit()
+    auth.login(rep.email)
+    page = client.get(f"/office/leads/{lead.id}").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+    won = client.post(
+        f"/office/leads/{lead.id}/status",
+        data={"csrf_token": csrf, "status": "won", "deal_value": "12 500"},
+    )
+
+    assert won.status_code == 302
+    db.session.expire_all()
+    [row] = db.session.scalars(
+        select(Message).where(Message.lead_id == lead.id, Message.kind == "webhook:lead.won")
+    ).all()
+    assert row.status == "pending"
+    run_worker(("webhooks",))  # woken by the request's commit: no sweep needed
+    [(_, headers, body)] = receiver.hits
+    data = Webhook(WEBHOOK_SECRET).verify(body, headers)
+    assert data["event"] == "lead.won" and data["lead"]["id"] == lead.id
+    assert data["lead"]["deal_value"] == "12500.00"
+    assert db.session.get(Message, row.id).status == "sent"
+
+
+def test_a_refused_win_writes_no_webhook(app, make_lead, rep, auth, api, receiver):
+    app.config.update(WEBHOOK_URL=receiver.url, WEBHOOK_SECRET=WEBHOOK_SECRET)
+    lead = make_lead(status="new")  # won only after qualified
     db.session.commit()
     auth.login(rep.email)
 
     response = api.patch(f"/api/v1/leads/{lead.id}", json={"status": "won", "deal_value": 10})
 
-    assert response.status_code == 200
-    assert planned == ["won"] and enqueued == [101, 102]
+    assert response.status_code == 422
+    assert db.session.scalar(select(func.count()).select_from(Message)) == 0

@@ -14,6 +14,7 @@ from backend.db_types import utcnow
 from backend.extensions import db
 from backend.links import public_url
 from backend.messaging.models import Message
+from backend.transaction import commit
 from backend.workspace.reminders import next_step_mail_rows, send_next_step_mails
 from tests.factories import make_office, make_user
 
@@ -109,7 +110,9 @@ def test_the_morning_mail_lists_each_reps_overdue_next_steps_once(make_lead, mor
     db.session.commit()
 
     ids = send_next_step_mails(msk(8, 8, 5))  # Tuesday 08:05 in Moscow
+    commit()  # as the cron's job commits
     again = send_next_step_mails(msk(8, 9, 5))
+    commit()
 
     mails = {m.recipient: m for m in db.session.scalars(select(Message).where(Message.id.in_(ids)))}
     assert set(mails) == {"rita@example.com", "ivan@example.com"} and again == []

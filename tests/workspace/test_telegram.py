@@ -16,6 +16,7 @@ from backend.messaging.models import Message
 from backend.messaging.sending import deliver_message
 from backend.telegram import services as telegram
 from backend.telegram.models import TelegramLink
+from backend.transaction import commit
 from tests.conftest import base_config
 from tests.factories import make_user
 from tests.workspace.fake_telegram import TOKEN, FakeTelegram, start_update
@@ -69,6 +70,7 @@ def test_a_rep_links_telegram_with_a_one_time_deep_link(rep, auth, client, fake)
     fake.updates.append(start_update(701, 556, f"/start {code}"))  # the same code again
 
     assert telegram.read_updates(timeout=0) == 2
+    commit()  # as the polling job commits
     assert _deliver_pending() == ["sent", "sent"]
 
     link = db.session.scalar(select(TelegramLink).where(TelegramLink.user_id == rep.id))
@@ -78,6 +80,7 @@ def test_a_rep_links_telegram_with_a_one_time_deep_link(rep, auth, client, fake)
     assert "Link Telegram" in replies[556]  # a used code links nobody
     # The next poll confirms what was read: nothing is acted on twice.
     assert telegram.read_updates(timeout=0) == 0
+    commit()
     assert [c[1]["offset"] for c in fake.calls if c[0] == "getUpdates"] == [0, 702]
     assert "Linked (@rita_rep)" in client.get("/profile").get_data(as_text=True)
     assert fake.problems == []
@@ -173,8 +176,8 @@ def test_a_telegram_notice_written_while_redis_is_down_goes_out_once_it_is_back(
     from datetime import timedelta
 
     from backend.db_types import utcnow
+    from tests.followup import AppSimpleWorker
     from tests.run import redis_binary
-    from tests.workers.conftest import AppSimpleWorker
     from tests.workers.test_faults import PrivateRedis
     from workers.queues import make_worker
     from workers.sweep import run_sweep
