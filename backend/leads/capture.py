@@ -23,18 +23,18 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from backend.auth.models import User
-from backend.db_bulk import insert_rows, known_leads, without_nul
+from backend.db_bulk import insert_rows, insert_rows_together, known_leads, without_nul
 from backend.db_types import utcnow
 from backend.errors import validation_fields
 from backend.events.models import Event
 from backend.extensions import db
 from backend.leads.models import CAPTURE_FORM, CAPTURE_MERGED, Lead, MergedCapture, RoutingDecision
 from backend.leads.normalize import Normalized, has_identity, normalize_lead
-from backend.leads.queries import last_decisions, lead_json, visible_leads
+from backend.leads.queries import last_decisions, lead_json, office_names, visible_leads
 from backend.leads.schemas import LeadIn
 from backend.messaging.models import Message
 from backend.messaging.services import enqueue_messages, new_lead_rows
-from backend.offices.models import office_names, office_ref
+from backend.offices.models import office_ref
 from backend.process_cache import ProcessCache
 from backend.routing.services import ROUTING_FLAGS, event_venue, office_index, route_place
 from backend.telegram.services import apply_preferences
@@ -220,6 +220,8 @@ class _Known:
     people: dict[tuple, int] = field(default_factory=dict)
     #: E-mail addresses that unsubscribed: no autoresponder for them.
     unsubscribed: set[str] = field(default_factory=set)
+    #: Ids reserved for the leads the UUIDs not yet stored may become (PostgreSQL only).
+    new_ids: dict[uuid.UUID, int] = field(default_factory=dict)
 
 
 def _known(items: Sequence[_Item]) -> _Known:
@@ -232,12 +234,15 @@ def _known(items: Sequence[_Item]) -> _Known:
         (item.lead_in.client_id for item in items),
         _contacts(items, "email"),
         _contacts(items, "phone"),
+        reserve_ids=True,
     )
     for kind, lead_id, client_id, event_id, email, phone in sorted(
         rows, key=lambda row: (row[0], row[1] or 0)
     ):
         if kind == "uuid":
             known.client_ids[client_id] = (lead_id, event_id)
+        elif kind == "new_id":
+            known.new_ids[client_id] = lead_id
         elif kind == "unsubscribed":
             known.unsubscribed.add(email)
         else:
@@ -425,7 +430,9 @@ def _reply(new: _NewLead, status: str) -> dict:
         if decision
         else None
     )
-    return lead_json(SimpleNamespace(id=new.lead_id, office=office, **new.row), decision, status)
+    return lead_json(
+        SimpleNamespace(**{**new.row, "id": new.lead_id}, office=office), decision, status
+    )
 
 
 def capture_batch(
@@ -594,7 +601,7 @@ def _store(items: Sequence[_Item]) -> tuple[list[CaptureResult], dict[int, str]]
 
     _merge_into_stored(plan.stored_merges)
     messages = (
-        _store_new_leads(plan.new_leads, plan.events, now, stored.unsubscribed)
+        _store_new_leads(plan.new_leads, plan.events, now, stored.unsubscribed, stored.new_ids)
         if plan.new_leads
         else {}
     )
@@ -650,27 +657,40 @@ def _office_for(item: _Item) -> int | None:
 
 
 def _store_new_leads(
-    new_leads: list[_NewLead], events, now, unsubscribed: set[str]
+    new_leads: list[_NewLead], events, now, unsubscribed: set[str], new_ids: dict
 ) -> dict[int, str]:
     """Route, sample, insert the leads, their decisions and pending follow-ups.
 
-    Returns the new messages' channels by id, for the enqueue after the commit."""
+    With an id reserved for every new lead (PostgreSQL), the leads, their decisions,
+    merged captures and follow-ups go in with one statement; otherwise the leads first,
+    to learn their ids. Returns the new messages' channels by id, for the enqueue after
+    the commit."""
     _route(new_leads, events, now)
     _mark_feedback_sample(new_leads, events)
-    ids = dict(insert_rows(Lead.__table__, [n.row for n in new_leads], ("client_id", "id")))
-    for new in new_leads:
-        new.lead_id = ids[new.row["client_id"]]
-    insert_rows(
-        RoutingDecision.__table__, [_decision_row(n) for n in new_leads if n.decision is not None]
-    )
-    insert_rows(
-        MergedCapture.__table__,
-        [_merged_capture_row(item, new.lead_id) for new in new_leads for item in new.merged],
-    )
+    reserved = all(new.row["client_id"] in new_ids for new in new_leads)
+    if reserved:
+        # In the batch's order, as ids handed out one by one would be.
+        pool = sorted(new_ids.values())
+        for new, lead_id in zip(new_leads, pool, strict=False):
+            new.lead_id = new.row["id"] = lead_id
+    else:
+        ids = dict(insert_rows(Lead.__table__, [n.row for n in new_leads], ("client_id", "id")))
+        for new in new_leads:
+            new.lead_id = ids[new.row["client_id"]]
+    related = [
+        (RoutingDecision.__table__, [_decision_row(n) for n in new_leads if n.decision]),
+        (
+            MergedCapture.__table__,
+            [_merged_capture_row(item, new.lead_id) for new in new_leads for item in new.merged],
+        ),
+    ]
     rows = new_lead_rows(
-        [SimpleNamespace(id=n.lead_id, **n.row) for n in new_leads], unsubscribed=unsubscribed
+        [SimpleNamespace(**{**n.row, "id": n.lead_id}) for n in new_leads],
+        unsubscribed=unsubscribed,
     )
-    messages = dict(insert_rows(Message.__table__, rows, ("id", "channel")))
+    groups = [(Lead.__table__, [n.row for n in new_leads])] if reserved else []
+    groups += [*related, (Message.__table__, rows)]
+    messages = dict(insert_rows_together(groups, ("id", "channel")))
     # Reps' choices of channel (Telegram, no e-mail): one query while nobody has chosen.
     messages.update({i: "telegram" for i in apply_preferences(list(messages))})
     return messages

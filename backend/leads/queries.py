@@ -15,8 +15,26 @@ from backend.events.models import Event
 from backend.extensions import db
 from backend.i18n import routing_reason
 from backend.leads.models import Lead, RoutingDecision, Touch
-from backend.offices.models import Office, office_names, reader_language
+from backend.offices.models import Office, reader_language
+from backend.process_cache import ProcessCache
 from backend.routing.reasons import Reason
+
+
+def _read_office_names() -> dict[str, dict]:
+    return {
+        code: dict(names or {})
+        for code, names in db.session.execute(select(Office.code, Office.names))
+    }
+
+
+# Each office's name per language, by code: read by every reply that names an office,
+# changed a few times a year (kept per process, see backend/process_cache.py).
+_office_names = ProcessCache("office_names", (Office,), _read_office_names)
+
+
+def office_names() -> dict[str, dict]:
+    """Every office's ``names`` by code (kept per process)."""
+    return _office_names.get()
 
 
 def visible_leads(user: User) -> Select:
