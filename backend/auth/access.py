@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import suppress
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache, wraps
 
 from flask import current_app, g, redirect, request, url_for
 from flask_login import current_user
 from redis.exceptions import RedisError
-from sqlalchemy import bindparam, or_, select, update
-from sqlalchemy.orm import lazyload
+from sqlalchemy import bindparam, or_, select, text, update
+from sqlalchemy.orm import lazyload, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 
 from backend.auth.models import ApiToken, User, hash_token
+from backend.db_bulk import on_postgresql, run_prepared
 from backend.db_types import utcnow
 from backend.errors import ApiError, wants_json
 from backend.extensions import db, login_manager
@@ -51,19 +53,40 @@ def load_user_from_bearer(req) -> User | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         return None
-    row = db.session.execute(_token_user(), {"token_hash": hash_token(token.strip())}).first()
-    if row is None:
+    found = _token_user(hash_token(token.strip()))
+    if found is None:
         return None
-    user, token_id, last = row
+    user, token_id, last = found
     _note_use(token_id, last, writes=req.method not in READ_METHODS)
     g.bearer_auth = True
     return user
 
 
+def _token_user(token_hash: str) -> tuple[User, int, datetime | None] | None:
+    """The user of an unrevoked token, with the token's id and last use: one row, one
+    round trip. The user's office is loaded only if a view asks for it."""
+    if not on_postgresql():
+        return db.session.execute(_token_user_query(), {"token_hash": token_hash}).first()
+    # The hot path of every API call: the row is read as a prepared statement and the
+    # user made from it, as the ORM would (a quarter of its cost).
+    rows = run_prepared(_token_user_sql(), {"token_hash": token_hash})
+    if not rows:
+        return None
+    *values, token_id, last = rows[0]
+    columns = dict(zip(_USER_COLUMNS, values, strict=True))
+    user = db.session.identity_map.get(identity_key(User, columns["id"]))
+    if user is None:
+        user = User(**{k: _utc(v) if isinstance(v, datetime) else v for k, v in columns.items()})
+        make_transient_to_detached(user)  # as if loaded: nothing to write, nothing loaded twice
+        db.session.add(user)
+    return user, token_id, _utc(last) if last is not None else None
+
+
+_USER_COLUMNS = tuple(column.key for column in User.__table__.columns)
+
+
 @lru_cache(maxsize=1)
-def _token_user():
-    # The user of an unrevoked token, with the token's id and last use: one row, one
-    # round trip. The user's office is loaded only if a view asks for it.
+def _token_user_query():
     return (
         select(User, ApiToken.id, ApiToken.last_used_at)
         .join(ApiToken, ApiToken.user_id == User.id)
@@ -74,6 +97,19 @@ def _token_user():
         )
         .options(lazyload(User.office))
     )
+
+
+@lru_cache(maxsize=1)
+def _token_user_sql():
+    columns = ", ".join(f'u."{name}"' for name in _USER_COLUMNS)
+    return text(
+        f'SELECT {columns}, t.id, t.last_used_at FROM "user" u JOIN api_token t ON t.user_id = u.id '
+        "WHERE t.token_hash = :token_hash AND t.revoked_at IS NULL AND u.active"
+    )
+
+
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
 
 
 def _note_use(token_id: int, last: datetime | None, *, writes: bool) -> None:
