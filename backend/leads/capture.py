@@ -1,10 +1,11 @@
 """Capturing leads: idempotent by client UUID, merging the same person, never losing one.
 
 ``capture_batch`` handles one lead or 500 the same way, with a fixed number of SQL
-round trips (load events, look up known UUIDs and people, insert leads, insert their
-routing decisions, plan follow-ups), not one per lead. New leads are routed in memory
-before they are written and inserted without the ORM's unit of work; the reply is
-built from what was written, so nothing is read back.
+round trips, not one per lead: one lookup of the known UUIDs and people (which on
+PostgreSQL also reserves the new leads' ids), then on PostgreSQL one statement inserting
+the leads, their routing decisions and pending follow-ups (elsewhere one insert per
+table). New leads are routed in memory before they are written and inserted without the
+ORM's unit of work; the reply is built from what was written, so nothing is read back.
 """
 
 from __future__ import annotations
