@@ -177,8 +177,11 @@ def tokens_list(email) -> None:
     query = db.select(ApiToken).join(User).order_by(ApiToken.id)
     if email:
         query = query.where(User.email == email.strip().lower())
+    from backend.auth.access import token_last_used
+
     for t in db.session.scalars(query):
-        used = t.last_used_at.isoformat(timespec="seconds") if t.last_used_at else "never"
+        last = token_last_used(t)
+        used = last.isoformat(timespec="seconds") if last else "never"
         state = (
             f"revoked {t.revoked_at.isoformat(timespec='seconds')}" if t.revoked_at else "active"
         )

@@ -22,6 +22,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 
+import psycopg
 from sqlalchemy import (
     JSON,
     Integer,
@@ -40,6 +41,8 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.elements import TextClause
 
 from backend.extensions import db
 
@@ -47,6 +50,41 @@ from backend.extensions import db
 def on_postgresql() -> bool:
     """True when the session's database is PostgreSQL (the one dialect check)."""
     return db.session.get_bind().dialect.name == "postgresql"
+
+
+def run_prepared(statement: TextClause, params: dict) -> list[tuple]:
+    """Run a PostgreSQL ``text()`` statement on the session's connection as a prepared
+    statement and return its rows, without SQLAlchemy's result machinery.
+
+    Capture's few statements pay this path instead of ``Connection.execute``, which
+    costs two to three times the driver's own work per statement (result metadata
+    built from the cursor each time). What SQLAlchemy would do around the cursor still
+    happens: its cursor events fire (statement counts, the read-request check) and a
+    driver error is raised as SQLAlchemy's own (``IntegrityError`` …)."""
+    connection = db.session.connection()
+    sql = _driver_sql(statement)
+    cursor = connection.connection.dbapi_connection.cursor()
+    events = connection._has_events or connection.engine._has_events
+    try:
+        if events:
+            connection.dispatch.before_cursor_execute(connection, cursor, sql, params, None, False)
+        try:
+            cursor.execute(sql, params, prepare=True)
+            rows = cursor.fetchall() if cursor.description is not None else []
+        except psycopg.Error as exc:
+            raise DBAPIError.instance(
+                sql, params, exc, psycopg.Error, dialect=connection.dialect
+            ) from exc
+        if events:
+            connection.dispatch.after_cursor_execute(connection, cursor, sql, params, None, False)
+        return rows
+    finally:
+        cursor.close()
+
+
+@lru_cache(maxsize=64)
+def _driver_sql(statement: TextClause) -> str:
+    return str(statement.compile(dialect=postgresql.psycopg.dialect()))
 
 
 # --------------------------------------------------------------------------- IN lists
@@ -72,18 +110,25 @@ def in_values_portable(column, values):
 
 def column_defaults(table: Table) -> dict:
     """Every insertable column of ``table`` with its default (callables called now)."""
-    defaults = {}
+    fixed, called = _defaults_of(table)
+    return {**fixed, **{name: make(None) for name, make in called}} if called else dict(fixed)
+
+
+@lru_cache(maxsize=64)
+def _defaults_of(table: Table) -> tuple[dict, tuple]:
+    # Read from the table once: the fixed defaults, and the callables to call per insert.
+    fixed, called = {}, []
     for column in table.columns:
         if column.primary_key and column.autoincrement:
             continue
         default = column.default
         if default is None:
-            defaults[column.name] = None
+            fixed[column.name] = None
         elif default.is_callable:
-            defaults[column.name] = default.arg(None)
+            called.append((column.name, default.arg))
         else:
-            defaults[column.name] = default.arg
-    return defaults
+            fixed[column.name] = default.arg
+    return fixed, tuple(called)
 
 
 def insert_rows(
@@ -113,10 +158,7 @@ def insert_rows_postgresql(
 ) -> list:
     rows = _complete(table, rows)
     statement = _recordset_statement(table, tuple(rows[0]), tuple(returning), tuple(skip_existing))
-    payload = json.dumps(rows, default=_json_default)
-    if "\\u0000" in payload:  # rare: look closer only then
-        payload = json.dumps(without_nul(rows), default=_json_default)
-    return list(db.session.connection().execute(statement, {"rows": payload}))
+    return run_prepared(statement, {"rows": _json_rows(rows)})
 
 
 def insert_rows_portable(
@@ -138,20 +180,90 @@ def insert_rows_portable(
     return list(db.session.connection().execute(statement, rows))
 
 
+def insert_rows_together(
+    groups: Sequence[tuple[Table, Sequence[dict]]], returning: Sequence[str] = ("id",)
+) -> list:
+    """Insert the rows of several tables as one unit, in order, and return the
+    ``returning`` columns of the last group's rows (none when it has no rows).
+
+    Each group is ``(table, rows)``; a group's rows may refer to rows of the groups before
+    it, so the caller gives every key (capture reserves its leads' ids first, see
+    ``known_leads``). On PostgreSQL this is one statement, each group an
+    ``INSERT … SELECT FROM json_to_recordset`` in its ``WITH`` (the foreign keys are checked
+    at its end); elsewhere one insert per group. The caller commits."""
+    if not groups[-1][1]:
+        returning = ()
+    groups = [(table, rows) for table, rows in groups if rows]
+    if not groups:
+        return []
+    twin = insert_rows_together_postgresql if on_postgresql() else insert_rows_together_portable
+    return twin(groups, tuple(returning))
+
+
+def insert_rows_together_postgresql(
+    groups: Sequence[tuple[Table, Sequence[dict]]], returning: Sequence[str]
+) -> list:
+    completed = [_complete(table, rows) for table, rows in groups]
+    shape = tuple(
+        (table, tuple(rows[0])) for (table, _), rows in zip(groups, completed, strict=True)
+    )
+    statement = _together_statement(shape, tuple(returning))
+    params = {f"rows{n}": _json_rows(rows) for n, rows in enumerate(completed)}
+    return run_prepared(statement, params)
+
+
+def insert_rows_together_portable(
+    groups: Sequence[tuple[Table, Sequence[dict]]], returning: Sequence[str]
+) -> list:
+    *first, (last_table, last_rows) = groups
+    for table, rows in first:
+        db.session.connection().execute(insert(table), _complete(table, rows))
+    if not returning:
+        db.session.connection().execute(insert(last_table), _complete(last_table, last_rows))
+        return []
+    return insert_rows_portable(last_table, last_rows, returning, ())
+
+
+def _json_rows(rows: list[dict]) -> str:
+    payload = json.dumps(rows, default=_json_default)
+    if "\\u0000" in payload:  # rare: look closer only then
+        payload = json.dumps(without_nul(rows), default=_json_default)
+    return payload
+
+
 @lru_cache(maxsize=64)
 def _recordset_statement(
     table: Table, names: tuple[str, ...], returning: tuple[str, ...], skip: tuple[str, ...]
 ):
+    conflict = f" ON CONFLICT ({', '.join(skip)}) DO NOTHING" if skip else ""
+    return text(
+        f"{_recordset_insert(table, names, 'rows')}{conflict} RETURNING {', '.join(returning)}"
+    )
+
+
+@lru_cache(maxsize=64)
+def _together_statement(
+    shape: tuple[tuple[Table, tuple[str, ...]], ...], returning: tuple[str, ...]
+):
+    *first, (last_table, last_names) = shape
+    ctes = ", ".join(
+        f"g{n} AS ({_recordset_insert(table, names, f'rows{n}')})"
+        for n, (table, names) in enumerate(first)
+    )
+    last = _recordset_insert(last_table, last_names, f"rows{len(first)}")
+    tail = f" RETURNING {', '.join(returning)}" if returning else ""
+    return text(f"WITH {ctes} {last}{tail}" if ctes else f"{last}{tail}")
+
+
+def _recordset_insert(table: Table, names: tuple[str, ...], param: str) -> str:
     pg = postgresql.dialect()
     columns = ", ".join(
         f"{name} {'json' if isinstance(table.c[name].type, JSON) else table.c[name].type.compile(dialect=pg)}"
         for name in names
     )
-    conflict = f"ON CONFLICT ({', '.join(skip)}) DO NOTHING " if skip else ""
-    return text(
+    return (
         f"INSERT INTO {table.name} ({', '.join(names)}) "
-        f"SELECT {', '.join(names)} FROM json_to_recordset(CAST(:rows AS json)) AS r({columns}) "
-        f"{conflict}RETURNING {', '.join(returning)}"
+        f"SELECT {', '.join(names)} FROM json_to_recordset(CAST(:{param} AS json)) AS r({columns})"
     )
 
 
@@ -182,14 +294,22 @@ def known_leads(
     client_ids: Iterable[uuid.UUID],
     emails: Iterable[tuple[int, str]],
     phones: Iterable[tuple[int, str]],
+    *,
+    reserve_ids: bool = False,
 ) -> list[tuple]:
     """What is stored about a capture batch, in one query: rows of ``(kind, lead_id,
     client_id, event_id, email, phone)``. ``uuid`` rows: a lead or merged capture already
     has one of ``client_ids``; ``person`` rows: a lead of that event has one of the
     ``(event_id, normalised e-mail)`` ``emails`` or ``(event_id, normalised phone)``
-    ``phones``; ``unsubscribed`` rows: one of those e-mails unsubscribed."""
+    ``phones``; ``unsubscribed`` rows: one of those e-mails unsubscribed.
+
+    ``reserve_ids``: on PostgreSQL, also a ``new_id`` row for each of ``client_ids`` that
+    nothing stored has yet, with an id taken from the lead sequence for the lead it may
+    become, so that the lead and its rows go in with one statement
+    (``insert_rows_together``). An id not used is a gap, as a rolled-back insert leaves.
+    The portable twin reserves none (its inserts return the new ids)."""
     twin = known_leads_postgresql if on_postgresql() else known_leads_portable
-    return twin(list(set(client_ids)), sorted(set(emails)), sorted(set(phones)))
+    return twin(list(set(client_ids)), sorted(set(emails)), sorted(set(phones)), reserve_ids)
 
 
 # Each lookup a join of an array parameter to its unique or (event, contact) index.
@@ -220,11 +340,60 @@ _KNOWN_PG = text(
     SELECT 'unsubscribed', NULL, NULL, NULL, u.email, NULL
       FROM unnest(CAST(:unsubscribe_emails AS text[])) AS k(email)
       JOIN unsubscribe u ON u.email = k.email
+    UNION ALL
+    SELECT 'new_id', nextval(pg_get_serial_sequence('lead', 'id')), k.client_id, NULL, NULL, NULL
+      FROM unnest(CAST(:client_ids AS uuid[])) AS k(client_id)
+     WHERE CAST(:reserve AS boolean)
+       AND NOT EXISTS (SELECT 1 FROM lead l WHERE l.client_id = k.client_id)
+       AND NOT EXISTS (SELECT 1 FROM merged_capture m WHERE m.client_id = k.client_id)
+    """
+)
+
+# The same for one lead (the single-lead endpoint, the visitor form), with plain
+# parameters. PostgreSQL plans the array form anew at every run (its cached generic plan
+# expects a hundred elements per array, so it never looks cheaper than a fresh plan),
+# and planning costs more than running it; the plain form's generic plan is as good as
+# a fresh one and is kept.
+_KNOWN_ONE_PG = text(
+    """
+    SELECT 'uuid', l.id, l.client_id, l.event_id::bigint, NULL::text, NULL::text
+      FROM lead l WHERE l.client_id = CAST(:client_id AS uuid)
+    UNION ALL
+    SELECT 'uuid', m.lead_id, m.client_id, ml.event_id, NULL, NULL
+      FROM merged_capture m JOIN lead ml ON ml.id = m.lead_id
+     WHERE m.client_id = CAST(:client_id AS uuid)
+    UNION ALL
+    SELECT 'person', l.id, NULL, l.event_id, l.email_normalized, l.phone_normalized
+      FROM lead l
+     WHERE l.event_id = CAST(:email_event AS bigint) AND l.email_normalized = CAST(:email AS text)
+    UNION ALL
+    SELECT 'person', l.id, NULL, l.event_id, l.email_normalized, l.phone_normalized
+      FROM lead l
+     WHERE l.event_id = CAST(:phone_event AS bigint) AND l.phone_normalized = CAST(:phone AS text)
+    UNION ALL
+    SELECT 'unsubscribed', NULL, NULL, NULL, u.email, NULL
+      FROM unsubscribe u WHERE u.email = CAST(:email AS text)
+    UNION ALL
+    SELECT 'new_id', nextval(pg_get_serial_sequence('lead', 'id')), CAST(:client_id AS uuid),
+           NULL, NULL, NULL
+     WHERE CAST(:reserve AS boolean)
+       AND NOT EXISTS (SELECT 1 FROM lead l WHERE l.client_id = CAST(:client_id AS uuid))
+       AND NOT EXISTS (SELECT 1 FROM merged_capture m WHERE m.client_id = CAST(:client_id AS uuid))
     """
 )
 
 
-def known_leads_postgresql(client_ids: list, emails: list, phones: list) -> list[tuple]:
+def known_leads_postgresql(
+    client_ids: list, emails: list, phones: list, reserve_ids: bool = False
+) -> list[tuple]:
+    if len(client_ids) == 1 and len(emails) <= 1 and len(phones) <= 1:
+        email_event, email = emails[0] if emails else (None, None)
+        phone_event, phone = phones[0] if phones else (None, None)
+        params = {
+            "client_id": client_ids[0], "email_event": email_event, "email": email,
+            "phone_event": phone_event, "phone": phone, "reserve": reserve_ids,
+        }  # fmt: skip
+        return run_prepared(_KNOWN_ONE_PG, params)
     params = {
         "client_ids": client_ids,
         "email_events": [event_id for event_id, _ in emails],
@@ -232,12 +401,16 @@ def known_leads_postgresql(client_ids: list, emails: list, phones: list) -> list
         "phone_events": [event_id for event_id, _ in phones],
         "phones": [phone for _, phone in phones],
         "unsubscribe_emails": sorted({email for _, email in emails}),
+        "reserve": reserve_ids,
     }
-    return [tuple(row) for row in db.session.connection().execute(_KNOWN_PG, params)]
+    return run_prepared(_KNOWN_PG, params)
 
 
-def known_leads_portable(client_ids: list, emails: list, phones: list) -> list[tuple]:
-    """The same lookups without arrays: IN lists, one OR branch per event."""
+def known_leads_portable(
+    client_ids: list, emails: list, phones: list, reserve_ids: bool = False
+) -> list[tuple]:
+    """The same lookups without arrays: IN lists, one OR branch per event. Reserves no
+    ids (``reserve_ids`` is taken and ignored)."""
     from backend.leads.models import Lead, MergedCapture
     from backend.messaging.models import Unsubscribe
 

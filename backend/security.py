@@ -28,8 +28,10 @@ def may_hold_personal_data(response) -> bool:
         return True
     # Only a user the request already loaded: a reply that never looked at who asks
     # (the health checks, the PWA shell) shows nobody's data, and costs no extra query.
+    # ``is_anonymous`` reads no column: after the request's commit the user's columns are
+    # expired, and ``is_authenticated`` would load them again.
     user = g.get("_login_user")
-    return bool(user is not None and user.is_authenticated)
+    return bool(user is not None and not user.is_anonymous)
 
 
 def init_security(app: Flask) -> None:

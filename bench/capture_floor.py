@@ -103,46 +103,66 @@ def with_psycopg_async_commit():
 """
 
 
+class FloorServer:
+    """The floor app on gunicorn (``workers`` × 4 threads, as ``bench/ingest.py`` runs the
+    product) with its own database; ``bench/ingest.py`` starts one to measure the floor in
+    the same run as capture."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> FloorServer:
+        ingest.psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
+        ingest.psql(f"CREATE DATABASE {DB_NAME}")
+        subprocess.run(
+            ["psql", "-h", "127.0.0.1", "-d", DB_NAME, "-qc",
+             "CREATE TABLE floor_lead (id bigserial PRIMARY KEY, client_id uuid UNIQUE NOT NULL,"
+             " payload jsonb NOT NULL, received_at timestamptz NOT NULL DEFAULT now())"],
+            check=True,
+        )  # fmt: skip
+        app_dir = Path(tempfile.mkdtemp(prefix="leadrelay-floor-"))
+        (app_dir / "floor_app.py").write_text(APP)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "floor_app:app", "--chdir", str(app_dir),
+             "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers), "--threads", "4"],
+            env={**os.environ, "FLOOR_DATABASE_URL": PG},
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+        wait_for(self.port)
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            os.killpg(self.proc.pid, 15)
+            self.proc.wait()
+        ingest.psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
+
+    def measure(self, path: str, connections: int, seconds: float) -> float:
+        """Requests/s of ``path`` (``/livez`` is a GET, the others write a lead)."""
+        method, kind = ("GET", None) if path == "/livez" else ("POST", "lead")
+        with mp.Pool(connections) as pool:
+            # One unmeasured second first: workers start, connections open, plans cache.
+            pool.map(
+                ingest.client_loop, [(self.port, "-", method, path, kind, 0, 0, 1.0)] * connections
+            )
+            jobs = [(self.port, "-", method, path, kind, 0, 0, seconds)] * connections
+            started = time.perf_counter()
+            count = sum(len(r) for r in pool.map(ingest.client_loop, jobs))
+            return count / (time.perf_counter() - started)
+
+
 def main() -> None:
     args = ingest.parse_arguments()
-
-    ingest.psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
-    ingest.psql(f"CREATE DATABASE {DB_NAME}")
-    subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-d", DB_NAME, "-qc",
-         "CREATE TABLE floor_lead (id bigserial PRIMARY KEY, client_id uuid UNIQUE NOT NULL,"
-         " payload jsonb NOT NULL, received_at timestamptz NOT NULL DEFAULT now())"],
-        check=True,
-    )  # fmt: skip
-    app_dir = Path(tempfile.mkdtemp(prefix="leadrelay-floor-"))
-    (app_dir / "floor_app.py").write_text(APP)
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "floor_app:app", "--chdir", str(app_dir),
-         "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers), "--threads", "4"],
-        env={**os.environ, "FLOOR_DATABASE_URL": PG},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
+    server = FloorServer(args.workers).start()
     try:
-        wait_for(port)
-        results = {}
-        for path, kind in (
-            ("/livez", None), ("/sqlalchemy", "lead"), ("/psycopg", "lead"),
-            ("/psycopg-async-commit", "lead"),
-        ):  # fmt: skip
-            method = "GET" if kind is None else "POST"
-            with mp.Pool(args.connections) as pool:
-                # One unmeasured second first: workers start, connections open, plans cache.
-                warm_up = [(port, "-", method, path, kind, 0, 0, 1.0)] * args.connections
-                pool.map(ingest.client_loop, warm_up)
-                jobs = [(port, "-", method, path, kind, 0, 0, args.seconds)] * args.connections
-                started = time.perf_counter()
-                count = sum(len(r) for r in pool.map(ingest.client_loop, jobs))
-                results[path] = count / (time.perf_counter() - started)
+        results = {
+            path: server.measure(path, args.connections, args.seconds)
+            for path in ("/livez", "/sqlalchemy", "/psycopg", "/psycopg-async-commit")
+        }
     finally:
-        os.killpg(server.pid, 15)
-        server.wait()
-        ingest.psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
+        server.stop()
 
     ceiling = results["/livez"]
     print(

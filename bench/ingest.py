@@ -7,6 +7,11 @@ starts gunicorn, and prints in one run: requests/s and p50/p99 latency for
 ``POST /events/{id}/leads``, leads/s for ``POST /sync`` with batches of 100 and 500, and the
 same server's requests/s for a trivial endpoint (``/livez``) as the ceiling.
 
+Single-lead capture is also compared with the floor of ``bench/capture_floor.py``: its
+Flask-SQLAlchemy endpoint (a JSON body, one INSERT, COMMIT), served in the same run by the
+same gunicorn settings on the same PostgreSQL. Capture and floor are measured by turns
+(``--rounds``), so a neighbour's load falls on both alike; the ratio is of their sums.
+
 The database is not measured brand new: 20,000 leads are stored first and the tables
 analysed, as autovacuum would have done within a minute of a real server's first leads.
 On empty, never-analysed tables PostgreSQL cannot tell a selective index from another.
@@ -26,6 +31,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 import argparse
 import http.client
+import importlib.util
 import json
 import multiprocessing as mp
 import os
@@ -176,13 +182,37 @@ def run(server, token, event_id, connections, seconds, method, path, body_kind=N
     }
 
 
+def combined(results: list[dict]) -> dict:
+    """Several runs of one endpoint as one: mean rate, latencies and CPU weighted by count."""
+    count = sum(r["requests"] for r in results)
+    weighted = lambda key: sum(r[key] * r["requests"] for r in results) / count  # noqa: E731
+    return {
+        "requests": count,
+        "rps": statistics.fmean(r["rps"] for r in results),
+        **{key: weighted(key) for key in ("p50_ms", "p99_ms", "web_cpu_ms", "db_cpu_ms")},
+    }
+
+
 def parse_arguments() -> argparse.Namespace:
     """The load: seconds per endpoint, client connections, gunicorn workers (× 4 threads)."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="turns of floor, then single-lead capture"
+    )
     return parser.parse_args()
+
+
+def floor_bench():
+    """``bench/capture_floor.py`` as a module (its file name is no package's)."""
+    spec = importlib.util.spec_from_file_location(
+        "bench_capture_floor", Path(__file__).with_name("capture_floor.py")
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def main() -> None:
@@ -199,13 +229,28 @@ def main() -> None:
     }
     token, event_id = setup_database(env)
     server = LiveServer(env, workers=args.workers).start()
+    floor = floor_bench().FloorServer(args.workers)
     try:
+        floor.start()
         store_earlier_leads(server.port, token, event_id, 20_000)
         c, s = args.connections, args.seconds
         ceiling = run(server, token, event_id, c, s, "GET", "/livez")
-        single = run(
-            server, token, event_id, c, s, "POST", f"/api/v1/events/{event_id}/leads", "lead"
-        )
+        floor_rps, singles = [], []
+        for _ in range(args.rounds):
+            floor_rps.append(floor.measure("/sqlalchemy", c, s))
+            singles.append(
+                run(
+                    server,
+                    token,
+                    event_id,
+                    c,
+                    s,
+                    "POST",
+                    f"/api/v1/events/{event_id}/leads",
+                    "lead",
+                )  # fmt: skip
+            )
+        single = combined(singles)
         sync100 = run(
             server, token, event_id, max(2, c // 2), s, "POST", "/api/v1/sync", "sync", 100
         )
@@ -214,6 +259,7 @@ def main() -> None:
         )
     finally:
         server.stop()
+        floor.stop()
         psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
 
     print(
@@ -225,7 +271,16 @@ def main() -> None:
     print(
         f"POST /events/{{id}}/leads        {single['rps']:8.0f} req/s  p50 {single['p50_ms']:6.1f} ms  p99 {single['p99_ms']:6.1f} ms"
     )
-    print(f"  single-lead / ceiling ratio  {single['rps'] / ceiling['rps']:8.2f}  (goal >= 0.40)")
+    floor_mean = statistics.fmean(floor_rps)
+    print(
+        f"floor POST /sqlalchemy         {floor_mean:8.0f} req/s  (bench/capture_floor.py: INSERT + COMMIT, no auth)"
+    )
+    print(
+        f"  single-lead / floor ratio    {single['rps'] / floor_mean:8.2f}  (goal >= 0.60; by round: "
+        + ", ".join(f"{r['rps'] / f:.2f}" for r, f in zip(singles, floor_rps, strict=True))
+        + ")"
+    )
+    print(f"  single-lead / ceiling ratio  {single['rps'] / ceiling['rps']:8.2f}")
     for label, result, size in (("100", sync100, 100), ("500", sync500, 500)):
         print(
             f"POST /sync batch {label:<4}          {result['rps'] * size:8.0f} leads/s  p50 {result['p50_ms']:6.0f} ms  p99 {result['p99_ms']:6.0f} ms  (goal >= 5000 leads/s)"

@@ -1,10 +1,11 @@
 """Capturing leads: idempotent by client UUID, merging the same person, never losing one.
 
 ``capture_batch`` handles one lead or 500 the same way, with a fixed number of SQL
-round trips (load events, look up known UUIDs and people, insert leads, insert their
-routing decisions, plan follow-ups), not one per lead. New leads are routed in memory
-before they are written and inserted without the ORM's unit of work; the reply is
-built from what was written, so nothing is read back.
+round trips, not one per lead: one lookup of the known UUIDs and people (which on
+PostgreSQL also reserves the new leads' ids), then on PostgreSQL one statement inserting
+the leads, their routing decisions and pending follow-ups (elsewhere one insert per
+table). New leads are routed in memory before they are written and inserted without the
+ORM's unit of work; the reply is built from what was written, so nothing is read back.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from backend.auth.models import User
-from backend.db_bulk import insert_rows, known_leads, without_nul
+from backend.db_bulk import insert_rows, insert_rows_together, known_leads, without_nul
 from backend.db_types import utcnow
 from backend.errors import validation_fields
 from backend.events.models import Event
@@ -221,6 +222,8 @@ class _Known:
     people: dict[tuple, int] = field(default_factory=dict)
     #: E-mail addresses that unsubscribed: no autoresponder for them.
     unsubscribed: set[str] = field(default_factory=set)
+    #: Ids reserved for the leads the UUIDs not yet stored may become (PostgreSQL only).
+    new_ids: dict[uuid.UUID, int] = field(default_factory=dict)
 
 
 def _known(items: Sequence[_Item]) -> _Known:
@@ -233,12 +236,15 @@ def _known(items: Sequence[_Item]) -> _Known:
         (item.lead_in.client_id for item in items),
         _contacts(items, "email"),
         _contacts(items, "phone"),
+        reserve_ids=True,
     )
     for kind, lead_id, client_id, event_id, email, phone in sorted(
         rows, key=lambda row: (row[0], row[1] or 0)
     ):
         if kind == "uuid":
             known.client_ids[client_id] = (lead_id, event_id)
+        elif kind == "new_id":
+            known.new_ids[client_id] = lead_id
         elif kind == "unsubscribed":
             known.unsubscribed.add(email)
         else:
@@ -426,7 +432,9 @@ def _reply(new: _NewLead, status: str) -> dict:
         if decision
         else None
     )
-    return lead_json(SimpleNamespace(id=new.lead_id, office=office, **new.row), decision, status)
+    return lead_json(
+        SimpleNamespace(**{**new.row, "id": new.lead_id}, office=office), decision, status
+    )
 
 
 def capture_batch(
@@ -595,7 +603,7 @@ def _store(items: Sequence[_Item]) -> tuple[list[CaptureResult], dict[int, str]]
 
     _merge_into_stored(plan.stored_merges)
     messages = (
-        _store_new_leads(plan.new_leads, plan.events, now, stored.unsubscribed)
+        _store_new_leads(plan.new_leads, plan.events, now, stored.unsubscribed, stored.new_ids)
         if plan.new_leads
         else {}
     )
@@ -651,27 +659,40 @@ def _office_for(item: _Item) -> int | None:
 
 
 def _store_new_leads(
-    new_leads: list[_NewLead], events, now, unsubscribed: set[str]
+    new_leads: list[_NewLead], events, now, unsubscribed: set[str], new_ids: dict
 ) -> dict[int, str]:
     """Route, sample, insert the leads, their decisions and pending follow-ups.
 
-    Returns the new messages' channels by id, for the enqueue after the commit."""
+    With an id reserved for every new lead (PostgreSQL), the leads, their decisions,
+    merged captures and follow-ups go in with one statement; otherwise the leads first,
+    to learn their ids. Returns the new messages' channels by id, for the enqueue after
+    the commit."""
     _route(new_leads, events, now)
     _mark_feedback_sample(new_leads, events)
-    ids = dict(insert_rows(Lead.__table__, [n.row for n in new_leads], ("client_id", "id")))
-    for new in new_leads:
-        new.lead_id = ids[new.row["client_id"]]
-    insert_rows(
-        RoutingDecision.__table__, [_decision_row(n) for n in new_leads if n.decision is not None]
-    )
-    insert_rows(
-        MergedCapture.__table__,
-        [_merged_capture_row(item, new.lead_id) for new in new_leads for item in new.merged],
-    )
+    reserved = all(new.row["client_id"] in new_ids for new in new_leads)
+    if reserved:
+        # In the batch's order, as ids handed out one by one would be.
+        pool = sorted(new_ids.values())
+        for new, lead_id in zip(new_leads, pool, strict=False):
+            new.lead_id = new.row["id"] = lead_id
+    else:
+        ids = dict(insert_rows(Lead.__table__, [n.row for n in new_leads], ("client_id", "id")))
+        for new in new_leads:
+            new.lead_id = ids[new.row["client_id"]]
+    related = [
+        (RoutingDecision.__table__, [_decision_row(n) for n in new_leads if n.decision]),
+        (
+            MergedCapture.__table__,
+            [_merged_capture_row(item, new.lead_id) for new in new_leads for item in new.merged],
+        ),
+    ]
     rows = new_lead_rows(
-        [SimpleNamespace(id=n.lead_id, **n.row) for n in new_leads], unsubscribed=unsubscribed
+        [SimpleNamespace(**{**n.row, "id": n.lead_id}) for n in new_leads],
+        unsubscribed=unsubscribed,
     )
-    messages = dict(insert_rows(Message.__table__, rows, ("id", "channel")))
+    groups = [(Lead.__table__, [n.row for n in new_leads])] if reserved else []
+    groups += [*related, (Message.__table__, rows)]
+    messages = dict(insert_rows_together(groups, ("id", "channel")))
     # Reps' choices of channel (Telegram, no e-mail): one query while nobody has chosen.
     messages.update({i: "telegram" for i in apply_preferences(list(messages))})
     return messages

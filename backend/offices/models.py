@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import current_app, g, has_app_context, has_request_context
+from flask import current_app, has_app_context, has_request_context
 from flask_babel import get_locale
 from sqlalchemy import JSON, Boolean, Float, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db_types import UTCDateTime, utcnow
 from backend.extensions import db
+from backend.process_cache import ProcessCache
 from backend.sla import DEFAULT_SLA_HOURS
 
 
@@ -88,14 +89,16 @@ class Office(db.Model):
         return func.coalesce(func.nullif(cls.sla_hours, 0), default_sla_hours())
 
 
-def office_names() -> dict[str, dict]:
-    """Every office's ``names`` by code, read once per request (a sync batch names few offices
-    many times)."""
+def _read_office_names() -> dict[str, dict]:
+    rows = db.session.execute(db.select(Office.code, Office.names))
+    return {code: dict(names or {}) for code, names in rows}
 
-    if has_request_context() and "office_names" in g:
-        return g.office_names
-    rows = db.session.execute(db.select(Office.code, Office.names)).all()
-    names = {code: dict(value or {}) for code, value in rows}
-    if has_request_context():
-        g.office_names = names
-    return names
+
+# Each office's name per language, by code: read by every reply and report row that names
+# an office, changed a few times a year (kept per process, see backend/process_cache.py).
+_office_names = ProcessCache("office_names", (Office,), _read_office_names)
+
+
+def office_names() -> dict[str, dict]:
+    """Every office's ``names`` by code (kept per process; display only)."""
+    return _office_names.get()

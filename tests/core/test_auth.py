@@ -51,11 +51,12 @@ def test_a_bearer_token_authenticates_and_records_its_use(client):
     response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200
     assert response.json["user"]["email"] == "crm@example.com"
+    from backend.auth.access import token_last_used
     from backend.auth.models import ApiToken
 
     stored = db.session.scalar(db.select(ApiToken))
     assert stored.token_hash != token and token not in stored.token_hash
-    assert stored.last_used_at is not None
+    assert token_last_used(stored) is not None
 
 
 def test_a_revoked_or_unknown_token_is_refused(client):

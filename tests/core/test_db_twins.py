@@ -12,15 +12,17 @@ from backend.db_bulk import (
     in_values_postgresql,
     insert_rows_portable,
     insert_rows_postgresql,
+    insert_rows_together_portable,
+    insert_rows_together_postgresql,
     known_leads_portable,
     known_leads_postgresql,
 )
 from backend.db_types import utcnow
 from backend.extensions import db
-from backend.leads.models import Lead, MergedCapture
+from backend.leads.models import Lead, MergedCapture, RoutingDecision
 from backend.messaging.models import Message, Unsubscribe
 from tests.conftest import requires_postgres
-from tests.factories import make_event
+from tests.factories import make_event, make_office
 
 pytestmark = requires_postgres
 
@@ -130,3 +132,72 @@ def test_both_forms_of_an_in_list_select_the_same_rows(app):
     pg = db.session.scalars(query.where(in_values_postgresql(Lead.id, wanted))).all()
     portable = db.session.scalars(query.where(in_values_portable(Lead.id, wanted))).all()
     assert pg == portable == ids[1::2]
+
+
+def test_the_lookup_of_one_lead_finds_what_the_batch_lookup_finds_and_reserves_ids_for_new_ones(
+    app,
+):
+    """The single-lead endpoint's plain-parameter form and the array form answer alike;
+    an id is reserved only for a client id nothing stored has yet."""
+    event = make_event()
+    [(stored_client, stored_id)] = insert_rows_postgresql(
+        Lead.__table__, [_lead_row(event.id, 1)], ("client_id", "id"), ()
+    )
+    db.session.add(Unsubscribe(email="v1@example.com"))
+    db.session.flush()
+    contacts = ([(event.id, "v1@example.com")], [(event.id, "+79000000001")])
+
+    def key(row):
+        return tuple("" if v is None else str(v) for v in row)
+
+    for client_id in (stored_client, uuid.uuid4()):
+        one = known_leads_postgresql([client_id], *contacts, reserve_ids=True)
+        batch = known_leads_postgresql([client_id, uuid.uuid4()], *contacts)  # the array form
+        portable = known_leads_portable([client_id], *contacts)
+        # (A lead found by both e-mail and phone is one row in the portable twin's OR.)
+        found = {key(r) for r in one if r[0] != "new_id"}
+        assert found == {key(r) for r in batch if r[0] != "new_id"} == {key(r) for r in portable}
+        reserved = [r for r in one if r[0] == "new_id"]
+        if client_id == stored_client:
+            assert reserved == [] and ("uuid", str(stored_id)) in [r[:2] for r in found]
+        else:
+            assert [r[2] for r in reserved] == [client_id] and reserved[0][1] > stored_id
+    assert not [r for r in known_leads_portable([uuid.uuid4()], [], [], True) if r[0] == "new_id"]
+
+
+def test_both_inserts_of_related_rows_store_the_same_rows_and_return_the_last_groups_columns(app):
+    """A lead, its routing decision and its follow-up: one statement on PostgreSQL, one
+    insert per table in the portable twin; the rows stored are the same."""
+    event, office = make_event(), make_office("MOW")
+    row = _lead_row(event.id, 7)
+    results = {}
+    for name, twin in (("pg", insert_rows_together_postgresql),
+                       ("portable", insert_rows_together_portable)):  # fmt: skip
+        [(lead_id,)] = db.session.execute(
+            select(db.func.coalesce(db.func.max(Lead.id), 0) + 1000)
+        ).all()
+        lead = {**row, "client_id": uuid.uuid4(), "id": lead_id}
+        decision = {"lead_id": lead_id, "office_id": office.id, "method": "nearest",
+                    "reason": "nearest office", "at": utcnow()}  # fmt: skip
+        message = {"key": f"{name}:lead:{lead_id}", "kind": "office_notice",
+                   "recipient": "a@example.com", "lead_id": lead_id, "payload": {"n": 1}}  # fmt: skip
+        groups = [
+            (Lead.__table__, [lead]),
+            (RoutingDecision.__table__, [decision]),
+            (Message.__table__, [message]),
+        ]
+        returned = twin(groups, ("key", "channel"))
+        assert returned == [(f"{name}:lead:{lead_id}", "email")]
+        results[name] = (
+            _stored([lead_id]),
+            db.session.execute(
+                select(RoutingDecision.method, RoutingDecision.reason).where(
+                    RoutingDecision.lead_id == lead_id
+                )
+            ).all(),
+            db.session.execute(
+                select(Message.kind, Message.payload).where(Message.lead_id == lead_id)
+            ).all(),
+        )
+    assert results["pg"] == results["portable"]
+    assert results["pg"][1] == [("nearest", "nearest office")]

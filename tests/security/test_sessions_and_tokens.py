@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
+from backend.auth.access import token_last_used
 from backend.auth.models import ApiToken
 from backend.auth.services import change_password, change_role, issue_token
 from backend.extensions import db
@@ -148,10 +151,40 @@ def test_tokens_are_stored_hashed_and_record_their_last_use(client, world):
     stored = db.session.scalars(db.select(ApiToken.token_hash)).all()
     assert token not in stored and all(len(h) == 64 for h in stored)
     row = db.session.scalar(db.select(ApiToken).where(ApiToken.prefix == token[:10]))
-    assert row.last_used_at is None
+    assert token_last_used(row) is None
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     db.session.refresh(row)
-    assert row.last_used_at is not None
+    assert token_last_used(row) is not None
+
+
+class TestTokenUse:
+    @pytest.fixture
+    def config(self, config):
+        return {**config, "CHECK_READS_DONT_WRITE": True}  # a GET that writes raises
+
+    def test_a_read_writes_nothing_and_a_write_records_the_use_in_the_row_once_a_minute(
+        self, client, world
+    ):
+        token = world.tokens["marketing"]
+        headers = {"Authorization": f"Bearer {token}"}
+        row = db.session.scalar(db.select(ApiToken).where(ApiToken.prefix == token[:10]))
+        assert client.get("/api/v1/me", headers=headers).status_code == 200
+        db.session.refresh(row)
+        assert row.last_used_at is None and token_last_used(row) is not None
+
+        executed = []
+        record = lambda *args: executed.append(args[2].upper())  # noqa: E731
+        db.event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            path = f"/api/v1/events/{world.ids['event']}/leads"
+            for email in ("a@example.com", "b@example.com"):
+                lead = {"client_id": str(uuid.uuid4()), "email": email}
+                assert client.post(path, json=lead, headers=headers).status_code == 201
+        finally:
+            db.event.remove(db.engine, "before_cursor_execute", record)
+        assert len([s for s in executed if s.lstrip().startswith("UPDATE API_TOKEN")]) == 1
+        db.session.refresh(row)
+        assert row.last_used_at is not None and token_last_used(row) >= row.last_used_at
 
 
 def test_the_tokens_revoke_command_stops_a_token_at_once(runner, client, world):
