@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from functools import partial
 
 from flask import Blueprint, current_app, request, send_file
 from flask_babel import gettext as _
@@ -16,7 +15,6 @@ from backend.errors import ApiError
 from backend.extensions import db
 from backend.leads.queries import get_lead_or_404
 from backend.ratelimit import limit
-from backend.transaction import after_commit
 
 bp = Blueprint("attachments", __name__, url_prefix="/api/v1")
 # Multipart framing around the file; the file itself is checked against the real limit.
@@ -104,7 +102,7 @@ def upload(lead_id: int):
     if created and attachment.is_card:
         from backend.cards.services import enqueue_card_reading
 
-        after_commit(partial(enqueue_card_reading, attachment.id))
+        enqueue_card_reading(attachment.id)  # once the upload has committed
     return services.attachment_json(attachment), 201 if created else 200
 
 
