@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 _PENDING = "leadrelay.after_commit"  # actions of the transaction in progress
 _COMMITTED = "leadrelay.committed"  # actions of a transaction that has just committed
+_RUNNING = "leadrelay.running_after_commit"  # set while those actions run
 _APART = "leadrelay_write_after_request"  # on ``g``: see ``write_after_request``
 READ_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
 
@@ -50,18 +51,35 @@ class ReadRequestWrote(RuntimeError):
 
 
 def after_commit(action: Callable[[], object]) -> None:
-    """Run ``action`` once the current transaction has committed (never if it rolls back)."""
+    """Run ``action`` once the current transaction has committed (never if it rolls back).
+
+    Called by an action that is itself running after a commit, it runs at once: that
+    transaction has committed already (waiting for the next would lose it)."""
+    if db.session.info.get(_RUNNING):
+        _run(action)
+        return
     db.session.info.setdefault(_PENDING, []).append(action)
 
 
 def commit() -> None:
     """The one commit: commit the session, then run the actions registered for it."""
     db.session.commit()
-    for action in db.session.info.pop(_COMMITTED, ()):
-        try:
-            action()
-        except Exception:  # committed already: report, never undo or fail the caller
-            log.exception("action after commit failed: %r", action)
+    actions = db.session.info.pop(_COMMITTED, ())
+    if not actions:
+        return
+    db.session.info[_RUNNING] = True
+    try:
+        for action in actions:
+            _run(action)
+    finally:
+        db.session.info.pop(_RUNNING, None)
+
+
+def _run(action: Callable[[], object]) -> None:
+    try:
+        action()
+    except Exception:  # committed already: report, never undo or fail the caller
+        log.exception("action after commit failed: %r", action)
 
 
 def rollback() -> None:
