@@ -35,7 +35,7 @@ import tempfile
 import time
 
 ROOT = Path(__file__).resolve().parent.parent
-DB_NAME = "leadrelay_bench_floor"
+DB_NAME = os.environ.get("BENCH_DB_PREFIX", "leadrelay_bench") + "_floor"
 PG = f"postgresql://127.0.0.1:5432/{DB_NAME}"
 
 _spec = importlib.util.spec_from_file_location(

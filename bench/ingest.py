@@ -50,7 +50,8 @@ import contextlib
 
 from tests.live import LiveServer  # noqa: E402
 
-DB_NAME = "leadrelay_bench_ingest"
+# BENCH_DB_PREFIX lets two runs share one PostgreSQL (bench/compare.py beside another run).
+DB_NAME = os.environ.get("BENCH_DB_PREFIX", "leadrelay_bench") + "_ingest"
 PG = "postgresql://127.0.0.1:5432/"
 
 
