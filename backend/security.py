@@ -11,6 +11,17 @@ CSP = (
 )
 
 
+# Every reply carries these (lower-cased name, name, value), unless its view set its own.
+HEADERS = tuple(
+    (name.lower(), name, value)
+    for name, value in (
+        ("Content-Security-Policy", CSP),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "strict-origin-when-cross-origin"),
+    )
+)
+
 # Replies of these kinds can carry a person's data; images, scripts and styles cannot.
 PERSONAL_MIMETYPES = {
     "text/html", "application/json", "text/csv", "application/x-ndjson", "text/plain",
@@ -37,10 +48,13 @@ def may_hold_personal_data(response) -> bool:
 def init_security(app: Flask) -> None:
     @app.after_request
     def security_headers(response):
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        if may_hold_personal_data(response):
-            response.headers.setdefault("Cache-Control", "no-store")
+        # Each header unless the view set its own: one look at the names the reply has
+        # (``Headers.setdefault`` raised and caught a KeyError per missing header).
+        headers = response.headers
+        present = set(headers.keys(lower=True))
+        for lower, name, value in HEADERS:
+            if lower not in present:
+                headers.add(name, value)
+        if "cache-control" not in present and may_hold_personal_data(response):
+            headers.add("Cache-Control", "no-store")
         return response

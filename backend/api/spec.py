@@ -13,7 +13,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, current_app, jsonify, request
 from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
 
@@ -150,7 +150,10 @@ def _serialize(result, response, extra_responses):
     if isinstance(result, dict):
         model = extra_responses.get(status) or response
         if model is not None:
-            result = jsonify(model.model_validate(result).model_dump(mode="json"))
+            # One pass in pydantic's serialiser (no dict of JSON values, no json.dumps):
+            # the same JSON, with the text as UTF-8 rather than as \u escapes.
+            body = model.model_validate(result).model_dump_json()
+            result = current_app.response_class(body + "\n", mimetype=current_app.json.mimetype)
         else:
             result = jsonify(result)
     return result if status is None else (result, status)

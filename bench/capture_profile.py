@@ -1,0 +1,104 @@
+"""Where a single-lead capture's Python time goes: cProfile of captures through the test client.
+
+    python bench/capture_profile.py [--captures 2000] [--top 30] [--sort tottime]
+
+Creates its own PostgreSQL database ``leadrelay_bench_profile`` on 127.0.0.1:5432 (dropped
+at the end), stores 2,000 leads and analyses, then profiles ``--captures`` requests of
+``POST /api/v1/events/{id}/leads`` with a bearer token (as bench/ingest.py sends them) and
+prints the top functions by own time and by cumulative time, and the wall time per capture.
+No HTTP server: what it shows is the app's cost, not gunicorn's.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# bench/queue.py would shadow the standard library's ``queue`` module.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse
+import cProfile
+import os
+import pstats
+import subprocess
+import tempfile
+import time
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import importlib.util  # noqa: E402
+
+DB_NAME = "leadrelay_bench_profile"
+
+
+def _ingest():
+    spec = importlib.util.spec_from_file_location("bench_ingest", ROOT / "bench" / "ingest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--captures", type=int, default=2000)
+    parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--save", help="also write the raw stats to this file (pstats)")
+    args = parser.parse_args()
+
+    ingest = _ingest()
+    ingest.DB_NAME = DB_NAME
+    os.environ.update(
+        DATABASE_URL=ingest.PG + DB_NAME,
+        REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
+        SECRET_KEY="bench",
+        LEADRELAY_INSTANCE=tempfile.mkdtemp(prefix="leadrelay-profile-"),
+        RATELIMIT_ENABLED="0",
+    )
+    token, event_id = ingest.setup_database(dict(os.environ))
+    from backend import create_app
+    from backend.extensions import db
+
+    app = create_app()
+    try:
+        client = app.test_client()
+        headers = {"Authorization": f"Bearer {token}"}
+        for start in range(0, 2000, 500):
+            leads = [{**ingest.lead(start + i), "event_id": event_id} for i in range(500)]
+            response = client.post("/api/v1/sync", json={"leads": leads}, headers=headers)
+            assert response.status_code == 200
+        subprocess.run(["psql", "-h", "127.0.0.1", "-d", DB_NAME, "-qc", "ANALYZE"], check=True)
+        path = f"/api/v1/events/{event_id}/leads"
+        bodies = [ingest.lead(10_000 + n) for n in range(args.captures + 200)]
+        for body in bodies[:200]:  # warm-up: pools, prepared statements, caches
+            assert client.post(path, json=body, headers=headers).status_code in (200, 201)
+        profile = cProfile.Profile()
+        started = time.perf_counter()
+        profile.enable()
+        for body in bodies[200:]:
+            client.post(path, json=body, headers=headers)
+        profile.disable()
+        wall = time.perf_counter() - started
+        unprofiled = time.perf_counter()
+        for n in range(args.captures // 2):
+            client.post(path, json=ingest.lead(90_000 + n), headers=headers)
+        plain = (time.perf_counter() - unprofiled) / (args.captures // 2)
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        ingest.psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
+    print(
+        f"{args.captures} captures: {wall / args.captures * 1000:.2f} ms each under the profiler, "
+        f"{plain * 1000:.2f} ms without it (test client: Python + PostgreSQL round trips)"
+    )
+    stats = pstats.Stats(profile)
+    if args.save:
+        stats.dump_stats(args.save)
+    stats.sort_stats("cumulative").print_stats(args.top)
+    stats.sort_stats("tottime").print_stats(args.top)
+
+
+if __name__ == "__main__":
+    main()
