@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, abort
-from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -30,7 +29,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(load_settings(app.instance_path, config))
 
     app.json.sort_keys = False
-    app.session_interface = _CookieSessions()
     proxies = app.config.get("TRUSTED_PROXIES") or 0
     if proxies:
         # Behind Caddy: the client's address (rate limits) and https:// come from it.
@@ -71,17 +69,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     register_cli(app)
     return app
-
-
-class _CookieSessions(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions, without building the signer for a request that
-    sends no session cookie (API calls with a bearer token, kiosks): its session starts
-    empty either way, and an empty, unmodified session is never written back."""
-
-    def open_session(self, app, request):
-        if app.secret_key and self.get_cookie_name(app) not in request.cookies:
-            return self.session_class()
-        return super().open_session(app, request)
 
 
 def register_blueprints(app: Flask) -> None:
