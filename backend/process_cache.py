@@ -2,8 +2,9 @@
 
 Offices and their staff change a few times a year; leads arrive hundreds a second.
 A ``ProcessCache`` keeps one value per app and rebuilds it when one of its models
-changes through the ORM in this process (seen at once), or after ``ttl`` seconds (a
-change made by another process, or by a bulk UPDATE that bypasses the ORM).
+changes through the ORM in this process (seen at once), or after the app's
+``PROCESS_CACHE_SECONDS`` (a change made by another process, or by a bulk UPDATE that
+bypasses the ORM).
 """
 
 from __future__ import annotations
@@ -19,10 +20,9 @@ T = TypeVar("T")
 
 
 class ProcessCache(Generic[T]):
-    def __init__(self, name: str, models: tuple[type, ...], build: Callable[[], T], ttl=5.0):
+    def __init__(self, name: str, models: tuple[type, ...], build: Callable[[], T]):
         self.name = name
         self.build = build
-        self.ttl = ttl
         self.generation = 0
         for model in models:
             for change in ("after_insert", "after_update", "after_delete"):
@@ -36,7 +36,8 @@ class ProcessCache(Generic[T]):
         store = current_app.extensions.setdefault("leadrelay.process_cache", {})
         entry = store.get(self.name)
         now = time.monotonic()
-        if entry is None or entry[0] != self.generation or now - entry[1] > self.ttl:
+        ttl = current_app.config["PROCESS_CACHE_SECONDS"]
+        if entry is None or entry[0] != self.generation or now - entry[1] >= ttl:
             generation = self.generation
             entry = (generation, now, self.build())
             store[self.name] = entry

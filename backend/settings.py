@@ -110,6 +110,10 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
         "REMEMBER_COOKIE_DURATION": timedelta(days=parse_int(get("REMEMBER_DAYS"), 30)),
         "RATELIMIT_ENABLED": parse_bool(get("RATELIMIT_ENABLED"), True),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # How long a process keeps offices, events and settings read for capture before it
+        # reads them again (a change made in this process is seen at once; one made by
+        # another worker process, within this many seconds). 0 reads them on every use.
+        "PROCESS_CACHE_SECONDS": float(get("PROCESS_CACHE_SECONDS") or 5),
         "JSON_SORT_KEYS": False,
         "DEFAULT_LANGUAGE": get("DEFAULT_LANGUAGE", "en"),
         # Of the worker and cron (RQ logs a line per job at INFO); ``make run`` uses WARNING.
