@@ -76,6 +76,7 @@ def test_an_admin_sees_and_changes_the_site_url_with_a_banner_while_phones_canno
     page = client.get("/admin/settings", base_url=local).get_data(as_text=True)
     assert 'value="http://127.0.0.1:8000"' in page
     assert "phones cannot reach that address" in page  # the banner
+    assert "the address an admin or marketing user first signed in on" in page
 
     token = page.split('name="csrf_token" value="')[1].split('"')[0]
     bad = client.post(
