@@ -164,26 +164,35 @@ def attendee_count(event_id: int) -> int:
     )
 
 
-@eraser
-def erase_attendees(person: Person) -> None:
-    """Delete the attendee rows that are the person: by e-mail on any event's list; by
-    phone or full name on the lists of the events where they left a lead."""
+def person_attendees(person: Person) -> list[Attendee]:
+    """The attendee rows that are the person: by e-mail on any event's list; by phone or
+    full name on the lists of the events where they left a lead (a namesake on another
+    event's list is someone else). What a privacy export lists and an erasure deletes."""
     events = select(Lead.event_id).where(Lead.id.in_(person.lead_ids)).distinct()
-    emails = sorted(person.emails)
-    candidates = db.session.execute(
-        select(Attendee.id, Attendee.email, Attendee.phone, Attendee.first_name,
-               Attendee.last_name)
-        .where(or_(Attendee.event_id.in_(events), func.lower(Attendee.email).in_(emails)))
-    ).all()  # fmt: skip
+    candidates = db.session.scalars(
+        select(Attendee)
+        .where(
+            or_(
+                Attendee.event_id.in_(events),
+                func.lower(Attendee.email).in_(sorted(person.emails)),
+            )
+        )
+        .order_by(Attendee.id)
+    )
     phones = {_digits(phone)[-10:] for phone in person.phones}
     names = {name.lower() for name in person.names}
-    doomed = [
-        row.id
+    return [
+        row
         for row in candidates
         if row.email.strip().lower() in person.emails
         or (len(_digits(row.phone)) >= 5 and _digits(row.phone)[-10:] in phones)
         or f"{row.first_name.strip()} {row.last_name.strip()}".strip().lower() in names
     ]
+
+
+@eraser
+def erase_attendees(person: Person) -> None:
+    doomed = [row.id for row in person_attendees(person)]
     for start in range(0, len(doomed), 500):
         db.session.execute(
             delete(Attendee)

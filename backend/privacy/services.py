@@ -19,9 +19,11 @@ from decimal import Decimal
 from sqlalchemy import String, cast, func, or_, select, update
 
 from backend.attachments.services import erase_lead_attachments, export_attachments
+from backend.attendees.services import person_attendees
 from backend.audit.models import AuditEntry
 from backend.db_types import utcnow
 from backend.errors import ApiError
+from backend.events.models import Event
 from backend.extensions import db
 from backend.leads.models import Lead, MergedCapture, QualityFeedback, RoutingDecision, Touch
 from backend.leads.normalize import normalize_email, normalize_phone
@@ -191,12 +193,15 @@ def export_person(*, email: str | None = None, phone: str | None = None) -> dict
     """Everything stored about the person with this e-mail or phone, as JSON-ready data.
 
     Leads (with the raw capture), captures merged into them, touches, routing decisions,
-    quality feedback, messages (mails and webhooks about them or to them) and whether the
-    address unsubscribed. Raises ApiError(422) unless exactly one of email/phone is given.
+    quality feedback, messages (mails and webhooks about them or to them), the rows of
+    organisers' attendee lists that are them (what an erasure would delete) and whether
+    the address unsubscribed. Raises ApiError(422) unless exactly one of email/phone is given.
     """
     key = PersonKey(email=email, phone=phone)
     leads = find_person_leads(key)
     ids = [lead.id for lead in leads]
+    person = person_of(leads, utcnow())
+    person.add_contact({key.kind: key.raw})
     unsubscribed = None
     if key.kind == "email":
         unsubscribed = db.session.scalar(
@@ -242,6 +247,14 @@ def export_person(*, email: str | None = None, phone: str | None = None) -> dict
         ],
         "messages": [_row(m, MESSAGE_EXPORT) for m in _messages(key, ids)],
         "attachments": export_attachments(ids),
+        "attendees": [
+            {
+                "event": {"id": a.event_id, "name": db.session.get(Event, a.event_id).name},
+                **a.as_json(),
+                "uploaded_at": _value(a.uploaded_at),
+            }
+            for a in person_attendees(person)
+        ],
         "unsubscribed_at": _value(unsubscribed.at) if unsubscribed else None,
     }
 

@@ -20,7 +20,7 @@ from backend.extensions import db
 from backend.leads.capture import capture_batch
 from backend.leads.models import Lead
 from backend.messaging.models import Message
-from backend.privacy.services import anonymize_leads_older_than, erase_person
+from backend.privacy.services import anonymize_leads_older_than, erase_person, export_person
 from backend.workspace.services import (
     change_status,
     fix_contact,
@@ -204,9 +204,16 @@ def test_an_erased_person_leaves_no_attendee_row_with_their_email_phone_or_name(
         dict(badge_id="K-7", first_name=FIRST, last_name=LAST),  # a namesake at another show
     ])  # fmt: skip
     db.session.commit()
+    before = {a.badge_id for a in db.session.scalars(select(Attendee))}
+    exported = export_person(email=EMAILS[0])["attendees"]
 
     erase_person(email=EMAILS[0])
     db.session.commit()
     db.session.expire_all()
     left = {a.badge_id for a in db.session.scalars(select(Attendee))}
     assert left == {"BU-2", "A-5", "K-7"}
+    # The person's export listed exactly the rows the erasure deleted, with what they said.
+    assert {a["badge_id"] for a in exported} == before - left
+    by_badge = {a["badge_id"]: a for a in exported}
+    assert by_badge["E-6"]["email"] == EMAILS[2].upper()
+    assert by_badge["E-6"]["event"] == {"id": elsewhere.id, "name": "Metalloobrabotka"}
