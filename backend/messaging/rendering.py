@@ -218,8 +218,12 @@ def render_office_notice(lead: Lead, office: Office | None, language: str) -> di
 
 
 def lead_name(lead: Lead) -> str:
-    """How mails to sales name a lead: its name, else company, else e-mail."""
-    return lead.full_name or lead.company or lead.email or f"lead {lead.id}"
+    """How mails and notices to sales name a lead: its name, else company, e-mail, phone,
+    else its number (in the current language)."""
+    return (
+        lead.full_name or lead.company or lead.email or lead.phone
+        or gettext("lead %(num)s", num=lead.id)
+    )  # fmt: skip
 
 
 def sla_hours_of(office: Office | None) -> int:

@@ -30,6 +30,7 @@ from backend.i18n import LANGUAGES, label
 from backend.leads.models import Lead
 from backend.links import public_url
 from backend.messaging.models import Message
+from backend.messaging.rendering import lead_name
 from backend.process_cache import ProcessCache
 from backend.telegram import api
 from backend.telegram.models import (
@@ -257,14 +258,10 @@ def _button(lead_id: int) -> dict:
     return {"text": gettext("Open the lead"), "url": public_url(f"/office/leads/{lead_id}")}
 
 
-def _lead_name(lead: Lead) -> str:
-    return lead.full_name or lead.company or lead.email or lead.phone or f"#{lead.id}"
-
-
 def notice_text(kind: str, leads: Sequence[Lead]) -> str:
     """The short message of one notice, in the current locale."""
     lead = leads[0]
-    name = _lead_name(lead)
+    name = lead_name(lead)
     if kind == "new_lead":
         text = gettext("New lead: %(name)s", name=name)
         details = [lead.company if lead.full_name else "", label(lead.rating, "rating"),
@@ -276,7 +273,7 @@ def notice_text(kind: str, leads: Sequence[Lead]) -> str:
         return gettext("Escalated: %(name)s was not touched within the SLA.", name=name)
     if kind == "next_step":
         head = ngettext("%(num)s overdue next step:", "%(num)s overdue next steps:", len(leads))
-        lines = [f"• {label(x.next_step, 'next_step')}: {_lead_name(x)}" for x in leads[:10]]
+        lines = [f"• {label(x.next_step, 'next_step')}: {lead_name(x)}" for x in leads[:10]]
         return "\n".join([head, *lines])
     if kind == "won":
         from backend.formatting import format_money

@@ -214,3 +214,18 @@ def test_a_telegram_notice_written_while_redis_is_down_goes_out_once_it_is_back(
     assert db.session.get(Message, row.id).status == "sent"
     assert [m["chat_id"] for m in fake.sent] == [555]
     assert fake.problems == []
+
+
+def test_a_lead_without_a_name_is_named_by_what_it_has_in_the_reps_language(app):
+    from flask_babel import force_locale
+
+    from backend.leads.models import Lead
+
+    blank = dict(first_name="", last_name="", company="", email="")
+    by_phone = Lead(id=7, phone="+7 916 123-45-67", **blank)
+    nameless = Lead(id=8, phone="", **blank)
+    with force_locale("ru"):
+        assert "+7 916 123-45-67" in telegram.notice_text("sla_reminder", [by_phone])
+        assert "лид 8" in telegram.notice_text("escalation", [nameless])
+    with force_locale("en"):
+        assert "lead 8" in telegram.notice_text("escalation", [nameless])
