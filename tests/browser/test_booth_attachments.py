@@ -25,12 +25,11 @@ from tests.browser.helpers import (
 from tests.cards.conftest import card_image
 from tests.factories import PASSWORD, make_event, make_user
 from tests.followup import AppSimpleWorker
-from tests.live import CHROMIUM, CHROMIUM_ARGS
+from tests.live import CHROMIUM, CHROMIUM_ARGS, FAKE_MEDIA
 from workers.queues import make_worker
 
 pytestmark = requires_browser
 
-FAKE_MEDIA = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
 PHONE = dict(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
 CARD = [
     "Hanna Becker",
@@ -64,9 +63,15 @@ def stored_on_phone(page) -> list[dict]:
     return page.evaluate(
         """async () => {
             const { entries } = await import('/app/js/attachments.js');
-            return (await entries()).map((e) => ({ kind: e.kind, lead: e.lead_client_id }));
+            return (await entries()).map((e) => ({ kind: e.kind, type: e.content_type,
+                size: e.blob.size, duration: e.duration_seconds, lead: e.lead_client_id }));
         }"""
     )
+
+
+def send(page) -> dict:
+    """What one call of the app's own sender did: counts of sent, rejected and failed."""
+    return page.evaluate("async () => (await import('/app/js/attachment-ui.js')).sendAttachments()")
 
 
 def choose_card_photo(page, path) -> None:
@@ -135,7 +140,12 @@ def test_a_card_photo_and_voice_note_taken_offline_reach_the_office_after_their_
     kept = stored_on_phone(page)
     assert [k["kind"] for k in kept] == ["card_front", "voice"]
     assert {k["lead"] for k in kept} == {lead_client_id}
+    assert kept[0]["type"] == "image/jpeg" and kept[1]["type"].startswith("audio/")
+    assert kept[1]["duration"] >= 2
     expect_unsynced(page, 1)
+    # Offline, and the lead itself is not on the server yet: nothing can go, nothing is lost.
+    assert send(page)["sent"] == 0
+    assert len(stored_on_phone(page)) == 2
 
     # Back online the lead goes first, then its files: nobody sends the files by hand.
     # ("Send now" only because the page's own online sync can lose the lock to Background
@@ -148,11 +158,17 @@ def test_a_card_photo_and_voice_note_taken_offline_reach_the_office_after_their_
     while stored_on_phone(page) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert stored_on_phone(page) == []
+    assert send(page)["sent"] == 0  # nothing left, nothing sent twice
     [lead] = server_leads(booth.event_id)
     assert str(lead.client_id) == lead_client_id
     files = db.session.scalars(db.select(Attachment).where(Attachment.lead_id == lead.id)).all()
     assert sorted(a.kind for a in files) == ["card_front", "voice"]
-    assert next(a for a in files if a.kind == "voice").duration_seconds >= 2
+    card = next(a for a in files if a.kind == "card_front")
+    assert max(card.width, card.height) == 1600  # downscaled on the phone
+    assert card.size_bytes < 400_000
+    voice = next(a for a in files if a.kind == "voice")
+    assert voice.content_type in ("audio/webm", "audio/ogg", "audio/mp4")
+    assert voice.duration_seconds >= 2
     db.session.rollback()
 
     # The OCR worker reads the card; the office sees the fields that came from it.
@@ -210,7 +226,9 @@ def test_a_saved_leads_correction_screen_takes_a_card_photo_for_that_lead(
     photo.write_bytes(card_image(CARD))
     choose_card_photo(page, photo)
     expect(page.locator("#capture-extras .attachments-count")).to_have_text("1 file with this lead")
-    assert stored_on_phone(page) == [{"kind": "card_front", "lead": lead_client_id}]
+    assert [(k["kind"], k["lead"]) for k in stored_on_phone(page)] == [
+        ("card_front", lead_client_id)
+    ]
 
     # Leaving the correction shows the new visitor's (empty) buttons again.
     page.locator("#edit-cancel").click()

@@ -15,7 +15,7 @@ from tests.browser.helpers import (
     wait_ready,
 )
 from tests.browser.media import qr_video
-from tests.live import CHROMIUM, CHROMIUM_ARGS
+from tests.live import CHROMIUM, CHROMIUM_ARGS, FAKE_MEDIA
 
 pytestmark = requires_browser
 
@@ -35,8 +35,7 @@ def test_a_vcard_qr_held_to_the_camera_fills_the_form(
         executable_path=CHROMIUM,
         args=[
             *CHROMIUM_ARGS,
-            "--use-fake-device-for-media-stream",
-            "--use-fake-ui-for-media-stream",
+            *FAKE_MEDIA,
             f"--use-file-for-fake-video-capture={video}",
         ],
     )
