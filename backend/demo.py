@@ -6,12 +6,15 @@ them."""
 
 from __future__ import annotations
 
+import functools
 import random
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
+from werkzeug.security import generate_password_hash
 
 from backend.auth.models import User
 from backend.db_types import utcnow
@@ -115,7 +118,7 @@ def _latin(text: str) -> str:
     return "".join(_LATIN.get(ch, ch) for ch in text.lower()).replace("ü", "ue").replace("ö", "oe")
 
 
-def _user(role, email, name, office_code) -> User:
+def _user(role, email, name, office_code, password_hash: Callable[[], str]) -> User:
     user = db.session.scalar(select(User).where(User.email == email))
     if user is None:
         from backend.offices.models import Office
@@ -126,7 +129,7 @@ def _user(role, email, name, office_code) -> User:
             else None
         )
         user = User(email=email, name=name, role=role, office=office)
-        user.set_password(DEMO_PASSWORD)
+        user.password_hash = password_hash()
         db.session.add(user)
         db.session.flush()
     return user
@@ -245,10 +248,15 @@ def load_demo() -> list[tuple[str, str, str]]:
              "names": {"en": f"{city} office", "ru": OFFICE_NAMES_RU[code]}}
         )  # fmt: skip
     db.session.flush()
-    users = {role: _user(role, email, name, office) for role, email, name, office in USERS}
+    # Every demo login has the one published password: hashed once, when a login is
+    # missing (scrypt takes about 0.2 s, and there are a dozen logins).
+    password_hash = functools.cache(lambda: generate_password_hash(DEMO_PASSWORD))
+    users = {
+        role: _user(role, email, name, office, password_hash) for role, email, name, office in USERS
+    }
     reps = {}
     for code, name in OFFICE_REPS.items():
-        rep = _user("office_rep", f"rep.{code.lower()}@leadrelay.demo", name, code)
+        rep = _user("office_rep", f"rep.{code.lower()}@leadrelay.demo", name, code, password_hash)
         reps[rep.office_id] = rep
     reps[users["office_rep"].office_id] = users["office_rep"]  # the demo login's own wins
 
