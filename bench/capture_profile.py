@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 import importlib.util  # noqa: E402
 
-DB_NAME = "leadrelay_bench_profile"
+DB_NAME = os.environ.get("BENCH_DB_PREFIX", "leadrelay_bench") + "_profile"
 
 
 def _ingest():

@@ -2,6 +2,7 @@ import threading
 import time
 import uuid
 
+import psycopg
 import pytest
 
 from backend import create_app
@@ -616,3 +617,29 @@ def test_the_reply_to_a_new_lead_carries_its_language(api, booth):
     created = api.post(f"/api/v1/events/{booth.id}/leads", json=lead(language="ru-RU")).json
     assert created["result"] == "created" and created["language"] == "ru"
     assert api.get(f"/api/v1/leads/{created['id']}").json["language"] == "ru"
+
+
+@requires_postgres
+def test_a_capture_after_the_database_ended_the_pooled_connections_is_stored(api, booth):
+    """PostgreSQL ended the idle connections the app keeps (a restart, an administrator's
+    pg_terminate_backend, an idle timeout): the next capture gets a live connection and
+    is stored, not answered with an error the booth would have to retry."""
+    url = f"/api/v1/events/{booth.id}/leads"
+    assert api.post(url, json=lead(email="first@example.com")).status_code == 201
+    db.session.commit()  # every pooled connection idle
+    dsn = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as admin:
+        others = "datname = current_database() AND pid <> pg_backend_pid()"
+        ended = admin.execute(
+            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {others}"
+        )
+        assert any(ok for (ok,) in ended)
+        deadline = time.monotonic() + 10
+        while admin.execute(f"SELECT count(*) FROM pg_stat_activity WHERE {others}").fetchone()[0]:
+            assert time.monotonic() < deadline, "the backends did not end"
+            time.sleep(0.05)
+
+    response = api.post(url, json=lead(email="second@example.com"))
+    assert response.status_code == 201, response.json
+    db.session.expire_all()
+    assert count(Lead) == 2
