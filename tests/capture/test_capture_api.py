@@ -559,6 +559,30 @@ def test_an_office_capacity_counts_the_leads_of_earlier_requests(api, booth):
     assert body["office"]["code"] == "NSK" and "over_capacity" in body["flags"]
 
 
+def test_a_full_office_is_named_with_its_whole_load_not_only_up_to_its_capacity(api, booth):
+    """Routing counts an office's open leads only up to its capacity while it has room;
+    an office found full is counted in full, so its reason says how far over it is."""
+    from backend.offices.models import Office
+
+    url = f"/api/v1/events/{booth.id}/leads"
+    for n in range(4):
+        response = api.post(
+            url, json=lead(email=f"o{n}@example.com", city="Novosibirsk", country="RU")
+        )
+        assert response.json["office"]["code"] == "NSK"
+    office = db.session.scalar(db.select(Office).where(Office.code == "NSK"))
+    office.capacity = 5
+    db.session.commit()
+    fifth = api.post(url, json=lead(email="o4@example.com", city="Novosibirsk", country="RU"))
+    assert fifth.json["office"]["code"] == "NSK" and "over_capacity" not in fifth.json["flags"]
+    office.capacity = 2  # lowered below what it already holds: 5 open leads
+    db.session.commit()
+    sixth = api.post(url, json=lead(email="o5@example.com", city="Novosibirsk", country="RU"))
+    assert "over_capacity" in sixth.json["flags"]
+    assert sixth.json["routing"]["reason_params"]["open_load"] == 5
+    assert "(5/2)" in sixth.json["routing"]["reason"]
+
+
 def test_a_larger_feedback_sample_is_honoured_after_the_first_was_filled(api, booth):
     booth.feedback_sample_size = 1
     db.session.commit()
