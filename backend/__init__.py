@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import select
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, abort
+from psycopg.pq import ConnStatus
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.pool import Pool
 
 from backend.extensions import db, login_manager, migrate
 from backend.params import MAX_ID
@@ -132,3 +136,26 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.close()
+
+
+@event.listens_for(Pool, "checkout")
+def _discard_dead_connection(dbapi_connection, connection_record, connection_proxy):
+    """Hand out no PostgreSQL connection the server has closed, without a round trip.
+
+    An idle pooled connection has nothing to read: the server writes to it only to end
+    it (a restart, a terminated backend, ``idle_session_timeout``: its last message and
+    then the end of the stream). So a readable socket, or one libpq knows is bad, is
+    discarded and the pool tries another or a new connection (SQLAlchemy's
+    ``DisconnectionError`` protocol), as ``pool_pre_ping`` would but without its
+    round trip per request. A connection that dies while a request uses it fails that
+    request (the booth keeps the lead and sends it again), and SQLAlchemy's disconnect
+    handling then invalidates the pool's older connections."""
+    pgconn = getattr(dbapi_connection, "pgconn", None)
+    if pgconn is None:  # SQLite: a file, nothing to lose
+        return
+    if dbapi_connection.closed or pgconn.status != ConnStatus.OK:
+        raise DisconnectionError("the pooled connection is closed")
+    poller = select.poll()  # not select.select: a busy process may hold fds above 1024
+    poller.register(pgconn.socket, select.POLLIN)
+    if poller.poll(0):
+        raise DisconnectionError("the server closed (or wrote to) an idle pooled connection")

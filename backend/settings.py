@@ -109,7 +109,9 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None = None
         # "Keep me signed in" (and the booth app) lasts a month, not Flask-Login's year.
         "REMEMBER_COOKIE_DURATION": timedelta(days=parse_int(get("REMEMBER_DAYS"), 30)),
         "RATELIMIT_ENABLED": parse_bool(get("RATELIMIT_ENABLED"), True),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # No ``pool_pre_ping`` (a round trip before every request's first statement): a
+        # connection the server closed is found without one (backend/__init__.py).
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
         # How long a process keeps offices, events and settings read for capture before it
         # reads them again (a change made in this process is seen at once; one made by
         # another worker process, within this many seconds). 0 reads them on every use.

@@ -7,6 +7,10 @@ at the end), stores 2,000 leads and analyses, then profiles ``--captures`` reque
 ``POST /api/v1/events/{id}/leads`` with a bearer token (as bench/ingest.py sends them) and
 prints the top functions by own time and by cumulative time, and the wall time per capture.
 No HTTP server: what it shows is the app's cost, not gunicorn's.
+
+First it lists the round trips to PostgreSQL of one capture (from libpq's trace of the
+protocol: a simple ``Query`` or an extended-protocol ``Sync`` waits for the server) and
+the Redis commands it sends.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 import importlib.util  # noqa: E402
 
-DB_NAME = "leadrelay_bench_profile"
+DB_NAME = os.environ.get("BENCH_DB_PREFIX", "leadrelay_bench") + "_profile"
 
 
 def _ingest():
@@ -73,6 +77,9 @@ def main() -> None:
         bodies = [ingest.lead(10_000 + n) for n in range(args.captures + 200)]
         for body in bodies[:200]:  # warm-up: pools, prepared statements, caches
             assert client.post(path, json=body, headers=headers).status_code in (200, 201)
+        trips, redis_commands = round_trips(
+            app, lambda: client.post(path, json=ingest.lead(5), headers=headers)
+        )
         profile = cProfile.Profile()
         started = time.perf_counter()
         profile.enable()
@@ -89,6 +96,9 @@ def main() -> None:
             db.session.remove()
             db.engine.dispose()
         ingest.psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
+    print(f"One capture: {len(trips)} PostgreSQL round trips, Redis {' '.join(redis_commands)}")
+    for n, trip in enumerate(trips, 1):
+        print(f"  {n}. {trip}")
     print(
         f"{args.captures} captures: {wall / args.captures * 1000:.2f} ms each under the profiler, "
         f"{plain * 1000:.2f} ms without it (test client: Python + PostgreSQL round trips)"
@@ -98,6 +108,74 @@ def main() -> None:
         stats.dump_stats(args.save)
     stats.sort_stats("cumulative").print_stats(args.top)
     stats.sort_stats("tottime").print_stats(args.top)
+
+
+def round_trips(app, capture) -> tuple[list[str], list[str]]:
+    """The PostgreSQL round trips of ``capture()`` (each named by its SQL), and the
+    Redis commands it sent."""
+    import redis
+    from psycopg.pq import Trace
+    from sqlalchemy import event
+
+    from backend.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    traced, statements, commands = [], [], []
+    send = redis.Redis.execute_command
+
+    def on_execute(conn, cursor, statement, *_):
+        statements.append(" ".join(statement.split()))
+
+    def counted(self, *args, **options):
+        commands.append(str(args[0]))
+        return send(self, *args, **options)
+
+    with tempfile.TemporaryFile("w+") as trace:
+
+        def start_trace(dbapi_connection, *_):
+            dbapi_connection.pgconn.trace(trace.fileno())
+            flags = Trace.SUPPRESS_TIMESTAMPS | Trace.REGRESS_MODE
+            dbapi_connection.pgconn.set_trace_flags(flags)
+            if dbapi_connection not in traced:
+                traced.append(dbapi_connection)
+
+        # A pooled connection is checked (pool_pre_ping, where set) before any checkout
+        # event: the connections are traced from their creation, and a first capture
+        # (not counted) makes and warms the one the counted capture is given again.
+        engine.dispose()
+        event.listen(engine, "connect", start_trace)
+        try:
+            capture()
+            for dbapi_connection in traced:
+                dbapi_connection.pgconn.untrace()  # flushes libpq's buffer
+                trace.seek(0, os.SEEK_END)
+                start_trace(dbapi_connection)
+            start = trace.tell()
+            event.listen(engine, "before_cursor_execute", on_execute)
+            redis.Redis.execute_command = counted
+            try:
+                capture()
+            finally:
+                redis.Redis.execute_command = send
+                event.remove(engine, "before_cursor_execute", on_execute)
+        finally:
+            event.remove(engine, "connect", start_trace)
+            for dbapi_connection in traced:
+                dbapi_connection.pgconn.untrace()
+        trace.seek(start)
+        lines = trace.readlines()
+    trips, pending = [], iter(statements)
+    for line in lines:
+        parts = line.rstrip("\n").split("\t")
+        if parts[0] != "F" or len(parts) < 3:
+            continue
+        message = parts[2].strip()
+        if message == "Query":  # F <length> Query "<text>"
+            trips.append(parts[3].strip().strip('"') if len(parts) > 3 else "?")
+        elif message == "Sync":
+            trips.append(next(pending, "?")[:110])
+    return trips, commands
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@ import threading
 import time
 import uuid
 
+import psycopg
 import pytest
 
 from backend import create_app
@@ -558,6 +559,30 @@ def test_an_office_capacity_counts_the_leads_of_earlier_requests(api, booth):
     assert body["office"]["code"] == "NSK" and "over_capacity" in body["flags"]
 
 
+def test_a_full_office_is_named_with_its_whole_load_not_only_up_to_its_capacity(api, booth):
+    """Routing counts an office's open leads only up to its capacity while it has room;
+    an office found full is counted in full, so its reason says how far over it is."""
+    from backend.offices.models import Office
+
+    url = f"/api/v1/events/{booth.id}/leads"
+    for n in range(4):
+        response = api.post(
+            url, json=lead(email=f"o{n}@example.com", city="Novosibirsk", country="RU")
+        )
+        assert response.json["office"]["code"] == "NSK"
+    office = db.session.scalar(db.select(Office).where(Office.code == "NSK"))
+    office.capacity = 5
+    db.session.commit()
+    fifth = api.post(url, json=lead(email="o4@example.com", city="Novosibirsk", country="RU"))
+    assert fifth.json["office"]["code"] == "NSK" and "over_capacity" not in fifth.json["flags"]
+    office.capacity = 2  # lowered below what it already holds: 5 open leads
+    db.session.commit()
+    sixth = api.post(url, json=lead(email="o5@example.com", city="Novosibirsk", country="RU"))
+    assert "over_capacity" in sixth.json["flags"]
+    assert sixth.json["routing"]["reason_params"]["open_load"] == 5
+    assert "(5/2)" in sixth.json["routing"]["reason"]
+
+
 def test_a_larger_feedback_sample_is_honoured_after_the_first_was_filled(api, booth):
     booth.feedback_sample_size = 1
     db.session.commit()
@@ -616,3 +641,29 @@ def test_the_reply_to_a_new_lead_carries_its_language(api, booth):
     created = api.post(f"/api/v1/events/{booth.id}/leads", json=lead(language="ru-RU")).json
     assert created["result"] == "created" and created["language"] == "ru"
     assert api.get(f"/api/v1/leads/{created['id']}").json["language"] == "ru"
+
+
+@requires_postgres
+def test_a_capture_after_the_database_ended_the_pooled_connections_is_stored(api, booth):
+    """PostgreSQL ended the idle connections the app keeps (a restart, an administrator's
+    pg_terminate_backend, an idle timeout): the next capture gets a live connection and
+    is stored, not answered with an error the booth would have to retry."""
+    url = f"/api/v1/events/{booth.id}/leads"
+    assert api.post(url, json=lead(email="first@example.com")).status_code == 201
+    db.session.commit()  # every pooled connection idle
+    dsn = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as admin:
+        others = "datname = current_database() AND pid <> pg_backend_pid()"
+        ended = admin.execute(
+            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {others}"
+        )
+        assert any(ok for (ok,) in ended)
+        deadline = time.monotonic() + 10
+        while admin.execute(f"SELECT count(*) FROM pg_stat_activity WHERE {others}").fetchone()[0]:
+            assert time.monotonic() < deadline, "the backends did not end"
+            time.sleep(0.05)
+
+    response = api.post(url, json=lead(email="second@example.com"))
+    assert response.status_code == 201, response.json
+    db.session.expire_all()
+    assert count(Lead) == 2
