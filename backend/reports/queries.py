@@ -61,6 +61,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import CompoundSelect, FromClause
 
 from backend.auth.models import User
+from backend.db_bulk import rows_as_table
 from backend.db_types import utcnow
 from backend.events.models import Event
 from backend.extensions import db
@@ -582,9 +583,14 @@ def _columns_but_id(table) -> list[str]:
 def _as_stored(table, columns: dict[str, ColumnElement]) -> list[ColumnElement]:
     """``columns`` labelled, counts cast to the table's INTEGER: PostgreSQL counts in
     BIGINT, which would make the union with the stored rows BIGINT and their sums
-    NUMERIC (Decimal), not the int the stored rollup sums to."""
+    NUMERIC (Decimal), not the int the stored rollup sums to. The others read back as the
+    table's types (SQLite's ``date()`` gives text, the stored ``won_on`` a date)."""
     return [
-        (cast(expr, Integer) if isinstance(table.c[name].type, Integer) else expr).label(name)
+        (
+            cast(expr, Integer)
+            if isinstance(table.c[name].type, Integer)
+            else type_coerce(expr, table.c[name].type)
+        ).label(name)
         for name, expr in columns.items()
     ]
 
@@ -626,20 +632,23 @@ class Rollup:
 def rollup() -> Rollup:
     """The rollup as a build would leave it now, without building it (writes nothing):
     the stored rows of the events that are up to date, and the stale events' rows
-    computed from their leads (see the comment above ``STATS_LAG``)."""
+    computed from their leads (see the comment above ``STATS_LAG``).
+
+    The stale events' rows are computed once, here, and handed to every query that reads
+    the rollup as rows (``db_bulk.rows_as_table``): a view runs several such queries, and
+    each would otherwise compute them from the leads again."""
     stats, days = EventOfficeStats.__table__, EventOfficeWonDay.__table__
     stale = stale_event_ids()
     if not stale:
         return Rollup(stats, days)
 
-    def stored(table) -> Select:
+    def read(table, computed: Select) -> FromClause:
+        rows = [dict(row) for row in db.session.execute(computed).mappings()]
         columns = [table.c[name] for name in _columns_but_id(table)]
-        return select(*columns).where(table.c.event_id.not_in(stale))
+        stored = select(*columns).where(table.c.event_id.not_in(stale))
+        return union_all(stored, rows_as_table(table, rows)).subquery(table.name)
 
-    return Rollup(
-        union_all(stored(stats), _stats_from_leads(stale)).subquery("stats"),
-        union_all(stored(days), _won_days_from_leads(stale)).subquery("won_days"),
-    )
+    return Rollup(read(stats, _stats_from_leads(stale)), read(days, _won_days_from_leads(stale)))
 
 
 def _summed(stats: FromClause, *names: str) -> list[ColumnElement]:
