@@ -26,12 +26,16 @@ import psycopg
 from sqlalchemy import (
     JSON,
     Integer,
+    Select,
     String,
     Table,
     Uuid,
     and_,
     any_,
     bindparam,
+    cast,
+    false,
+    func,
     insert,
     literal,
     null,
@@ -40,6 +44,7 @@ from sqlalchemy import (
     text,
     union_all,
 )
+from sqlalchemy import column as sql_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import TextClause
@@ -285,6 +290,53 @@ def _json_default(value):
     if isinstance(value, uuid.UUID | Decimal):
         return str(value)
     raise TypeError(f"cannot store {type(value).__name__} in a bulk insert")
+
+
+# --------------------------------------------------------------------------- rows as a table
+
+
+def rows_as_table(table: Table, rows: Sequence[dict]) -> Select:
+    """``rows`` (dicts holding every column of ``table`` but ``id``) as a SELECT with
+    those columns, named and typed as ``table``'s: rows computed once and read by several
+    statements, each of which would otherwise compute them again.
+
+    On PostgreSQL ``SELECT … FROM json_to_recordset(:rows)``, one parameter whatever the
+    number of rows (as the bulk inserts above); the portable twin is one SELECT of bound
+    values per row, joined by UNION ALL."""
+    twin = rows_as_table_postgresql if on_postgresql() else rows_as_table_portable
+    return twin(table, rows)
+
+
+def _names_but_id(table: Table) -> list[str]:
+    return [column.name for column in table.c if column.name != "id"]
+
+
+def rows_as_table_postgresql(table: Table, rows: Sequence[dict]) -> Select:
+    names = _names_but_id(table)
+    payload = cast(literal(_json_rows([{name: row[name] for name in names} for row in rows])), JSON)
+    records = (
+        func.json_to_recordset(payload)
+        .table_valued(*(sql_column(name, table.c[name].type) for name in names))
+        .render_derived(name="r", with_types=True)
+    )
+    return select(*(records.c[name] for name in names))
+
+
+def rows_as_table_portable(table: Table, rows: Sequence[dict]) -> Select:
+    names = _names_but_id(table)
+
+    def one(row: dict | None) -> Select:
+        return select(
+            *(literal(None if row is None else row[name], table.c[name].type).label(name)
+              for name in names)
+        )  # fmt: skip
+
+    if not rows:
+        return one(None).where(false())
+    if len(rows) == 1:
+        return one(rows[0])
+    # Selected from as a whole: SQLite takes no parenthesised UNION inside another UNION.
+    return select(union_all(*(one(row) for row in rows)).subquery("r"))
 
 
 # --------------------------------------------------------------------------- known leads

@@ -201,3 +201,53 @@ def test_both_inserts_of_related_rows_store_the_same_rows_and_return_the_last_gr
         )
     assert results["pg"] == results["portable"]
     assert results["pg"][1] == [("nearest", "nearest office")]
+
+
+def test_both_forms_of_rows_as_a_table_read_back_the_same_rows_and_types(app):
+    """The rollup rows a view computes once: read back through either twin, with the
+    stored table's types (an INTEGER count sums to an int, a date stays a date)."""
+    from datetime import date
+    from decimal import Decimal
+
+    from sqlalchemy import func
+
+    from backend.db_bulk import rows_as_table_portable, rows_as_table_postgresql
+    from backend.reports.models import EventOfficeStats, EventOfficeWonDay
+
+    event, office = make_event(), make_office("MOW")
+    now = utcnow()
+    counts = {name: 0 for name in ("leads", "contacted", "qualified", "won", "lost", "stale",
+              "escalated", "routed", "within_sla", "touched", "bucket_0", "bucket_1",
+              "bucket_2", "bucket_3", "bucket_4", "won_valued", "pipeline_deals")}  # fmt: skip
+    stats = [
+        {**counts, "event_id": event.id, "office_id": office.id, "deal_currency": None,
+         "sla_hours": 24, "leads": 3, "touched": 2, "touch_minutes": Decimal("12.345678"),
+         "touch_minutes_sq": Decimal("100.000001"), "revenue_won": Decimal("1500.50"),
+         "won_valued": 1, "pipeline_value": Decimal("0"), "covers_until": now},
+        {**counts, "event_id": event.id, "office_id": None, "deal_currency": "USD",
+         "sla_hours": None, "leads": 1, "touch_minutes": Decimal("0"),
+         "touch_minutes_sq": Decimal("0"), "revenue_won": Decimal("0"),
+         "pipeline_value": Decimal("99.99"), "pipeline_deals": 1, "covers_until": now},
+    ]  # fmt: skip
+    days = [{"event_id": event.id, "office_id": office.id, "deal_currency": "EUR",
+             "won_on": date(2026, 3, 1), "revenue": Decimal("1500.50"), "deals": 1}]  # fmt: skip
+    tables = ((EventOfficeStats.__table__, stats, "leads"),
+              (EventOfficeWonDay.__table__, days, "deals"))  # fmt: skip
+    for table, rows, count in tables:
+        read = {}
+        for name, twin in (("pg", rows_as_table_postgresql), ("portable", rows_as_table_portable)):
+            found = twin(table, rows).subquery()
+            none = twin(table, []).subquery()
+            read[name] = (
+                sorted(
+                    (dict(row) for row in db.session.execute(select(found)).mappings()),
+                    key=lambda row: row["office_id"] or 0,
+                ),
+                db.session.execute(select(func.sum(found.c[count]))).scalar(),
+                db.session.execute(select(func.count()).select_from(none)).scalar(),
+            )
+        assert read["pg"] == read["portable"]
+        rows_read, summed, empty = read["pg"]
+        assert rows_read == sorted(rows, key=lambda row: row["office_id"] or 0)
+        assert summed == sum(row[count] for row in rows) and isinstance(summed, int)
+        assert empty == 0
