@@ -25,6 +25,7 @@ from backend.events.models import Event
 from backend.events.schemas import EventIn, EventPatch
 from backend.events.services import create_event, join_url, update_event, visitor_url
 from backend.extensions import db
+from backend.i18n import office_name
 from backend.params import int_arg
 from backend.rates.services import reporting_currency
 from backend.reports import export, forms, qr, services, svg
@@ -99,7 +100,7 @@ def dashboard():
         "touch": svg.stacked_shares(
             gettext("Time from arrival to first touch, per office"),
             [*(str(BUCKETS.get(b, b)) for b in data["buckets"]), gettext("untouched")],
-            [(o["name"], [*o["buckets"], o["untouched"]]) for o in data["league"]],
+            [(_office_label(o), [*o["buckets"], o["untouched"]]) for o in data["league"]],
         ),
         "days": svg.columns(
             gettext("Leads per day")
@@ -108,6 +109,11 @@ def dashboard():
         ),
     }
     return render_template("reports/dashboard.html", charts=charts, **data)
+
+
+def _office_label(row) -> str:
+    """A chart's name for a report row's office, as the tables beside it name it."""
+    return office_name(row) if row.get("code") else gettext("Not routed")
 
 
 @bp.get("/league")
@@ -131,7 +137,7 @@ def event_report_page(event_id: int):
         ),
         "offices": svg.grouped_bars(
             gettext("Leads and wins per office"),
-            [o["name"] for o in report["by_office"]],
+            [_office_label(o) for o in report["by_office"]],
             [
                 (gettext("Leads"), "chart-b", [o["leads"] for o in report["by_office"]]),
                 (gettext("Won"), "chart-a", [o["won"] for o in report["by_office"]]),

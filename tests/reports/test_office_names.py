@@ -1,5 +1,6 @@
 """Report pages name offices in the reader's language (``Office.names``), as the office
-pages do: the dashboard's and the league's tables and the event report's "By office"."""
+pages do: the dashboard's and the league's tables and the event report's "By office", and
+the charts beside them."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ def test_the_dashboard_names_offices_in_the_readers_language(named, marketing, c
     russian = client.get("/marketing", headers=RU).get_data(as_text=True)
     assert "<tr><td>Москва</td>" in russian and "<tr><td>Санкт-Петербург</td>" in russian
     assert '<td>Москва <span class="muted">MOW</span></td>' in russian  # the league table
+    chart = russian.split("chart-grid", 1)[1]  # the charts come first
+    assert "<title>Москва</title>" in chart and "Moscow office" not in chart
     english = client.get("/marketing", headers=EN).get_data(as_text=True)
     assert "<tr><td>Moscow office</td>" in english  # no English name: its own name
     assert "<tr><td>St Petersburg</td>" in english
@@ -47,6 +50,9 @@ def test_the_event_report_names_offices_and_unrouted_leads_in_the_readers_langua
     assert "<tr><td>Москва</td><td>30</td>" in russian
     assert "<tr><td>Санкт-Петербург</td><td>10</td>" in russian
     assert "<tr><td>Не распределены</td><td>1</td>" in russian
+    chart = russian.split("chart-grid", 1)[1].split("</svg>", 2)[1]  # leads and wins
+    assert "<title>Москва</title>" in chart and "<title>Не распределены</title>" in chart
+    assert "Moscow office" not in chart
     english = client.get(page, headers=EN).get_data(as_text=True)
     assert "<tr><td>Moscow office</td><td>30</td>" in english
     assert "<tr><td>Not routed</td><td>1</td>" in english
