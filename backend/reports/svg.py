@@ -36,7 +36,7 @@ def _text(x: float, y: float, label: str, cls: str = "chart-label", anchor: str 
 
 
 # Rough width of one character of a 12 px label; enough to size the label column.
-CHAR_W = 6.6
+CHAR_W = 7.2
 LABEL_MIN, LABEL_MAX = 110, 200
 
 
@@ -131,14 +131,20 @@ def funnel(title: str, stages: list[tuple[str, int]]) -> Markup:
 
 def stacked_shares(title: str, legend: list[str], rows: list[tuple[str, list[int]]]) -> Markup:
     """One 100% bar per row split into the legend's buckets (e.g. time to first touch)."""
-    label_w, row_h, gap, legend_h = _label_width([label for label, _ in rows]), 26, 8, 26
-    height = legend_h + max(1, len(rows)) * (row_h + gap) + 6
+    label_w, row_h, gap = _label_width([label for label, _ in rows]), 26, 8
     usable = WIDTH - label_w - 10
     body = []
+    # The legend flows: a key that would not fit on its line starts the next one.
+    x, y = 10.0, 6
     for i, name in enumerate(legend):
-        x = 10 + i * (WIDTH - 10) / max(1, len(legend))
-        body.append(f'<rect x="{x:.1f}" y="6" width="12" height="12" class="bucket-{i}"/>')
-        body.append(_text(x + 16, 16, name))
+        width = 16 + len(name) * CHAR_W + 12
+        if x + width > WIDTH and x > 10:
+            x, y = 10.0, y + 18
+        body.append(f'<rect x="{x:.1f}" y="{y}" width="12" height="12" class="bucket-{i}"/>')
+        body.append(_text(x + 16, y + 10, name))
+        x += width
+    legend_h = y + 20
+    height = legend_h + max(1, len(rows)) * (row_h + gap) + 6
     for ri, (label, counts) in enumerate(rows):
         y = legend_h + ri * (row_h + gap)
         body.append(_row_label(label_w - 6, y + row_h / 2 + 4, label, label_w))
