@@ -259,9 +259,9 @@ def insert_rows_together_portable(
 
 
 def _json_rows(rows: list[dict]) -> str:
-    payload = json.dumps(rows, default=_json_default)
+    payload = _ENCODER.encode(rows)
     if "\\u0000" in payload:  # rare: look closer only then
-        payload = json.dumps(without_nul(rows), default=_json_default)
+        payload = _ENCODER.encode(without_nul(rows))
     return payload
 
 
@@ -319,6 +319,10 @@ def _json_default(value):
     if isinstance(value, uuid.UUID | Decimal):
         return str(value)
     raise TypeError(f"cannot store {type(value).__name__} in a bulk insert")
+
+
+# One encoder for every insert: ``json.dumps(…, default=…)`` builds a new one per call.
+_ENCODER = json.JSONEncoder(default=_json_default)
 
 
 # --------------------------------------------------------------------------- known leads
