@@ -54,6 +54,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", type=int, default=0)
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--lockstep", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--save", help="also write the profile's raw stats to this file (pstats)")
     args = parser.parse_args()
 
@@ -85,6 +86,9 @@ def main() -> None:
         for _ in range(200):  # warm-up: pools, prepared statements, caches
             response = client.post(path, json=ingest.lead(next(number)), headers=headers)
             assert response.status_code == 201, response.get_data(as_text=True)
+        if args.lockstep:
+            lockstep(lambda body: client.post(path, json=body, headers=headers), ingest, number)
+            args.rounds = 0
         for _ in range(args.rounds):
             bodies = [ingest.lead(next(number)) for _ in range(args.captures)]
             started, wall = time.process_time(), time.perf_counter()
@@ -106,6 +110,8 @@ def main() -> None:
             db.session.remove()
             db.engine.dispose()
         ingest.psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
+    if not rounds:
+        return
     print(
         f"Python CPU per capture: {statistics.median(rounds) * 1000:.3f} ms (median round), "
         f"{min(rounds) * 1000:.3f} ms (quietest round)"
@@ -116,6 +122,20 @@ def main() -> None:
             stats.dump_stats(args.save)
         stats.sort_stats("cumulative").print_stats(args.top)
         stats.sort_stats("tottime").print_stats(args.top)
+
+
+def lockstep(capture, ingest, number) -> None:
+    """Driven by bench/capture_cpu_ab.py: a line "N" asks for N captures, answered with
+    their CPU seconds; an empty line ends."""
+    print("ready", flush=True)
+    for line in sys.stdin:
+        if not line.strip():
+            break
+        bodies = [ingest.lead(next(number)) for _ in range(int(line))]
+        started = time.process_time()
+        for body in bodies:
+            capture(body)
+        print(time.process_time() - started, flush=True)
 
 
 if __name__ == "__main__":
