@@ -258,6 +258,10 @@ def insert_rows_together_portable(
     return insert_rows_portable(last_table, last_rows, returning, ())
 
 
+# One encoder for every insert: ``json.dumps(…, default=…)`` builds a new one per call.
+_ENCODER = json.JSONEncoder(default=lambda value: _json_default(value))
+
+
 def _json_rows(rows: list[dict]) -> str:
     payload = _ENCODER.encode(rows)
     if "\\u0000" in payload:  # rare: look closer only then
@@ -319,10 +323,6 @@ def _json_default(value):
     if isinstance(value, uuid.UUID | Decimal):
         return str(value)
     raise TypeError(f"cannot store {type(value).__name__} in a bulk insert")
-
-
-# One encoder for every insert: ``json.dumps(…, default=…)`` builds a new one per call.
-_ENCODER = json.JSONEncoder(default=_json_default)
 
 
 # --------------------------------------------------------------------------- known leads
