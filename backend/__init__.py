@@ -33,6 +33,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(load_settings(app.instance_path, config))
 
     app.json.sort_keys = False
+    from backend.auth.cookie_session import CookieSessionInterface
+
+    app.session_interface = CookieSessionInterface()
     proxies = app.config.get("TRUSTED_PROXIES") or 0
     if proxies:
         # Behind Caddy: the client's address (rate limits) and https:// come from it.

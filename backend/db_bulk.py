@@ -16,6 +16,7 @@ is an executemany with ``RETURNING``.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -23,6 +24,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 import psycopg
+from psycopg.pq import ExecStatus
 from sqlalchemy import (
     JSON,
     Integer,
@@ -51,10 +53,15 @@ from sqlalchemy.sql.elements import TextClause
 
 from backend.extensions import db
 
+TUPLES_OK = ExecStatus.TUPLES_OK
+
 
 def on_postgresql() -> bool:
-    """True when the session's database is PostgreSQL (the one dialect check)."""
-    return db.session.get_bind().dialect.name == "postgresql"
+    """True when the session's database is PostgreSQL (the one dialect check).
+
+    The session's bind is the app's one engine (``Session.get_bind`` without a mapper);
+    asked of the engine directly, the check costs a third (capture asks it four times)."""
+    return db.engine.dialect.name == "postgresql"
 
 
 def run_prepared(statement: TextClause, params: dict) -> list[tuple]:
@@ -68,14 +75,21 @@ def run_prepared(statement: TextClause, params: dict) -> list[tuple]:
     driver error is raised as SQLAlchemy's own (``IntegrityError`` …)."""
     connection = db.session.connection()
     sql = _driver_sql(statement)
-    cursor = connection.connection.dbapi_connection.cursor()
+    raw, names = _positional(sql)
+    # A raw cursor takes the ``$n`` form made once here: psycopg would otherwise parse
+    # the ``%(name)s`` form at every run of a statement longer than it caches (capture's
+    # insert of a lead and its rows is).
+    cursor = psycopg.RawCursor(connection.connection.dbapi_connection)
     events = connection._has_events or connection.engine._has_events
     try:
         if events:
             connection.dispatch.before_cursor_execute(connection, cursor, sql, params, None, False)
         try:
-            cursor.execute(sql, params, prepare=True)
-            rows = cursor.fetchall() if cursor.description is not None else []
+            cursor.execute(raw, [params[name] for name in names], prepare=True)
+            # The result's status, not ``cursor.description`` (a Column object per column
+            # built to be thrown away): rows only when the statement returned some.
+            result = cursor.pgresult
+            rows = cursor.fetchall() if result is not None and result.status == TUPLES_OK else []
         except psycopg.Error as exc:
             raise DBAPIError.instance(
                 sql, params, exc, psycopg.Error, dialect=connection.dialect
@@ -90,6 +104,26 @@ def run_prepared(statement: TextClause, params: dict) -> list[tuple]:
 @lru_cache(maxsize=64)
 def _driver_sql(statement: TextClause) -> str:
     return str(statement.compile(dialect=postgresql.psycopg.dialect()))
+
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
+
+
+@lru_cache(maxsize=64)
+def _positional(sql: str) -> tuple[str, tuple[str, ...]]:
+    """``sql``'s ``%(name)s`` placeholders as ``$1``, ``$2`` … (one number per name) and the
+    names in that order; ``%%`` as ``%``."""
+    names: list[str] = []
+
+    def number(match: re.Match) -> str:
+        name = match.group(1)
+        if name is None:
+            return "%"
+        if name not in names:
+            names.append(name)
+        return f"${names.index(name) + 1}"
+
+    return _PLACEHOLDER.sub(number, sql), tuple(names)
 
 
 # --------------------------------------------------------------------------- IN lists
@@ -229,10 +263,14 @@ def insert_rows_together_portable(
     return insert_rows_portable(last_table, last_rows, returning, ())
 
 
+# One encoder for every insert: ``json.dumps(…, default=…)`` builds a new one per call.
+_ENCODER = json.JSONEncoder(default=lambda value: _json_default(value))
+
+
 def _json_rows(rows: list[dict]) -> str:
-    payload = json.dumps(rows, default=_json_default)
+    payload = _ENCODER.encode(rows)
     if "\\u0000" in payload:  # rare: look closer only then
-        payload = json.dumps(without_nul(rows), default=_json_default)
+        payload = _ENCODER.encode(without_nul(rows))
     return payload
 
 

@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy import event
 
 T = TypeVar("T")
+_STORE = "leadrelay.process_cache"
 
 
 class ProcessCache(Generic[T]):
@@ -33,11 +34,17 @@ class ProcessCache(Generic[T]):
 
     def get(self) -> T:
         """The cached value, rebuilt first when it is stale."""
-        store = current_app.extensions.setdefault("leadrelay.process_cache", {})
+        app = current_app._get_current_object()  # one look-up of the proxy, not two
+        store = app.extensions.get(_STORE)
+        if store is None:
+            store = app.extensions.setdefault(_STORE, {})
         entry = store.get(self.name)
         now = time.monotonic()
-        ttl = current_app.config["PROCESS_CACHE_SECONDS"]
-        if entry is None or entry[0] != self.generation or now - entry[1] >= ttl:
+        if (
+            entry is None
+            or entry[0] != self.generation
+            or now - entry[1] >= app.config["PROCESS_CACHE_SECONDS"]
+        ):
             generation = self.generation
             entry = (generation, now, self.build())
             store[self.name] = entry

@@ -20,8 +20,8 @@ By default the benches run with short options (``SHORT`` below: fewer leads, sho
 loads) so that all four compare in about ten minutes on two cores; ``--full`` runs their
 defaults. The options used are printed first. A private ``redis-server`` serves the
 benches that need Redis, and the benches that take a database name get one of this run's
-own (``bench/ingest.py`` and ``bench/queue.py --db postgresql`` use fixed names: do not
-run those twice at once on one machine).
+own (``bench/ingest.py``, ``bench/capture_cpu.py`` and ``bench/queue.py --db postgresql``
+use fixed names: do not run those twice at once on one machine).
 
 Numbers are only as quiet as the machine: the load average is printed with the table.
 """
@@ -64,6 +64,7 @@ SHORT: dict[str, tuple[list[str], dict[str, str]]] = {
     ),
     "reports": (["--leads", "100000"], {}),
     "queue": (["--runs", "15"], {}),
+    "capture_cpu": (["--captures", "500", "--rounds", "4"], {}),
 }
 
 # What "better" means for a metric: a higher or a lower number.
@@ -115,6 +116,18 @@ def reports_row(name: str) -> str:
 LEAD_URL = r"POST /events/\{id\}/leads"
 # name -> [(metric, reader, better)]
 HEADLINES: dict[str, list[tuple[str, Callable[[str], float | None], str]]] = {
+    "capture_cpu": [
+        (
+            "Python CPU ms per capture (median round)",
+            find(r"^Python CPU per capture: ([\d.]+) ms \(median"),
+            LOWER,
+        ),
+        (
+            "Python CPU ms per capture (quietest round)",
+            find(r"^Python CPU per capture: .*?([\d.]+) ms \(quietest"),
+            LOWER,
+        ),
+    ],
     "ingest": [
         ("GET /livez req/s (ceiling)", find(r"^ceiling GET /livez\s+([\d.]+) req/s"), HIGHER),
         ("POST one lead req/s", find(rf"^{LEAD_URL}\s+([\d.]+) req/s"), HIGHER),

@@ -143,6 +143,18 @@ def test_the_users_role_command_changes_a_role_and_is_audited(runner, world):
     assert refused.exit_code != 0 and "role must be one of" in refused.output
 
 
+def test_a_session_cookie_signed_with_a_retired_key_is_refused(app, client, world):
+    # The signing serializer is kept per app: a new SECRET_KEY must take effect at once,
+    # and SECRET_KEY_FALLBACKS still accept the cookies the old one signed.
+    _login(client)
+    assert client.get("/api/v1/me").status_code == 200
+    old = app.config["SECRET_KEY"]
+    app.config["SECRET_KEY"] = "a-new-secret"
+    assert client.get("/api/v1/me").status_code == 401
+    app.config["SECRET_KEY_FALLBACKS"] = [old]
+    assert client.get("/api/v1/me").status_code == 200
+
+
 # --- API tokens ----------------------------------------------------------------------
 
 

@@ -1,0 +1,142 @@
+"""Python CPU per single-lead capture, in process: the app's own cost, without HTTP.
+
+    python bench/capture_cpu.py [--captures 2000] [--rounds 3] [--profile N]
+
+Creates its own PostgreSQL database ``<BENCH_DB_PREFIX>_cpu`` on 127.0.0.1:5432 (dropped
+at the end), stores 2,000 leads and analyses, then sends ``--captures`` requests of
+``POST /api/v1/events/{id}/leads`` with a bearer token through Flask's test client, per
+round, and prints the process's CPU time (``time.process_time``: user + system, so the
+waits for PostgreSQL and Redis do not count) per capture: the median round, and the
+quietest (on a shared machine a neighbour's load inflates CPU time too).
+The test client's own work (building the request) is in it, the same at every revision.
+
+``--profile N`` also profiles N more captures with cProfile timed by CPU time (so a wait
+for the database costs nothing) and prints the top functions.
+
+To compare two revisions in one run, run it alternately with ``PYTHONPATH`` pointing at
+each checkout (``bench/compare.py`` does the same with worktrees).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# bench/queue.py would shadow the standard library's ``queue`` module.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse
+import cProfile
+import importlib.util
+import os
+import pstats
+import statistics
+import subprocess
+import tempfile
+import time
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DB_NAME = os.environ.get("BENCH_DB_PREFIX", "leadrelay_bench") + "_cpu"
+
+
+def _ingest():
+    spec = importlib.util.spec_from_file_location("bench_ingest", ROOT / "bench" / "ingest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--captures", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--profile", type=int, default=0)
+    parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--lockstep", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--save", help="also write the profile's raw stats to this file (pstats)")
+    args = parser.parse_args()
+
+    ingest = _ingest()
+    ingest.DB_NAME = DB_NAME
+    os.environ.update(
+        DATABASE_URL=ingest.PG + DB_NAME,
+        REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
+        SECRET_KEY="bench",
+        LEADRELAY_INSTANCE=tempfile.mkdtemp(prefix="leadrelay-cpu-"),
+        RATELIMIT_ENABLED="0",
+    )
+    token, event_id = ingest.setup_database(dict(os.environ))
+    from backend import create_app
+    from backend.extensions import db
+
+    app = create_app()
+    rounds = []
+    try:
+        client = app.test_client()
+        headers = {"Authorization": f"Bearer {token}"}
+        for start in range(0, 2000, 500):
+            leads = [{**ingest.lead(start + i), "event_id": event_id} for i in range(500)]
+            response = client.post("/api/v1/sync", json={"leads": leads}, headers=headers)
+            assert response.status_code == 200
+        subprocess.run(["psql", "-h", "127.0.0.1", "-d", DB_NAME, "-qc", "ANALYZE"], check=True)
+        path = f"/api/v1/events/{event_id}/leads"
+        number = iter(range(10_000, 10**9))
+        for _ in range(200):  # warm-up: pools, prepared statements, caches
+            response = client.post(path, json=ingest.lead(next(number)), headers=headers)
+            assert response.status_code == 201, response.get_data(as_text=True)
+        if args.lockstep:
+            lockstep(lambda body: client.post(path, json=body, headers=headers), ingest, number)
+            args.rounds = 0
+        for _ in range(args.rounds):
+            bodies = [ingest.lead(next(number)) for _ in range(args.captures)]
+            started, wall = time.process_time(), time.perf_counter()
+            for body in bodies:
+                client.post(path, json=body, headers=headers)
+            cpu = (time.process_time() - started) / args.captures
+            wall = (time.perf_counter() - wall) / args.captures
+            rounds.append(cpu)
+            print(f"round: {cpu * 1000:.3f} ms CPU, {wall * 1000:.3f} ms wall per capture")
+        if args.profile:
+            bodies = [ingest.lead(next(number)) for _ in range(args.profile)]
+            profile = cProfile.Profile(time.process_time)
+            profile.enable()
+            for body in bodies:
+                client.post(path, json=body, headers=headers)
+            profile.disable()
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        ingest.psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
+    if not rounds:
+        return
+    print(
+        f"Python CPU per capture: {statistics.median(rounds) * 1000:.3f} ms (median round), "
+        f"{min(rounds) * 1000:.3f} ms (quietest round)"
+    )
+    if args.profile:
+        stats = pstats.Stats(profile)
+        if args.save:
+            stats.dump_stats(args.save)
+        stats.sort_stats("cumulative").print_stats(args.top)
+        stats.sort_stats("tottime").print_stats(args.top)
+
+
+def lockstep(capture, ingest, number) -> None:
+    """Driven by bench/capture_cpu_ab.py: a line "N" asks for N captures, answered with
+    their CPU seconds; an empty line ends."""
+    print("ready", flush=True)
+    for line in sys.stdin:
+        if not line.strip():
+            break
+        bodies = [ingest.lead(next(number)) for _ in range(int(line))]
+        started = time.process_time()
+        for body in bodies:
+            capture(body)
+        print(time.process_time() - started, flush=True)
+
+
+if __name__ == "__main__":
+    main()
