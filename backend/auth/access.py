@@ -11,7 +11,8 @@ from flask import current_app, g, redirect, request, url_for
 from flask_login import current_user
 from redis.exceptions import RedisError
 from sqlalchemy import bindparam, or_, select, text, update
-from sqlalchemy.orm import configure_mappers, lazyload, make_transient_to_detached
+from sqlalchemy.orm import lazyload, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 
 from backend.auth.models import ApiToken, User, hash_token
 from backend.db_bulk import on_postgresql, run_prepared
@@ -72,28 +73,16 @@ def _token_user(token_hash: str) -> tuple[User, int, datetime | None] | None:
     if not rows:
         return None
     *values, token_id, last = rows[0]
-    session = db.session()
-    mapper = User.__mapper__
-    user = session.identity_map.get(mapper.identity_key_from_primary_key((values[_USER_ID],)))
+    columns = dict(zip(_USER_COLUMNS, values, strict=True))
+    user = db.session.identity_map.get(identity_key(User, columns["id"]))
     if user is None:
-        # Made as a load makes it: the values written to the new object's ``__dict__``
-        # (``User(**…)`` would fire an attribute event and record history per column,
-        # all of it thrown away by the next line), then marked as loaded: nothing to
-        # write, nothing loaded twice; the relationships load when a view asks.
-        if not mapper.configured:  # what ``User(…)`` would have done first
-            configure_mappers()
-        user = mapper.class_manager.new_instance()
-        user.__dict__.update(
-            (k, _utc(v) if isinstance(v, datetime) else v)
-            for k, v in zip(_USER_COLUMNS, values, strict=True)
-        )
-        make_transient_to_detached(user)
-        session.add(user)
+        user = User(**{k: _utc(v) if isinstance(v, datetime) else v for k, v in columns.items()})
+        make_transient_to_detached(user)  # as if loaded: nothing to write, nothing loaded twice
+        db.session.add(user)
     return user, token_id, _utc(last) if last is not None else None
 
 
 _USER_COLUMNS = tuple(column.key for column in User.__table__.columns)
-_USER_ID = _USER_COLUMNS.index("id")
 
 
 @lru_cache(maxsize=1)
