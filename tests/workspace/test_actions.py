@@ -168,7 +168,9 @@ def test_a_lead_moves_new_contacted_qualified_won_with_its_deal_value(make_lead,
     assert won.json["deal_value"] == "12500.50"
     assert won.json["deal_currency"] == "EUR"  # the event's currency
     assert won.json["won_at"] is not None
-    entries = db.session.scalars(db.select(AuditEntry).where(AuditEntry.action == "lead.status"))
+    entries = db.session.scalars(
+        db.select(AuditEntry).where(AuditEntry.action == "lead.status").order_by(AuditEntry.id)
+    )
     assert [e.detail["to"] for e in entries] == ["contacted", "qualified", "won"]
 
 
