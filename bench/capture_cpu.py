@@ -28,24 +28,21 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 import argparse
 import cProfile
 import importlib.util
-import os
 import pstats
 import statistics
-import subprocess
-import tempfile
 import time
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-DB_NAME = os.environ.get("BENCH_DB_PREFIX", "leadrelay_bench") + "_cpu"
 
-
-def _ingest():
-    spec = importlib.util.spec_from_file_location("bench_ingest", ROOT / "bench" / "ingest.py")
+def _warm_capture():
+    """bench/capture_profile.py's ``warm_capture``: the same database, app and warm-up."""
+    path = ROOT / "bench" / "capture_profile.py"
+    spec = importlib.util.spec_from_file_location("bench_capture_profile", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module
+    return module.warm_capture
 
 
 def main() -> None:
@@ -58,58 +55,28 @@ def main() -> None:
     parser.add_argument("--save", help="also write the profile's raw stats to this file (pstats)")
     args = parser.parse_args()
 
-    ingest = _ingest()
-    ingest.DB_NAME = DB_NAME
-    os.environ.update(
-        DATABASE_URL=ingest.PG + DB_NAME,
-        REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
-        SECRET_KEY="bench",
-        LEADRELAY_INSTANCE=tempfile.mkdtemp(prefix="leadrelay-cpu-"),
-        RATELIMIT_ENABLED="0",
-    )
-    token, event_id = ingest.setup_database(dict(os.environ))
-    from backend import create_app
-    from backend.extensions import db
-
-    app = create_app()
     rounds = []
-    try:
-        client = app.test_client()
-        headers = {"Authorization": f"Bearer {token}"}
-        for start in range(0, 2000, 500):
-            leads = [{**ingest.lead(start + i), "event_id": event_id} for i in range(500)]
-            response = client.post("/api/v1/sync", json={"leads": leads}, headers=headers)
-            assert response.status_code == 200
-        subprocess.run(["psql", "-h", "127.0.0.1", "-d", DB_NAME, "-qc", "ANALYZE"], check=True)
-        path = f"/api/v1/events/{event_id}/leads"
+    with _warm_capture()("cpu") as (_app, capture, body):
         number = iter(range(10_000, 10**9))
-        for _ in range(200):  # warm-up: pools, prepared statements, caches
-            response = client.post(path, json=ingest.lead(next(number)), headers=headers)
-            assert response.status_code == 201, response.get_data(as_text=True)
         if args.lockstep:
-            lockstep(lambda body: client.post(path, json=body, headers=headers), ingest, number)
+            lockstep(capture, body, number)
             args.rounds = 0
         for _ in range(args.rounds):
-            bodies = [ingest.lead(next(number)) for _ in range(args.captures)]
+            bodies = [body(next(number)) for _ in range(args.captures)]
             started, wall = time.process_time(), time.perf_counter()
-            for body in bodies:
-                client.post(path, json=body, headers=headers)
+            for one in bodies:
+                capture(one)
             cpu = (time.process_time() - started) / args.captures
             wall = (time.perf_counter() - wall) / args.captures
             rounds.append(cpu)
             print(f"round: {cpu * 1000:.3f} ms CPU, {wall * 1000:.3f} ms wall per capture")
         if args.profile:
-            bodies = [ingest.lead(next(number)) for _ in range(args.profile)]
+            bodies = [body(next(number)) for _ in range(args.profile)]
             profile = cProfile.Profile(time.process_time)
             profile.enable()
-            for body in bodies:
-                client.post(path, json=body, headers=headers)
+            for one in bodies:
+                capture(one)
             profile.disable()
-    finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        ingest.psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
     if not rounds:
         return
     print(
@@ -124,17 +91,17 @@ def main() -> None:
         stats.sort_stats("tottime").print_stats(args.top)
 
 
-def lockstep(capture, ingest, number) -> None:
+def lockstep(capture, body, number) -> None:
     """Driven by bench/capture_cpu_ab.py: a line "N" asks for N captures, answered with
     their CPU seconds; an empty line ends."""
     print("ready", flush=True)
     for line in sys.stdin:
         if not line.strip():
             break
-        bodies = [ingest.lead(next(number)) for _ in range(int(line))]
+        bodies = [body(next(number)) for _ in range(int(line))]
         started = time.process_time()
-        for body in bodies:
-            capture(body)
+        for one in bodies:
+            capture(one)
         print(time.process_time() - started, flush=True)
 
 

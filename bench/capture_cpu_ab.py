@@ -40,7 +40,8 @@ def checkout(revision: str, folder: Path) -> Path:
             ["git", "archive", revision], cwd=ROOT, check=True, capture_output=True
         ).stdout
         subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
-        shutil.copy(ROOT / "bench" / "capture_cpu.py", tree / "bench" / "capture_cpu.py")
+        for script in ("capture_cpu.py", "capture_profile.py"):  # the first uses the second
+            shutil.copy(ROOT / "bench" / script, tree / "bench" / script)
     subprocess.run(
         [sys.executable, "-c", "from backend.i18n import compile_catalogs; compile_catalogs()"],
         cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)}, check=True,

@@ -2,7 +2,7 @@
 
     python bench/capture_profile.py [--captures 2000] [--top 30] [--sort tottime]
 
-Creates its own PostgreSQL database ``leadrelay_bench_profile`` on 127.0.0.1:5432 (dropped
+Creates its own PostgreSQL database ``<BENCH_DB_PREFIX>_profile`` on 127.0.0.1:5432 (dropped
 at the end), stores 2,000 leads and analyses, then profiles ``--captures`` requests of
 ``POST /api/v1/events/{id}/leads`` with a bearer token (as bench/ingest.py sends them) and
 prints the top functions by own time and by cumulative time, and the wall time per capture.
@@ -33,8 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import importlib.util  # noqa: E402
-
-DB_NAME = os.environ.get("BENCH_DB_PREFIX", "leadrelay_bench") + "_profile"
+from contextlib import contextmanager  # noqa: E402
 
 
 def _ingest():
@@ -44,20 +43,20 @@ def _ingest():
     return module
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--captures", type=int, default=2000)
-    parser.add_argument("--top", type=int, default=30)
-    parser.add_argument("--save", help="also write the raw stats to this file (pstats)")
-    args = parser.parse_args()
-
+@contextmanager
+def warm_capture(name: str):
+    """An app on its own PostgreSQL database ``<BENCH_DB_PREFIX>_<name>`` (dropped at the
+    end) holding 2,000 leads, analysed, after 200 warm-up captures (pools, prepared
+    statements, caches). Yields ``(app, capture, body)``: ``capture(body(n))`` sends lead
+    ``n`` to ``POST /api/v1/events/{id}/leads`` with a bearer token, as bench/ingest.py
+    does, through Flask's test client (the app's cost, not gunicorn's)."""
     ingest = _ingest()
-    ingest.DB_NAME = DB_NAME
+    ingest.DB_NAME = db_name = os.environ.get("BENCH_DB_PREFIX", "leadrelay_bench") + f"_{name}"
     os.environ.update(
-        DATABASE_URL=ingest.PG + DB_NAME,
+        DATABASE_URL=ingest.PG + db_name,
         REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
         SECRET_KEY="bench",
-        LEADRELAY_INSTANCE=tempfile.mkdtemp(prefix="leadrelay-profile-"),
+        LEADRELAY_INSTANCE=tempfile.mkdtemp(prefix=f"leadrelay-{name}-"),
         RATELIMIT_ENABLED="0",
     )
     token, event_id = ingest.setup_database(dict(os.environ))
@@ -72,30 +71,44 @@ def main() -> None:
             leads = [{**ingest.lead(start + i), "event_id": event_id} for i in range(500)]
             response = client.post("/api/v1/sync", json={"leads": leads}, headers=headers)
             assert response.status_code == 200
-        subprocess.run(["psql", "-h", "127.0.0.1", "-d", DB_NAME, "-qc", "ANALYZE"], check=True)
+        subprocess.run(["psql", "-h", "127.0.0.1", "-d", db_name, "-qc", "ANALYZE"], check=True)
         path = f"/api/v1/events/{event_id}/leads"
-        bodies = [ingest.lead(10_000 + n) for n in range(args.captures + 200)]
-        for body in bodies[:200]:  # warm-up: pools, prepared statements, caches
-            assert client.post(path, json=body, headers=headers).status_code in (200, 201)
-        trips, redis_commands = round_trips(
-            app, lambda: client.post(path, json=ingest.lead(5), headers=headers)
-        )
-        profile = cProfile.Profile()
-        started = time.perf_counter()
-        profile.enable()
-        for body in bodies[200:]:
-            client.post(path, json=body, headers=headers)
-        profile.disable()
-        wall = time.perf_counter() - started
-        unprofiled = time.perf_counter()
-        for n in range(args.captures // 2):
-            client.post(path, json=ingest.lead(90_000 + n), headers=headers)
-        plain = (time.perf_counter() - unprofiled) / (args.captures // 2)
+
+        def capture(body: dict):
+            return client.post(path, json=body, headers=headers)
+
+        for n in range(200):
+            response = capture(ingest.lead(1_000_000 + n))
+            assert response.status_code == 201, response.get_data(as_text=True)
+        yield app, capture, ingest.lead
     finally:
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
-        ingest.psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
+        ingest.psql(f"DROP DATABASE IF EXISTS {db_name}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--captures", type=int, default=2000)
+    parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--save", help="also write the raw stats to this file (pstats)")
+    args = parser.parse_args()
+
+    with warm_capture("profile") as (app, capture, body):
+        trips, redis_commands = round_trips(app, lambda: capture(body(5)))
+        bodies = [body(10_000 + n) for n in range(args.captures)]
+        profile = cProfile.Profile()
+        started = time.perf_counter()
+        profile.enable()
+        for one in bodies:
+            capture(one)
+        profile.disable()
+        wall = time.perf_counter() - started
+        unprofiled = time.perf_counter()
+        for n in range(args.captures // 2):
+            capture(body(90_000 + n))
+        plain = (time.perf_counter() - unprofiled) / (args.captures // 2)
     print(f"One capture: {len(trips)} PostgreSQL round trips, Redis {' '.join(redis_commands)}")
     for n, trip in enumerate(trips, 1):
         print(f"  {n}. {trip}")
