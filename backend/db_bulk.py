@@ -402,40 +402,50 @@ def known_leads(
     return twin(list(set(client_ids)), sorted(set(emails)), sorted(set(phones)), reserve_ids)
 
 
-# Each lookup a join of an array parameter to its unique or (event, contact) index.
-# Psycopg prepares a statement it runs often; the prepared plan of the former
+# Each lookup probes its unique or (event, contact) index once per element of an array
+# parameter. Psycopg prepares a statement it runs often; the prepared plan of the former
 # ``column = ANY($1)`` form, made while the lead table was small, stayed a sequential scan
 # comparing every row with the whole array, so a batch of 500 cost more with every lead
-# stored (170 ms at 15,000 leads, against 6 ms now). A join to ``unnest($1)`` stays a
-# nested loop over the index whatever the table's size.
+# stored (170 ms at 15,000 leads). A plain join to ``unnest($1)`` was no cure either:
+# PostgreSQL plans a prepared statement's first five runs on each connection with the
+# arrays' real lengths, and for 500 e-mails of one event it chose to hash the whole lead
+# table (two to four times the generic plan's time at 20,000 leads, growing with it).
+# Each probe is therefore a LATERAL subquery on the element, kept apart by ``OFFSET 0``:
+# a nested loop over the index whatever the plan and the table's size.
 _KNOWN_PG = text(
     """
-    SELECT 'uuid', l.id, l.client_id, l.event_id::bigint, NULL::text, NULL::text
+    SELECT 'uuid', x.id, k.client_id, x.event_id::bigint, NULL::text, NULL::text
       FROM unnest(CAST(:client_ids AS uuid[])) AS k(client_id)
-      JOIN lead l ON l.client_id = k.client_id
+     CROSS JOIN LATERAL (SELECT l.id, l.event_id FROM lead l
+                          WHERE l.client_id = k.client_id OFFSET 0) x
     UNION ALL
-    SELECT 'uuid', m.lead_id, m.client_id, ml.event_id, NULL, NULL
+    SELECT 'uuid', x.lead_id, k.client_id, x.event_id, NULL, NULL
       FROM unnest(CAST(:client_ids AS uuid[])) AS k(client_id)
-      JOIN merged_capture m ON m.client_id = k.client_id
-      JOIN lead ml ON ml.id = m.lead_id
+     CROSS JOIN LATERAL (SELECT m.lead_id, ml.event_id
+                           FROM merged_capture m JOIN lead ml ON ml.id = m.lead_id
+                          WHERE m.client_id = k.client_id OFFSET 0) x
     UNION ALL
-    SELECT 'person', l.id, NULL, l.event_id, l.email_normalized, l.phone_normalized
+    SELECT 'person', x.id, NULL, p.event_id, x.email_normalized, x.phone_normalized
       FROM unnest(CAST(:email_events AS bigint[]), CAST(:emails AS text[])) AS p(event_id, email)
-      JOIN lead l ON l.event_id = p.event_id AND l.email_normalized = p.email
+     CROSS JOIN LATERAL (SELECT l.id, l.email_normalized, l.phone_normalized FROM lead l
+                          WHERE l.event_id = p.event_id AND l.email_normalized = p.email
+                          OFFSET 0) x
     UNION ALL
-    SELECT 'person', l.id, NULL, l.event_id, l.email_normalized, l.phone_normalized
+    SELECT 'person', x.id, NULL, p.event_id, x.email_normalized, x.phone_normalized
       FROM unnest(CAST(:phone_events AS bigint[]), CAST(:phones AS text[])) AS p(event_id, phone)
-      JOIN lead l ON l.event_id = p.event_id AND l.phone_normalized = p.phone
+     CROSS JOIN LATERAL (SELECT l.id, l.email_normalized, l.phone_normalized FROM lead l
+                          WHERE l.event_id = p.event_id AND l.phone_normalized = p.phone
+                          OFFSET 0) x
     UNION ALL
-    SELECT 'unsubscribed', NULL, NULL, NULL, u.email, NULL
+    SELECT 'unsubscribed', NULL, NULL, NULL, x.email, NULL
       FROM unnest(CAST(:unsubscribe_emails AS text[])) AS k(email)
-      JOIN unsubscribe u ON u.email = k.email
+     CROSS JOIN LATERAL (SELECT u.email FROM unsubscribe u WHERE u.email = k.email OFFSET 0) x
     UNION ALL
     SELECT 'new_id', nextval(pg_get_serial_sequence('lead', 'id')), k.client_id, NULL, NULL, NULL
       FROM unnest(CAST(:client_ids AS uuid[])) AS k(client_id)
      WHERE CAST(:reserve AS boolean)
-       AND NOT EXISTS (SELECT 1 FROM lead l WHERE l.client_id = k.client_id)
-       AND NOT EXISTS (SELECT 1 FROM merged_capture m WHERE m.client_id = k.client_id)
+       AND NOT EXISTS (SELECT 1 FROM lead l WHERE l.client_id = k.client_id OFFSET 0)
+       AND NOT EXISTS (SELECT 1 FROM merged_capture m WHERE m.client_id = k.client_id OFFSET 0)
     """
 )
 
