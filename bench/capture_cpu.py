@@ -56,7 +56,7 @@ def main() -> None:
     args = parser.parse_args()
 
     rounds = []
-    with _warm_capture()("cpu") as (_app, capture, body):
+    with _warm_capture()("cpu") as (_app, capture, body, _sync):
         number = iter(range(10_000, 10**9))
         if args.lockstep:
             lockstep(capture, body, number)

@@ -1,6 +1,7 @@
 """Where a single-lead capture's Python time goes: cProfile of captures through the test client.
 
-    python bench/capture_profile.py [--captures 2000] [--top 30] [--sort tottime]
+    python bench/capture_profile.py [--captures 2000] [--top 30]
+    python bench/capture_profile.py --batch 500 --captures 10000   # POST /sync, 20 batches
 
 Creates its own PostgreSQL database ``<BENCH_DB_PREFIX>_profile`` on 127.0.0.1:5432 (dropped
 at the end), stores 2,000 leads and analyses, then profiles ``--captures`` requests of
@@ -47,9 +48,10 @@ def _ingest():
 def warm_capture(name: str):
     """An app on its own PostgreSQL database ``<BENCH_DB_PREFIX>_<name>`` (dropped at the
     end) holding 2,000 leads, analysed, after 200 warm-up captures (pools, prepared
-    statements, caches). Yields ``(app, capture, body)``: ``capture(body(n))`` sends lead
-    ``n`` to ``POST /api/v1/events/{id}/leads`` with a bearer token, as bench/ingest.py
-    does, through Flask's test client (the app's cost, not gunicorn's)."""
+    statements, caches). Yields ``(app, capture, body, sync)``: ``capture(body(n))`` sends
+    lead ``n`` to ``POST /api/v1/events/{id}/leads`` with a bearer token, as bench/ingest.py
+    does, through Flask's test client (the app's cost, not gunicorn's); ``sync(bodies)``
+    sends them as one batch to ``POST /api/v1/sync``."""
     ingest = _ingest()
     ingest.DB_NAME = db_name = os.environ.get("BENCH_DB_PREFIX", "leadrelay_bench") + f"_{name}"
     os.environ.update(
@@ -60,10 +62,11 @@ def warm_capture(name: str):
         RATELIMIT_ENABLED="0",
     )
     token, event_id = ingest.setup_database(dict(os.environ))
-    from backend import create_app
     from backend.extensions import db
 
-    app = create_app()
+    # The app as gunicorn loads it: backend/wsgi.py (gazetteer loaded, startup objects
+    # frozen out of the garbage collector's sight).
+    app = importlib.import_module("backend.wsgi").app
     try:
         client = app.test_client()
         headers = {"Authorization": f"Bearer {token}"}
@@ -77,10 +80,14 @@ def warm_capture(name: str):
         def capture(body: dict):
             return client.post(path, json=body, headers=headers)
 
+        def sync(bodies: list[dict]):
+            leads = [{**one, "event_id": event_id} for one in bodies]
+            return client.post("/api/v1/sync", json={"leads": leads}, headers=headers)
+
         for n in range(200):
             response = capture(ingest.lead(1_000_000 + n))
             assert response.status_code == 201, response.get_data(as_text=True)
-        yield app, capture, ingest.lead
+        yield app, capture, ingest.lead, sync
     finally:
         with app.app_context():
             db.session.remove()
@@ -91,36 +98,82 @@ def warm_capture(name: str):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--captures", type=int, default=2000)
+    parser.add_argument(
+        "--batch", type=int, default=0, help="profile POST /sync with batches of this size instead"
+    )
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--save", help="also write the raw stats to this file (pstats)")
     args = parser.parse_args()
 
-    with warm_capture("profile") as (app, capture, body):
+    with warm_capture("profile") as (app, capture, body, sync):
         trips, redis_commands = round_trips(app, lambda: capture(body(5)))
-        bodies = [body(10_000 + n) for n in range(args.captures)]
+        size = args.batch or 1
+        if args.batch:
+            send = sync
+            requests = [
+                [body(10_000 + n * size + i) for i in range(size)]
+                for n in range(args.captures // size)
+            ]
+            plain_requests = [
+                [body(90_000 + n * size + i) for i in range(size)]
+                for n in range(max(1, len(requests) // 2))
+            ]
+        else:
+            send = capture
+            requests = [body(10_000 + n) for n in range(args.captures)]
+            plain_requests = [body(90_000 + n) for n in range(args.captures // 2)]
         profile = cProfile.Profile()
         started = time.perf_counter()
         profile.enable()
-        for one in bodies:
-            capture(one)
+        for one in requests:
+            send(one)
         profile.disable()
         wall = time.perf_counter() - started
-        unprofiled = time.perf_counter()
-        for n in range(args.captures // 2):
-            capture(body(90_000 + n))
-        plain = (time.perf_counter() - unprofiled) / (args.captures // 2)
+        with collector_time() as collecting:
+            unprofiled, cpu = time.perf_counter(), time.process_time()
+            for one in plain_requests:
+                send(one)
+            plain = (time.perf_counter() - unprofiled) / len(plain_requests)
+            cpu = (time.process_time() - cpu) / len(plain_requests)
+    what = f"POST /sync batches of {size}" if args.batch else "captures"
     print(f"One capture: {len(trips)} PostgreSQL round trips, Redis {' '.join(redis_commands)}")
     for n, trip in enumerate(trips, 1):
         print(f"  {n}. {trip}")
     print(
-        f"{args.captures} captures: {wall / args.captures * 1000:.2f} ms each under the profiler, "
-        f"{plain * 1000:.2f} ms without it (test client: Python + PostgreSQL round trips)"
+        f"{len(requests)} {what}: {wall / len(requests) * 1000:.2f} ms each under the profiler, "
+        f"{plain * 1000:.2f} ms without it (test client: Python + PostgreSQL round trips), "
+        f"{cpu * 1000:.2f} ms of it this process's CPU, of which the garbage collector "
+        f"{collecting['seconds'] / len(plain_requests) * 1000:.2f} ms "
+        f"({collecting['runs']} collections, {collecting['full']} of the oldest generation)"
     )
     stats = pstats.Stats(profile)
     if args.save:
         stats.dump_stats(args.save)
     stats.sort_stats("cumulative").print_stats(args.top)
     stats.sort_stats("tottime").print_stats(args.top)
+
+
+@contextmanager
+def collector_time():
+    """The time Python's cyclic garbage collector ran while inside (``gc.callbacks``)."""
+    import gc
+
+    spent = {"seconds": 0.0, "runs": 0, "full": 0}
+    began = [0.0]
+
+    def callback(phase, info):
+        if phase == "start":
+            began[0] = time.perf_counter()
+        else:
+            spent["seconds"] += time.perf_counter() - began[0]
+            spent["runs"] += 1
+            spent["full"] += info["generation"] == 2
+
+    gc.callbacks.append(callback)
+    try:
+        yield spent
+    finally:
+        gc.callbacks.remove(callback)
 
 
 def round_trips(app, capture) -> tuple[list[str], list[str]]:
