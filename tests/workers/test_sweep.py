@@ -350,3 +350,28 @@ def test_the_sweep_deletes_sign_ins_no_cookie_can_use_and_keeps_the_live_one(
     assert run_sweep(now=live.created_at + lifetime - timedelta(minutes=1))["sessions_pruned"] == 0
     assert run_sweep(now=live.created_at + lifetime)["sessions_pruned"] == 1
     assert sessions() == [] and client.get(me).status_code == 401
+
+
+def test_a_sweep_reads_the_offices_once_per_step_however_many_there_are(every_day, capture):
+    """Each ladder step is committed before the next one claims, which expires what the
+    sweep read: the offices are read again in one query per step, not one per office."""
+    [lead] = capture()
+
+    def statements(now) -> list[str]:
+        executed = []
+        record = lambda *args: executed.append(args[2])  # noqa: E731
+        db.event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            run_sweep(now=now)
+        finally:
+            db.event.remove(db.engine, "before_cursor_execute", record)
+        return executed
+
+    start = lead.routed_at
+    few = statements(start + timedelta(hours=1))
+    for n in range(12):  # on the same schedule: a claim is one statement per schedule
+        make_office(f"X{n:02d}", working_days="1234567", timezone="UTC", sla_hours=24)
+    db.session.commit()
+    many = statements(start + timedelta(hours=2))
+    assert len(many) == len(few), [s for s in many if s not in few]
+    assert run_sweep(now=start + timedelta(hours=18))["reminded"] == [lead.id]

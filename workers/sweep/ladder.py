@@ -327,11 +327,13 @@ def ladder_steps(now: datetime, dry_run: bool = False) -> Iterator[tuple[dict, l
     writes their (unrendered) messages; on PostgreSQL the two are one statement for
     reminders and escalations. Only reassignment loads leads, to route them.
     """
-    offices = db.session.scalars(select(Office)).all()
-    by_id = {office.id: office for office in offices}
     postgres = on_postgresql()
     for level, fraction in LADDER:
         name = _NAMES[level]
+        # Read again for each step: the caller's commit after a step expires them, and
+        # reading an expired office's column loads it alone (a query per office).
+        offices = db.session.scalars(select(Office)).all()
+        by_id = {office.id: office for office in offices}
         if postgres and not dry_run and level != ESCALATION_REASSIGNED:
             templates = _templates(
                 _step_rows(level, [(_LEAD, o.id, _EVENT, _STINT) for o in offices], by_id)
