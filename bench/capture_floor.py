@@ -14,7 +14,8 @@ No auth, no validation, no routing, no follow-ups. Three ways to write:
   may not use (a lead acknowledged but not yet on disk could be lost), shown only to
   tell the cost of the durable commit from the rest.
 
-It prints each one's requests/s and its ratio to ``/livez``. The database
+It prints each one's requests/s, its ratio to ``/livez`` and the server CPU per request
+(gunicorn and PostgreSQL, as ``bench/ingest.py`` measures it). The database
 ``leadrelay_bench_floor`` is created and dropped.
 """
 
@@ -139,8 +140,9 @@ class FloorServer:
             self.proc.wait()
         ingest.psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
 
-    def measure(self, path: str, connections: int, seconds: float) -> float:
-        """Requests/s of ``path`` (``/livez`` is a GET, the others write a lead)."""
+    def measure(self, path: str, connections: int, seconds: float) -> dict:
+        """Requests/s of ``path`` (``/livez`` is a GET, the others write a lead) and the
+        server's CPU per request (gunicorn, PostgreSQL), as ``bench/ingest.py``'s ``run``."""
         method, kind = ("GET", None) if path == "/livez" else ("POST", "lead")
         with mp.Pool(connections) as pool:
             # One unmeasured second first: workers start, connections open, plans cache.
@@ -148,9 +150,20 @@ class FloorServer:
                 ingest.client_loop, [(self.port, "-", method, path, kind, 0, 0, 1.0)] * connections
             )
             jobs = [(self.port, "-", method, path, kind, 0, 0, seconds)] * connections
+            web_before, db_before = ingest.server_cpu(self, DB_NAME)
             started = time.perf_counter()
-            count = sum(len(r) for r in pool.map(ingest.client_loop, jobs))
-            return count / (time.perf_counter() - started)
+            latencies = sorted(x for r in pool.map(ingest.client_loop, jobs) for x in r)
+            elapsed = time.perf_counter() - started
+            web_after, db_after = ingest.server_cpu(self, DB_NAME)
+        count = len(latencies)
+        return {
+            "requests": count,
+            "rps": count / elapsed,
+            "p50_ms": 1000 * latencies[count // 2],
+            "p99_ms": 1000 * latencies[min(count - 1, int(count * 0.99))],
+            "web_cpu_ms": 1000 * (web_after - web_before) / count,
+            "db_cpu_ms": 1000 * (db_after - db_before) / count,
+        }
 
 
 def main() -> None:
@@ -164,14 +177,18 @@ def main() -> None:
     finally:
         server.stop()
 
-    ceiling = results["/livez"]
+    ceiling = results["/livez"]["rps"]
     print(
         f"gunicorn workers={args.workers} threads=4, {args.connections} connections, "
         f"{args.seconds}s each, PostgreSQL; load average "
         + " ".join(f"{x:.1f}" for x in os.getloadavg())
     )
-    for path, rps in results.items():
-        print(f"{path:<24} {rps:8.0f} req/s   / ceiling {rps / ceiling:5.2f}")
+    for path, result in results.items():
+        rps = result["rps"]
+        print(
+            f"{path:<24} {rps:8.0f} req/s   / ceiling {rps / ceiling:5.2f}   server CPU per "
+            f"request {result['web_cpu_ms']:.2f} + {result['db_cpu_ms']:.2f} ms"
+        )
 
 
 def wait_for(port: int) -> None:

@@ -145,15 +145,15 @@ def client_loop(args) -> list[float]:
     return latencies
 
 
-def server_cpu(server) -> tuple[float, float]:
+def server_cpu(server, db_name: str = DB_NAME) -> tuple[float, float]:
     """CPU seconds used so far by gunicorn (master and workers) and by the PostgreSQL
-    backends of the bench database. Unlike requests/s, CPU per request does not depend
-    on what else the machine is running."""
+    backends of ``db_name``. Unlike requests/s, CPU per request does not depend on what
+    else the machine is running."""
     gunicorn = psutil.Process(server.proc.pid)
     web = sum(sum(p.cpu_times()[:2]) for p in [gunicorn, *gunicorn.children(recursive=True)])
     pids = subprocess.run(
         ["psql", "-h", "127.0.0.1", "-d", "postgres", "-tAc",
-         f"SELECT pid FROM pg_stat_activity WHERE datname = '{DB_NAME}'"],
+         f"SELECT pid FROM pg_stat_activity WHERE datname = '{db_name}'"],
         capture_output=True, text=True, check=True,
     ).stdout.split()  # fmt: skip
     database = 0.0
@@ -236,9 +236,9 @@ def main() -> None:
         store_earlier_leads(server.port, token, event_id, 20_000)
         c, s = args.connections, args.seconds
         ceiling = run(server, token, event_id, c, s, "GET", "/livez")
-        floor_rps, singles = [], []
+        floors, singles = [], []
         for _ in range(args.rounds):
-            floor_rps.append(floor.measure("/sqlalchemy", c, s))
+            floors.append(floor.measure("/sqlalchemy", c, s))
             singles.append(
                 run(
                     server,
@@ -272,6 +272,7 @@ def main() -> None:
     print(
         f"POST /events/{{id}}/leads        {single['rps']:8.0f} req/s  p50 {single['p50_ms']:6.1f} ms  p99 {single['p99_ms']:6.1f} ms"
     )
+    floor_rps = [f["rps"] for f in floors]
     floor_mean = statistics.fmean(floor_rps)
     print(
         f"floor POST /sqlalchemy         {floor_mean:8.0f} req/s  (bench/capture_floor.py: INSERT + COMMIT, no auth)"
@@ -290,7 +291,8 @@ def main() -> None:
         f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}; server CPU per request (gunicorn + PostgreSQL):"
     )
     for label, result, per in (
-        ("GET /livez", ceiling, 1), ("POST one lead", single, 1),
+        ("GET /livez", ceiling, 1), ("floor POST /sqlalchemy", combined(floors), 1),
+        ("POST one lead", single, 1),
         ("POST /sync 100, per lead", sync100, 100), ("POST /sync 500, per lead", sync500, 500),
     ):  # fmt: skip
         print(
@@ -301,6 +303,10 @@ def main() -> None:
     print(
         f"  CPU cost of /livez / one lead  {cost(ceiling) / cost(single):8.2f}"
         "  (the single-lead / ceiling ratio the cores allow when nothing else runs)"
+    )
+    print(
+        f"  CPU cost of floor / one lead   {cost(combined(floors)) / cost(single):8.2f}"
+        "  (the single-lead / floor ratio the cores allow when nothing else runs)"
     )
     print(
         f"  /sync 500 leads/s the {cores} cores allow  {1000 * cores / (cost(sync500) / 500):8.0f}"
