@@ -3,7 +3,7 @@
 The gazetteer index is loaded here, before gunicorn forks its workers (with
 ``--preload``) or at least before the first request, so no visitor waits for it.
 
-Then everything made so far (the app, its modules, the gazetteer: some 170,000
+Then everything made so far (the app, its modules, the gazetteer: some 160,000
 objects that live as long as the process) is moved out of the cyclic garbage
 collector's sight with ``gc.freeze()``. Otherwise each collection of the oldest
 generation walks them all again: a batch sync of 500 leads makes enough objects to
