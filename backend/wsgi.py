@@ -8,7 +8,8 @@ objects that live as long as the process) is moved out of the cyclic garbage
 collector's sight with ``gc.freeze()``. Otherwise each collection of the oldest
 generation walks them all again: a batch sync of 500 leads makes enough objects to
 set one off every time, a quarter of its Python time. Frozen before the fork, the
-workers also keep sharing those pages with the master instead of copying them.
+workers also keep sharing those pages with the master instead of copying them. (The RQ
+worker does the same before it forks its work horses: ``workers.jobs.warm_up``.)
 """
 
 import gc

@@ -29,7 +29,6 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 import http.client
 import importlib.util
-import multiprocessing as mp
 import os
 import subprocess
 import tempfile
@@ -141,29 +140,13 @@ class FloorServer:
         ingest.psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
 
     def measure(self, path: str, connections: int, seconds: float) -> dict:
-        """Requests/s of ``path`` (``/livez`` is a GET, the others write a lead) and the
-        server's CPU per request (gunicorn, PostgreSQL), as ``bench/ingest.py``'s ``run``."""
+        """``bench/ingest.py``'s ``run`` on ``path`` (``/livez`` is a GET, the others write
+        a lead): requests/s and the server's CPU per request, after one unmeasured second
+        (workers start, connections open, plans cache)."""
         method, kind = ("GET", None) if path == "/livez" else ("POST", "lead")
-        with mp.Pool(connections) as pool:
-            # One unmeasured second first: workers start, connections open, plans cache.
-            pool.map(
-                ingest.client_loop, [(self.port, "-", method, path, kind, 0, 0, 1.0)] * connections
-            )
-            jobs = [(self.port, "-", method, path, kind, 0, 0, seconds)] * connections
-            web_before, db_before = ingest.server_cpu(self, DB_NAME)
-            started = time.perf_counter()
-            latencies = sorted(x for r in pool.map(ingest.client_loop, jobs) for x in r)
-            elapsed = time.perf_counter() - started
-            web_after, db_after = ingest.server_cpu(self, DB_NAME)
-        count = len(latencies)
-        return {
-            "requests": count,
-            "rps": count / elapsed,
-            "p50_ms": 1000 * latencies[count // 2],
-            "p99_ms": 1000 * latencies[min(count - 1, int(count * 0.99))],
-            "web_cpu_ms": 1000 * (web_after - web_before) / count,
-            "db_cpu_ms": 1000 * (db_after - db_before) / count,
-        }
+        return ingest.run(
+            self, "-", 0, connections, seconds, method, path, kind, db_name=DB_NAME, warm_up=1.0
+        )
 
 
 def main() -> None:

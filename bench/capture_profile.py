@@ -108,20 +108,17 @@ def main() -> None:
     with warm_capture("profile") as (app, capture, body, sync):
         trips, redis_commands = round_trips(app, lambda: capture(body(5)))
         size = args.batch or 1
-        if args.batch:
-            send = sync
-            requests = [
-                [body(10_000 + n * size + i) for i in range(size)]
-                for n in range(args.captures // size)
-            ]
-            plain_requests = [
-                [body(90_000 + n * size + i) for i in range(size)]
-                for n in range(max(1, len(requests) // 2))
-            ]
-        else:
-            send = capture
-            requests = [body(10_000 + n) for n in range(args.captures)]
-            plain_requests = [body(90_000 + n) for n in range(args.captures // 2)]
+        send = sync if args.batch else capture
+
+        def requests_from(first: int, count: int) -> list:
+            """``count`` requests: single bodies, or batches of ``size``."""
+            bodies = [body(first + n) for n in range(count * size)]
+            return (
+                [bodies[n * size : (n + 1) * size] for n in range(count)] if args.batch else bodies
+            )
+
+        requests = requests_from(10_000, max(1, args.captures // size))
+        plain_requests = requests_from(90_000, max(1, len(requests) // 2))
         profile = cProfile.Profile()
         started = time.perf_counter()
         profile.enable()

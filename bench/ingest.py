@@ -163,14 +163,21 @@ def server_cpu(server, db_name: str = DB_NAME) -> tuple[float, float]:
     return web, database
 
 
-def run(server, token, event_id, connections, seconds, method, path, body_kind=None, batch=0):
+def run(
+    server, token, event_id, connections, seconds, method, path, body_kind=None, batch=0,
+    db_name=DB_NAME, warm_up=0.0,
+):  # fmt: skip
+    """Requests/s, latencies and server CPU per request of ``connections`` clients sending
+    for ``seconds`` (after ``warm_up`` unmeasured seconds)."""
     jobs = [(server.port, token, method, path, body_kind, batch, event_id, seconds)] * connections
     with mp.Pool(connections) as pool:
-        web_before, db_before = server_cpu(server)
+        if warm_up:
+            pool.map(client_loop, [(*job[:-1], warm_up) for job in jobs])
+        web_before, db_before = server_cpu(server, db_name)
         started = time.perf_counter()
         results = pool.map(client_loop, jobs)
         elapsed = time.perf_counter() - started
-        web_after, db_after = server_cpu(server)
+        web_after, db_after = server_cpu(server, db_name)
     latencies = sorted(x for r in results for x in r)
     count = len(latencies)
     return {
