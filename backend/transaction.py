@@ -17,6 +17,15 @@ with ``after_commit`` while the work runs; ``commit()`` runs it after the commit
 rollback forgets it. An action that fails is logged, never raised: the data is already
 committed, and the sweep recovers what a lost wake-up left pending.
 
+A view that reads and then writes with one statement (capturing a lead) may be marked
+``reads_alone``: on PostgreSQL its statements then run without a transaction around them,
+each committed as it runs, which saves the BEGIN and COMMIT round trips (two of a
+capture's five). Under READ COMMITTED a read sees the same alone as inside a transaction
+(each statement takes its own snapshot); the one write, a single statement, is atomic on
+its own. Code in such a view that writes with more than one statement, or locks rows to
+write them, calls ``begin()`` first: from there on the request is one transaction again,
+committed by ``commit()`` as usual.
+
 A record that must stay whatever the request's outcome (the audit entry of a refused
 sign-in, answered 401, or of a read of personal data such as an export, answered to a
 GET) is registered with ``write_after_request``: it is written in a transaction of its
@@ -43,6 +52,7 @@ _PENDING = "leadrelay.after_commit"  # actions of the transaction in progress
 _COMMITTED = "leadrelay.committed"  # actions of a transaction that has just committed
 _RUNNING = "leadrelay.running_after_commit"  # set while those actions run
 _APART = "leadrelay_write_after_request"  # on ``g``: see ``write_after_request``
+_ALONE = "leadrelay.reads_alone"  # set while the session's statements commit one by one
 READ_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
 
 
@@ -63,6 +73,7 @@ def after_commit(action: Callable[[], object]) -> None:
 
 def commit() -> None:
     """The one commit: commit the session, then run the actions registered for it."""
+    db.session.info.pop(_ALONE, None)
     db.session.commit()
     actions = db.session.info.pop(_COMMITTED, ())
     if not actions:
@@ -83,7 +94,47 @@ def _run(action: Callable[[], object]) -> None:
 
 
 def rollback() -> None:
+    db.session.info.pop(_ALONE, None)
     db.session.rollback()
+
+
+def reads_alone(view: Callable) -> Callable:
+    """Mark a view whose statements may each commit on their own until it calls ``begin()``
+    (see the module docstring). The mode starts before the view's first statement (the
+    bearer token's user, read by the role check) and ends at ``begin()``, ``commit()`` or
+    ``rollback()``."""
+    view.reads_alone = True
+    return view
+
+
+def statements_alone() -> bool:
+    """Whether this request's statements are committing one by one (``reads_alone``)."""
+    return bool(db.session.info.get(_ALONE))
+
+
+def begin() -> None:
+    """Make the rest of this request one transaction again (a no-op outside ``reads_alone``).
+
+    Call it before a write of more than one statement, or one that locks rows."""
+    session = db.session()
+    if session.info.pop(_ALONE, False):
+        # The driver's own switch: SQLAlchemy's isolation level may not change while its
+        # transaction object lives. Idle between statements, psycopg takes it at once and
+        # sends BEGIN before the next one; the pool puts the level back on check-in.
+        session.connection().connection.dbapi_connection.autocommit = False
+
+
+def _start_reads_alone() -> None:
+    from backend.db_bulk import on_postgresql
+
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    if not getattr(view, "reads_alone", False) or not on_postgresql():
+        return
+    session = db.session()
+    if session.in_transaction():  # something has read already: stay in its transaction
+        return
+    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    session.info[_ALONE] = True
 
 
 def write_after_request(action: Callable[[], object]) -> None:
@@ -127,10 +178,17 @@ def _forget_on_rollback(session: Session, transaction) -> None:
 _WRITES = ("INSERT", "UPDATE", "DELETE", "MERGE")
 
 
+class WroteAlone(RuntimeError):
+    """A second write ran while statements commit one by one (TESTING only): the two
+    would not be atomic; the view should have called ``begin()`` first."""
+
+
 def _note_writes(conn, cursor, statement: str, parameters, context, executemany) -> None:
     # Registered only when a testing app is built: production pays nothing for it.
     wrote = statement.lstrip()[:6].upper().startswith(_WRITES)
     if wrote and has_request_context() and current_app.testing:
+        if g.get("leadrelay_wrote") and statements_alone():
+            raise WroteAlone(f"{g.leadrelay_wrote[:80]!r}, then {statement[:80]!r}")
         g.leadrelay_wrote = statement
 
 
@@ -147,6 +205,8 @@ def _wrote() -> str | None:
 def init_transaction(app: Flask) -> None:
     if app.testing and not event.contains(Engine, "before_cursor_execute", _note_writes):
         event.listen(Engine, "before_cursor_execute", _note_writes)
+
+    app.before_request(_start_reads_alone)
 
     @app.after_request
     def _end_of_request(response: Response) -> Response:
@@ -171,3 +231,5 @@ def init_transaction(app: Flask) -> None:
         # records it meant to write apart go with it.
         g.pop("leadrelay_wrote", None)
         g.pop(_APART, None)
+        if db.session.info.pop(_ALONE, None):  # no after_request ended it: nothing to keep
+            db.session.rollback()

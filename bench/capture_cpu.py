@@ -36,13 +36,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def _warm_capture():
-    """bench/capture_profile.py's ``warm_capture``: the same database, app and warm-up."""
+def _capture_profile():
+    """bench/capture_profile.py: its ``warm_capture`` (the same database, app and warm-up)
+    and its ``_ingest`` (bench/ingest.py, which reads the PostgreSQL backends' CPU)."""
     path = ROOT / "bench" / "capture_profile.py"
     spec = importlib.util.spec_from_file_location("bench_capture_profile", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.warm_capture
+    return module
 
 
 def main() -> None:
@@ -55,21 +56,30 @@ def main() -> None:
     parser.add_argument("--save", help="also write the profile's raw stats to this file (pstats)")
     args = parser.parse_args()
 
-    rounds = []
-    with _warm_capture()("cpu") as (_app, capture, body, _sync):
+    rounds, databases = [], []
+    profile_module = _capture_profile()
+    database_cpu = profile_module._ingest().database_cpu
+    with profile_module.warm_capture("cpu") as (app, capture, body, _sync):
+        db_name = app.config["SQLALCHEMY_DATABASE_URI"].rsplit("/", 1)[-1]
         number = iter(range(10_000, 10**9))
         if args.lockstep:
-            lockstep(capture, body, number)
+            lockstep(capture, body, number, lambda: database_cpu(db_name))
             args.rounds = 0
         for _ in range(args.rounds):
             bodies = [body(next(number)) for _ in range(args.captures)]
+            database = database_cpu(db_name)
             started, wall = time.process_time(), time.perf_counter()
             for one in bodies:
                 capture(one)
             cpu = (time.process_time() - started) / args.captures
             wall = (time.perf_counter() - wall) / args.captures
+            database = (database_cpu(db_name) - database) / args.captures
             rounds.append(cpu)
-            print(f"round: {cpu * 1000:.3f} ms CPU, {wall * 1000:.3f} ms wall per capture")
+            databases.append(database)
+            print(
+                f"round: {cpu * 1000:.3f} ms CPU, {wall * 1000:.3f} ms wall, "
+                f"PostgreSQL {database * 1000:.3f} ms CPU per capture"
+            )
         if args.profile:
             bodies = [body(next(number)) for _ in range(args.profile)]
             profile = cProfile.Profile(time.process_time)
@@ -81,7 +91,8 @@ def main() -> None:
         return
     print(
         f"Python CPU per capture: {statistics.median(rounds) * 1000:.3f} ms (median round), "
-        f"{min(rounds) * 1000:.3f} ms (quietest round)"
+        f"{min(rounds) * 1000:.3f} ms (quietest round); PostgreSQL backend CPU per capture: "
+        f"{statistics.median(databases) * 1000:.3f} ms (median round)"
     )
     if args.profile:
         stats = pstats.Stats(profile)
@@ -91,18 +102,19 @@ def main() -> None:
         stats.sort_stats("tottime").print_stats(args.top)
 
 
-def lockstep(capture, body, number) -> None:
+def lockstep(capture, body, number, database_cpu) -> None:
     """Driven by bench/capture_cpu_ab.py: a line "N" asks for N captures, answered with
-    their CPU seconds; an empty line ends."""
+    their CPU seconds in this process and in the PostgreSQL backends; an empty line ends."""
     print("ready", flush=True)
     for line in sys.stdin:
         if not line.strip():
             break
         bodies = [body(next(number)) for _ in range(int(line))]
+        database = database_cpu()
         started = time.process_time()
         for one in bodies:
             capture(one)
-        print(time.process_time() - started, flush=True)
+        print(time.process_time() - started, database_cpu() - database, flush=True)
 
 
 if __name__ == "__main__":

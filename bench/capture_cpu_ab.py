@@ -8,7 +8,8 @@ Both run this checkout's ``bench/capture_cpu.py`` (copied into the export) with
 for ``--chunk`` captures, ``--chunks`` times, so both pay the machine's load of the same
 minute (on a shared machine that moves CPU time by more than the difference measured).
 Prints each side's CPU per capture (all chunks, and the median chunk) and the ratio
-after/before.
+after/before, then the PostgreSQL backends' CPU per capture and the ratio of the two
+together.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ def checkout(revision: str, folder: Path) -> Path:
             ["git", "archive", revision], cwd=ROOT, check=True, capture_output=True
         ).stdout
         subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
-        for script in ("capture_cpu.py", "capture_profile.py"):  # the first uses the second
+        # capture_cpu.py uses capture_profile.py, which uses ingest.py
+        for script in ("capture_cpu.py", "capture_profile.py", "ingest.py"):
             shutil.copy(ROOT / "bench" / script, tree / "bench" / script)
     subprocess.run(
         [sys.executable, "-c", "from backend.i18n import compile_catalogs; compile_catalogs()"],
@@ -61,10 +63,12 @@ def start(tree: Path, prefix: str) -> subprocess.Popen:
     raise RuntimeError(f"{tree}: capture_cpu.py ended before it was ready")
 
 
-def chunk(proc: subprocess.Popen, captures: int) -> float:
+def chunk(proc: subprocess.Popen, captures: int) -> tuple[float, float]:
+    """CPU seconds of ``captures`` captures: the app's process, the PostgreSQL backends."""
     proc.stdin.write(f"{captures}\n")
     proc.stdin.flush()
-    return float(proc.stdout.readline())
+    python, database = proc.stdout.readline().split()
+    return float(python), float(database)
 
 
 def main() -> None:
@@ -86,11 +90,14 @@ def main() -> None:
             "after": start(trees["after"], f"{prefix}_b"),
         }
         times: dict[str, list[float]] = {name: [] for name in sides}
+        database: dict[str, list[float]] = {name: [] for name in sides}
         try:
             for n in range(args.chunks):
                 order = list(sides) if n % 2 == 0 else list(reversed(sides))
                 for name in order:
-                    times[name].append(chunk(sides[name], args.chunk) / args.chunk)
+                    python, backends = chunk(sides[name], args.chunk)
+                    times[name].append(python / args.chunk)
+                    database[name].append(backends / args.chunk)
         finally:
             for proc in sides.values():
                 proc.stdin.write("\n")
@@ -106,6 +113,13 @@ def main() -> None:
     print(
         f"after/before: {mean['after'] / mean['before']:.3f} (all chunks), "
         f"{statistics.median(pairs):.3f} (median of the chunk pairs)"
+    )
+    for name, values in database.items():
+        print(f"{name:<6} PostgreSQL CPU per capture: {statistics.fmean(values) * 1000:.3f} ms")
+    both = {name: mean[name] + statistics.fmean(database[name]) for name in sides}
+    print(
+        f"after/before, Python + PostgreSQL: {both['after'] / both['before']:.3f} "
+        f"({both['before'] * 1000:.3f} -> {both['after'] * 1000:.3f} ms)"
     )
 
 

@@ -151,6 +151,11 @@ def server_cpu(server, db_name: str = DB_NAME) -> tuple[float, float]:
     else the machine is running."""
     gunicorn = psutil.Process(server.proc.pid)
     web = sum(sum(p.cpu_times()[:2]) for p in [gunicorn, *gunicorn.children(recursive=True)])
+    return web, database_cpu(db_name)
+
+
+def database_cpu(db_name: str) -> float:
+    """CPU seconds used so far by the PostgreSQL backends connected to ``db_name``."""
     pids = subprocess.run(
         ["psql", "-h", "127.0.0.1", "-d", "postgres", "-tAc",
          f"SELECT pid FROM pg_stat_activity WHERE datname = '{db_name}'"],
@@ -160,7 +165,7 @@ def server_cpu(server, db_name: str = DB_NAME) -> tuple[float, float]:
     for pid in pids:
         with contextlib.suppress(psutil.Error):
             database += sum(psutil.Process(int(pid)).cpu_times()[:2])
-    return web, database
+    return database
 
 
 def run(

@@ -20,7 +20,7 @@ from backend.db_types import utcnow
 from backend.errors import ApiError, wants_json
 from backend.extensions import db, login_manager
 from backend.redis_conn import get_redis
-from backend.transaction import READ_METHODS
+from backend.transaction import READ_METHODS, statements_alone
 
 PUBLIC = "public"
 LAST_USED_PRECISION = timedelta(minutes=1)
@@ -57,7 +57,9 @@ def load_user_from_bearer(req) -> User | None:
     if found is None:
         return None
     user, token_id, last = found
-    _note_use(token_id, last, writes=req.method not in READ_METHODS)
+    # A request whose statements commit one by one notes it as a read does (Redis): its
+    # one write is its capture (see transaction.reads_alone).
+    _note_use(token_id, last, writes=req.method not in READ_METHODS and not statements_alone())
     g.bearer_auth = True
     return user
 

@@ -6,6 +6,12 @@ PostgreSQL also reserves the new leads' ids), then on PostgreSQL one statement i
 the leads, their routing decisions and pending follow-ups (elsewhere one insert per
 table). New leads are routed in memory before they are written and inserted without the
 ORM's unit of work; the reply is built from what was written, so nothing is read back.
+
+The capture views are ``transaction.reads_alone``: on PostgreSQL, when that one statement
+is the whole write, the request sends no BEGIN or COMMIT (the bearer token's user, the
+lookup and the insert, three round trips in all). A batch that also merges into stored
+leads, keeps a visitor form's capture or applies reps' channel choices writes more than
+once, and calls ``transaction.begin()`` first.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from backend import transaction
 from backend.auth.models import User
 from backend.db_bulk import insert_rows, insert_rows_together, known_leads, without_nul
 from backend.db_types import utcnow
@@ -39,8 +46,7 @@ from backend.messaging.sending import enqueue_messages
 from backend.offices.models import office_names, office_ref
 from backend.process_cache import ProcessCache
 from backend.routing.services import ROUTING_FLAGS, event_venue, office_index, route_place
-from backend.telegram.services import apply_preferences
-from backend.transaction import after_commit
+from backend.telegram.services import anyone_chose, apply_preferences
 
 CREATED, DUPLICATE, MERGED, REJECTED = "created", "duplicate", "merged", "rejected"
 CLIENT_ID_CONFLICT = "client_id_conflict"
@@ -480,14 +486,14 @@ def _store_and_commit(items: Sequence[_Item], user: User | None) -> list[Capture
         except IntegrityError:
             # Another request stored one of these UUIDs first (PostgreSQL waited for it
             # to commit): the retry sees it.
-            db.session.rollback()
+            transaction.rollback()
             results, messages = _store(items)
     except BaseException:
-        db.session.rollback()
+        transaction.rollback()
         raise
     _reply_for_stored(results, user)
     if messages:
-        after_commit(partial(enqueue_messages, sorted(messages), channels=messages))
+        transaction.after_commit(partial(enqueue_messages, sorted(messages), channels=messages))
     return results
 
 
@@ -601,12 +607,19 @@ def _store(items: Sequence[_Item]) -> tuple[list[CaptureResult], dict[int, str]]
         results.append(result)
         targets.append(target)
 
+    # Reps' channel choices to apply to the new rows (a write of its own when any).
+    chosen = bool(plan.new_leads) and anyone_chose()
+    if plan.stored_merges or form_captures or chosen or not _ids_reserved(plan, stored):
+        transaction.begin()  # more than one write: one transaction (see reads_alone)
     _merge_into_stored(plan.stored_merges)
     messages = (
-        _store_new_leads(plan.new_leads, plan.events, now, stored.unsubscribed, stored.new_ids)
+        _store_new_leads(
+            plan.new_leads, plan.events, now, stored.unsubscribed, stored.new_ids, chosen
+        )
         if plan.new_leads
         else {}
     )
+    transaction.begin()  # the one write is done: whatever follows is a transaction again
     messages.update(_store_form_captures(form_captures, now))
     db.session.flush()
     for result, target in zip(results, targets, strict=True):
@@ -617,6 +630,12 @@ def _store(items: Sequence[_Item]) -> tuple[list[CaptureResult], dict[int, str]]
         elif target is not None:
             result.lead_id = target
     return results, messages
+
+
+def _ids_reserved(plan: _Plan, stored: _Known) -> bool:
+    """Whether every new lead has its id already (the leads and their rows then go in with
+    one statement, see ``_store_new_leads``)."""
+    return all(new.row["client_id"] in stored.new_ids for new in plan.new_leads)
 
 
 def _store_form_captures(form_captures, now) -> dict[int, str]:
@@ -659,7 +678,7 @@ def _office_for(item: _Item) -> int | None:
 
 
 def _store_new_leads(
-    new_leads: list[_NewLead], events, now, unsubscribed: set[str], new_ids: dict
+    new_leads: list[_NewLead], events, now, unsubscribed: set[str], new_ids: dict, chosen: bool
 ) -> dict[int, str]:
     """Route, sample, insert the leads, their decisions and pending follow-ups.
 
@@ -694,5 +713,5 @@ def _store_new_leads(
     groups += [*related, (Message.__table__, rows)]
     messages = dict(insert_rows_together(groups, ("id", "channel")))
     # Reps' choices of channel (Telegram, no e-mail): one query while nobody has chosen.
-    messages.update({i: "telegram" for i in apply_preferences(list(messages))})
+    messages.update({i: "telegram" for i in apply_preferences(list(messages), chosen=chosen)})
     return messages

@@ -30,6 +30,7 @@ from backend.leads.schemas import (
     SyncOut,
 )
 from backend.ratelimit import limit
+from backend.transaction import reads_alone
 
 bp = Blueprint("leads", __name__, url_prefix="/api/v1")
 
@@ -37,6 +38,7 @@ CAPTURE_ROLES = ("staff", "marketing", "admin")
 
 
 @bp.post("/events/<int:event_id>/leads")
+@reads_alone
 @roles_required(*CAPTURE_ROLES)
 @validated(
     body=LeadIn,
@@ -62,6 +64,7 @@ def capture_lead(event_id: int, body: RawJson):
 
 
 @bp.post("/sync")
+@reads_alone
 @roles_required(*CAPTURE_ROLES)
 @limit("sync", per_minute=120)
 @validated(body=SyncIn, parse_body=SyncEnvelope, response=SyncOut)

@@ -320,14 +320,20 @@ def _any_choice() -> bool:
 _anyone_chose = ProcessCache("notice_choices", (NoticePreference,), _any_choice)
 
 
-def apply_preferences(message_ids: Sequence[int]) -> list[int]:
+def anyone_chose() -> bool:
+    """Whether any rep has chosen a channel (``apply_preferences`` has work to do)."""
+    return bool(_anyone_chose.get())
+
+
+def apply_preferences(message_ids: Sequence[int], *, chosen: bool | None = None) -> list[int]:
     """Apply reps' choices to fresh e-mail rows (not yet enqueued; the caller commits).
 
     Drops the addresses of people who want no e-mail of that kind (a row left with no
     address is skipped), and writes a Telegram row for each linked person who wants one.
-    Returns the ids of the Telegram rows. No query while nobody has chosen anything.
+    Returns the ids of the Telegram rows. No query while nobody has chosen anything
+    (``chosen``: what ``anyone_chose()`` told the caller, who planned its writes by it).
     """
-    if not message_ids or not _anyone_chose.get():
+    if not message_ids or not (anyone_chose() if chosen is None else chosen):
         return []
     messages = db.session.scalars(
         select(Message).where(

@@ -268,6 +268,75 @@ def test_a_batch_costs_the_database_as_few_statements_at_300_leads_as_at_30(api,
     assert merged.notes == "second scan" and "merged" in merged.flags
 
 
+def _statements_and_modes(send) -> tuple[object, list[tuple[str, bool]]]:
+    """What ``send()`` answered, and each SQL statement it ran with whether the driver
+    committed that statement on its own (psycopg's autocommit)."""
+    executed = []
+
+    def record(conn, cursor, statement, *_):
+        autocommit = conn.connection.dbapi_connection.autocommit
+        executed.append((" ".join(statement.split())[:60], autocommit))
+
+    db.session.commit()  # the request starts on a session with no transaction, as in production
+    db.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        response = send()
+    finally:
+        db.event.remove(db.engine, "before_cursor_execute", record)
+    return response, executed
+
+
+@requires_postgres
+def test_a_new_lead_is_read_and_written_without_begin_and_commit_round_trips(api, booth):
+    """The user, the lookup of known people and the one insert of the lead, its decision
+    and its mails each commit on their own: no BEGIN and no COMMIT sent around them.
+    (Once the process has read its offices, events and settings, as the first capture
+    here does: a read after the insert would be a transaction of its own.)"""
+    url = f"/api/v1/events/{booth.id}/leads"
+    assert api.post(url, json=lead(email="first@example.com")).status_code == 201
+    response, executed = _statements_and_modes(lambda: api.post(url, json=lead(city="Novosibirsk")))
+    assert response.status_code == 201, response.json
+    assert [alone for _, alone in executed] == [True] * len(executed), "\n".join(map(str, executed))
+    # The signed-in user, reads (the lookup, the event's feedback sample), the one insert.
+    assert executed[0][0].startswith('SELECT "user"'), executed
+    assert executed[-1][0].startswith("WITH g0 AS (INSERT INTO lead"), executed
+    assert [sql for sql, _ in executed[1:-1] if not sql.startswith("SELECT")] == [], executed
+    with psycopg.connect(_dsn()) as other:  # committed: another connection sees it all
+        rows = other.execute(
+            "SELECT (SELECT count(*) FROM lead), (SELECT count(*) FROM routing_decision),"
+            " (SELECT count(*) FROM message WHERE lead_id = %s)",
+            (response.json["id"],),
+        ).fetchone()
+    assert rows[:2] == (2, 2) and rows[2] >= 1, rows
+    assert db.session.connection().connection.dbapi_connection.autocommit is False
+
+
+@requires_postgres
+def test_a_second_scan_merged_into_a_stored_lead_is_one_transaction(api, booth):
+    """Locking the stored lead, writing what the second scan adds and keeping the capture
+    beside it are three writes: they run in one transaction (BEGIN … COMMIT), never alone."""
+    url = f"/api/v1/events/{booth.id}/leads"
+    first = api.post(url, json=lead(notes="first scan"))
+    response, executed = _statements_and_modes(
+        lambda: api.post(url, json=lead(notes="second scan", company="Acme"))
+    )
+    assert response.status_code == 200 and response.json["result"] == "merged", response.json
+    writes = [(sql, alone) for sql, alone in executed if not sql.startswith("SELECT")]
+    assert len(writes) >= 2, executed
+    assert not any(alone for _, alone in writes), executed
+    stored = db.session.get(Lead, first.json["id"])
+    db.session.refresh(stored)
+    assert stored.company == "Acme" and "second scan" in stored.notes
+    assert count(MergedCapture) == 1
+
+
+def _dsn() -> str:
+    url = db.engine.url
+    return (
+        f"host={url.host} port={url.port or 5432} dbname={url.database} user={url.username or ''}"
+    )
+
+
 def test_the_first_leads_of_an_event_are_sampled_for_feedback(api, booth):
     booth.feedback_sample_size = 3
     db.session.commit()
