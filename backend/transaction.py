@@ -24,7 +24,10 @@ capture's five). Under READ COMMITTED a read sees the same alone as inside a tra
 (each statement takes its own snapshot); the one write, a single statement, is atomic on
 its own. Code in such a view that writes with more than one statement, or locks rows to
 write them, calls ``begin()`` first: from there on the request is one transaction again,
-committed by ``commit()`` as usual.
+committed by ``commit()`` as usual. Under ``TESTING`` a second write without it is an
+error (``WroteAlone``). A request that fails after its one write keeps it (a capture's
+lead is stored, and the phone's retry is answered as a duplicate); what it registered
+with ``after_commit`` is forgotten, and the sweep sends the mails it would have woken.
 
 A record that must stay whatever the request's outcome (the audit entry of a refused
 sign-in, answered 401, or of a read of personal data such as an export, answered to a

@@ -62,6 +62,18 @@ BATCH_BUDGET = JOB_TIMEOUT / 2
 # A channel job keeps taking newly written rows this long, then leaves the rest to the
 # next job, so the webhook and escalation queues get the worker too.
 DRAIN_FOR = 2.0
+# A process that found a batch job waiting (or enqueued one) this recently does not ask
+# Redis again: that job has not started yet, and once started it takes every row written
+# until at least ``LINGER`` after its start, so rows committed within ``WAKE_REUSE`` of
+# the ask are its. Under a burst of captures a web process asks ~10 times a second, not
+# once per capture (the Redis command was a tenth of a capture's CPU).
+WAKE_REUSE = 0.1
+# How long a batch job goes on looking for new rows (every ``LINGER_POLL``) after its
+# start when it finds none: longer than ``WAKE_REUSE`` by a margin for the commit and the
+# last look.
+LINGER = WAKE_REUSE + 0.15
+LINGER_POLL = 0.05
+_WOKEN = "leadrelay.batch_woken"  # in app.extensions: queue name -> when this process asked
 
 
 def kick_key(queue_name: str) -> str:
@@ -173,15 +185,20 @@ def enqueue_messages(
     try:
         for name, ids in sorted(each.items()):
             enqueued += _enqueue_each(get_queue(app, name), ids, attempts, only_missing)
+        woken = app.extensions.setdefault(_WOKEN, {})
         for channel, ids in sorted(batches.items()):
             name = queue_for(channel)
-            queue = get_queue(app, name)
             enqueued += len(ids)
+            asked, last = time.monotonic(), woken.get(name)
+            if last is not None and asked - last < WAKE_REUSE:
+                continue  # a batch job was waiting a moment ago: these are its (WAKE_REUSE)
+            queue = get_queue(app, name)
             # One batch job at a time per queue: while one waits, the rows written
             # meanwhile are its to take (it claims every due pending row of its
             # channel), so a burst of captures costs a few forks, not one each.
             if queue.connection.set(kick_key(name), 1, nx=True, ex=KICK_TTL):
                 queue.enqueue(BATCH_JOB, sorted(ids)[:batch_size], channel, job_timeout=JOB_TIMEOUT)
+            woken[name] = asked  # when asked, not answered: the job started after it
     except RedisError as exc:
         log.warning(
             "Redis unavailable, %d messages stay pending for the sweep: %s", len(channels), exc
@@ -401,33 +418,39 @@ def deliver_batch(message_ids: list[int], channel: str | None = None) -> dict:
     With ``channel`` (the queue's batch job), it also takes every other due pending
     row of that channel, up to BATCH_SIZE, and asks for another job when it found
     that many; then, for up to DRAIN_FOR seconds, it goes on taking the rows written
-    while it was sending. A row that fails waits for its retry (a scheduled job); rows
-    left when the time budget is spent go back to pending, to a new job. Returns how
-    many rows had each outcome.
+    while it was sending, and finding none it looks again until LINGER after its start
+    (the rows of captures that did not wake it again, see WAKE_REUSE). A row that fails
+    waits for its retry (a scheduled job); rows left when the time budget is spent go
+    back to pending, to a new job. Returns how many rows had each outcome.
     """
-    started = time.monotonic()
     if channel is not None:
         _clear_kick(channel)
+    # After the flag is cleared: a process that found it set asked before this moment.
+    started = time.monotonic()
+    linger = LINGER if channel is not None else 0.0
     messages = claim_messages(message_ids, channel, BATCH_SIZE)
-    if not messages:
-        return {"not pending": len(set(message_ids))}
     outcomes: dict[str, int] = {}
     sender = _Sender()
     try:
-        while messages:
-            if channel is not None and len(messages) >= BATCH_SIZE:
-                _kick(channel)  # more are waiting: another worker may start on them now
-            if not _deliver_all(messages, sender, started, outcomes):
+        while True:
+            if messages:
+                if channel is not None and len(messages) >= BATCH_SIZE:
+                    _kick(channel)  # more are waiting: another worker may start on them now
+                if not _deliver_all(messages, sender, started, outcomes):
+                    break
+                if channel is None or time.monotonic() - started > DRAIN_FOR:
+                    break
+            elif time.monotonic() - started >= linger:
                 break
-            if channel is None or time.monotonic() - started > DRAIN_FOR:
-                break
+            else:
+                time.sleep(LINGER_POLL)
             # Rows captured while this batch was sending: take them now, over the same
             # SMTP session and database connection, instead of leaving them to wait for
             # the next job's fork and connections (most of a short job's time).
             messages = claim_messages([], channel, BATCH_SIZE)
     finally:
         sender.close()
-    return outcomes
+    return outcomes or {"not pending": len(set(message_ids))}
 
 
 def _deliver_all(messages: list[Message], sender: _Sender, started: float, outcomes) -> bool:

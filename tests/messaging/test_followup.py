@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from decimal import Decimal
 
 import pytest
@@ -13,8 +15,9 @@ from backend.db_types import utcnow
 from backend.extensions import db
 from backend.messaging.models import Message
 from backend.messaging.planning import plan_lead_won
-from backend.messaging.sending import deliver_message, enqueue_messages
+from backend.messaging.sending import LINGER, deliver_batch, deliver_message, enqueue_messages
 from backend.messaging.unsubscribe import email_from_token, unsubscribe_token
+from backend.redis_conn import connect
 from tests.factories import make_event, make_user
 from tests.followup import at_once, messages
 
@@ -125,6 +128,51 @@ def test_two_workers_racing_on_the_same_message_send_it_once(capture, smtp, app)
     results = at_once(app, lambda: deliver_message(auto.id), 4)
     assert sorted(results) == ["not pending"] * 3 + ["sent"]
     assert len(smtp.to(auto.recipient)) == 1
+
+
+def test_a_burst_of_captures_asks_redis_for_a_batch_job_once_and_every_visitor_is_mailed(
+    capture, run_worker, smtp, app
+):
+    """Captures a moment apart find the batch job asked for by the first one still waiting:
+    they do not ask Redis again (WAKE_REUSE), and that job sends every one of them."""
+    redis = connect(app)
+
+    def sets() -> int:
+        return redis.info("commandstats").get("cmdstat_set", {}).get("calls", 0)
+
+    before = sets()
+    leads = [capture(first_name=f"Visitor {n}")[0] for n in range(6)]
+    asked = sets() - before
+    assert 1 <= asked <= 3, asked  # one ask per WAKE_REUSE, not one per capture
+    run_worker()
+    for lead in leads:
+        assert len(smtp.to(lead.email)) == 1, lead.email
+    assert {m.status for m in messages()} == {"sent"}
+
+
+def test_a_batch_job_with_nothing_to_send_takes_a_capture_made_just_after_it_started(
+    capture, smtp, app
+):
+    """The job a capture finds waiting may start before that capture's rows are committed:
+    it goes on looking for new rows a moment after its start (LINGER), so a capture that
+    did not wake it again is sent by it, not left for the sweep."""
+    started, outcomes = threading.Event(), []
+
+    def job():
+        with app.app_context():
+            started.set()
+            outcomes.append(deliver_batch([], "email"))
+            db.session.remove()
+
+    worker = threading.Thread(target=job)
+    worker.start()
+    started.wait()
+    time.sleep(LINGER / 4)  # after the job's first look, which found nothing
+    [lead] = capture(first_name="Late")
+    worker.join()
+    assert outcomes and outcomes[0].get("sent", 0) >= 1, outcomes
+    assert len(smtp.to(lead.email)) == 1
+    assert {m.status for m in messages()} == {"sent"}
 
 
 def test_an_smtp_failure_is_retried_then_shown_as_failed(capture, app, smtp):
