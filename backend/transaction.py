@@ -55,7 +55,8 @@ _PENDING = "leadrelay.after_commit"  # actions of the transaction in progress
 _COMMITTED = "leadrelay.committed"  # actions of a transaction that has just committed
 _RUNNING = "leadrelay.running_after_commit"  # set while those actions run
 _APART = "leadrelay_write_after_request"  # on ``g``: see ``write_after_request``
-_ALONE = "leadrelay.reads_alone"  # set while the session's statements commit one by one
+# While the session's statements commit one by one: the driver connection they run on.
+_ALONE = "leadrelay.reads_alone"
 READ_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
 
 
@@ -112,19 +113,19 @@ def reads_alone(view: Callable) -> Callable:
 
 def statements_alone() -> bool:
     """Whether this request's statements are committing one by one (``reads_alone``)."""
-    return bool(db.session.info.get(_ALONE))
+    return db.session.info.get(_ALONE) is not None
 
 
 def begin() -> None:
     """Make the rest of this request one transaction again (a no-op outside ``reads_alone``).
 
     Call it before a write of more than one statement, or one that locks rows."""
-    session = db.session()
-    if session.info.pop(_ALONE, False):
+    driver_connection = db.session.info.pop(_ALONE, None)
+    if driver_connection is not None:
         # The driver's own switch: SQLAlchemy's isolation level may not change while its
         # transaction object lives. Idle between statements, psycopg takes it at once and
         # sends BEGIN before the next one; the pool puts the level back on check-in.
-        session.connection().connection.dbapi_connection.autocommit = False
+        driver_connection.autocommit = False
 
 
 def _start_reads_alone() -> None:
@@ -136,8 +137,9 @@ def _start_reads_alone() -> None:
     session = db.session()
     if session.in_transaction():  # something has read already: stay in its transaction
         return
-    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    session.info[_ALONE] = True
+    connection = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    # The session keeps this connection until its commit or rollback, which end the mode.
+    session.info[_ALONE] = connection.connection.dbapi_connection
 
 
 def write_after_request(action: Callable[[], object]) -> None:
@@ -234,5 +236,5 @@ def init_transaction(app: Flask) -> None:
         # records it meant to write apart go with it.
         g.pop("leadrelay_wrote", None)
         g.pop(_APART, None)
-        if db.session.info.pop(_ALONE, None):  # no after_request ended it: nothing to keep
+        if db.session.info.pop(_ALONE, None) is not None:  # no after_request ended it
             db.session.rollback()
