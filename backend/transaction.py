@@ -131,7 +131,9 @@ def begin() -> None:
 def _start_reads_alone() -> None:
     from backend.db_bulk import on_postgresql
 
-    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    if request.method in READ_METHODS or not request.endpoint:  # an OPTIONS of its URL
+        return
+    view = current_app.view_functions.get(request.endpoint)
     if not getattr(view, "reads_alone", False) or not on_postgresql():
         return
     session = db.session()
