@@ -40,6 +40,7 @@ nothing.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 
 from flask import Flask, Response, current_app, g, has_request_context, request
@@ -77,7 +78,6 @@ def after_commit(action: Callable[[], object]) -> None:
 
 def commit() -> None:
     """The one commit: commit the session, then run the actions registered for it."""
-    db.session.info.pop(_ALONE, None)
     db.session.commit()
     actions = db.session.info.pop(_COMMITTED, ())
     if not actions:
@@ -98,15 +98,14 @@ def _run(action: Callable[[], object]) -> None:
 
 
 def rollback() -> None:
-    db.session.info.pop(_ALONE, None)
     db.session.rollback()
 
 
 def reads_alone(view: Callable) -> Callable:
     """Mark a view whose statements may each commit on their own until it calls ``begin()``
     (see the module docstring). The mode starts before the view's first statement (the
-    bearer token's user, read by the role check) and ends at ``begin()``, ``commit()`` or
-    ``rollback()``."""
+    bearer token's user, read by the role check) and ends at ``begin()`` or when the
+    session's transaction ends (commit or rollback)."""
     view.reads_alone = True
     return view
 
@@ -180,9 +179,12 @@ def _forget_on_rollback(session: Session, transaction) -> None:
     # Runs after after_commit, which already moved the list: left over means rolled back.
     if transaction.parent is None:
         session.info.pop(_PENDING, None)
+        session.info.pop(_ALONE, None)  # its connection has gone back to the pool
 
 
 _WRITES = ("INSERT", "UPDATE", "DELETE", "MERGE")
+# A WITH statement writes when one of its parts does (capture's insert of a lead and rows).
+_WRITING_PART = re.compile(r"\b(INSERT INTO|UPDATE \S+ SET|DELETE FROM|MERGE INTO)\b")
 
 
 class WroteAlone(RuntimeError):
@@ -192,7 +194,10 @@ class WroteAlone(RuntimeError):
 
 def _note_writes(conn, cursor, statement: str, parameters, context, executemany) -> None:
     # Registered only when a testing app is built: production pays nothing for it.
-    wrote = statement.lstrip()[:6].upper().startswith(_WRITES)
+    head = statement.lstrip()[:6].upper()
+    wrote = head.startswith(_WRITES) or (
+        head.startswith("WITH") and _WRITING_PART.search(statement) is not None
+    )
     if wrote and has_request_context() and current_app.testing:
         if g.get("leadrelay_wrote") and statements_alone():
             raise WroteAlone(f"{g.leadrelay_wrote[:80]!r}, then {statement[:80]!r}")

@@ -222,6 +222,10 @@ class Api:
 
     def _call(self, method, url, **kwargs):
         headers = {"X-Requested-With": "XMLHttpRequest", **kwargs.pop("headers", {})}
+        # A request starts on a session with no transaction open, as in production (where
+        # each request has its own): what the test wrote is committed, what it read is not
+        # held, and a capture's statements commit one by one (transaction.reads_alone).
+        db.session.commit()
         return self.client.open(url, method=method, headers=headers, **kwargs)
 
     def get(self, url, **kw):

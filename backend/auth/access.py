@@ -47,8 +47,9 @@ def load_user_from_bearer(req) -> User | None:
     on every call: a revoked token or a deactivated user is refused at once.
 
     The token's last use is noted at minute precision without a write in a read request:
-    a write request updates ``last_used_at`` in its own transaction, a read request notes
-    the minute in Redis (``token_last_used`` reads both)."""
+    a write request updates ``last_used_at`` in its own transaction, a read request (and a
+    capture, whose statements commit one by one, see ``transaction.reads_alone``) notes the
+    minute in Redis (``token_last_used`` reads both)."""
     header = req.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:

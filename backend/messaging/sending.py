@@ -63,10 +63,12 @@ BATCH_BUDGET = JOB_TIMEOUT / 2
 # next job, so the webhook and escalation queues get the worker too.
 DRAIN_FOR = 2.0
 # A process that found a batch job waiting (or enqueued one) this recently does not ask
-# Redis again: that job has not started yet, and once started it takes every row written
-# until at least ``LINGER`` after its start, so rows committed within ``WAKE_REUSE`` of
-# the ask are its. Under a burst of captures a web process asks ~10 times a second, not
-# once per capture (the Redis command was a tenth of a capture's CPU).
+# Redis again: that job has not started yet, and once started it looks for new rows until
+# at least ``LINGER`` after its start (and asks for another job if it stops on DRAIN_FOR),
+# so rows committed within ``WAKE_REUSE`` of the ask are its or its successor's. Under a
+# burst of captures a web process asks ~10 times a second, not once per capture (the
+# Redis command was a tenth of a capture's CPU). A job that dies after its start (killed,
+# out of memory) leaves those rows to the sweep, as it leaves the rows it had claimed.
 WAKE_REUSE = 0.1
 # How long a batch job goes on looking for new rows (every ``LINGER_POLL``) after its
 # start when it finds none: longer than ``WAKE_REUSE`` by a margin for the commit and the
@@ -431,6 +433,7 @@ def deliver_batch(message_ids: list[int], channel: str | None = None) -> dict:
     messages = claim_messages(message_ids, channel, BATCH_SIZE)
     outcomes: dict[str, int] = {}
     sender = _Sender()
+    looked = started
     try:
         while True:
             if messages:
@@ -438,15 +441,21 @@ def deliver_batch(message_ids: list[int], channel: str | None = None) -> dict:
                     _kick(channel)  # more are waiting: another worker may start on them now
                 if not _deliver_all(messages, sender, started, outcomes):
                     break
-                if channel is None or time.monotonic() - started > DRAIN_FOR:
+                if channel is None:
                     break
-            elif time.monotonic() - started >= linger:
+                if time.monotonic() - started > DRAIN_FOR:
+                    # Rows committed since the last look may belong to captures that did
+                    # not ask (WAKE_REUSE): a job of their own (a no-op if one waits).
+                    _kick(channel)
+                    break
+            elif looked - started >= linger:  # a look begun after LINGER found nothing
                 break
             else:
                 time.sleep(LINGER_POLL)
             # Rows captured while this batch was sending: take them now, over the same
             # SMTP session and database connection, instead of leaving them to wait for
             # the next job's fork and connections (most of a short job's time).
+            looked = time.monotonic()
             messages = claim_messages([], channel, BATCH_SIZE)
     finally:
         sender.close()

@@ -271,11 +271,12 @@ def test_a_batch_costs_the_database_as_few_statements_at_300_leads_as_at_30(api,
 def _statements_and_modes(send) -> tuple[object, list[tuple[str, bool]]]:
     """What ``send()`` answered, and each SQL statement it ran with whether the driver
     committed that statement on its own (psycopg's autocommit)."""
-    executed = []
+    executed, used = [], []
 
     def record(conn, cursor, statement, *_):
-        autocommit = conn.connection.dbapi_connection.autocommit
-        executed.append((" ".join(statement.split())[:60], autocommit))
+        driver = conn.connection.dbapi_connection
+        executed.append((" ".join(statement.split())[:60], driver.autocommit))
+        used.append(driver)
 
     db.session.commit()  # the request starts on a session with no transaction, as in production
     db.event.listen(db.engine, "before_cursor_execute", record)
@@ -283,6 +284,8 @@ def _statements_and_modes(send) -> tuple[object, list[tuple[str, bool]]]:
         response = send()
     finally:
         db.event.remove(db.engine, "before_cursor_execute", record)
+    # Back in the pool, the connections the request used commit only when told again.
+    assert all(driver.autocommit is False for driver in used), executed
     return response, executed
 
 
@@ -308,7 +311,6 @@ def test_a_new_lead_is_read_and_written_without_begin_and_commit_round_trips(api
             (response.json["id"],),
         ).fetchone()
     assert rows[:2] == (2, 2) and rows[2] >= 1, rows
-    assert db.session.connection().connection.dbapi_connection.autocommit is False
 
 
 @requires_postgres
