@@ -15,11 +15,20 @@ from backend.db_types import utcnow
 from backend.extensions import db
 from backend.messaging.models import Message
 from backend.messaging.planning import plan_lead_won
-from backend.messaging.sending import LINGER, deliver_batch, deliver_message, enqueue_messages
+from backend.messaging.sending import (
+    DRAIN_FOR,
+    LINGER,
+    deliver_batch,
+    deliver_message,
+    enqueue_messages,
+    kick_key,
+)
 from backend.messaging.unsubscribe import email_from_token, unsubscribe_token
+from backend.queues import get_queue
 from backend.redis_conn import connect
 from tests.factories import make_event, make_user
-from tests.followup import at_once, messages
+from tests.followup import AppSimpleWorker, at_once, messages
+from workers.queues import make_worker
 
 
 def _text(mail) -> str:
@@ -174,6 +183,36 @@ def test_a_batch_job_with_nothing_to_send_takes_a_capture_made_just_after_it_sta
     assert outcomes and outcomes[0].get("sent", 0) >= 1, outcomes
     assert len(smtp.to(lead.email)) == 1
     assert {m.status for m in messages()} == {"sent"}
+
+
+def test_a_batch_job_stopping_after_a_long_round_asks_for_the_next_one(capture, smtp, app):
+    """A capture made while the batch job is in a round longer than DRAIN_FOR, a moment
+    after this process asked for that job, does not ask Redis itself (WAKE_REUSE); the job
+    stops on DRAIN_FOR without looking again, so it asks for the next job, which takes it."""
+    redis = connect(app)
+    queue = get_queue(app, "mail")
+    capture(first_name="Early")  # asks: the flag is set and a batch job waits
+    queue.empty()  # the worker has taken that job: it runs below
+    smtp.hold.set()  # a slow SMTP server: the job's first round outlasts DRAIN_FOR
+    outcomes = []
+
+    def job():
+        with app.app_context():
+            outcomes.append(deliver_batch([], "email"))
+            db.session.remove()
+
+    worker = threading.Thread(target=job)
+    worker.start()
+    assert smtp.held.wait(5)  # the job has cleared the flag and is sending Early's mail
+    [late] = capture(first_name="Late")
+    time.sleep(DRAIN_FOR + 0.2)
+    smtp.hold.clear()
+    worker.join()
+    assert {m.status for m in messages(lead_id=late.id)} == {"pending"}
+    assert redis.exists(kick_key("mail")) and queue.count == 1  # its job is waiting
+    make_worker(app, ("mail",), worker_class=AppSimpleWorker).work(burst=True)
+    assert {m.status for m in messages()} == {"sent"}
+    assert len(smtp.to(late.email)) == 1
 
 
 def test_an_smtp_failure_is_retried_then_shown_as_failed(capture, app, smtp):
