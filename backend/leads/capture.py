@@ -610,7 +610,7 @@ def _store(items: Sequence[_Item]) -> tuple[list[CaptureResult], dict[int, str]]
 
     # Reps' channel choices to apply to the new rows (a write of its own when any).
     chosen = bool(plan.new_leads) and anyone_chose()
-    if plan.stored_merges or form_captures or chosen or not _ids_reserved(plan, stored):
+    if plan.stored_merges or form_captures or chosen or not _ids_reserved(plan.new_leads, stored.new_ids):
         transaction.begin()  # more than one write: one transaction (see reads_alone)
     _merge_into_stored(plan.stored_merges)
     messages = (
@@ -633,10 +633,10 @@ def _store(items: Sequence[_Item]) -> tuple[list[CaptureResult], dict[int, str]]
     return results, messages
 
 
-def _ids_reserved(plan: _Plan, stored: _Known) -> bool:
-    """Whether every new lead has its id already (the leads and their rows then go in with
-    one statement, see ``_store_new_leads``)."""
-    return all(new.row["client_id"] in stored.new_ids for new in plan.new_leads)
+def _ids_reserved(new_leads: list[_NewLead], new_ids: dict) -> bool:
+    """Whether every new lead has its id already (PostgreSQL): the leads and their rows
+    then go in with one statement (``_store_new_leads``)."""
+    return all(new.row["client_id"] in new_ids for new in new_leads)
 
 
 def _store_form_captures(form_captures, now) -> dict[int, str]:
@@ -689,7 +689,7 @@ def _store_new_leads(
     the commit."""
     _route(new_leads, events, now)
     _mark_feedback_sample(new_leads, events)
-    reserved = all(new.row["client_id"] in new_ids for new in new_leads)
+    reserved = _ids_reserved(new_leads, new_ids)
     if reserved:
         # In the batch's order, as ids handed out one by one would be.
         pool = sorted(new_ids.values())
