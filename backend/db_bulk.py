@@ -386,6 +386,7 @@ def known_leads(
     phones: Iterable[tuple[int, str]],
     *,
     reserve_ids: bool = False,
+    bearer: tuple[str, str] | None = None,
 ) -> list[tuple]:
     """What is stored about a capture batch, in one query: rows of ``(kind, lead_id,
     client_id, event_id, email, phone)``. ``uuid`` rows: a lead or merged capture already
@@ -397,9 +398,16 @@ def known_leads(
     nothing stored has yet, with an id taken from the lead sequence for the lead it may
     become, so that the lead and its rows go in with one statement
     (``insert_rows_together``). An id not used is a gap, as a rolled-back insert leaves.
-    The portable twin reserves none (its inserts return the new ids)."""
-    twin = known_leads_postgresql if on_postgresql() else known_leads_portable
-    return twin(list(set(client_ids)), sorted(set(emails)), sorted(set(phones)), reserve_ids)
+    The portable twin reserves none (its inserts return the new ids).
+
+    ``bearer``: on PostgreSQL, a ``(token hash, digest of the user's row)`` that the
+    request took its user from (``access.pending_bearer``); a ``bearer`` row says the token
+    is unrevoked, its user active and unchanged. The portable twin is never asked."""
+    if not on_postgresql():
+        return known_leads_portable(list(set(client_ids)), sorted(set(emails)), sorted(set(phones)))
+    return known_leads_postgresql(
+        list(set(client_ids)), sorted(set(emails)), sorted(set(phones)), reserve_ids, bearer
+    )
 
 
 # Each lookup probes its unique or (event, contact) index once per element of an array
@@ -446,6 +454,11 @@ _KNOWN_PG = text(
      WHERE CAST(:reserve AS boolean)
        AND NOT EXISTS (SELECT 1 FROM lead l WHERE l.client_id = k.client_id OFFSET 0)
        AND NOT EXISTS (SELECT 1 FROM merged_capture m WHERE m.client_id = k.client_id OFFSET 0)
+    UNION ALL
+    SELECT 'bearer', t.id, NULL, NULL, NULL, NULL
+      FROM api_token t JOIN "user" u ON u.id = t.user_id
+     WHERE t.token_hash = CAST(:token_hash AS text) AND t.revoked_at IS NULL AND u.active
+       AND md5(u::text) = CAST(:user_digest AS text)
     """
 )
 
@@ -479,19 +492,26 @@ _KNOWN_ONE_PG = text(
      WHERE CAST(:reserve AS boolean)
        AND NOT EXISTS (SELECT 1 FROM lead l WHERE l.client_id = CAST(:client_id AS uuid))
        AND NOT EXISTS (SELECT 1 FROM merged_capture m WHERE m.client_id = CAST(:client_id AS uuid))
+    UNION ALL
+    SELECT 'bearer', t.id, NULL, NULL, NULL, NULL
+      FROM api_token t JOIN "user" u ON u.id = t.user_id
+     WHERE t.token_hash = CAST(:token_hash AS text) AND t.revoked_at IS NULL AND u.active
+       AND md5(u::text) = CAST(:user_digest AS text)
     """
 )
 
 
 def known_leads_postgresql(
-    client_ids: list, emails: list, phones: list, reserve_ids: bool = False
+    client_ids: list, emails: list, phones: list, reserve_ids: bool = False, bearer=None
 ) -> list[tuple]:
+    token_hash, user_digest = bearer or (None, None)
     if len(client_ids) == 1 and len(emails) <= 1 and len(phones) <= 1:
         email_event, email = emails[0] if emails else (None, None)
         phone_event, phone = phones[0] if phones else (None, None)
         params = {
             "client_id": client_ids[0], "email_event": email_event, "email": email,
             "phone_event": phone_event, "phone": phone, "reserve": reserve_ids,
+            "token_hash": token_hash, "user_digest": user_digest,
         }  # fmt: skip
         return run_prepared(_KNOWN_ONE_PG, params)
     params = {
@@ -502,6 +522,8 @@ def known_leads_postgresql(
         "phones": [phone for _, phone in phones],
         "unsubscribe_emails": sorted({email for _, email in emails}),
         "reserve": reserve_ids,
+        "token_hash": token_hash,
+        "user_digest": user_digest,
     }
     return run_prepared(_KNOWN_PG, params)
 

@@ -133,6 +133,7 @@ def _forget_request_user(exc=None):
     # user after each request, as a real request's fresh context would.
     g.pop("_login_user", None)
     g.pop("bearer_auth", None)
+    g.pop("leadrelay_bearer_pending", None)
     flask_babel.refresh()  # the locale is cached on the shared context too
 
 

@@ -20,7 +20,7 @@ from backend.db_types import utcnow
 from backend.errors import ApiError, wants_json
 from backend.extensions import db, login_manager
 from backend.redis_conn import get_redis
-from backend.transaction import READ_METHODS, statements_alone
+from backend.transaction import READ_METHODS, rollback, statements_alone
 
 PUBLIC = "public"
 LAST_USED_PRECISION = timedelta(minutes=1)
@@ -46,6 +46,10 @@ def load_user_from_bearer(req) -> User | None:
     """The user of a live API token (``Authorization: Bearer …``), read from the database
     on every call: a revoked token or a deactivated user is refused at once.
 
+    A capture (``transaction.reads_alone``) that this process has seen the token of before
+    takes the user it read then and reads the token again with its lead lookup, one round
+    trip instead of two (see ``pending_bearer``).
+
     The token's last use is noted at minute precision without a write in a read request:
     a write request updates ``last_used_at`` in its own transaction, a read request (and a
     capture, whose statements commit one by one, see ``transaction.reads_alone``) notes the
@@ -54,15 +58,87 @@ def load_user_from_bearer(req) -> User | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         return None
-    found = _token_user(hash_token(token.strip()))
+    token_hash = hash_token(token.strip())
+    alone = statements_alone()
+    if alone and (user := _user_to_confirm(token_hash)) is not None:
+        g.bearer_auth = True
+        return user
+    found = _token_user(token_hash)
     if found is None:
         return None
     user, token_id, last = found
     # A request whose statements commit one by one notes it as a read does (Redis): its
     # one write is its capture (see transaction.reads_alone).
-    _note_use(token_id, last, writes=req.method not in READ_METHODS and not statements_alone())
+    _note_use(token_id, last, writes=req.method not in READ_METHODS and not alone)
     g.bearer_auth = True
     return user
+
+
+# The bearer tokens this process has read, by hash: the user's row as read, the token's
+# id and a digest of the row. A capture takes its user from here and has the database
+# confirm it with the capture's first query: the token unrevoked, the user active and
+# their row unchanged (``pending_bearer``). Nothing is answered and nothing written
+# before that confirmation; a refusal reads the token anew (``roles_required``).
+_SEEN = "leadrelay.bearer_seen"
+SEEN_MAX = 1000
+_PENDING = "leadrelay_bearer_pending"  # on ``g``: (token hash, row digest, token id)
+
+
+class StaleBearer(Exception):
+    """The database did not confirm the user a capture took from ``_SEEN``: the token was
+    revoked, the user deactivated or changed since this process read them."""
+
+
+def _user_to_confirm(token_hash: str) -> User | None:
+    seen = current_app.extensions.get(_SEEN, {}).get(token_hash)
+    if seen is None:
+        return None
+    values, token_id, digest = seen
+    g.setdefault(_PENDING, (token_hash, digest, token_id))
+    return _user_from_row(values)
+
+
+def pending_bearer() -> tuple[str, str] | None:
+    """The token hash and user-row digest the database must still confirm before this
+    request answers or writes: its first query asks (``db_bulk.known_leads``), or the
+    role check reads the token again. None when the user was read from the database."""
+    pending = g.get(_PENDING)
+    return pending[:2] if pending else None
+
+
+def bearer_confirmed(confirmed: bool) -> None:
+    """What the database said of ``pending_bearer()``: confirmed, the request goes on (and
+    the token's use is noted); otherwise ``StaleBearer`` (nothing answered, nothing
+    written), and ``roles_required`` reads the token again."""
+    if not confirmed:
+        raise StaleBearer
+    _token_hash, _digest, token_id = g.pop(_PENDING)
+    _note_use(token_id, None, writes=False)
+
+
+def _bearer_refused() -> bool:
+    """Read a still pending token again (a request that ends without its capture's query,
+    or before it): whether the database refuses the user this request took."""
+    pending = g.get(_PENDING)
+    if pending is None:
+        return False
+    token_hash, digest, token_id = pending
+    rows = run_prepared(_token_user_sql(), {"token_hash": token_hash})
+    if rows and rows[0][-1] == digest and rows[0][-3] == token_id:
+        bearer_confirmed(True)
+        return False
+    return True
+
+
+def _forget_bearer_user() -> None:
+    """Drop the user the database refused: the next look at ``current_user`` reads the
+    token from the database, in a transaction of its own (nothing was written alone)."""
+    token_hash, _digest, _token_id = g.pop(_PENDING)
+    current_app.extensions.get(_SEEN, {}).pop(token_hash, None)
+    user = g.pop("_login_user", None)
+    rollback()  # ends reads_alone
+    if user is not None and user in db.session:
+        db.session.expunge(user)
 
 
 def _token_user(token_hash: str) -> tuple[User, int, datetime | None] | None:
@@ -75,14 +151,24 @@ def _token_user(token_hash: str) -> tuple[User, int, datetime | None] | None:
     rows = run_prepared(_token_user_sql(), {"token_hash": token_hash})
     if not rows:
         return None
-    *values, token_id, last = rows[0]
+    *values, token_id, last, digest = rows[0]
+    seen = current_app.extensions.setdefault(_SEEN, {})
+    if len(seen) >= SEEN_MAX:
+        seen.clear()
+    seen[token_hash] = (values, token_id, digest)
+    return _user_from_row(values), token_id, _utc(last) if last is not None else None
+
+
+def _user_from_row(values) -> User:
+    """The user of a row of ``_token_user_sql``, as the ORM would load it: in the session,
+    with nothing to write (the one already there if this request has it)."""
     columns = dict(zip(_USER_COLUMNS, values, strict=True))
     user = db.session.identity_map.get(identity_key(User, columns["id"]))
     if user is None:
         user = User(**{k: _utc(v) if isinstance(v, datetime) else v for k, v in columns.items()})
         make_transient_to_detached(user)  # as if loaded: nothing to write, nothing loaded twice
         db.session.add(user)
-    return user, token_id, _utc(last) if last is not None else None
+    return user
 
 
 _USER_COLUMNS = tuple(column.key for column in User.__table__.columns)
@@ -106,7 +192,8 @@ def _token_user_query():
 def _token_user_sql():
     columns = ", ".join(f'u."{name}"' for name in _USER_COLUMNS)
     return text(
-        f'SELECT {columns}, t.id, t.last_used_at FROM "user" u JOIN api_token t ON t.user_id = u.id '
+        f"SELECT {columns}, t.id, t.last_used_at, md5(u::text) "
+        'FROM "user" u JOIN api_token t ON t.user_id = u.id '
         "WHERE t.token_hash = :token_hash AND t.revoked_at IS NULL AND u.active"
     )
 
@@ -187,19 +274,46 @@ def roles_required(*roles: str) -> Callable:
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapper(*args, **kwargs):
-            if PUBLIC not in roles:
-                if not current_user.is_authenticated:
-                    return login_manager.unauthorized()
-                if ANY_SIGNED_IN not in roles and current_user.role not in roles:
-                    if wants_json():
-                        raise ApiError(403, "forbidden", "Your role may not do this.")
-                    return forbidden_page()
-            return view(*args, **kwargs)
+            if PUBLIC in roles:
+                return view(*args, **kwargs)
+            try:
+                refused = _refusal(roles)
+                if refused is not None:
+                    return refused
+                result = view(*args, **kwargs)
+            except StaleBearer:
+                return again(*args, **kwargs)
+            except Exception:
+                if g.get(_PENDING) is not None:
+                    rollback()  # what failed wrote nothing alone; read the token afresh
+                    if _bearer_refused():
+                        return again(*args, **kwargs)
+                raise
+            if _bearer_refused():  # a capture that never asked the database (all refused)
+                return again(*args, **kwargs)
+            return result
+
+        def again(*args, **kwargs):
+            _forget_bearer_user()
+            return wrapper(*args, **kwargs)
 
         wrapper.allowed_roles = roles
         return wrapper
 
     return decorator
+
+
+def _refusal(roles: tuple[str, ...]):
+    """The answer to a user who may not use a view of ``roles``, or None if they may."""
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if ANY_SIGNED_IN in roles or current_user.role in roles:
+        return None
+    if _bearer_refused():  # the role this process read for the token is not the role now
+        raise StaleBearer
+    if wants_json():
+        raise ApiError(403, "forbidden", "Your role may not do this.")
+    return forbidden_page()
 
 
 def forbidden_page():

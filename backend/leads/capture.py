@@ -31,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from backend import transaction
+from backend.auth.access import bearer_confirmed, pending_bearer
 from backend.auth.models import User
 from backend.db_bulk import insert_rows, insert_rows_together, known_leads, without_nul
 from backend.db_types import utcnow
@@ -239,12 +240,16 @@ def _known(items: Sequence[_Item]) -> _Known:
     known = _Known()
     if not items:
         return known
+    bearer = pending_bearer()  # the caller's token, confirmed by this query (see access)
     rows = known_leads(
         (item.lead_in.client_id for item in items),
         _contacts(items, "email"),
         _contacts(items, "phone"),
         reserve_ids=True,
+        bearer=bearer,
     )
+    if bearer is not None:
+        bearer_confirmed(any(row[0] == "bearer" for row in rows))
     for kind, lead_id, client_id, event_id, email, phone in sorted(
         rows, key=lambda row: (row[0], row[1] or 0)
     ):
@@ -254,7 +259,7 @@ def _known(items: Sequence[_Item]) -> _Known:
             known.new_ids[client_id] = lead_id
         elif kind == "unsubscribed":
             known.unsubscribed.add(email)
-        else:
+        elif kind == "person":
             if email:
                 known.people.setdefault((event_id, "email", email), lead_id)
             if phone:
@@ -610,7 +615,12 @@ def _store(items: Sequence[_Item]) -> tuple[list[CaptureResult], dict[int, str]]
 
     # Reps' channel choices to apply to the new rows (a write of its own when any).
     chosen = bool(plan.new_leads) and anyone_chose()
-    if plan.stored_merges or form_captures or chosen or not _ids_reserved(plan.new_leads, stored.new_ids):
+    if (
+        plan.stored_merges
+        or form_captures
+        or chosen
+        or not _ids_reserved(plan.new_leads, stored.new_ids)
+    ):
         transaction.begin()  # more than one write: one transaction (see reads_alone)
     _merge_into_stored(plan.stored_merges)
     messages = (
