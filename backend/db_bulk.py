@@ -410,6 +410,17 @@ def known_leads(
     )
 
 
+# A capture's user taken from what the process read before (``access.pending_bearer``) is
+# confirmed by the lookup: its ``bearer`` row. No id is reserved for a token the database
+# refuses; what else was read is not used (the request reads the token again).
+_BEARER = """
+    WITH bearer AS (
+        SELECT t.id FROM api_token t JOIN "user" u ON u.id = t.user_id
+         WHERE t.token_hash = CAST(:token_hash AS text) AND t.revoked_at IS NULL AND u.active
+           AND md5(u::text) = CAST(:user_digest AS text)),
+    bearer_ok AS (SELECT CAST(:token_hash AS text) IS NULL OR EXISTS (SELECT 1 FROM bearer) AS ok)
+"""
+
 # Each lookup probes its unique or (event, contact) index once per element of an array
 # parameter. Psycopg prepares a statement it runs often; the prepared plan of the former
 # ``column = ANY($1)`` form, made while the lead table was small, stayed a sequential scan
@@ -421,7 +432,8 @@ def known_leads(
 # Each probe is therefore a LATERAL subquery on the element, kept apart by ``OFFSET 0``:
 # a nested loop over the index whatever the plan and the table's size.
 _KNOWN_PG = text(
-    """
+    _BEARER
+    + """
     SELECT 'uuid', x.id, k.client_id, x.event_id::bigint, NULL::text, NULL::text
       FROM unnest(CAST(:client_ids AS uuid[])) AS k(client_id)
      CROSS JOIN LATERAL (SELECT l.id, l.event_id FROM lead l
@@ -451,14 +463,11 @@ _KNOWN_PG = text(
     UNION ALL
     SELECT 'new_id', nextval(pg_get_serial_sequence('lead', 'id')), k.client_id, NULL, NULL, NULL
       FROM unnest(CAST(:client_ids AS uuid[])) AS k(client_id)
-     WHERE CAST(:reserve AS boolean)
+     WHERE CAST(:reserve AS boolean) AND (SELECT ok FROM bearer_ok)
        AND NOT EXISTS (SELECT 1 FROM lead l WHERE l.client_id = k.client_id OFFSET 0)
        AND NOT EXISTS (SELECT 1 FROM merged_capture m WHERE m.client_id = k.client_id OFFSET 0)
     UNION ALL
-    SELECT 'bearer', t.id, NULL, NULL, NULL, NULL
-      FROM api_token t JOIN "user" u ON u.id = t.user_id
-     WHERE t.token_hash = CAST(:token_hash AS text) AND t.revoked_at IS NULL AND u.active
-       AND md5(u::text) = CAST(:user_digest AS text)
+    SELECT 'bearer', b.id, NULL, NULL, NULL, NULL FROM bearer b
     """
 )
 
@@ -468,7 +477,8 @@ _KNOWN_PG = text(
 # and planning costs more than running it; the plain form's generic plan is as good as
 # a fresh one and is kept.
 _KNOWN_ONE_PG = text(
-    """
+    _BEARER
+    + """
     SELECT 'uuid', l.id, l.client_id, l.event_id::bigint, NULL::text, NULL::text
       FROM lead l WHERE l.client_id = CAST(:client_id AS uuid)
     UNION ALL
@@ -489,14 +499,11 @@ _KNOWN_ONE_PG = text(
     UNION ALL
     SELECT 'new_id', nextval(pg_get_serial_sequence('lead', 'id')), CAST(:client_id AS uuid),
            NULL, NULL, NULL
-     WHERE CAST(:reserve AS boolean)
+     WHERE CAST(:reserve AS boolean) AND (SELECT ok FROM bearer_ok)
        AND NOT EXISTS (SELECT 1 FROM lead l WHERE l.client_id = CAST(:client_id AS uuid))
        AND NOT EXISTS (SELECT 1 FROM merged_capture m WHERE m.client_id = CAST(:client_id AS uuid))
     UNION ALL
-    SELECT 'bearer', t.id, NULL, NULL, NULL, NULL
-      FROM api_token t JOIN "user" u ON u.id = t.user_id
-     WHERE t.token_hash = CAST(:token_hash AS text) AND t.revoked_at IS NULL AND u.active
-       AND md5(u::text) = CAST(:user_digest AS text)
+    SELECT 'bearer', b.id, NULL, NULL, NULL, NULL FROM bearer b
     """
 )
 

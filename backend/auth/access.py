@@ -94,7 +94,7 @@ def _user_to_confirm(token_hash: str) -> User | None:
     if seen is None:
         return None
     values, token_id, digest = seen
-    g.setdefault(_PENDING, (token_hash, digest, token_id))
+    setattr(g, _PENDING, (token_hash, digest, token_id))
     return _user_from_row(values)
 
 
@@ -109,25 +109,22 @@ def pending_bearer() -> tuple[str, str] | None:
 def bearer_confirmed(confirmed: bool) -> None:
     """What the database said of ``pending_bearer()``: confirmed, the request goes on (and
     the token's use is noted); otherwise ``StaleBearer`` (nothing answered, nothing
-    written), and ``roles_required`` reads the token again."""
+    written), and ``roles_required`` starts the view again with the token read anew."""
     if not confirmed:
         raise StaleBearer
     _token_hash, _digest, token_id = g.pop(_PENDING)
     _note_use(token_id, None, writes=False)
 
 
-def _bearer_refused() -> bool:
-    """Read a still pending token again (a request that ends without its capture's query,
-    or before it): whether the database refuses the user this request took."""
+def _confirm_pending() -> None:
+    """Read a still pending token again (a request that ends without its capture's lookup,
+    or before it): ``StaleBearer`` if the database refuses the user this request took."""
     pending = g.get(_PENDING)
     if pending is None:
-        return False
+        return
     token_hash, digest, token_id = pending
     rows = run_prepared(_token_user_sql(), {"token_hash": token_hash})
-    if rows and rows[0][-1] == digest and rows[0][-3] == token_id:
-        bearer_confirmed(True)
-        return False
-    return True
+    bearer_confirmed(bool(rows) and rows[0][-1] == digest and rows[0][-3] == token_id)
 
 
 def _forget_bearer_user() -> None:
@@ -277,30 +274,34 @@ def roles_required(*roles: str) -> Callable:
             if PUBLIC in roles:
                 return view(*args, **kwargs)
             try:
-                refused = _refusal(roles)
-                if refused is not None:
-                    return refused
-                result = view(*args, **kwargs)
+                return _confirmed_answer(view, roles, args, kwargs)
             except StaleBearer:
-                return again(*args, **kwargs)
-            except Exception:
-                if g.get(_PENDING) is not None:
-                    rollback()  # what failed wrote nothing alone; read the token afresh
-                    if _bearer_refused():
-                        return again(*args, **kwargs)
-                raise
-            if _bearer_refused():  # a capture that never asked the database (all refused)
-                return again(*args, **kwargs)
-            return result
-
-        def again(*args, **kwargs):
-            _forget_bearer_user()
-            return wrapper(*args, **kwargs)
+                _forget_bearer_user()
+                return wrapper(*args, **kwargs)
+            finally:
+                g.pop(_PENDING, None)  # settled, unless reading the token failed
 
         wrapper.allowed_roles = roles
         return wrapper
 
     return decorator
+
+
+def _confirmed_answer(view: Callable, roles: tuple[str, ...], args, kwargs):
+    """The view's answer (or the refusal) once the database has confirmed a user taken
+    from ``_SEEN``: ``StaleBearer`` if it refuses them."""
+    try:
+        refused = _refusal(roles)
+        result = refused if refused is not None else view(*args, **kwargs)
+    except StaleBearer:
+        raise
+    except Exception:
+        if g.get(_PENDING) is not None:
+            rollback()  # what failed wrote nothing alone; read the token afresh
+            _confirm_pending()
+        raise
+    _confirm_pending()  # a capture that never ran its lookup (every lead refused)
+    return result
 
 
 def _refusal(roles: tuple[str, ...]):
@@ -309,8 +310,7 @@ def _refusal(roles: tuple[str, ...]):
         return login_manager.unauthorized()
     if ANY_SIGNED_IN in roles or current_user.role in roles:
         return None
-    if _bearer_refused():  # the role this process read for the token is not the role now
-        raise StaleBearer
+    _confirm_pending()  # the role this process read for the token may not be the role now
     if wants_json():
         raise ApiError(403, "forbidden", "Your role may not do this.")
     return forbidden_page()

@@ -9,7 +9,8 @@ ORM's unit of work; the reply is built from what was written, so nothing is read
 
 The capture views are ``transaction.reads_alone``: on PostgreSQL, when that one statement
 is the whole write, the request sends no BEGIN or COMMIT (the bearer token's user, the
-lookup and the insert, three round trips in all). A batch that also merges into stored
+lookup and the insert, three round trips in all; two when the process has read that token
+before, as the lookup then confirms it: ``access.pending_bearer``). A batch that also merges into stored
 leads or applies reps' channel choices writes more than once, and calls
 ``transaction.begin()`` first (as would a visitor form's capture, whose kiosk view is not
 ``reads_alone``: ``begin()`` outside the mode does nothing).

@@ -65,8 +65,8 @@ def capture_lead(event_id: int, body: RawJson):
 
 @bp.post("/sync")
 @reads_alone
+@limit("sync", per_minute=120)  # counted once per request (roles_required may run it again)
 @roles_required(*CAPTURE_ROLES)
-@limit("sync", per_minute=120)
 @validated(body=SyncIn, parse_body=SyncEnvelope, response=SyncOut)
 def sync(body: SyncEnvelope):
     """A batch of up to 500 leads from one phone: one result per lead, in order."""

@@ -39,7 +39,10 @@ class Kiosk:
         self.client, self.token, self.event_id, self.user_id = client, token, event_id, user_id
 
     def post(self, url, body):
-        db.session.commit()  # the request starts on a session with no transaction open
+        # The request starts as in production: no transaction open, nothing in the session
+        # (the user can only come from the database or from what the process read before).
+        db.session.commit()
+        db.session.expunge_all()
         return self.client.post(url, json=body, headers={"Authorization": f"Bearer {self.token}"})
 
     def capture(self, body):
@@ -101,6 +104,7 @@ SENT = {
     "a replay": lambda kiosk: kiosk.capture(FIRST),  # would answer the stored lead
     "the same person": lambda kiosk: kiosk.capture(lead(email="first@example.ru")),  # a merge
     "an invalid lead": lambda kiosk: kiosk.capture({"client_id": "not a uuid"}),  # a 422
+    "an unknown event": lambda kiosk: kiosk.post("/api/v1/events/999999/leads", lead()),  # 404
     "a batch": lambda kiosk: kiosk.sync([lead(email="b@example.ru"), {"client_id": "bad"}]),
 }
 
@@ -162,3 +166,29 @@ def test_a_batch_with_every_lead_refused_still_reads_the_token(kiosk):
     _revoke(kiosk)
     refused = kiosk.sync([{"client_id": "bad"}])
     assert refused.status_code == 401
+
+
+def test_a_token_refused_since_its_last_use_reserves_no_lead_ids(kiosk):
+    """The lookup that finds the token refused takes nothing from the lead sequence for
+    the leads it would have stored."""
+    last_id = "SELECT last_value FROM pg_sequences WHERE sequencename = 'lead_id_seq'"
+    before = db.session.scalar(db.text(last_id))
+    _revoke(kiosk)
+    batch = [lead(email=f"p{n}@example.ru") for n in range(50)]
+    assert kiosk.sync(batch).status_code == 401
+    assert db.session.scalar(db.text(last_id)) == before
+
+
+class TestRateLimit:
+    @pytest.fixture
+    def config(self, config):
+        return {**config, "RATELIMIT_ENABLED": True}
+
+    def test_a_sync_started_again_for_a_changed_user_counts_once(self, kiosk):
+        left = int(kiosk.sync([]).headers["X-RateLimit-Remaining"])
+        kiosk.user().name = "Киоск у входа"
+        db.session.commit()
+        response = kiosk.sync([lead(email="new@example.ru")])
+        assert response.status_code == 200, response.json
+        assert response.json["results"][0]["status"] == "created"
+        assert int(response.headers["X-RateLimit-Remaining"]) == left - 1
