@@ -413,13 +413,17 @@ def known_leads(
 # A capture's user taken from what the process read before (``access.pending_bearer``) is
 # confirmed by the lookup: its ``bearer`` row. No id is reserved for a token the database
 # refuses; what else was read is not used (the request reads the token again).
-_BEARER = """
-    WITH bearer AS (
-        SELECT t.id FROM api_token t JOIN "user" u ON u.id = t.user_id
-         WHERE t.token_hash = CAST(:token_hash AS text) AND t.revoked_at IS NULL AND u.active
-           AND md5(u::text) = CAST(:user_digest AS text)),
-    bearer_ok AS (SELECT CAST(:token_hash AS text) IS NULL OR EXISTS (SELECT 1 FROM bearer) AS ok)
+_BEARER_CONFIRMED = """
+    FROM api_token t JOIN "user" u ON u.id = t.user_id
+   WHERE t.token_hash = CAST(:token_hash AS text) AND t.revoked_at IS NULL AND u.active
+     AND md5(u::text) = CAST(:user_digest AS text)"""
+_BEARER_ROW = f"""
+    UNION ALL
+    SELECT 'bearer', t.id, NULL, NULL, NULL, NULL {_BEARER_CONFIRMED}
 """
+_NO_BEARER_OR_CONFIRMED = (
+    f"(CAST(:token_hash AS text) IS NULL OR EXISTS (SELECT 1 {_BEARER_CONFIRMED}))"
+)
 
 # Each lookup probes its unique or (event, contact) index once per element of an array
 # parameter. Psycopg prepares a statement it runs often; the prepared plan of the former
@@ -432,8 +436,7 @@ _BEARER = """
 # Each probe is therefore a LATERAL subquery on the element, kept apart by ``OFFSET 0``:
 # a nested loop over the index whatever the plan and the table's size.
 _KNOWN_PG = text(
-    _BEARER
-    + """
+    """
     SELECT 'uuid', x.id, k.client_id, x.event_id::bigint, NULL::text, NULL::text
       FROM unnest(CAST(:client_ids AS uuid[])) AS k(client_id)
      CROSS JOIN LATERAL (SELECT l.id, l.event_id FROM lead l
@@ -463,12 +466,13 @@ _KNOWN_PG = text(
     UNION ALL
     SELECT 'new_id', nextval(pg_get_serial_sequence('lead', 'id')), k.client_id, NULL, NULL, NULL
       FROM unnest(CAST(:client_ids AS uuid[])) AS k(client_id)
-     WHERE CAST(:reserve AS boolean) AND (SELECT ok FROM bearer_ok)
+     WHERE CAST(:reserve AS boolean) AND """
+    + _NO_BEARER_OR_CONFIRMED
+    + """
        AND NOT EXISTS (SELECT 1 FROM lead l WHERE l.client_id = k.client_id OFFSET 0)
        AND NOT EXISTS (SELECT 1 FROM merged_capture m WHERE m.client_id = k.client_id OFFSET 0)
-    UNION ALL
-    SELECT 'bearer', b.id, NULL, NULL, NULL, NULL FROM bearer b
     """
+    + _BEARER_ROW
 )
 
 # The same for one lead (the single-lead endpoint, the visitor form), with plain
@@ -477,8 +481,7 @@ _KNOWN_PG = text(
 # and planning costs more than running it; the plain form's generic plan is as good as
 # a fresh one and is kept.
 _KNOWN_ONE_PG = text(
-    _BEARER
-    + """
+    """
     SELECT 'uuid', l.id, l.client_id, l.event_id::bigint, NULL::text, NULL::text
       FROM lead l WHERE l.client_id = CAST(:client_id AS uuid)
     UNION ALL
@@ -499,12 +502,13 @@ _KNOWN_ONE_PG = text(
     UNION ALL
     SELECT 'new_id', nextval(pg_get_serial_sequence('lead', 'id')), CAST(:client_id AS uuid),
            NULL, NULL, NULL
-     WHERE CAST(:reserve AS boolean) AND (SELECT ok FROM bearer_ok)
+     WHERE CAST(:reserve AS boolean) AND """
+    + _NO_BEARER_OR_CONFIRMED
+    + """
        AND NOT EXISTS (SELECT 1 FROM lead l WHERE l.client_id = CAST(:client_id AS uuid))
        AND NOT EXISTS (SELECT 1 FROM merged_capture m WHERE m.client_id = CAST(:client_id AS uuid))
-    UNION ALL
-    SELECT 'bearer', b.id, NULL, NULL, NULL, NULL FROM bearer b
     """
+    + _BEARER_ROW
 )
 
 
