@@ -59,7 +59,7 @@ def psql(sql: str) -> None:
     subprocess.run(["psql", "-h", "127.0.0.1", "-d", "postgres", "-qc", sql], check=True)
 
 
-def setup_database(env: dict) -> tuple[str, int]:
+def setup_database(env: dict, root: Path = ROOT) -> tuple[str, int]:
     psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
     psql(f"CREATE DATABASE {DB_NAME}")
     code = (
@@ -78,7 +78,7 @@ def setup_database(env: dict) -> tuple[str, int]:
         "    db.session.commit()\n"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], env=env, cwd=ROOT, check=True, capture_output=True, text=True
+        [sys.executable, "-c", code], env=env, cwd=root, check=True, capture_output=True, text=True
     ).stdout.split()
     return out[-2], int(out[-1])
 

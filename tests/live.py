@@ -28,7 +28,8 @@ def free_port() -> int:
 class LiveServer:
     """gunicorn serving ``backend.wsgi:app`` on a free port; can be killed and restarted."""
 
-    def __init__(self, env: dict, port: int | None = None, workers: int = 1):
+    def __init__(self, env: dict, port: int | None = None, workers: int = 1, root: Path = ROOT):
+        self.root = root  # the checkout served (a bench may serve another revision's)
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, **env}
@@ -56,7 +57,7 @@ class LiveServer:
                 "--timeout",
                 "60",
             ],  # fmt: skip
-            cwd=ROOT,
+            cwd=self.root,
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
