@@ -298,16 +298,34 @@ def _together_statement(
     return text(f"WITH {ctes} {last}{tail}" if ctes else f"{last}{tail}")
 
 
-def _recordset_insert(table: Table, names: tuple[str, ...], param: str) -> str:
+def _recordset_insert(
+    table: Table, names: tuple[str, ...], param: str, new_lead: bool = False
+) -> str:
+    """``INSERT INTO table (names) SELECT … FROM json_to_recordset(:param)``. ``new_lead``:
+    rows of one lead not yet numbered (``NEW_LEAD_ID``) take the id of the statement's ``n``
+    (see ``insert_new_lead_unless_known``), in ``lead.id``, every ``lead_id`` and the keys
+    of its messages."""
     pg = postgresql.dialect()
     columns = ", ".join(
         f"{name} {'json' if isinstance(table.c[name].type, JSON) else table.c[name].type.compile(dialect=pg)}"
         for name in names
     )
+    values, source = names, ""
+    if new_lead:
+        values = tuple(_new_lead_value(table, name) for name in names)
+        source = "n, "
     return (
         f"INSERT INTO {table.name} ({', '.join(names)}) "
-        f"SELECT {', '.join(names)} FROM json_to_recordset(CAST(:{param} AS json)) AS r({columns})"
+        f"SELECT {', '.join(values)} FROM {source}json_to_recordset(CAST(:{param} AS json)) AS r({columns})"
     )
+
+
+def _new_lead_value(table: Table, name: str) -> str:
+    if name == "lead_id" or (table.name == "lead" and name == "id"):
+        return "n.id"
+    if table.name == "message" and name == "key":  # autoresponder:lead:{id}, webhook:…:lead:{id}:…
+        return f"replace(r.key, ':lead:{NEW_LEAD_ID}', ':lead:' || n.id)"
+    return f"r.{name}"
 
 
 def without_nul(value):
@@ -480,8 +498,7 @@ _KNOWN_PG = text(
 # expects a hundred elements per array, so it never looks cheaper than a fresh plan),
 # and planning costs more than running it; the plain form's generic plan is as good as
 # a fresh one and is kept.
-_KNOWN_ONE_PG = text(
-    """
+_KNOWN_ONE_PARTS = """
     SELECT 'uuid', l.id, l.client_id, l.event_id::bigint, NULL::text, NULL::text
       FROM lead l WHERE l.client_id = CAST(:client_id AS uuid)
     UNION ALL
@@ -499,6 +516,10 @@ _KNOWN_ONE_PG = text(
     UNION ALL
     SELECT 'unsubscribed', NULL, NULL, NULL, u.email, NULL
       FROM unsubscribe u WHERE u.email = CAST(:email AS text)
+"""
+_KNOWN_ONE_PG = text(
+    _KNOWN_ONE_PARTS
+    + """
     UNION ALL
     SELECT 'new_id', nextval(pg_get_serial_sequence('lead', 'id')), CAST(:client_id AS uuid),
            NULL, NULL, NULL
@@ -510,6 +531,64 @@ _KNOWN_ONE_PG = text(
     """
     + _BEARER_ROW
 )
+
+
+# One new lead (the single-lead endpoint) in one statement: the lookup above, its token's
+# confirmation, and the insert of the lead and its rows only if the lookup found nothing.
+NEW_LEAD_ID = -1  # the id its rows carry until the statement gives it one
+
+
+def insert_new_lead_unless_known(
+    groups: Sequence[tuple[Table, Sequence[dict]]], lookup: dict
+) -> tuple[int | None, dict[int, str], list[tuple]]:
+    """Insert one lead and its rows (``insert_rows_together``'s groups, the lead first, its
+    rows carrying ``NEW_LEAD_ID``; the last group its messages) with one statement, unless
+    ``known_leads`` would find anything about it (its UUID, the same person, an unsubscribed
+    address) or the request's bearer user is not confirmed. The lead's id is taken from the
+    sequence in the statement, so ids follow the order of capture as ``nextval`` does.
+
+    ``lookup``: the parameters of the single-lead lookup (``client_id``, ``email_event``,
+    ``email``, ``phone_event``, ``phone``, ``token_hash``, ``user_digest``). Returns the new
+    lead's id (None when nothing was inserted), its messages' channels by id, and the
+    lookup's rows (``known_leads``'s form, with the ``bearer`` row). PostgreSQL only."""
+    groups = [(table, rows) for table, rows in groups if rows]
+    completed = [_complete(table, rows) for table, rows in groups]
+    shape = tuple(
+        (table, tuple(rows[0])) for (table, _), rows in zip(groups, completed, strict=True)
+    )
+    params = {f"rows{n}": _json_rows(rows) for n, rows in enumerate(completed)}
+    rows = run_prepared(_new_lead_statement(shape), {**lookup, **params})
+    lead_id = next((row[1] for row in rows if row[0] == "lead"), None)
+    messages = {row[1]: row[4] for row in rows if row[0] == "message"}
+    return lead_id, messages, [row for row in rows if row[0] not in ("lead", "message")]
+
+
+@lru_cache(maxsize=16)
+def _new_lead_statement(shape: tuple[tuple[Table, tuple[str, ...]], ...]):
+    inserts = [
+        f"g{n} AS ({_recordset_insert(table, names, f'rows{n}', new_lead=True)}"
+        + (" RETURNING id, channel)" if table.name == "message" else ")")
+        for n, (table, names) in enumerate(shape)
+    ]
+    messages = [
+        f"SELECT 'message', id, NULL::uuid, NULL::bigint, channel::text, NULL::text FROM g{n} UNION ALL"
+        for n, (table, _) in enumerate(shape)
+        if table.name == "message"
+    ]
+    return text(
+        "WITH known (kind, id, client_id, event_id, email, phone) AS ("
+        + _KNOWN_ONE_PARTS
+        + _BEARER_ROW
+        + "), go AS (SELECT NOT EXISTS (SELECT 1 FROM known WHERE kind <> 'bearer')"
+        " AND (CAST(:token_hash AS text) IS NULL OR EXISTS (SELECT 1 FROM known WHERE kind = 'bearer'))"
+        " AS ok), "
+        "n AS (SELECT nextval(pg_get_serial_sequence('lead', 'id')) AS id FROM go WHERE ok), "
+        + ", ".join(inserts)
+        + " "
+        + " ".join(messages)
+        + " SELECT 'lead', id, NULL::uuid, NULL::bigint, NULL::text, NULL::text FROM n"
+        " UNION ALL SELECT kind, id, client_id, event_id, email, phone FROM known"
+    )
 
 
 def known_leads_postgresql(

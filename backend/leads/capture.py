@@ -8,9 +8,11 @@ table). New leads are routed in memory before they are written and inserted with
 ORM's unit of work; the reply is built from what was written, so nothing is read back.
 
 The capture views are ``transaction.reads_alone``: on PostgreSQL, when that one statement
-is the whole write, the request sends no BEGIN or COMMIT (the bearer token's user, the
-lookup and the insert, three round trips in all; two when the process has read that token
-before, as the lookup then confirms it: ``access.pending_bearer``). A batch that also merges into stored
+is the whole write, the request sends no BEGIN or COMMIT. A single lead by its capturer
+goes in with one statement that is also its lookup, inserting only if nothing is stored
+about it (``_store_if_new``; otherwise the batch path follows, in a transaction): with
+the bearer token's user, two round trips in all, one when the process has read that token
+before, as the statement then confirms it (``access.pending_bearer``). A batch that also merges into stored
 leads or applies reps' channel choices writes more than once, and calls
 ``transaction.begin()`` first (as would a visitor form's capture, whose kiosk view is not
 ``reads_alone``: ``begin()`` outside the mode does nothing).
@@ -34,7 +36,15 @@ from sqlalchemy.exc import IntegrityError
 from backend import transaction
 from backend.auth.access import bearer_confirmed, pending_bearer
 from backend.auth.models import User
-from backend.db_bulk import insert_rows, insert_rows_together, known_leads, without_nul
+from backend.db_bulk import (
+    NEW_LEAD_ID,
+    insert_new_lead_unless_known,
+    insert_rows,
+    insert_rows_together,
+    known_leads,
+    on_postgresql,
+    without_nul,
+)
 from backend.db_types import utcnow
 from backend.errors import validation_fields
 from backend.events.models import Event
@@ -577,6 +587,11 @@ class _Plan:
 
 
 def _store(items: Sequence[_Item]) -> tuple[list[CaptureResult], dict[int, str]]:
+    if len(items) == 1 and items[0].captured_by_id is not None and on_postgresql():
+        stored_new = _store_if_new(items[0])
+        if stored_new is not None:
+            return stored_new
+        transaction.begin()  # that statement may have written: the rest is one transaction
     stored = _known(items)
     known = stored.client_ids
     now = utcnow()
@@ -642,6 +657,53 @@ def _store(items: Sequence[_Item]) -> tuple[list[CaptureResult], dict[int, str]]
         elif target is not None:
             result.lead_id = target
     return results, messages
+
+
+def _store_if_new(item: _Item) -> tuple[list[CaptureResult], dict[int, str]] | None:
+    """One lead by its capturer, in one statement when nothing is stored about it: routed,
+    sampled and made into rows as ``_store_new_leads`` does, then inserted unless the
+    lookup in that statement finds its UUID, the same person or an unsubscribed address
+    (or refuses the request's bearer user). None when it found something: nothing was
+    written, and ``_store`` goes on, in a transaction, with the lookup as for a batch. Not
+    when reps' channel choices apply (a write of their own)."""
+    if anyone_chose():
+        return None
+    now = utcnow()
+    plan = _Plan(now, {})
+    new, status = plan.place(item)
+    _route(plan.new_leads, plan.events, now)
+    _mark_feedback_sample(plan.new_leads, plan.events)
+    new.lead_id = new.row["id"] = NEW_LEAD_ID
+    groups = [
+        (Lead.__table__, [new.row]),
+        (RoutingDecision.__table__, [_decision_row(new)] if new.decision else []),
+        (Message.__table__, new_lead_rows([SimpleNamespace(**new.row)], unsubscribed=set())),
+    ]
+    fields = item.normalized.fields
+    email, phone = fields.get("email_normalized") or None, fields.get("phone_normalized") or None
+    token_hash, user_digest = pending_bearer() or (None, None)
+    lead_id, messages, known = insert_new_lead_unless_known(
+        groups,
+        {
+            "client_id": item.lead_in.client_id,
+            "email_event": item.event.id if email else None, "email": email,
+            "phone_event": item.event.id if phone else None, "phone": phone,
+            "token_hash": token_hash, "user_digest": user_digest,
+        },
+    )  # fmt: skip
+    if token_hash is not None:
+        bearer_confirmed(any(row[0] == "bearer" for row in known))
+    if lead_id is None:
+        return None
+    transaction.begin()  # the one write is done: whatever follows is a transaction again
+    new.lead_id = new.row["id"] = lead_id
+    result = CaptureResult(
+        str(item.lead_in.client_id), status, http_status=201,
+        own={name: fields.get(name) for name in OWN_FIELDS}, event_id=item.event.id,
+        lead_id=lead_id, office_id=new.row["office_id"],
+    )  # fmt: skip
+    result.reply = _reply(new, status)
+    return [result], messages
 
 
 def _ids_reserved(new_leads: list[_NewLead], new_ids: dict) -> bool:
