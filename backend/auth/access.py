@@ -47,8 +47,8 @@ def load_user_from_bearer(req) -> User | None:
     on every call: a revoked token or a deactivated user is refused at once.
 
     A capture (``transaction.reads_alone``) that this process has seen the token of before
-    takes the user it read then and reads the token again with its lead lookup, one round
-    trip instead of two (see ``pending_bearer``).
+    takes the user it read then, and the capture's lookup (or its one statement) reads the
+    token again: one round trip less (see ``pending_bearer``).
 
     The token's last use is noted at minute precision without a write in a read request:
     a write request updates ``last_used_at`` in its own transaction, a read request (and a
@@ -100,8 +100,8 @@ def _user_to_confirm(token_hash: str) -> User | None:
 
 def pending_bearer() -> tuple[str, str] | None:
     """The token hash and user-row digest the database must still confirm before this
-    request answers or writes: its first query asks (``db_bulk.known_leads``), or the
-    role check reads the token again. None when the user was read from the database."""
+    request answers or writes: the capture's lookup asks (``db_bulk.known_leads`` or
+    ``db_bulk.insert_new_lead_unless_known``), or ``roles_required`` reads the token again. None when the user was read from the database."""
     pending = g.get(_PENDING)
     return pending[:2] if pending else None
 

@@ -11,9 +11,10 @@ The capture views are ``transaction.reads_alone``: on PostgreSQL, when that one 
 is the whole write, the request sends no BEGIN or COMMIT. A single lead by its capturer
 goes in with one statement that is also its lookup, inserting only if nothing is stored
 about it (``_store_if_new``; otherwise the batch path follows, in a transaction): with
-the bearer token's user, two round trips in all, one when the process has read that token
-before, as the statement then confirms it (``access.pending_bearer``). A batch that also merges into stored
-leads or applies reps' channel choices writes more than once, and calls
+the bearer token's user, two round trips in all, one when the process has read that
+token before, as the statement then confirms it (``access.pending_bearer``). A batch
+that also merges into stored leads or applies reps' channel choices writes more than
+once, and calls
 ``transaction.begin()`` first (as would a visitor form's capture, whose kiosk view is not
 ``reads_alone``: ``begin()`` outside the mode does nothing).
 """
@@ -674,11 +675,8 @@ def _store_if_new(item: _Item) -> tuple[list[CaptureResult], dict[int, str]] | N
     _route(plan.new_leads, plan.events, now)
     _mark_feedback_sample(plan.new_leads, plan.events)
     new.lead_id = new.row["id"] = NEW_LEAD_ID
-    groups = [
-        (Lead.__table__, [new.row]),
-        (RoutingDecision.__table__, [_decision_row(new)] if new.decision else []),
-        (Message.__table__, new_lead_rows([SimpleNamespace(**new.row)], unsubscribed=set())),
-    ]
+    # Unsubscribed addresses are the statement's to find (it then inserts nothing).
+    groups = _lead_groups(plan.new_leads, unsubscribed=set())
     fields = item.normalized.fields
     email, phone = fields.get("email_normalized") or None, fields.get("phone_normalized") or None
     token_hash, user_digest = pending_bearer() or (None, None)
@@ -710,6 +708,26 @@ def _ids_reserved(new_leads: list[_NewLead], new_ids: dict) -> bool:
     """Whether every new lead has its id already (PostgreSQL): the leads and their rows
     then go in with one statement (``_store_new_leads``)."""
     return all(new.row["client_id"] in new_ids for new in new_leads)
+
+
+def _lead_groups(new_leads: list[_NewLead], unsubscribed: set[str]) -> list:
+    """The new leads' rows by table for ``insert_rows_together``: the leads, their
+    decisions, the captures merged into them and, last, their pending follow-ups."""
+    return [
+        (Lead.__table__, [n.row for n in new_leads]),
+        (RoutingDecision.__table__, [_decision_row(n) for n in new_leads if n.decision]),
+        (
+            MergedCapture.__table__,
+            [_merged_capture_row(item, new.lead_id) for new in new_leads for item in new.merged],
+        ),
+        (
+            Message.__table__,
+            new_lead_rows(
+                [SimpleNamespace(**{**n.row, "id": n.lead_id}) for n in new_leads],
+                unsubscribed=unsubscribed,
+            ),
+        ),
+    ]
 
 
 def _store_form_captures(form_captures, now) -> dict[int, str]:
@@ -772,20 +790,8 @@ def _store_new_leads(
         ids = dict(insert_rows(Lead.__table__, [n.row for n in new_leads], ("client_id", "id")))
         for new in new_leads:
             new.lead_id = ids[new.row["client_id"]]
-    related = [
-        (RoutingDecision.__table__, [_decision_row(n) for n in new_leads if n.decision]),
-        (
-            MergedCapture.__table__,
-            [_merged_capture_row(item, new.lead_id) for new in new_leads for item in new.merged],
-        ),
-    ]
-    rows = new_lead_rows(
-        [SimpleNamespace(**{**n.row, "id": n.lead_id}) for n in new_leads],
-        unsubscribed=unsubscribed,
-    )
-    groups = [(Lead.__table__, [n.row for n in new_leads])] if reserved else []
-    groups += [*related, (Message.__table__, rows)]
-    messages = dict(insert_rows_together(groups, ("id", "channel")))
+    groups = _lead_groups(new_leads, unsubscribed)
+    messages = dict(insert_rows_together(groups if reserved else groups[1:], ("id", "channel")))
     # Reps' choices of channel (Telegram, no e-mail): one query while nobody has chosen.
     messages.update({i: "telegram" for i in apply_preferences(list(messages), chosen=chosen)})
     return messages
