@@ -11,9 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel import Locale
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
 from flask import Flask, current_app, has_request_context, request, session
@@ -22,6 +24,8 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext as _lp
 from flask_login import current_user
 from jinja2 import pass_context
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 from backend.formatting import format_number, init_formatting
 from backend.routing.reasons import REASONS, reason_values
@@ -173,16 +177,31 @@ def _label_filter(context, code: str | None, kind: str, capital: bool = False) -
     return label(code, kind, capital)
 
 
-def select_locale() -> str:
+def select_locale() -> Locale:
+    """The request's language: the user's own, else the one chosen on the sign-in page
+    (the session), else the browser's best match, else the instance default."""
     if not has_request_context():
         # Jobs and shell code format in the instance default (mails choose their own).
-        return current_app.config["DEFAULT_LANGUAGE"]
+        return _babel_locale(current_app.config["DEFAULT_LANGUAGE"])
     user_language = getattr(current_user, "language", None) if current_user else None
     if user_language in LANGUAGES:
-        return user_language
+        return _babel_locale(user_language)
     if session.get("language") in LANGUAGES:
-        return session["language"]
-    return request.accept_languages.best_match(LANGUAGES) or current_app.config["DEFAULT_LANGUAGE"]
+        return _babel_locale(session["language"])
+    accepted = _best_match(request.headers.get("Accept-Language", ""))
+    return _babel_locale(accepted or current_app.config["DEFAULT_LANGUAGE"])
+
+
+# Every API call asks for its language (an office's name, a routing reason): parsing the
+# same header and building the same Locale per request was most of that cost.
+@lru_cache(maxsize=16)
+def _babel_locale(code: str) -> Locale:
+    return Locale.parse(code)
+
+
+@lru_cache(maxsize=512)
+def _best_match(accept_language: str) -> str | None:
+    return parse_accept_header(accept_language, LanguageAccept).best_match(LANGUAGES)
 
 
 def _locale():
