@@ -138,9 +138,20 @@ def _start_reads_alone() -> None:
     session = db.session()
     if session.in_transaction():  # something has read already: stay in its transaction
         return
-    connection = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    # The session keeps this connection until its commit or rollback, which end the mode.
-    session.info[_ALONE] = connection.connection.dbapi_connection
+    driver_connection = session.connection().connection.dbapi_connection
+    # The driver's own switch, as ``begin()`` turns it off: psycopg takes it at once on the
+    # idle connection, so no BEGIN precedes the first statement, and its COMMIT at the end
+    # sends nothing. (SQLAlchemy's AUTOCOMMIT option would set and reset a connection
+    # characteristic at every check-out and check-in.) The pool's check-in turns it off
+    # again (``_transactions_again``). The session keeps this connection until its commit
+    # or rollback, which end the mode.
+    driver_connection.autocommit = True
+    session.info[_ALONE] = driver_connection
+
+
+def _transactions_again(driver_connection, _record) -> None:
+    if driver_connection is not None and driver_connection.autocommit:  # None: invalidated
+        driver_connection.autocommit = False
 
 
 def write_after_request(action: Callable[[], object]) -> None:
@@ -218,6 +229,12 @@ def init_transaction(app: Flask) -> None:
     if app.testing and not event.contains(Engine, "before_cursor_execute", _note_writes):
         event.listen(Engine, "before_cursor_execute", _note_writes)
 
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name == "postgresql" and not event.contains(
+        engine, "checkin", _transactions_again
+    ):
+        event.listen(engine, "checkin", _transactions_again)
     app.before_request(_start_reads_alone)
 
     @app.after_request
