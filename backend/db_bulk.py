@@ -23,6 +23,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 
+import orjson
 import psycopg
 from psycopg.pq import ExecStatus
 from sqlalchemy import (
@@ -268,7 +269,12 @@ _ENCODER = json.JSONEncoder(default=lambda value: _json_default(value))
 
 
 def _json_rows(rows: list[dict]) -> str:
-    payload = _ENCODER.encode(rows)
+    try:
+        # orjson writes datetimes, dates and UUIDs as ``_json_default`` does (ISO 8601, the
+        # offset kept), several times faster: a capture encodes four sets of rows.
+        payload = orjson.dumps(rows, default=_json_default).decode()
+    except TypeError:  # what orjson refuses (a lone surrogate, an integer past 64 bits)
+        payload = _ENCODER.encode(rows)
     if "\\u0000" in payload:  # rare: look closer only then
         payload = _ENCODER.encode(without_nul(rows))
     return payload

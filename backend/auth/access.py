@@ -13,7 +13,6 @@ from redis.exceptions import RedisError
 from sqlalchemy import bindparam, or_, select, text, update
 from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.attributes import instance_state
-from sqlalchemy.orm.util import identity_key
 
 from backend.auth.models import ApiToken, User, hash_token
 from backend.db_bulk import on_postgresql, run_prepared
@@ -163,7 +162,7 @@ def _user_from_row(values) -> User:
     nothing to write and its relationships loaded when asked for (the one already in the
     session if this request has it). A quarter of the cost of ``User(**columns)``,
     ``make_transient_to_detached`` and ``add``, which every API call paid."""
-    key = identity_key(User, values[_ID_COLUMN])
+    key = _USER_MAPPER.identity_key_from_primary_key((values[_ID_COLUMN],))
     user = db.session.identity_map.get(key)
     if user is None:
         user = _new_user()
@@ -178,6 +177,7 @@ def _user_from_row(values) -> User:
 
 _USER_COLUMNS = tuple(column.key for column in User.__table__.columns)
 _ID_COLUMN = _USER_COLUMNS.index("id")
+_USER_MAPPER = User.__mapper__  # its identity keys (``identity_key`` looks the mapper up each time)
 _new_user = User._sa_class_manager.new_instance  # an instance with its state, no __init__
 
 
