@@ -13,6 +13,7 @@ from psycopg.pq import ConnStatus
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.orm import configure_mappers
 from sqlalchemy.pool import Pool
 
 from backend.extensions import db, login_manager, migrate
@@ -71,6 +72,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_transaction(app)
     register_error_handlers(app)
     register_blueprints(app)
+    # Every model is imported by now: relate them here, not at the first instance made
+    # (``access._user_from_row`` makes users as the ORM's loader does, which does not).
+    configure_mappers()
 
     from backend.cli import register_cli
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import urllib.request
 import uuid
 
 import pytest
@@ -11,7 +13,9 @@ from backend.auth.models import ApiToken
 from backend.auth.services import change_password, change_role, issue_token
 from backend.extensions import db
 from backend.settings import load_settings
+from tests.conftest import base_config
 from tests.factories import PASSWORD
+from tests.live import LiveServer, server_env
 
 XHR = {"X-Requested-With": "XMLHttpRequest"}
 
@@ -212,3 +216,23 @@ def test_the_tokens_revoke_command_stops_a_token_at_once(runner, client, world):
     assert client.get("/api/v1/me", headers=headers).status_code == 401
     assert "revoked" in runner.invoke(args=["tokens", "list", "admin@example.com"]).output
     assert runner.invoke(args=["tokens", "revoke", "lr_nothing"]).exit_code != 0
+
+
+def test_a_new_server_process_answers_a_token_on_its_first_request(
+    world, instance_dir, database_url
+):
+    """A kiosk's or an integration's call can be the first request a newly started worker
+    serves: its token's user is made there as the ORM's loader makes one, which needs the
+    models related when the app is built, not later by a first ``User(...)``."""
+    token = issue_token(world.users["admin"], "crm")
+    db.session.commit()
+    server = LiveServer(server_env(base_config(instance_dir, database_url)), workers=1).start()
+    try:
+        request = urllib.request.Request(
+            server.url + "/api/v1/me", headers={"Authorization": f"Bearer {token}"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+            assert json.loads(response.read())["user"]["email"] == "admin@example.com"
+    finally:
+        server.stop()
