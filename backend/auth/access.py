@@ -316,6 +316,7 @@ def _confirmed_answer(view: Callable, roles: tuple[str, ...], args, kwargs):
 
 def _refusal(roles: tuple[str, ...]):
     """The answer to a user who may not use a view of ``roles``, or None if they may."""
+    _token_only_user()
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     if ANY_SIGNED_IN in roles or current_user.role in roles:
@@ -324,6 +325,17 @@ def _refusal(roles: tuple[str, ...]):
     if wants_json():
         raise ApiError(403, "forbidden", "Your role may not do this.")
     return forbidden_page()
+
+
+def _token_only_user() -> None:
+    """A call that carries a bearer token and no cookie (a kiosk, an integration) gets its
+    user from the token directly, as Flask-Login would end up doing after its steps for a
+    cookie session (the session identifier's hash, the session and remember-cookie looks),
+    which such a call has nothing for. Any cookie: Flask-Login's own order decides."""
+    if "_login_user" in g or request.cookies or "Authorization" not in request.headers:
+        return
+    user = load_user_from_bearer(request)
+    g._login_user = user if user is not None else login_manager.anonymous_user()
 
 
 def forbidden_page():
