@@ -111,9 +111,10 @@ _PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
 
 
 @lru_cache(maxsize=64)
-def _positional(sql: str) -> tuple[str, tuple[str, ...]]:
+def _positional(sql: str) -> tuple[bytes, tuple[str, ...]]:
     """``sql``'s ``%(name)s`` placeholders as ``$1``, ``$2`` … (one number per name) and the
-    names in that order; ``%%`` as ``%``."""
+    names in that order; ``%%`` as ``%``. As UTF-8 (the connections' encoding): psycopg
+    would encode the text at every run, and hash that new copy to find it prepared."""
     names: list[str] = []
 
     def number(match: re.Match) -> str:
@@ -124,7 +125,7 @@ def _positional(sql: str) -> tuple[str, tuple[str, ...]]:
             names.append(name)
         return f"${names.index(name) + 1}"
 
-    return _PLACEHOLDER.sub(number, sql), tuple(names)
+    return _PLACEHOLDER.sub(number, sql).encode("utf-8"), tuple(names)
 
 
 # --------------------------------------------------------------------------- IN lists
