@@ -63,6 +63,12 @@ def _non_finite_paths(data: Any, keep_as_text: bool) -> list[str]:
     return sorted(found)
 
 
+# What a body needs to hold a number Python would read as NaN or infinite: the two words,
+# an exponent (1e400), or more digits than a finite double has (10…0.0). Anything that
+# merely looks like one (inside a string) only takes the slower, hooked parse.
+_MAY_NOT_BE_FINITE = re.compile(rb"NaN|Infinity|[0-9][eE]|[0-9]{300}")
+
+
 def _json_body(*, keep_non_finite_as_text: bool) -> Any:
     """The request's JSON document.
 
@@ -83,10 +89,12 @@ def _json_body(*, keep_non_finite_as_text: bool) -> Any:
         value = float(text)
         return value if math.isfinite(value) else non_finite(text)  # 1e400 reads as inf
 
+    raw = request.get_data(cache=True)
     try:
-        data = json.loads(
-            request.get_data(cache=True), parse_float=parse_float, parse_constant=non_finite
-        )
+        if _MAY_NOT_BE_FINITE.search(raw) is None:
+            data = json.loads(raw)  # the module's one decoder: no number in it can overflow
+        else:
+            data = json.loads(raw, parse_float=parse_float, parse_constant=non_finite)
     except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         raise ApiError(422, "invalid_json", "The body must be a JSON document.") from None
     if data is None:

@@ -23,8 +23,9 @@ from backend.api.spec import build_openapi
 from backend.extensions import db
 from backend.leads.models import Lead
 
-# As Python's json writes them; 1e400 is read back as infinity.
-NON_FINITE = ("NaN", "Infinity", "-Infinity", "1e400")
+# As Python's json writes them; 1e400 is read back as infinity, and so is a number of more
+# digits than a double holds (no exponent: 1 and 309 zeros).
+NON_FINITE = ("NaN", "Infinity", "-Infinity", "1e400", "1" + "0" * 309 + ".0")
 # Lead capture keeps what is bad and flags it: these bodies are validated lead by lead.
 KEEPS_LEADS = {"leads.capture_lead_post", "leads.sync_post", "events.public_capture_post"}
 # Which person of the world may call a role-checked operation (the first that fits).
