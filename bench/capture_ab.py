@@ -1,6 +1,7 @@
 """Single-lead capture at two revisions under gunicorn, measured by short turns in one run.
 
     python bench/capture_ab.py [--before main] [--after .] [--turns 12] [--seconds 2]
+    python bench/capture_ab.py --sync 500 …   # POST /sync batches of 500 instead
 
 ``bench/ingest.py`` measures one revision, and on a shared machine its server CPU per
 capture moves by a third from one run to the next with the same code (the neighbours'
@@ -10,7 +11,9 @@ own PostgreSQL database holding 20,000 leads, analysed; they are loaded in turns
 ``--seconds`` (before, after, then after, before, …), ``--turns`` times, so both pay the
 same minutes. Prints each side's requests/s and server CPU per capture (gunicorn +
 PostgreSQL, as ``bench/ingest.py`` reads them) over all turns, the ratios after/before,
-and the median of the turn pairs' CPU ratios.
+and the median of the turn pairs' CPU ratios. With ``--sync N`` the load is ``POST /sync``
+batches of N leads from half the connections (as ``bench/ingest.py`` sends them), and rates
+and CPU are per lead.
 
 Each side is a git revision (exported, as ``bench/capture_cpu_ab.py`` does) or ``.`` (this
 checkout); both use this checkout's virtualenv and this bench's load generator.
@@ -72,12 +75,22 @@ class Side:
         self.server = LiveServer(env, workers=workers, root=tree).start()
         ingest.store_earlier_leads(self.server.port, self.token, self.event_id, 20_000)
 
-    def turn(self, connections: int, seconds: float) -> dict:
-        path = f"/api/v1/events/{self.event_id}/leads"
-        result = ingest.run(
-            self.server, self.token, self.event_id, connections, seconds, "POST", path, "lead",
-            db_name=self.db_name,
-        )  # fmt: skip
+    def turn(self, connections: int, seconds: float, batch: int = 0) -> dict:
+        if batch:
+            result = ingest.run(
+                self.server, self.token, self.event_id, max(2, connections // 2), seconds,
+                "POST", "/api/v1/sync", "sync", batch, db_name=self.db_name,
+            )  # fmt: skip
+            for key in ("requests", "rps"):
+                result[key] *= batch
+            for key in ("web_cpu_ms", "db_cpu_ms"):
+                result[key] /= batch
+        else:
+            path = f"/api/v1/events/{self.event_id}/leads"
+            result = ingest.run(
+                self.server, self.token, self.event_id, connections, seconds, "POST", path,
+                "lead", db_name=self.db_name,
+            )  # fmt: skip
         self.turns.append(result)
         return result
 
@@ -99,6 +112,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=2)
     parser.add_argument("--connections", type=int, default=6)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--sync", type=int, default=0, help="POST /sync batches of this size")
     args = parser.parse_args()
 
     prefix = os.environ.get("BENCH_DB_PREFIX", "leadrelay_bench")
@@ -111,16 +125,18 @@ def main() -> None:
             for side in sides:
                 side.start(cpu_ab.checkout(side.revision, Path(folder)), args.workers)
             for side in sides:  # warm: pools, prepared statements, caches
-                side.turn(args.connections, 1)
+                side.turn(args.connections, 1, args.sync)
                 side.turns.clear()
             for n in range(args.turns):
                 for side in sides if n % 2 == 0 else sides[::-1]:
-                    side.turn(args.connections, args.seconds)
+                    side.turn(args.connections, args.seconds, args.sync)
         finally:
             for side in sides:
                 side.stop()
 
     before, after = sides
+    unit = f"lead (POST /sync batches of {args.sync})" if args.sync else "capture"
+    rate = "leads/s" if args.sync else "req/s"
     print(
         f"gunicorn workers={args.workers} threads=4, {args.connections} connections, "
         f"{args.turns} turns of {args.seconds:g} s each; load average "
@@ -134,13 +150,13 @@ def main() -> None:
         rps = statistics.fmean(r["rps"] for r in side.turns)
         totals[side.label] = (rps, web, database)
         print(
-            f"{side.label:<6} {side.revision:<12} {rps:6.0f} req/s   server CPU per capture "
-            f"{web:.2f} + {database:.2f} = {web + database:.2f} ms"
+            f"{side.label:<6} {side.revision:<12} {rps:6.0f} {rate}   server CPU per {unit} "
+            f"{web:.3f} + {database:.3f} = {web + database:.3f} ms"
         )
     (rps_b, web_b, db_b), (rps_a, web_a, db_a) = totals["before"], totals["after"]
     pairs = [cost(a) / cost(b) for b, a in zip(before.turns, after.turns, strict=True)]
     print(
-        f"after/before: req/s {rps_a / rps_b:.3f}, CPU per capture "
+        f"after/before: {rate} {rps_a / rps_b:.3f}, CPU per {unit} "
         f"{(web_a + db_a) / (web_b + db_b):.3f} (gunicorn {web_a / web_b:.3f}, PostgreSQL "
         f"{db_a / db_b:.3f}); median of the turn pairs {statistics.median(pairs):.3f}"
     )
