@@ -17,7 +17,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 __all__ = ["REASONS", "Reason", "english", "parse_english", "reason_values"]
@@ -122,18 +121,10 @@ def reason_values(
 def english(code: str | None, params: Mapping[str, Any] | None) -> str:
     """The reason in English, as the API's ``reason`` and the audit trail keep it.
     An unknown code gives an empty text."""
-    if code not in REASONS:
+    template = REASONS.get(code or "")
+    if template is None:
         return ""
-    try:
-        return _english(code, tuple(sorted((params or {}).items())))
-    except TypeError:  # a parameter that is not hashable (never written by the router)
-        return REASONS[code] % reason_values(params, km_text, lambda _name: "none")
-
-
-@lru_cache(maxsize=4096)
-def _english(code: str, params: tuple) -> str:
-    # Every capture's reply and decision row asks; a show routes to a few offices.
-    return REASONS[code] % reason_values(dict(params), km_text, lambda _name: "none")
+    return template % reason_values(params, km_text, lambda _name: "none")
 
 
 @dataclass(frozen=True, slots=True)
