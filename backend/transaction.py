@@ -149,9 +149,13 @@ def _start_reads_alone() -> None:
     session.info[_ALONE] = driver_connection
 
 
-def _transactions_again(driver_connection, _record) -> None:
-    if driver_connection is not None and driver_connection.autocommit:  # None: invalidated
+def _transactions_again(driver_connection, record) -> None:
+    if driver_connection is None or not driver_connection.autocommit:  # None: invalidated
+        return
+    try:
         driver_connection.autocommit = False
+    except Exception as exc:  # not idle after its reset: the pool must not hand it out again
+        record.invalidate(exc)
 
 
 def write_after_request(action: Callable[[], object]) -> None:

@@ -63,10 +63,12 @@ def _non_finite_paths(data: Any, keep_as_text: bool) -> list[str]:
     return sorted(found)
 
 
-# What a body needs to hold a number Python would read as NaN or infinite: the two words,
-# an exponent (1e400), or more digits than a finite double has (10…0.0). Anything that
-# merely looks like one (inside a string) only takes the slower, hooked parse.
-_MAY_NOT_BE_FINITE = re.compile(rb"NaN|Infinity|[0-9][eE]|[0-9]{300}")
+# What a UTF-8 body needs to hold a number Python would read as NaN or infinite: the two
+# words, an exponent (1e400), or more digits than a finite double has (10…0.0; a run is
+# looked at from its first digit only). Anything that merely looks like one (inside a
+# string) only takes the slower, hooked parse, and so does a body in UTF-16 or UTF-32,
+# which Python reads too and whose bytes this does not spell.
+_MAY_NOT_BE_FINITE = re.compile(rb"NaN|Infinity|[0-9][eE]|(?<![0-9])[0-9]{300}")
 
 
 def _json_body(*, keep_non_finite_as_text: bool) -> Any:
@@ -91,7 +93,7 @@ def _json_body(*, keep_non_finite_as_text: bool) -> Any:
 
     raw = request.get_data(cache=True)
     try:
-        if _MAY_NOT_BE_FINITE.search(raw) is None:
+        if json.detect_encoding(raw) == "utf-8" and _MAY_NOT_BE_FINITE.search(raw) is None:
             data = json.loads(raw)  # the module's one decoder: no number in it can overflow
         else:
             data = json.loads(raw, parse_float=parse_float, parse_constant=non_finite)

@@ -235,6 +235,23 @@ def test_a_non_finite_answer_is_kept_as_text_and_the_lead_reads_back_as_json(app
     assert strict_json(detail.get_data(as_text=True))["answers"] == {"budget": "Infinity"}
 
 
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-be", "utf-32", "utf-32-le"])
+def test_a_non_finite_answer_is_kept_as_text_in_every_encoding_json_may_come_in(
+    app, world, encoding
+):
+    """Python reads a JSON body in UTF-16 and UTF-32 as well as UTF-8: a NaN spelt in any of
+    them is caught as it is in UTF-8, not stored as a number no JSON reply can hold."""
+    caller = Caller(app, world)
+    text = with_raw(a_lead(answers={"budget": 0}), "answers.budget", "NaN")
+    url = f"/api/v1/events/{world.ids['event']}/leads"
+    created = caller.send("staff", "POST", url, text.encode(encoding))
+    assert created.status_code == 201, created.get_data(as_text=True)
+    lead_id = strict_json(created.get_data(as_text=True))["id"]
+    detail = caller.send("admin", "GET", f"/api/v1/leads/{lead_id}", "")
+    assert strict_json(detail.get_data(as_text=True))["answers"] == {"budget": "NaN"}
+    assert non_finite_in_database() == []
+
+
 def test_a_plan_for_an_infinite_target_is_refused_in_words_a_person_understands(app, world):
     caller = Caller(app, world)
     response = caller.send("marketing", "POST", "/api/v1/plan", '{"revenue_target": Infinity}')
