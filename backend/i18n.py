@@ -186,8 +186,7 @@ def select_locale() -> Locale:
     user_language = getattr(current_user, "language", None) if current_user else None
     if user_language in LANGUAGES:
         return _babel_locale(user_language)
-    # ``session and``: an empty session (an API call) is not marked as read (no Vary: Cookie).
-    if session and session.get("language") in LANGUAGES:
+    if session.get("language") in LANGUAGES:
         return _babel_locale(session["language"])
     accepted = _best_match(request.headers.get("Accept-Language", ""))
     return _babel_locale(accepted or current_app.config["DEFAULT_LANGUAGE"])
