@@ -190,7 +190,11 @@ def insert_rows(
 
 
 def _complete(table: Table, rows: Sequence[dict]) -> list[dict]:
-    defaults = column_defaults(table)
+    fixed, called = _defaults_of(table)
+    # A default the rows all give (a lead's times, flags and answers) is not made at all;
+    # one that some row lacks is made once for them all, as column_defaults does.
+    made = {name: make(None) for name, make in called if any(name not in row for row in rows)}
+    defaults = {**fixed, **made} if made else fixed
     return [{**defaults, **row} for row in rows]
 
 
