@@ -149,12 +149,6 @@ def in_values_portable(column, values):
 # --------------------------------------------------------------------------- inserts
 
 
-def column_defaults(table: Table) -> dict:
-    """Every insertable column of ``table`` with its default (callables called now)."""
-    fixed, called = _defaults_of(table)
-    return {**fixed, **{name: make(None) for name, make in called}} if called else dict(fixed)
-
-
 @lru_cache(maxsize=64)
 def _defaults_of(table: Table) -> tuple[dict, tuple]:
     # Read from the table once: the fixed defaults, and the callables to call per insert.
@@ -190,9 +184,10 @@ def insert_rows(
 
 
 def _complete(table: Table, rows: Sequence[dict]) -> list[dict]:
+    """``rows`` with every insertable column of ``table``: what a row lacks takes the
+    column's default. A callable default is called once for all the rows, and only when
+    some row lacks its column (a lead's rows give their times, flags and answers)."""
     fixed, called = _defaults_of(table)
-    # A default the rows all give (a lead's times, flags and answers) is not made at all;
-    # one that some row lacks is made once for them all, as column_defaults does.
     made = {name: make(None) for name, make in called if any(name not in row for row in rows)}
     defaults = {**fixed, **made} if made else fixed
     return [{**defaults, **row} for row in rows]

@@ -101,7 +101,8 @@ def _user_to_confirm(token_hash: str) -> User | None:
 def pending_bearer() -> tuple[str, str] | None:
     """The token hash and user-row digest the database must still confirm before this
     request answers or writes: the capture's lookup asks (``db_bulk.known_leads`` or
-    ``db_bulk.insert_new_lead_unless_known``), or ``roles_required`` reads the token again. None when the user was read from the database."""
+    ``db_bulk.insert_new_lead_unless_known``), or ``roles_required`` reads the token
+    again. None when the user was read from the database."""
     pending = g.get(_PENDING)
     return pending[:2] if pending else None
 
