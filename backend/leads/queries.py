@@ -61,14 +61,23 @@ def last_decisions(lead_ids: list[int]) -> dict[int, RoutingDecision]:
     return {row.lead_id: row for row in rows}
 
 
+# A hand-over's reason is what a rep typed: each is one of a kind, and erasing the lead
+# must not leave it in the process (``erase_routing_reasons``). Not remembered.
+_NOT_REMEMBERED = frozenset({"handover"})
+
+
 def reason_display(decision) -> str:
     """``routing_reason`` remembered by the process: pages and batches repeat a few
     reasons, and each rendering formats its distances per the locale. A recompiled
     catalogue is seen here after a restart."""
     code = getattr(decision, "reason_code", "") or ""
-    if not code or not has_request_context():
+    if not code or code in _NOT_REMEMBERED or not has_request_context():
         return routing_reason(decision)
-    params = tuple(sorted((decision.reason_params or {}).items()))
+    # Each value's type is in the key: 3 and 3.0 (or 1 and True) are one key to a dict but
+    # not one text ("3/5", "3.0/5").
+    params = tuple(
+        sorted((name, type(value), value) for name, value in (decision.reason_params or {}).items())
+    )
     try:
         return _reason_in(str(get_locale()), code, params)
     except TypeError:  # a parameter that is not hashable (never written by the router)
@@ -78,7 +87,7 @@ def reason_display(decision) -> str:
 @lru_cache(maxsize=4096)
 def _reason_in(locale: str, code: str, params: tuple) -> str:
     # Called only while ``locale`` is the request's: the catalogues never change in a process.
-    return routing_reason(Reason(code, dict(params)))
+    return routing_reason(Reason(code, {name: value for name, _type, value in params}))
 
 
 def routing_json(decision: RoutingDecision | None) -> dict | None:

@@ -8,6 +8,8 @@ import uuid
 import pytest
 
 from backend.extensions import db
+from backend.leads.queries import _reason_in, reason_display
+from backend.routing.reasons import Reason
 from tests.factories import make_event, make_office, make_user
 
 RU_NEAREST = "ближайший офис: Novosibirsk office, "
@@ -132,3 +134,32 @@ def test_the_openapi_document_names_reason_display_and_language(client):
         assert "reason_display" in schemas[name]["required"], name
     assert "language" in schemas["LeadOut"]["properties"]
     assert "language" in schemas["LeadDetailOut"]["properties"]
+
+
+def full_territory(load):
+    return Reason(
+        "territory_full",
+        {"territory": "RU-NVS", "office": "Novosibirsk office", "km": 3,
+         "open_load": load, "capacity": 5},
+    )  # fmt: skip
+
+
+def test_a_reason_shows_its_own_numbers_whatever_the_process_showed_before(app):
+    # 3 and 3.0 are one key to a dict: the reason remembered for the one must not be
+    # shown for the other.
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert reason_display(full_territory(3)).endswith("(office full, 3/5)")
+        assert reason_display(full_territory(3.0)).endswith("(office full, 3.0/5)")
+        assert reason_display(full_territory(True)).endswith("(office full, True/5)")
+
+
+def test_what_a_rep_typed_in_a_hand_over_is_not_kept_by_the_process(app):
+    # Erasing the lead rewrites its stored reason; a copy remembered by a worker process
+    # would outlive that.
+    handover = Reason(
+        "handover", {"source": "Moscow office", "user": "Anna", "text": "звонить Ивану вечером"}
+    )
+    with app.test_request_context(headers={"Accept-Language": "ru"}):
+        remembered = _reason_in.cache_info().currsize
+        assert reason_display(handover).endswith(": звонить Ивану вечером")
+        assert _reason_in.cache_info().currsize == remembered
