@@ -31,7 +31,7 @@ from backend.events.templates import (
     pick_language,
 )
 from backend.extensions import db
-from backend.i18n import LANGUAGES, format_date_in
+from backend.i18n import LANGUAGES, format_date_in, office_name
 from backend.leads.models import Lead, RoutingDecision
 from backend.links import public_url
 from backend.messaging.models import RENDER, Message
@@ -62,8 +62,8 @@ def _event_dates(event: Event | None) -> str:
 
 
 def placeholder_values(lead: Lead, office: Office | None = None) -> dict[str, str]:
-    """The values of a template's placeholders; dates and the brief's offer in the
-    current (mail's) language."""
+    """The values of a template's placeholders; dates, the office's name and the brief's
+    offer in the current (mail's) language."""
     event, office = lead.event, office or lead.office
     brief = brief_in(event, str(get_locale() or ""))
     return {
@@ -74,7 +74,7 @@ def placeholder_values(lead: Lead, office: Office | None = None) -> dict[str, st
         "visit_date": format_date_in(
             lead.captured_at, event.timezone if event else None, format="long"
         ),
-        "office_name": office.name if office else "",
+        "office_name": office_name(office),
         "office_phone": office.phone if office else "",
         "office_email": office.email if office else "",
         "offer": str(brief.get("offer") or ""),

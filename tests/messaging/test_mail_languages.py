@@ -153,3 +153,21 @@ def test_each_office_reads_the_reassignment_in_its_own_language(capture, world):
     assert "и он передан в Saint Petersburg office" in to_moscow.body_text
     assert to_petersburg.subject.startswith("Reassigned: Boris")
     assert "has been reassigned to Saint Petersburg office" in to_petersburg.body_text
+
+
+def test_the_office_placeholder_names_the_office_in_the_mails_language(app, capture, world):
+    # A Russian visitor read "Ваш контакт: Moscow office" while the same mail's signature
+    # said "Москва": {office_name} took the office's own name, not its name in Russian.
+    world["mow"].names = {"ru": "Москва"}
+    world["event"].mail_templates = {
+        "ru": {
+            "autoresponder_subject": "Спасибо",
+            "autoresponder_body": "Ваш контакт: {office_name}.",
+        }
+    }
+    db.session.commit()
+    [russian] = capture(first_name="Анна", language="ru")
+    [english] = capture(first_name="Anna", language="en")
+    assert russian.office_id == english.office_id == world["mow"].id
+    assert "Ваш контакт: Москва." in render_autoresponder(russian)["body_text"]
+    assert f"Call {world['mow'].name} at" in render_autoresponder(english)["body_text"]
