@@ -10,6 +10,7 @@ here ("1 200 000,00 ₽" in Russian, "€1,200,000.00" in English); forms read a
 from __future__ import annotations
 
 import re
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from babel import Locale
@@ -41,6 +42,22 @@ def format_number(value, digits: int | None = None, group: bool = True) -> str:
     return babel_numbers.format_decimal(
         round(Decimal(str(value)), digits), format=pattern, locale=_locale()
     )
+
+
+def format_compact(value) -> str:
+    """A chart's short label for a large number in the page's language: "1.4M", "45K" in
+    English, "1,4 млн", "45 тыс." in Russian; below 10,000 the whole number, grouped."""
+    if abs(value) >= 10_000:
+        return babel_numbers.format_compact_decimal(value, locale=_locale(), fraction_digits=1)
+    return format_number(value, 0)
+
+
+def format_day(value: str) -> str:
+    """A chart's short label for an ISO day ("2026-12-07"): "Dec 7", "7 дек."."""
+    from babel import dates as babel_dates
+
+    day = date.fromisoformat(value[:10])
+    return babel_dates.format_skeleton("MMMd", day, locale=_locale())
 
 
 def format_money(value, currency: str | None = None, digits: int | None = None) -> str:

@@ -1,12 +1,15 @@
 """Charts as server-made SVG: no JavaScript, works offline, passes the CSP.
 
 Colours come from CSS classes in app.css (no inline styles). Every chart has a
-``<title>`` and the pages show the same numbers in a table for screen readers.
+``<title>`` and the pages show the same numbers in a table for screen readers. Numbers
+and days are written in the page's language ("1,4 млн", "7 дек." on a Russian page).
 """
 
 from __future__ import annotations
 
 from markupsafe import Markup, escape
+
+from backend.formatting import format_compact, format_day, format_number
 
 WIDTH = 480
 FONT = 12
@@ -19,14 +22,6 @@ def _svg(height: int, title: str, body: list[str], width: int = WIDTH) -> Markup
         f"<title>{escape(title)}</title>"
     )
     return Markup(head + "".join(body) + "</svg>")
-
-
-def _num(value: float) -> str:
-    if abs(value) >= 1_000_000:
-        return f"{value / 1_000_000:.1f}M"
-    if abs(value) >= 10_000:
-        return f"{value / 1000:.0f}k"
-    return f"{value:,.0f}"
 
 
 def _text(x: float, y: float, label: str, cls: str = "chart-label", anchor: str = "start") -> str:
@@ -105,7 +100,9 @@ def grouped_bars(title: str, categories: list[str], series: list[tuple[str, str,
             body.append(
                 f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" class="{cls}"/>'
             )
-            body.append(_text(label_w + w + 4, y + bar_h - 2, _num(float(value)), "chart-value"))
+            body.append(
+                _text(label_w + w + 4, y + bar_h - 2, format_compact(float(value)), "chart-value")
+            )
     return _svg(height, title, body)
 
 
@@ -125,7 +122,9 @@ def funnel(title: str, stages: list[tuple[str, int]]) -> Markup:
             f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{row_h}" class="chart-funnel-{i}"/>'
         )
         body.append(_row_label(label_w - 8, y + row_h / 2 + 4, label.capitalize(), label_w))
-        body.append(_text(label_w + usable + 8, y + row_h / 2 + 4, f"{count:,}", "chart-value"))
+        body.append(
+            _text(label_w + usable + 8, y + row_h / 2 + 4, format_number(count), "chart-value")
+        )
     return _svg(height, title, body)
 
 
@@ -167,7 +166,7 @@ def stacked_shares(title: str, legend: list[str], rows: list[tuple[str, list[int
 
 
 def columns(title: str, points: list[tuple[str, int]]) -> Markup:
-    """Vertical columns, e.g. leads per day."""
+    """Vertical columns, e.g. leads per day (``points`` are ISO days and counts)."""
     height, bottom, top, left = 200, 30, 16, 10
     usable_h = height - bottom - top
     n = max(1, len(points))
@@ -184,7 +183,7 @@ def columns(title: str, points: list[tuple[str, int]]) -> Markup:
         body.append(
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" class="chart-a"/>'
         )
-        body.append(_text(x + w / 2, y - 3, f"{value:,}", "chart-value", anchor="middle"))
+        body.append(_text(x + w / 2, y - 3, format_number(value), "chart-value", anchor="middle"))
         if n <= 16 or i % max(1, n // 12) == 0:
-            body.append(_text(x + w / 2, height - bottom + 16, label[5:], anchor="middle"))
+            body.append(_text(x + w / 2, height - bottom + 16, format_day(label), anchor="middle"))
     return _svg(height, title, body)
