@@ -70,3 +70,43 @@ def test_the_marketing_pages_fit_a_phone(
     paths = ["/marketing", "/league", f"/events/{hand_event.event.id}/report", "/wins"]
     widths = _widths(browser, live_server, language, marketing, paths)
     assert widths == dict.fromkeys(paths, 390)
+
+
+@requires_browser
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_a_wide_tables_caption_reads_whole_on_a_phone(
+    app,
+    browser,
+    live_server,
+    hand_event,  # noqa: F811
+    language,
+):
+    # The dashboard's and the league's captions ran on under the edge of their sideways-
+    # scrolling tables: "Нажмите на заголовок столбца, чтобы отсорти", cut mid-word.
+    marketing = make_user("marketing", email=f"caption-marketing-{language}@example.com")
+    db.session.commit()
+    context = browser.new_context(
+        base_url=live_server.url, extra_http_headers={"Accept-Language": language}, **PHONE
+    )
+    _sign_in(context, marketing)
+    page = context.new_page()
+    for path in ("/marketing", "/league"):
+        assert page.goto(path).status == 200, path
+        captions = page.evaluate(
+            """() => [...document.querySelectorAll('.table-scroll caption')]
+                .filter(c => !c.classList.contains('visually-hidden'))
+                .map(c => {
+                    const box = c.getBoundingClientRect();
+                    const scroller = c.closest('.table-scroll');
+                    scroller.scrollLeft = scroller.scrollWidth;  // read it scrolled, too
+                    const after = c.getBoundingClientRect();
+                    const frame = scroller.getBoundingClientRect();
+                    return {text: c.textContent, wider: scroller.scrollWidth > scroller.clientWidth,
+                            fits: box.left >= frame.left - 1 && box.right <= frame.right + 1
+                                  && after.left >= frame.left - 1 && after.right <= frame.right + 1};
+                })"""
+        )
+        assert captions, path
+        assert any(c["wider"] for c in captions), (path, captions)  # the case in question
+        assert all(c["fits"] for c in captions), (path, captions)
+    context.close()
