@@ -86,3 +86,17 @@ def test_the_queue_and_lead_page_name_the_office_in_the_readers_language(
 
     assert "Москва — очередь лидов" in queue
     assert "· Москва" in page
+
+
+def test_the_hand_over_list_names_offices_in_russian(make_lead, other_office, rep, auth, client):
+    # The lead page said "Москва" for the lead's office, yet offered to hand it over to
+    # "Saint Petersburg office": the list took the offices' own names.
+    other_office.names = {"ru": "Санкт-Петербург"}
+    lead = make_lead()
+    _russian(rep)
+    auth.login(rep.email)
+
+    html = client.get(f"/office/leads/{lead.id}").get_data(as_text=True)
+
+    assert f'<option value="{other_office.code}">Санкт-Петербург</option>' in html
+    assert f">{other_office.name}</option>" not in html
