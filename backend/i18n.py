@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel import Locale
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
-from flask import Flask, current_app, has_request_context, request, session
+from flask import Flask, current_app, has_app_context, has_request_context, request, session
 from flask_babel import Babel, get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext as _lp
@@ -316,7 +316,9 @@ def error_text(message: str | None) -> str:
 # ``reason_display`` show them in the reader's language.
 
 
-def _reason_km(km: float) -> str:
+def distance_text(km: float) -> str:
+    """A distance as the page's language writes it, one decimal under 10 km ("0,4 км",
+    "634 км"): the reasons' rule, for every distance a page shows beside one."""
     return str(_l("%(km)s km")) % {"km": format_number(km, 1 if km < 10 else 0)}
 
 
@@ -347,17 +349,44 @@ def _reason_quote(value: str) -> str:
 
 
 def routing_reason(decision) -> str:
-    """Why a lead went where it went, in the page's language. ``decision`` is anything with
-    ``reason_code`` and ``reason_params`` (a stored decision, the engine's, the sweep's
-    ``Reason``); one without a known code (an earlier version's text the conversion did
-    not read) shows its stored ``reason`` as it is."""
+    """Why a lead went where it went, in the page's language, naming offices as the reader
+    does. ``decision`` is anything with ``reason_code`` and ``reason_params`` (a stored
+    decision, the engine's, the sweep's ``Reason``); one without a known code (an earlier
+    version's text the conversion did not read) shows its stored ``reason`` as it is."""
     if decision is None:
         return ""
-    template = REASONS.get(getattr(decision, "reason_code", None) or "")
-    if template is None:
+    code = getattr(decision, "reason_code", None) or ""
+    if code not in REASONS:
         return str(getattr(decision, "reason", "") or "")
-    params = getattr(decision, "reason_params", None)
-    return gettext(template) % reason_values(params, _reason_km, _reason_none, _reason_quote)
+    return reason_text(code, offices_in_reader_words(getattr(decision, "reason_params", None)))
+
+
+def reason_text(code: str, params: Mapping | None) -> str:
+    """The reason ``code`` (one of ``REASONS``) with ``params`` as they are, in the page's
+    language."""
+    return gettext(REASONS[code]) % reason_values(
+        params, distance_text, _reason_none, _reason_quote
+    )
+
+
+# The parameters of a reason that name an office: by its own name, as the engine and the
+# hand-over wrote it.
+_OFFICE_PARAMS = ("office", "full_office", "source")
+
+
+def offices_in_reader_words(params: Mapping | None) -> Mapping | None:
+    """``params`` with each office named as the reader reads it ("Москва" for a Russian
+    reader of "Moscow office"), as the office's name beside the reason is."""
+    named = [name for name in _OFFICE_PARAMS if isinstance((params or {}).get(name), str)]
+    if not named or not has_app_context():
+        return params
+    from backend.offices.models import office_names_by_name
+
+    by_name, language = office_names_by_name(), str(_locale())[:2]
+    local = dict(params)
+    for name in named:
+        local[name] = (by_name.get(local[name]) or {}).get(language) or local[name]
+    return local
 
 
 def labels(kind: str, capital: bool = False) -> dict[str, str]:
@@ -392,6 +421,7 @@ def init_i18n(app: Flask) -> None:
     app.jinja_env.filters["label"] = _label_filter
     app.jinja_env.filters["error_text"] = error_text
     app.jinja_env.filters["routing_reason"] = routing_reason
+    app.jinja_env.filters["distance"] = distance_text
     app.jinja_env.globals["labels"] = labels
     app.jinja_env.filters["datetime_in"] = format_datetime_in
     app.jinja_env.filters["date_in"] = format_date_in

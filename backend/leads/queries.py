@@ -13,10 +13,10 @@ from backend.auth.models import OFFICE_ROLES, User
 from backend.errors import ApiError
 from backend.events.models import Event
 from backend.extensions import db
-from backend.i18n import routing_reason
+from backend.i18n import offices_in_reader_words, reason_text, routing_reason
 from backend.leads.models import Lead, RoutingDecision, Touch
 from backend.offices.models import Office, office_names, reader_language
-from backend.routing.reasons import Reason
+from backend.routing.reasons import REASONS
 
 
 def visible_leads(user: User) -> Select:
@@ -69,25 +69,27 @@ _NOT_REMEMBERED = frozenset({"handover"})
 def reason_display(decision) -> str:
     """``routing_reason`` remembered by the process: pages and batches repeat a few
     reasons, and each rendering formats its distances per the locale. A recompiled
-    catalogue is seen here after a restart."""
+    catalogue is seen here after a restart; a renamed office at once (its name is put
+    into the reader's words before the reason is looked up)."""
     code = getattr(decision, "reason_code", "") or ""
-    if not code or code in _NOT_REMEMBERED or not has_request_context():
-        return routing_reason(decision)
+    if code not in REASONS:  # an earlier version's text, naming its office as it was
+        return _office_named(decision, routing_reason(decision))
+    params = offices_in_reader_words(decision.reason_params)
+    if code in _NOT_REMEMBERED or not has_request_context():
+        return reason_text(code, params)
     # Each value's type is in the key: 3 and 3.0 (or 1 and True) are one key to a dict but
     # not one text ("3/5", "3.0/5").
-    params = tuple(
-        sorted((name, type(value), value) for name, value in (decision.reason_params or {}).items())
-    )
+    key = tuple(sorted((name, type(value), value) for name, value in (params or {}).items()))
     try:
-        return _reason_in(str(get_locale()), code, params)
+        return _reason_in(str(get_locale()), code, key)
     except TypeError:  # a parameter that is not hashable (never written by the router)
-        return routing_reason(decision)
+        return reason_text(code, params)
 
 
 @lru_cache(maxsize=4096)
 def _reason_in(locale: str, code: str, params: tuple) -> str:
     # Called only while ``locale`` is the request's: the catalogues never change in a process.
-    return routing_reason(Reason(code, {name: value for name, _type, value in params}))
+    return reason_text(code, {name: value for name, _type, value in params})
 
 
 def routing_json(decision: RoutingDecision | None) -> dict | None:
@@ -101,13 +103,14 @@ def routing_json(decision: RoutingDecision | None) -> dict | None:
         "reason": decision.reason,
         "reason_code": decision.reason_code,
         "reason_params": decision.reason_params,
-        "reason_display": _office_named(decision, reason_display(decision)),
+        "reason_display": reason_display(decision),
     }
 
 
 def _office_named(decision, text: str) -> str:
-    """``text`` with the office's own name swapped for its name in the reader's language.
-    ``decision`` is a stored RoutingDecision or the engine's fresh one."""
+    """``text`` with the office's own name swapped for its name in the reader's language:
+    for a reason stored as text only. ``decision`` is a stored RoutingDecision or the
+    engine's fresh one."""
     office = getattr(decision, "office", None)
     code = office.code if office is not None else getattr(decision, "office_code", None)
     name = office.name if office is not None else getattr(decision, "office_name", None)
@@ -192,7 +195,7 @@ def lead_detail_json(lead: Lead) -> dict:
                 "reason": d.reason,
                 "reason_code": d.reason_code,
                 "reason_params": d.reason_params,
-                "reason_display": _office_named(d, reason_display(d)),
+                "reason_display": reason_display(d),
                 "location_label": d.location_label,
                 "location_source": d.location_source,
                 "at": d.at,

@@ -102,3 +102,18 @@ _office_names = ProcessCache("office_names", (Office,), _read_office_names)
 def office_names() -> dict[str, dict]:
     """Every office's ``names`` by code (kept per process; display only)."""
     return _office_names.get()
+
+
+def _read_names_by_name() -> dict[str, dict]:
+    rows = db.session.execute(db.select(Office.name, Office.names))
+    return {name: dict(names) for name, names in rows if names}
+
+
+# Routing reasons name offices by their own names (kept with each decision).
+_names_by_name = ProcessCache("office_names_by_name", (Office,), _read_names_by_name)
+
+
+def office_names_by_name() -> dict[str, dict]:
+    """The ``names`` of every office that has some, by its own name (kept per process;
+    display only)."""
+    return _names_by_name.get()

@@ -6,9 +6,11 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from sqlalchemy import select
 
 from backend.extensions import db
 from backend.leads.queries import _reason_in, reason_display
+from backend.offices.models import Office
 from backend.routing.reasons import Reason
 from tests.factories import make_event, make_office, make_user
 
@@ -163,3 +165,28 @@ def test_what_a_rep_typed_in_a_hand_over_is_not_kept_by_the_process(app):
         remembered = _reason_in.cache_info().currsize
         assert reason_display(handover).endswith(": звонить Ивану вечером")
         assert _reason_in.cache_info().currsize == remembered
+
+
+def test_the_reason_names_every_office_as_the_reader_does_and_sees_a_rename_at_once(app, event):
+    # Only the decision's own office used to be put into Russian: the full one stayed
+    # "Moscow office" in a Russian sentence.
+    offices = {office.code: office for office in db.session.scalars(select(Office))}
+    offices["MOW"].names = {"ru": "Москва"}
+    offices["NSK"].names = {"ru": "Новосибирск"}
+    db.session.commit()
+    spill = Reason(
+        "capacity_spill",
+        {"full_office": "Moscow office", "open_load": 5, "capacity": 5,
+         "office": "Novosibirsk office", "km": 2.5},
+    )  # fmt: skip
+    with app.test_request_context(headers={"Accept-Language": "ru"}):
+        assert reason_display(spill) == (
+            "офис Москва заполнен (5/5); следующий ближайший офис со свободными местами: "
+            "Новосибирск, 2,5 км"
+        )
+    offices["NSK"].names = {"ru": "Новосибирский офис"}
+    db.session.commit()
+    with app.test_request_context(headers={"Accept-Language": "ru"}):
+        assert reason_display(spill).endswith(": Новосибирский офис, 2,5 км")
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert reason_display(spill) == spill.reason

@@ -6,8 +6,9 @@ import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from backend.db_types import utcnow
 from backend.extensions import db
-from backend.leads.models import Touch
+from backend.leads.models import RoutingDecision, Touch
 
 
 def _csrf(client, url):
@@ -100,3 +101,36 @@ def test_the_hand_over_list_names_offices_in_russian(make_lead, other_office, re
 
     assert f'<option value="{other_office.code}">Санкт-Петербург</option>' in html
     assert f">{other_office.name}</option>" not in html
+
+
+def test_the_routing_history_names_offices_and_distances_as_the_rest_of_the_page(
+    make_lead, office, other_office, rep, auth, client
+):
+    # The history said "0 км" above a reason that said "0,4 км", and the reason named
+    # both offices by their English names on a page that calls them "Москва".
+    office.names = {"en": "Moscow office", "ru": "Москва"}
+    other_office.names = {"ru": "Санкт-Петербург"}
+    lead = make_lead()
+    db.session.add(
+        RoutingDecision(
+            lead_id=lead.id, office_id=office.id, method="nearest", distance_km=0.4,
+            reason_code="capacity_spill",
+            reason_params={"full_office": other_office.name, "open_load": 12, "capacity": 12,
+                           "office": office.name, "km": 0.4},
+            reason="", at=utcnow(),
+        )
+    )  # fmt: skip
+    _russian(rep)
+    auth.login(rep.email)
+
+    html = client.get(f"/office/leads/{lead.id}").get_data(as_text=True)
+    history = html[html.index('id="routing"') :]
+    history = history[: history.index("</section>")]
+
+    assert not re.search(r"\s0 км", history), history
+    assert history.count("0,4 км") == 2, history
+    assert (
+        "офис Санкт-Петербург заполнен (12/12); следующий ближайший офис со свободными "
+        "местами: Москва, 0,4 км"
+    ) in history
+    assert "Moscow office" not in history and other_office.name not in history
