@@ -134,3 +134,18 @@ def test_the_routing_history_names_offices_and_distances_as_the_rest_of_the_page
         "местами: Москва, 0,4 км"
     ) in history
     assert "Moscow office" not in history and other_office.name not in history
+
+
+def test_the_monthly_order_names_its_month_in_words(make_lead, rep, auth, client):
+    # It read "Заказ лидов на 2026-12:".
+    make_lead()
+    auth.login(rep.email)
+    english = client.get("/office").get_data(as_text=True)
+    _russian(rep)
+    russian = client.get("/office").get_data(as_text=True)
+
+    assert re.search(r"Lead order (January|February|March|April|May|June|July|August|"
+                     r"September|October|November|December) 20\d\d:", english)  # fmt: skip
+    assert re.search(r"Заказ лидов на (январь|февраль|март|апрель|май|июнь|июль|август|"
+                     r"сентябрь|октябрь|ноябрь|декабрь) 20\d\d:", russian)  # fmt: skip
+    assert not re.search(r"20\d\d-\d\d:", english + russian)
