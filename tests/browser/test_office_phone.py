@@ -51,6 +51,16 @@ def _lead_with_long_mail(office_id: int, event_id: int, phone: str) -> Lead:
     return lead
 
 
+# For each form button that follows a visible field: the space between the two, in px.
+_GAPS_ABOVE_BUTTONS = """() => Object.fromEntries(
+  [...document.querySelectorAll("form button")]
+    .filter(b => { const f = b.previousElementSibling;
+                   return f && f.matches("input:not([type=hidden]), select, textarea"); })
+    .map(b => [b.textContent.trim(),
+               b.getBoundingClientRect().top
+               - b.previousElementSibling.getBoundingClientRect().bottom]))"""
+
+
 def _document_width(page) -> int:
     return page.evaluate("document.documentElement.scrollWidth")
 
@@ -82,6 +92,9 @@ def test_queue_and_lead_page_fit_a_390_px_phone_with_big_contact_buttons(
                      "https://wa.me/79161234567", "https://t.me/+79161234567"]  # fmt: skip
     box = buttons.first.bounding_box()
     assert box["height"] >= 44 and box["width"] >= 120
+    # "Save status", "Hand over", "Save contact data" touched the field above them.
+    gaps = page.evaluate(_GAPS_ABOVE_BUTTONS)
+    assert gaps and all(gap >= 8 for gap in gaps.values()), gaps
     page.screenshot(path=str(artifacts_dir / f"phone-lead-{language}.png"), full_page=True)
 
     page.goto(f"/office/leads/{landline.id}")
