@@ -508,12 +508,32 @@ async function runSync(fetchImpl) {
   return { status: 'ok', confirmed, rejected };
 }
 
+// A forced sync that finds another one running must not be dropped: that one may have
+// started before the network came back (this page's start-up try, the service worker's
+// Background Sync as the browser starts), fail after it, and leave minutes of backoff with
+// nothing else due to try sooner. So it runs as soon as that one is done; forced calls made
+// meanwhile share it (one run sends everything queued by then).
+let followUp = null;
+
+function runAfterCurrent(fetchImpl) {
+  if (followUp) return followUp;
+  const run = withLock(true, () => {
+    if (followUp === run) followUp = null; // calls from now on may come too late for this run
+    return runSync(fetchImpl);
+  }).finally(() => {
+    if (followUp === run) followUp = null;
+  });
+  followUp = run;
+  return run;
+}
+
 /**
  * Send queued leads to the server in batches of at most 500.
  *
  * `wait`: wait for another context's sync to finish instead of skipping (the service
  * worker's Background Sync uses this so a failed page sync still gets its retry).
- * `force`: ignore the backoff delay (a user tap, the `online` event, a fresh save).
+ * `force`: ignore the backoff delay (a user tap, the `online` event, a fresh save); when
+ * another sync is running, run once it is done instead of skipping.
  * Never throws for network or server errors; returns `{status, confirmed, rejected, error}`
  * (`error`: `{key, params}`, a message key and its parameters).
  */
@@ -522,7 +542,9 @@ export async function syncOutbox({ fetchImpl = (...args) => fetch(...args), wait
     const state = await syncState();
     if (state.next_attempt_at && Date.now() < state.next_attempt_at) return { status: 'backoff' };
   }
-  return withLock(wait, () => runSync(fetchImpl));
+  const result = await withLock(wait, () => runSync(fetchImpl));
+  if (result === SKIPPED && force && !wait) return runAfterCurrent(fetchImpl);
+  return result;
 }
 
 /** Ask the browser for a Background Sync; resolves false where it has none. */

@@ -102,3 +102,44 @@ def test_a_server_killed_in_the_middle_of_a_sync_loses_and_doubles_no_lead(brows
     leads = server_leads(booth.event_id)
     assert len(leads) == 20
     assert max(Counter(lead.client_id for lead in leads).values()) == 1
+
+
+def test_the_network_back_while_another_sync_runs_sends_once_that_one_is_done(
+    browser, network, booth
+):
+    """The "online" sync must not be dropped because another sync holds the lock.
+
+    On a phone without Background Sync (Safari, Firefox; or Chromium's, once it has failed and
+    waits minutes, as after the restart above) the page's "online" sync is the only prompt one.
+    The other sync is a stand-in holding the lock for a second; in life it is the page's start-up
+    try, begun offline, which fails after the network is back and leaves minutes of backoff.
+    """
+    context = browser.new_context(base_url=network.url, viewport={"width": 360, "height": 780})
+    context.add_init_script("delete ServiceWorkerRegistration.prototype.sync")
+    page = context.new_page()
+    try:
+        sign_in(page, booth)
+        wait_for_service_worker(page)
+        network.offline(context)
+        for n in range(3):
+            capture(page, n, prefix="Late")
+        # Each save tried and failed: the next timed try is over a minute off.
+        expect_unsynced(page, 3)
+
+        page.evaluate(
+            """() => new Promise((held) => {
+                navigator.locks.request('leadrelay-sync', () => new Promise((release) => {
+                    window.releaseSyncLock = release;
+                    held();
+                }));
+            })"""
+        )
+        network.online(context)  # the app syncs on "online" and finds the lock taken
+        page.wait_for_timeout(1_000)
+        page.evaluate("() => window.releaseSyncLock()")
+        expect_unsynced(page, 0, timeout=10_000)
+    finally:
+        context.close()
+
+    leads = server_leads(booth.event_id)
+    assert sorted(lead.first_name for lead in leads) == [f"Late{n}" for n in range(3)]
