@@ -372,12 +372,21 @@ async function applyResults(batch, results) {
   return { confirmed, rejected };
 }
 
+// A try that failed while the device itself says it has no network tells nothing of the
+// server or the venue's Wi-Fi: it does not lengthen the wait (the "online" event tries again
+// at once). Counted, the twenty saves of an offline morning left five minutes of backoff
+// for the first failed try after the network came back.
+function knownOffline(kind) {
+  return kind === 'network' && typeof navigator !== 'undefined' && navigator.onLine === false;
+}
+
 async function failed(batch, kind, key, params, failures, retryAfterMs = 0) {
   const message = { key, params };
   await markAttempt(batch, message);
+  const counted = knownOffline(kind) ? failures : failures + 1;
   await patchSyncState({
-    failures: failures + 1,
-    next_attempt_at: Date.now() + Math.max(backoffDelay(failures + 1), retryAfterMs),
+    failures: counted,
+    next_attempt_at: Date.now() + Math.max(backoffDelay(Math.max(counted, 1)), retryAfterMs),
     last_error: message,
     last_error_kind: kind,
     auth_required: kind === 'auth',
