@@ -114,16 +114,8 @@ def test_the_network_back_while_another_sync_runs_sends_once_that_one_is_done(
     The other sync is a stand-in holding the lock for a second; in life it is the page's start-up
     try, begun offline, which fails after the network is back and leaves minutes of backoff.
     """
-    context = browser.new_context(base_url=network.url, viewport={"width": 360, "height": 780})
-    context.add_init_script("delete ServiceWorkerRegistration.prototype.sync")
-    page = context.new_page()
+    context, page = _offline_phone_without_background_sync(browser, network, booth, "Late", 3)
     try:
-        sign_in(page, booth)
-        wait_for_service_worker(page)
-        network.offline(context)
-        for n in range(3):
-            capture(page, n, prefix="Late")
-        expect_unsynced(page, 3)
         # What the other sync would leave: minutes of backoff, so no timed try comes sooner.
         _wait_minutes_before_the_next_timed_try(page)
 
@@ -146,6 +138,25 @@ def test_the_network_back_while_another_sync_runs_sends_once_that_one_is_done(
     assert sorted(lead.first_name for lead in leads) == [f"Late{n}" for n in range(3)]
 
 
+def _offline_phone_without_background_sync(browser, network, booth, prefix: str, leads: int):
+    """A signed-in phone (as Safari or Firefox: no Background Sync) that went offline and
+    saved ``leads`` leads; the caller closes its context."""
+    context = browser.new_context(base_url=network.url, viewport={"width": 360, "height": 780})
+    context.add_init_script("delete ServiceWorkerRegistration.prototype.sync")
+    page = context.new_page()
+    try:
+        sign_in(page, booth)
+        wait_for_service_worker(page)
+        network.offline(context)
+        for n in range(leads):
+            capture(page, n, prefix=prefix)
+        expect_unsynced(page, leads)
+    except BaseException:
+        context.close()
+        raise
+    return context, page
+
+
 def _wait_minutes_before_the_next_timed_try(page) -> None:
     page.evaluate(
         """async () => {
@@ -163,17 +174,8 @@ def test_leads_saved_offline_go_soon_after_the_venue_wi_fi_comes_back(browser, n
     fails, and only the page's timer tries again (no Background Sync, as on Safari and
     Firefox). Each offline save used to count as a failure, so that timer waited five minutes.
     """
-    context = browser.new_context(base_url=network.url, viewport={"width": 360, "height": 780})
-    context.add_init_script("delete ServiceWorkerRegistration.prototype.sync")
-    page = context.new_page()
+    context, page = _offline_phone_without_background_sync(browser, network, booth, "Morning", 8)
     try:
-        sign_in(page, booth)
-        wait_for_service_worker(page)
-        network.offline(context)
-        for n in range(8):
-            capture(page, n, prefix="Morning")
-        expect_unsynced(page, 8)
-
         context.set_offline(False)  # the phone has Wi-Fi; the Wi-Fi has no way out yet
         page.wait_for_timeout(2_000)  # the "online" sync fails
         expect_unsynced(page, 8)
