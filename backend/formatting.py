@@ -14,6 +14,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from babel import Locale
+from babel import dates as babel_dates
 from babel import numbers as babel_numbers
 from flask import Flask, current_app, has_app_context
 from flask_babel import get_locale
@@ -54,8 +55,6 @@ def format_compact(value) -> str:
 
 def format_day(value: str) -> str:
     """A chart's short label for an ISO day ("2026-12-07"): "Dec 7", "7 дек."."""
-    from babel import dates as babel_dates
-
     day = date.fromisoformat(value[:10])
     return babel_dates.format_skeleton("MMMd", day, locale=_locale())
 

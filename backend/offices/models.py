@@ -89,31 +89,26 @@ class Office(db.Model):
         return func.coalesce(func.nullif(cls.sla_hours, 0), default_sla_hours())
 
 
-def _read_office_names() -> dict[str, dict]:
-    rows = db.session.execute(db.select(Office.code, Office.names))
-    return {code: dict(names or {}) for code, names in rows}
+def _read_office_names() -> tuple[dict[str, dict], dict[str, dict]]:
+    rows = db.session.execute(db.select(Office.code, Office.name, Office.names)).all()
+    by_code = {code: dict(names or {}) for code, _name, names in rows}
+    # Routing reasons name offices by their own names (kept with each decision).
+    by_name = {name: dict(names) for _code, name, names in rows if names}
+    return by_code, by_name
 
 
-# Each office's name per language, by code: read by every reply and report row that names
-# an office, changed a few times a year (kept per process, see backend/process_cache.py).
+# Each office's name per language, by code and by its own name: read by every reply and
+# report row that names an office, changed a few times a year (kept per process, see
+# backend/process_cache.py).
 _office_names = ProcessCache("office_names", (Office,), _read_office_names)
 
 
 def office_names() -> dict[str, dict]:
     """Every office's ``names`` by code (kept per process; display only)."""
-    return _office_names.get()
-
-
-def _read_names_by_name() -> dict[str, dict]:
-    rows = db.session.execute(db.select(Office.name, Office.names))
-    return {name: dict(names) for name, names in rows if names}
-
-
-# Routing reasons name offices by their own names (kept with each decision).
-_names_by_name = ProcessCache("office_names_by_name", (Office,), _read_names_by_name)
+    return _office_names.get()[0]
 
 
 def office_names_by_name() -> dict[str, dict]:
     """The ``names`` of every office that has some, by its own name (kept per process;
     display only)."""
-    return _names_by_name.get()
+    return _office_names.get()[1]
